@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ifname.h"
+
+static bool ifname_char_ok(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.' || c == '-';
+}
+
+bool ifname_is_valid(const char *s) {
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strnlen(s, IFNAMSIZ);
+        if (n == 0 || n > IFNAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!ifname_char_ok(s[i]))
+                        return false;
+        if (s[0] == '-' || s[0] == '.' || s[n - 1] == '-' || s[n - 1] == '.')
+                return false;
+        return true;
+}
+
+bool ifname_has_prefix(const char *s, const char *prefix) {
+        return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int ifname_format(const char *prefix, uint32_t id, char ret[static IFNAMSIZ]) {
+        if (id > CONNECTED_NS_ID_MAX)
+                return -ERANGE;
+        int n = snprintf(ret, IFNAMSIZ, "%s%u", prefix, id);
+        if (n < 0 || n >= IFNAMSIZ)
+                return -ERANGE;
+        return 0;
+}
+
+int ifname_connected_ns_host(uint32_t id, char ret[static IFNAMSIZ]) {
+        return ifname_format(CONNECTED_NS_HOST_PREFIX, id, ret);
+}
+
+int ifname_connected_ns_peer(uint32_t id, char ret[static IFNAMSIZ]) {
+        return ifname_format(CONNECTED_NS_PEER_PREFIX, id, ret);
+}
+
+int ifname_parse_connected_ns_host(const char *s, uint32_t *ret_id) {
+        const char *p;
+        uint64_t v = 0;
+
+        if (!ifname_has_prefix(s, CONNECTED_NS_HOST_PREFIX))
+                return -EINVAL;
+        p = s + strlen(CONNECTED_NS_HOST_PREFIX);
+        if (*p == '\0' || (p[0] == '0' && p[1] != '\0'))
+                return -EINVAL;
+        for (; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                v = v * 10 + (uint64_t) (*p - '0');
+                if (v > CONNECTED_NS_ID_MAX)
+                        return -ERANGE;
+        }
+        *ret_id = (uint32_t) v;
+        return 0;
+}

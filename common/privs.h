@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+/* Capability sets and identity changes, through libcap-ng. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * privs_restrict_caps() - make exactly @caps the bounding, permitted and effective sets and
+ * empty the inheritable and ambient sets, so that a root exec keeps only these.
+ * Return: 0 or a negative errno.
+ */
+int privs_restrict_caps(const int *caps, size_t n);
+
+/*
+ * privs_drop_to_user() - switch to @uid/@gid with no supplementary groups, keeping @keep in
+ * the permitted, inheritable and bounding sets (so they can be passed on as ambient
+ * capabilities later) and nothing in the effective set.
+ * Return: 0 or a negative errno.
+ */
+int privs_drop_to_user(uid_t uid, gid_t gid, const int *keep, size_t n);
+
+/* True if the calling thread has no effective capability. */
+bool privs_effective_is_empty(void);
+
+int privs_set_no_new_privs(void);

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ConnectNamespace in the helper. Theory of operation, in order:
+ *
+ *   1. validate every field (validate_ns_connect());
+ *   2. turn the pid into handles on its netns and an rtnetlink socket there (netns.c);
+ *      a pid in the helper's own netns is refused, or the client's default route would
+ *      replace the host's;
+ *   3. create the veth with the peer born in the client's netns;
+ *   4. addresses on both ends, the peer up, default route in the client's netns via the
+ *      host end;
+ *   5. nftables elements last, in one batch.
+ *
+ * Any failure after 3 deletes the host end, which takes the peer, its address and its
+ * route with it; nothing of a failed request remains.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+
+#include "connected-ns.h"
+#include "firewall.h"
+#include "fwmark.h"
+#include "ifname.h"
+#include "link.h"
+#include "log.h"
+#include "netns.h"
+#include "nl-util.h"
+#include "validate.h"
+
+int helper_ns_connect(Helper *h, const IpcNsConnect *m, IpcNsConnectResult *ret, ErrBuf *err) {
+        _cleanup_(nl_socket_freep) struct nl_sock *ns_nl = NULL;
+        _cleanup_close_ int netns_fd = -EBADF;
+        char host[IFNAMSIZ], peer[IFNAMSIZ];
+        MacAddr host_mac, peer_mac;
+        int host_ifindex, peer_ifindex, r;
+        Subnet s;
+
+        r = validate_ns_connect(&h->pools, m, h->self_pid, h->manager_pid, err);
+        if (r < 0)
+                return r;
+        (void) validate_mac(&m->host_mac, "host", &host_mac, NULL);
+        (void) validate_mac(&m->peer_mac, "peer", &peer_mac, NULL);
+        s = (Subnet) { .base = m->subnet_base, .prefix_len = (uint8_t) m->subnet_prefix_len };
+        if (ifname_connected_ns_host(m->ns_id, host) < 0 || ifname_connected_ns_peer(m->ns_id, peer) < 0)
+                return errbuf_set(err, -ERANGE, "namespace id %u is out of range", m->ns_id);
+
+        r = netns_open_pid(m->pid, h->host_netns_fd, &netns_fd, &ns_nl, err);
+        if (r < 0)
+                return r;
+
+        r = link_create_veth(h->nl, host, &host_mac, peer, &peer_mac, netns_fd, err);
+        if (r < 0)
+                return r;
+
+        r = link_get_ifindex(h->nl, host, &host_ifindex);
+        if (r < 0) {
+                errbuf_set(err, r, "%s vanished after its creation", host);
+                goto fail;
+        }
+        r = link_get_ifindex(ns_nl, peer, &peer_ifindex);
+        if (r < 0) {
+                errbuf_set(err, r, "%s vanished after its creation", peer);
+                goto fail;
+        }
+        r = addr_add_ipv4(h->nl, host_ifindex, subnet_addr(&s, 0), s.prefix_len, err);
+        if (r < 0)
+                goto fail;
+        r = addr_add_ipv4(ns_nl, peer_ifindex, subnet_addr(&s, 1), s.prefix_len, err);
+        if (r < 0)
+                goto fail;
+        r = link_set_up(ns_nl, peer_ifindex, err);
+        if (r < 0)
+                goto fail;
+        r = route_add_default_ipv4(ns_nl, peer_ifindex, subnet_addr(&s, 0), err);
+        if (r < 0) {
+                if (r == -EEXIST)
+                        errbuf_set(err, r, "the network namespace of process %d already has a default route",
+                                   (int) m->pid);
+                goto fail;
+        }
+        r = fw_guest_add(h->nft, host, FWMARK_SNAT | fwmark_from_source((TrafficSource) m->source),
+                         err);
+        if (r < 0)
+                goto fail;
+
+        ret->host_ifindex = host_ifindex;
+        ret->peer_ifindex = peer_ifindex;
+        log_debug("Connected pid %d: %s <-> %s", (int) m->pid, host, peer);
+        return 0;
+
+fail:
+        if (link_delete(h->nl, host) < 0)
+                log_warning("Failed to delete %s while rolling back, ignoring", host);
+        return r;
+}
+
+int helper_ns_disconnect(Helper *h, const IpcNsDisconnect *m, ErrBuf *err) {
+        char host[IFNAMSIZ];
+        int r;
+
+        r = validate_ns_disconnect(m, err);
+        if (r < 0)
+                return r;
+        if (ifname_connected_ns_host(m->ns_id, host) < 0)
+                return errbuf_set(err, -ERANGE, "namespace id %u is out of range", m->ns_id);
+
+        r = link_delete(h->nl, host);
+        if (r < 0 && r != -ENODEV)
+                return errbuf_set(err, r, "cannot delete %s: %s", host, strerror(-r));
+        return fw_guest_remove(h->nft, host, err);
+}

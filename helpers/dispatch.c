@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "connected-ns.h"
+#include "firewall.h"
+#include "helper.h"
+#include "ifname.h"
+#include "link.h"
+#include "log.h"
+
+static bool is_own_link(const char *name) {
+        uint32_t id;
+        return ifname_parse_connected_ns_host(name, &id) == 0;
+}
+
+/* The only sysctl writes the helper makes; paths are constants, never from a request. */
+static int sysctl_write(const char *path, const char *value, ErrBuf *err) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        size_t n = strlen(value);
+
+        if (fd < 0)
+                return errbuf_set(err, -errno, "cannot open %s: %m", path);
+        if (write(fd, value, n) != (ssize_t) n)
+                return errbuf_set(err, -errno ?: -EIO, "cannot write %s: %m", path);
+        return 0;
+}
+
+static int helper_datapath_start(Helper *h, ErrBuf *err) {
+        unsigned n = 0;
+        int r;
+
+        r = fw_tables_replace(h->nft, err);
+        if (r < 0)
+                return r;
+        /* Interfaces of an earlier run that ended without its teardown (a crash, SIGKILL):
+         * their owners' lifelines died with that run. */
+        r = link_delete_matching(h->nl, is_own_link, &n);
+        if (r < 0)
+                return errbuf_set(err, r, "cannot delete leftover interfaces: %s", strerror(-r));
+        if (n > 0)
+                log_info("Deleted %u interfaces left behind by an earlier run", n);
+        r = sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err);
+        if (r < 0)
+                return r;
+        h->datapath_started = true;
+        return 0;
+}
+
+int helper_datapath_stop(Helper *h, ErrBuf *err) {
+        unsigned n = 0;
+        int r, k;
+
+        r = link_delete_matching(h->nl, is_own_link, &n);
+        if (r < 0)
+                errbuf_set(err, r, "cannot delete interfaces: %s", strerror(-r));
+        k = fw_tables_remove(h->nft, r < 0 ? NULL : err);
+        if (k < 0 && r == 0)
+                r = k;
+        if (n > 0)
+                log_debug("Deleted %u interfaces at stop", n);
+        h->datapath_started = false;
+        return r;
+}
+
+void helper_dispatch_request(Helper *h, const HelperRequest *req, HelperResponse *resp,
+                             ErrBuf *err) {
+        static IpcNsConnectResult ns_result;
+        int r;
+
+        resp->id = req->id;
+        switch (req->op_case) {
+        case OP(DATAPATH_START):
+                r = helper_datapath_start(h, err);
+                break;
+        case OP(DATAPATH_STOP):
+                r = helper_datapath_stop(h, err);
+                break;
+        case OP(NS_CONNECT):
+                patchpanel__ipc__ns_connect_result__init(&ns_result);
+                r = helper_ns_connect(h, req->ns_connect, &ns_result, err);
+                if (r >= 0) {
+                        resp->result_case = RESULT(NS_CONNECT);
+                        resp->ns_connect = &ns_result;
+                }
+                break;
+        case OP(NS_DISCONNECT):
+                r = helper_ns_disconnect(h, req->ns_disconnect, err);
+                break;
+        default:
+                r = errbuf_set(err, -EOPNOTSUPP, "unknown operation %d", (int) req->op_case);
+        }
+
+        resp->status = r < 0 ? r : 0;
+        if (r < 0) {
+                if (err->msg[0] == '\0')
+                        errbuf_set(err, r, "%s", strerror(-r));
+                resp->message = err->msg;
+                log_debug("Request %llu failed: %s", (unsigned long long) req->id, err->msg);
+        }
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "errbuf.h"
+#include "ipc-msg.h"
+#include "pool.h"
+
+struct nl_sock;
+struct nft_ctx;
+
+typedef struct Helper {
+        int ipc_fd;          /* socket to the manager; its close ends the helper */
+        int host_netns_fd;   /* the netns the helper started in, to return to after setns() */
+        pid_t self_pid;
+        pid_t manager_pid;
+        PoolLayout pools;    /* from the command line, fixed before the first request */
+        struct nl_sock *nl;  /* rtnetlink in the host netns */
+        struct nft_ctx *nft;
+        bool datapath_started;
+} Helper;
+
+/* Apply one request and fill the response; never exits on bad input. */
+void helper_dispatch_request(Helper *h, const HelperRequest *req,
+                             HelperResponse *resp, ErrBuf *err);
+
+/* Delete every interface and table the helper owns; used on DatapathStop and at exit. */
+int helper_datapath_stop(Helper *h, ErrBuf *err);

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/nexthop.h>
+#include <string.h>
+
+#include "addr.h"
+#include "link.h"
+#include "nl-util.h"
+
+int nl_open(struct nl_sock **ret, ErrBuf *err) {
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
+        int r;
+
+        if (!sk)
+                return errbuf_set(err, -ENOMEM, "out of memory for a netlink socket");
+        r = nl_connect(sk, NETLINK_ROUTE);
+        if (r < 0)
+                return errbuf_set(err, nlerr_to_errno(r), "cannot open rtnetlink: %s",
+                                  nl_geterror(r));
+        *ret = TAKE_PTR(sk);
+        return 0;
+}
+
+static struct nl_addr *nl_addr_mac(const MacAddr *m) {
+        return nl_addr_build(AF_LLC, m->b, sizeof m->b);
+}
+
+int link_create_veth(struct nl_sock *sk, const char *host, const MacAddr *host_mac,
+                     const char *peer, const MacAddr *peer_mac, int peer_netns_fd, ErrBuf *err) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = rtnl_link_veth_alloc();
+        _cleanup_(nl_addr_putp) struct nl_addr *ha = NULL, *pa = NULL;
+        struct rtnl_link *p;
+        int r;
+
+        if (!link)
+                return errbuf_set(err, -ENOMEM, "out of memory for a veth");
+        ha = nl_addr_mac(host_mac);
+        pa = nl_addr_mac(peer_mac);
+        if (!ha || !pa)
+                return errbuf_set(err, -ENOMEM, "out of memory for a MAC address");
+
+        rtnl_link_set_name(link, host);
+        rtnl_link_set_addr(link, ha);
+        rtnl_link_set_flags(link, IFF_UP);
+        /* The peer object belongs to link; it is freed with it. */
+        p = rtnl_link_veth_get_peer(link);
+        rtnl_link_set_name(p, peer);
+        rtnl_link_set_addr(p, pa);
+        /* Not IFF_UP: the kernel configures the peer before the pair is joined, and a veth
+         * without its peer refuses to go up (ENOTCONN). link_set_up() does it after. */
+        rtnl_link_set_ns_fd(p, peer_netns_fd);
+        r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
+        rtnl_link_put(p);
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                if (r == -EEXIST)
+                        return errbuf_set(err, r, "interface %s or %s already exists", host, peer);
+                return errbuf_set(err, r, "cannot create veth %s/%s: %s", host, peer,
+                                  strerror(-r));
+        }
+        return 0;
+}
+
+int link_get_ifindex(struct nl_sock *sk, const char *name, int *ret) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        int r = rtnl_link_get_kernel(sk, 0, name, &link);
+
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                return r == -ENOENT ? -ENODEV : r;
+        }
+        *ret = rtnl_link_get_ifindex(link);
+        return 0;
+}
+
+int link_set_up(struct nl_sock *sk, int ifindex, ErrBuf *err) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *orig = rtnl_link_alloc();
+        _cleanup_(rtnl_link_putp) struct rtnl_link *change = rtnl_link_alloc();
+        int r;
+
+        if (!orig || !change)
+                return errbuf_set(err, -ENOMEM, "out of memory for a link");
+        rtnl_link_set_ifindex(orig, ifindex);
+        rtnl_link_set_flags(change, IFF_UP);
+        r = rtnl_link_change(sk, orig, change, 0);
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                return errbuf_set(err, r, "cannot bring up interface %d: %s", ifindex, strerror(-r));
+        }
+        return 0;
+}
+
+int link_delete(struct nl_sock *sk, const char *name) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = rtnl_link_alloc();
+        int r;
+
+        if (!link)
+                return -ENOMEM;
+        rtnl_link_set_name(link, name);
+        r = rtnl_link_delete(sk, link);
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                return r == -ENOENT ? -ENODEV : r;
+        }
+        return 0;
+}
+
+struct match_ctx {
+        bool (*match)(const char *name);
+        char (*names)[IFNAMSIZ];
+        unsigned n, cap;
+};
+
+static void collect_link(struct nl_object *obj, void *userdata) {
+        struct match_ctx *c = userdata;
+        const char *name = rtnl_link_get_name((struct rtnl_link *) obj);
+
+        if (!name || !c->match(name) || c->n >= c->cap)
+                return;
+        snprintf(c->names[c->n], IFNAMSIZ, "%s", name);
+        c->n++;
+}
+
+int link_delete_matching(struct nl_sock *sk, bool (*match)(const char *name), unsigned *ret_n) {
+        _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
+        _cleanup_free_ char(*names)[IFNAMSIZ] = NULL;
+        struct match_ctx c = { .match = match };
+        unsigned deleted = 0;
+        int r;
+
+        r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+        if (r < 0)
+                return nlerr_to_errno(r);
+        c.cap = (unsigned) nl_cache_nitems(cache);
+        names = calloc(c.cap ?: 1, IFNAMSIZ);
+        if (!names)
+                return -ENOMEM;
+        c.names = names;
+        nl_cache_foreach(cache, collect_link, &c);
+
+        r = 0;
+        for (unsigned i = 0; i < c.n; i++) {
+                /* A veth whose peer we deleted a moment ago is gone already. */
+                int k = link_delete(sk, names[i]);
+                if (k == 0)
+                        deleted++;
+                else if (k != -ENODEV && r == 0)
+                        r = k;
+        }
+        if (ret_n)
+                *ret_n = deleted;
+        return r;
+}
+
+int addr_add_ipv4(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned prefix_len,
+                  ErrBuf *err) {
+        _cleanup_(rtnl_addr_putp) struct rtnl_addr *a = rtnl_addr_alloc();
+        _cleanup_(nl_addr_putp) struct nl_addr *local = nl_addr_ipv4(addr, prefix_len);
+        _cleanup_(nl_addr_putp) struct nl_addr *brd = NULL;
+        char s[IPV4_STRLEN];
+        int r;
+
+        if (!a || !local)
+                return errbuf_set(err, -ENOMEM, "out of memory for an address");
+        brd = nl_addr_ipv4(addr | ~ipv4_netmask(prefix_len), 32);
+        if (!brd)
+                return errbuf_set(err, -ENOMEM, "out of memory for an address");
+        rtnl_addr_set_ifindex(a, ifindex);
+        rtnl_addr_set_family(a, AF_INET);
+        r = rtnl_addr_set_local(a, local);
+        if (r >= 0)
+                r = rtnl_addr_set_broadcast(a, brd);
+        if (r >= 0)
+                r = rtnl_addr_add(sk, a, NLM_F_EXCL);
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                return errbuf_set(err, r, "cannot add address %s/%u: %s",
+                                  ipv4_to_string(addr, s), prefix_len, strerror(-r));
+        }
+        return 0;
+}
+
+int route_add_default_ipv4(struct nl_sock *sk, int ifindex, uint32_t gateway, ErrBuf *err) {
+        _cleanup_(rtnl_route_putp) struct rtnl_route *route = rtnl_route_alloc();
+        _cleanup_(nl_addr_putp) struct nl_addr *dst = nl_addr_ipv4(0, 0);
+        _cleanup_(nl_addr_putp) struct nl_addr *gw = nl_addr_ipv4(gateway, 32);
+        struct rtnl_nexthop *nh;
+        int r;
+
+        if (!route || !dst || !gw)
+                return errbuf_set(err, -ENOMEM, "out of memory for a route");
+        nh = rtnl_route_nh_alloc();
+        if (!nh)
+                return errbuf_set(err, -ENOMEM, "out of memory for a route");
+        rtnl_route_set_family(route, AF_INET);
+        rtnl_route_set_table(route, RT_TABLE_MAIN);
+        rtnl_route_set_protocol(route, RTPROT_STATIC);
+        rtnl_route_set_scope(route, RT_SCOPE_UNIVERSE);
+        rtnl_route_set_type(route, RTN_UNICAST);
+        rtnl_route_set_dst(route, dst);
+        rtnl_route_nh_set_ifindex(nh, ifindex);
+        rtnl_route_nh_set_gateway(nh, gw);
+        rtnl_route_add_nexthop(route, nh); /* route owns nh from here */
+        r = rtnl_route_add(sk, route, NLM_F_EXCL);
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                if (r == -EEXIST)
+                        return errbuf_set(err, r, "the namespace already has a default route");
+                return errbuf_set(err, r, "cannot add the default route: %s", strerror(-r));
+        }
+        return 0;
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * patchpanel-helper: the suite's only privileged process. It is started by patchpaneld
+ * (never by hand) with the socket to the manager as --ipc-fd and holds only CAP_NET_ADMIN,
+ * CAP_NET_RAW, CAP_SYS_ADMIN (setns) and CAP_SYS_PTRACE (other users' /proc/<pid>/ns).
+ *
+ * Theory of operation:
+ *   1. arguments, including the address pools requests are checked against; they are fixed
+ *      here, while the manager is still root and trusted;
+ *   2. a session of its own, so a terminal's Ctrl-C reaches only the manager, which then
+ *      asks for an orderly teardown;
+ *   3. open everything it will ever need: its own netns, rtnetlink, libnftables;
+ *   4. no_new_privs, then the seccomp policy, before the first byte from the manager;
+ *   5. serve requests one at a time until the socket closes or SIGTERM arrives, then
+ *      remove whatever it created and exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "firewall.h"
+#include "helper.h"
+#include "ipc.h"
+#include "link.h"
+#include "log.h"
+#include "nl-util.h"
+#include "privs.h"
+#include "seccomp-policy.h"
+
+extern const char seccomp_policy_patchpanel_helper[];
+
+typedef struct Args {
+        int ipc_fd;
+        SeccompMode seccomp;
+        PoolLayout pools;
+} Args;
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: patchpanel-helper --ipc-fd=FD [OPTIONS]\n"
+                "The privileged helper of patchpaneld; patchpaneld starts it.\n\n"
+                "  --ipc-fd=FD            socket to the manager\n"
+                "  --seccomp=enforce|log  what a syscall outside the policy does\n"
+                "  --log-level=LEVEL      debug, info, notice, warning, error\n"
+                "  --pool-base=ADDR       where the /23 of guest pools starts\n"
+                "  --netns-pool=A/LxN     the ConnectNamespace pool\n");
+}
+
+static int parse_args(int argc, char **argv, Args *a) {
+        enum { ARG_IPC_FD = 0x100, ARG_SECCOMP, ARG_LOG_LEVEL, ARG_POOL_BASE, ARG_NETNS_POOL };
+        static const struct option options[] = {
+                { "ipc-fd", required_argument, NULL, ARG_IPC_FD },
+                { "seccomp", required_argument, NULL, ARG_SECCOMP },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "pool-base", required_argument, NULL, ARG_POOL_BASE },
+                { "netns-pool", required_argument, NULL, ARG_NETNS_POOL },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *netns_pool = NULL;
+        uint32_t base = POOL_DEFAULT_BASE;
+        int c, r;
+
+        *a = (Args) { .ipc_fd = -EBADF, .seccomp = SECCOMP_MODE_ENFORCE };
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_IPC_FD: {
+                        char *end;
+                        errno = 0;
+                        long v = strtol(optarg, &end, 10);
+                        if (errno || *end || v < 0 || v > 65535)
+                                return log_error_errno(-EINVAL, "Invalid --ipc-fd: %s", optarg);
+                        a->ipc_fd = (int) v;
+                        break;
+                }
+                case ARG_SECCOMP:
+                        a->seccomp = seccomp_mode_from_string(optarg);
+                        if (a->seccomp < 0)
+                                return log_error_errno(-EINVAL, "Invalid --seccomp: %s", optarg);
+                        break;
+                case ARG_LOG_LEVEL:
+                        r = log_level_from_string(optarg);
+                        if (r < 0)
+                                return log_error_errno(r, "Invalid --log-level: %s", optarg);
+                        log_set_max_level(r);
+                        break;
+                case ARG_POOL_BASE:
+                        if (ipv4_parse(optarg, &base) < 0)
+                                return log_error_errno(-EINVAL, "Invalid --pool-base: %s", optarg);
+                        break;
+                case ARG_NETNS_POOL:
+                        netns_pool = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        exit(EXIT_SUCCESS);
+                default:
+                        usage(stderr);
+                        return -EINVAL;
+                }
+        if (optind < argc || a->ipc_fd < 0) {
+                usage(stderr);
+                return -EINVAL;
+        }
+
+        r = pool_layout_init(&a->pools, base);
+        if (r < 0)
+                return log_error_errno(r, "--pool-base must be /23 aligned");
+        if (netns_pool) {
+                r = pool_config_parse(netns_pool, &a->pools.pools[POOL_NETNS]);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid --netns-pool: %s", netns_pool);
+        }
+        r = pool_layout_validate(&a->pools);
+        if (r < 0)
+                return log_error_errno(r, "The address pools overlap or are invalid");
+        return 0;
+}
+
+static int check_ipc_fd(int fd) {
+        int type = 0;
+        socklen_t len = sizeof type;
+
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+                return -errno;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+                return -errno;
+        return type == SOCK_SEQPACKET ? 0 : -ENOTSOCK;
+}
+
+static void helper_cleanup(Helper *h) {
+        ErrBuf err = {};
+
+        if (!h->datapath_started)
+                return;
+        if (helper_datapath_stop(h, &err) < 0)
+                log_warning("Teardown at exit incomplete: %s", err.msg);
+}
+
+/* Receive, decode, validate, handle, answer, free: one request. Returns 0 to go on, 1 when
+ * the manager has closed the socket. */
+static int helper_dispatch_ipc(Helper *h) {
+        _cleanup_(helper_request_freep) HelperRequest *req = NULL;
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        ErrBuf err = {};
+        int r;
+
+        r = ipc_recv(h->ipc_fd, &patchpanel__ipc__helper_request__descriptor,
+                     (ProtobufCMessage **) &req, NULL, 0, NULL);
+        if (r == -EAGAIN || r == -EINTR)
+                return 0;
+        if (r == 0)
+                return 1;
+        if (r < 0) {
+                /* The manager broke the protocol: it is buggy or compromised. */
+                helper_cleanup(h);
+                log_fatal("Bad message from the manager: %s", strerror(-r));
+        }
+
+        helper_dispatch_request(h, req, &resp, &err);
+
+        for (;;) {
+                r = ipc_send(h->ipc_fd, &resp.base, NULL, 0);
+                if (r != -EAGAIN && r != -EINTR)
+                        break;
+                /* The manager is behind on reading; wait for room rather than drop a reply. */
+                struct pollfd p = { .fd = h->ipc_fd, .events = POLLOUT };
+                (void) poll(&p, 1, -1);
+        }
+        if (r == -EPIPE || r == -ECONNRESET)
+                return 1;
+        if (r < 0) {
+                helper_cleanup(h);
+                log_fatal("Failed to answer the manager: %s", strerror(-r));
+        }
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        Helper h = { .ipc_fd = -EBADF, .host_netns_fd = -EBADF };
+        _cleanup_close_ int sfd = -EBADF;
+        unsigned line = 0;
+        sigset_t mask;
+        Args args;
+        ErrBuf err = {};
+        int r;
+
+        log_setup("patchpanel-helper");
+        if (parse_args(argc, argv, &args) < 0)
+                return EXIT_FAILURE;
+
+        r = check_ipc_fd(args.ipc_fd);
+        if (r < 0) {
+                log_error_errno(r, "--ipc-fd=%d is not a SOCK_SEQPACKET socket: %m", args.ipc_fd);
+                return EXIT_FAILURE;
+        }
+        h.ipc_fd = args.ipc_fd;
+        h.pools = args.pools;
+        h.self_pid = getpid();
+        h.manager_pid = getppid();
+
+        if (setsid() < 0)
+                log_fatal("Failed to start a session: %m");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0)
+                log_fatal("Failed to create a signalfd: %m");
+        signal(SIGPIPE, SIG_IGN);
+
+        h.host_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (h.host_netns_fd < 0)
+                log_fatal("Failed to open the network namespace: %m");
+        if (nl_open(&h.nl, &err) < 0)
+                log_fatal("Failed to open rtnetlink: %s", err.msg);
+        r = fw_open(&h.nft);
+        if (r < 0)
+                log_fatal("Failed to set up libnftables: %s", strerror(-r));
+
+        if (privs_set_no_new_privs() < 0)
+                log_fatal("Failed to set no_new_privs: %m");
+        r = seccomp_policy_load(seccomp_policy_patchpanel_helper, args.seccomp, &line);
+        if (r < 0)
+                log_fatal("Failed to load the seccomp policy (line %u): %s", line, strerror(-r));
+        log_debug("Ready, seccomp %s", seccomp_mode_to_string(args.seccomp));
+
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = h.ipc_fd, .events = POLLIN },
+                        { .fd = sfd, .events = POLLIN },
+                };
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        log_fatal("poll: %m");
+                }
+                if (p[1].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        if (read(sfd, &si, sizeof si) == (ssize_t) sizeof si) {
+                                log_info("Received signal %u, tearing down", si.ssi_signo);
+                                break;
+                        }
+                }
+                if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        if (helper_dispatch_ipc(&h) > 0) {
+                                log_debug("Manager closed the socket, exiting");
+                                break;
+                        }
+                }
+        }
+
+        helper_cleanup(&h);
+        fw_close(h.nft);
+        nl_socket_free(h.nl);
+        safe_close(h.host_netns_fd);
+        safe_close(h.ipc_fd);
+        return EXIT_SUCCESS;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "link.h"
+#include "log.h"
+#include "netns.h"
+#include "nl-util.h"
+
+static int pidfd_open_pid(pid_t pid) {
+        return RET_NERRNO((int) syscall(SYS_pidfd_open, pid, 0));
+}
+
+static bool same_file(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+int netns_open_pid(pid_t pid, int host_netns_fd, int *ret_netns_fd, struct nl_sock **ret_nl,
+                   ErrBuf *err) {
+        _cleanup_close_ int pidfd = -EBADF, nsfd = -EBADF;
+        _cleanup_(nl_socket_freep) struct nl_sock *nl = NULL;
+        struct stat host_st, ns_st;
+        int r;
+
+        pidfd = pidfd_open_pid(pid);
+        if (pidfd == -ESRCH)
+                return errbuf_set(err, -ESRCH, "process %d does not exist", (int) pid);
+        if (pidfd == -EINVAL)
+                return errbuf_set(err, -EINVAL, "pid %d is not a process", (int) pid);
+        if (pidfd < 0)
+                return errbuf_set(err, pidfd, "cannot open process %d: %s", (int) pid,
+                                  strerror(-pidfd));
+
+        if (setns(pidfd, CLONE_NEWNET) < 0) {
+                r = -errno;
+                if (r == -ESRCH)
+                        return errbuf_set(err, r, "process %d has exited", (int) pid);
+                return errbuf_set(err, r, "cannot enter the network namespace of process %d: %s",
+                                  (int) pid, strerror(-r));
+        }
+
+        /* Inside the client's netns: take a handle on it and open a socket bound to it. */
+        nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        r = nsfd < 0 ? errbuf_set(err, -errno, "cannot open the client's netns: %m") : 0;
+        if (r == 0)
+                r = nl_open(&nl, err);
+
+        /* Always go home before anything else; a helper stuck in a client netns would do all
+         * further work in the wrong place. */
+        if (setns(host_netns_fd, CLONE_NEWNET) < 0)
+                log_fatal("Failed to return to the host network namespace: %m");
+        if (r < 0)
+                return r;
+
+        if (fstat(host_netns_fd, &host_st) < 0 || fstat(nsfd, &ns_st) < 0)
+                return errbuf_set(err, -errno, "cannot stat network namespaces: %m");
+        if (same_file(&host_st, &ns_st))
+                return errbuf_set(err, -EEXIST,
+                                  "process %d is in the daemon's own network namespace",
+                                  (int) pid);
+
+        *ret_netns_fd = TAKE_FD(nsfd);
+        *ret_nl = TAKE_PTR(nl);
+        return 0;
+}

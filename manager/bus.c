@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "log.h"
+#include "macro.h"
+
+int bus_message_read_proto(sd_bus_message *m, const ProtobufCMessageDescriptor *desc,
+                           ProtobufCMessage **ret, sd_bus_error *error) {
+        const void *data = NULL;
+        size_t size = 0;
+        ProtobufCMessage *msg;
+        int r;
+
+        r = sd_bus_message_read_array(m, 'y', &data, &size);
+        if (r < 0)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "Cannot read the request bytes: %s", strerror(-r));
+        msg = protobuf_c_message_unpack(desc, NULL, size, data);
+        if (!msg)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "Malformed %s (%zu bytes)", desc->short_name, size);
+        *ret = msg;
+        return 0;
+}
+
+int bus_reply_proto(sd_bus_message *call, const ProtobufCMessage *msg) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        size_t len = protobuf_c_message_get_packed_size(msg);
+        _cleanup_free_ uint8_t *buf = malloc(len ?: 1);
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        protobuf_c_message_pack(msg, buf);
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(reply, 'y', buf, len);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+const char *bus_error_name_from_errno(int r) {
+        switch (-abs_errno(r)) {
+        case -EINVAL:
+        case -ERANGE:
+        case -ESRCH:
+        case -ENODEV:
+        case -EEXIST:
+        case -EBADF:
+                return PP_ERROR_INVALID_ARGUMENT;
+        case -ENOSPC:
+                return PP_ERROR_EXHAUSTED;
+        default:
+                return PP_ERROR_FAILED;
+        }
+}
+
+int bus_reply_errno(sd_bus_message *call, int r, const char *message) {
+        return sd_bus_reply_method_errorf(call, bus_error_name_from_errno(r), "%s",
+                                          message && *message ? message : strerror(abs_errno(r)));
+}

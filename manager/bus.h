@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+/* D-Bus glue shared by the method handlers: requests and replies are protobuf messages
+ * carried as `ay`. */
+
+#include <protobuf-c/protobuf-c.h>
+#include <systemd/sd-bus.h>
+
+#include "bus-names.h"
+
+/* Read an `ay` argument and decode it; a D-Bus InvalidArgument error if it does not parse. */
+int bus_message_read_proto(sd_bus_message *m, const ProtobufCMessageDescriptor *desc,
+                           ProtobufCMessage **ret, sd_bus_error *error);
+
+/* Reply to a call with one serialized message as `ay`. */
+int bus_reply_proto(sd_bus_message *call, const ProtobufCMessage *msg);
+
+/* The D-Bus error name for a negative errno from validation or the helper. */
+const char *bus_error_name_from_errno(int r);
+/* Reply to a call with an error built from a negative errno and a message. */
+int bus_reply_errno(sd_bus_message *call, int r, const char *message);
+

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* ConnectNamespace: read, unpack and validate everything, then hand over to
+ * connected_ns_connect(), which replies once the helper has built the datapath. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "connected-ns.h"
+#include "ifname.h"
+#include "log.h"
+#include "manager-bus.h"
+#include "service.pb-c.h"
+
+typedef Patchpanel__ConnectNamespaceRequest ConnectNamespaceRequest;
+
+static void request_free(ConnectNamespaceRequest *r) {
+        patchpanel__connect_namespace_request__free_unpacked(r, NULL);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(ConnectNamespaceRequest *, request_free);
+
+/* The lifeline must be a pipe or socket end that has not already hung up. */
+static int lifeline_check(int fd, sd_bus_error *error) {
+        struct pollfd p = { .fd = fd };
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "Cannot inspect the lifeline fd: %m");
+        if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "The lifeline fd must be a pipe or a socket");
+        if (poll(&p, 1, 0) < 0)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "Cannot poll the lifeline fd: %m");
+        if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "The lifeline fd is already closed at the other end");
+        return 0;
+}
+
+int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(request_freep) ConnectNamespaceRequest *req = NULL;
+        _cleanup_close_ int lifeline = -EBADF;
+        Manager *m = userdata;
+        ConnectedNsParams p = {};
+        int fd, r;
+
+        r = bus_message_read_proto(msg, &patchpanel__connect_namespace_request__descriptor,
+                                   (ProtobufCMessage **) &req, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "h", &fd);
+        if (r < 0)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "Missing lifeline fd: %s", strerror(-r));
+
+        if (req->pid <= 1)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "Invalid pid %d: it must be > 1", req->pid);
+        if (req->pid == getpid() || req->pid == m->helper_pid)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "Invalid pid %d: it is a patchpanel process", req->pid);
+
+        p.pid = req->pid;
+        p.source = traffic_source_from_proto(req->traffic_source);
+        if (p.source < 0)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "Invalid traffic_source %d", req->traffic_source);
+        if (p.source == TRAFFIC_SOURCE_UNKNOWN)
+                p.source = TRAFFIC_SOURCE_SYSTEM;
+        p.allow_user_traffic = req->allow_user_traffic;
+        p.route_on_vpn = req->route_on_vpn;
+
+        if (req->outbound_physical_device && req->outbound_physical_device[0]) {
+                if (!ifname_is_valid(req->outbound_physical_device))
+                        return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                                 "Invalid outbound_physical_device name");
+                if (!link_monitor_find_uplink(m->links, req->outbound_physical_device))
+                        return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                                 "Unknown outbound_physical_device %s",
+                                                 req->outbound_physical_device);
+                p.outbound_ifname = req->outbound_physical_device;
+        }
+
+        lifeline = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (lifeline < 0)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "Invalid lifeline fd: %m");
+        r = lifeline_check(lifeline, error);
+        if (r < 0)
+                return r;
+
+        if (m->stopping)
+                return sd_bus_error_setf(error, PP_ERROR_FAILED, "The daemon is shutting down");
+
+        r = connected_ns_connect(m, &p, TAKE_FD(lifeline), msg);
+        if (r == -ENOSPC)
+                return sd_bus_error_setf(error, PP_ERROR_EXHAUSTED,
+                                         "No free subnet: all %u namespace subnets are in use",
+                                         pool_get_config(m->netns_pool)->count);
+        if (r < 0)
+                return sd_bus_error_setf(error, PP_ERROR_FAILED,
+                                         "Cannot connect the namespace: %s", strerror(-r));
+        /* Replied to when the helper answers. */
+        return 1;
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "bus.h"
+#include "connected-ns.h"
+#include "ifname.h"
+#include "log.h"
+#include "service.pb-c.h"
+
+static const char *const state_names[_CONNECTED_NS_STATE_MAX] = {
+        [CONNECTED_NS_CONNECTING] = "connecting",
+        [CONNECTED_NS_CONNECTED] = "connected",
+        [CONNECTED_NS_DISCONNECTING] = "disconnecting",
+};
+
+const char *connected_ns_state_to_string(ConnectedNsState s) {
+        if (s < 0 || s >= _CONNECTED_NS_STATE_MAX)
+                return NULL;
+        return state_names[s];
+}
+
+ConnectedNs *connected_ns_free(ConnectedNs *ns) {
+        Manager *m;
+
+        if (!ns)
+                return NULL;
+        m = ns->manager;
+        if (ns->call) {
+                /* Never leave a caller without an answer. */
+                (void) bus_reply_errno(ns->call, -ECANCELED, "The namespace was disconnected");
+                ns->call = sd_bus_message_unref(ns->call);
+        }
+        sd_event_source_disable_unref(ns->lifeline);
+        safe_close(ns->lifeline_fd);
+        if (pool_release(m->netns_pool, &ns->subnet) < 0)
+                log_warning("%s: subnet was not allocated, ignoring", ns->host_ifname);
+        mac_generator_release(m->macs, &ns->host_mac);
+        mac_generator_release(m->macs, &ns->peer_mac);
+        LIST_REMOVE(namespaces, m->namespaces, ns);
+        m->n_namespaces--;
+        free(ns);
+        return NULL;
+}
+
+static uint32_t manager_next_ns_id(Manager *m) {
+        /* Ids, and so interface names, are not reused within a run, so a late event about
+         * an old interface can never be taken for a new one; they wrap only after a
+         * billion connections, skipping any still in use. */
+        for (;;) {
+                uint32_t id = m->next_ns_id;
+                m->next_ns_id = id >= CONNECTED_NS_ID_MAX ? 0 : id + 1;
+                if (!manager_find_namespace(m, id))
+                        return id;
+        }
+}
+
+static void ns_on_disconnected(const HelperResponse *resp, void *userdata) {
+        ConnectedNs *ns = userdata;
+
+        if (resp->status < 0)
+                log_error("%s: teardown failed: %s", ns->host_ifname, resp->message);
+        else
+                log_info("%s: disconnected (pid %d)", ns->host_ifname, (int) ns->pid);
+        connected_ns_free(ns);
+}
+
+void connected_ns_disconnect(ConnectedNs *ns, const char *why) {
+        IpcNsDisconnect op = PATCHPANEL__IPC__NS_DISCONNECT__INIT;
+        HelperRequest req = HELPER_REQUEST_INIT;
+        int r;
+
+        if (ns->state == CONNECTED_NS_DISCONNECTING)
+                return;
+        if (ns->state == CONNECTED_NS_CONNECTING) {
+                /* The helper's answer decides what to undo. */
+                ns->disconnect_requested = true;
+                return;
+        }
+
+        log_info("%s: disconnecting: %s", ns->host_ifname, why);
+        ns->state = CONNECTED_NS_DISCONNECTING;
+        ns->lifeline = sd_event_source_disable_unref(ns->lifeline);
+        ns->lifeline_fd = safe_close(ns->lifeline_fd);
+
+        op.ns_id = ns->id;
+        req.op_case = OP(NS_DISCONNECT);
+        req.ns_disconnect = &op;
+        r = helper_channel_call(ns->manager->helper, &req, ns_on_disconnected, ns);
+        if (r < 0) {
+                /* Only when the helper is gone, and with it everything it built. */
+                log_error_errno(r, "%s: cannot ask for teardown: %m", ns->host_ifname);
+                connected_ns_free(ns);
+        }
+}
+
+static int ns_on_lifeline(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        ConnectedNs *ns = userdata;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        connected_ns_disconnect(ns, "the client closed its lifeline");
+        return 0;
+}
+
+void connected_ns_on_link_removed(Manager *m, const char *name, int ifindex) {
+        ConnectedNs *ns;
+        uint32_t id;
+
+        /* At stop the helper deletes every link at once; nothing to follow up. */
+        if (m->stopping || ifname_parse_connected_ns_host(name, &id) < 0)
+                return;
+        ns = manager_find_namespace(m, id);
+        if (!ns)
+                return;
+        switch (ns->state) {
+        case CONNECTED_NS_CONNECTING:
+                ns->vanished_ifindex = ifindex;
+                break;
+        case CONNECTED_NS_CONNECTED:
+                if (ns->host_ifindex == ifindex)
+                        connected_ns_disconnect(ns, "its interface vanished (the namespace is gone)");
+                break;
+        default:
+                break;
+        }
+}
+
+static int ns_reply_connected(ConnectedNs *ns, sd_bus_message *call) {
+        Patchpanel__ConnectNamespaceResponse resp = PATCHPANEL__CONNECT_NAMESPACE_RESPONSE__INIT;
+        Patchpanel__IPv4Subnet subnet = PATCHPANEL__IPV4_SUBNET__INIT;
+
+        subnet.base_addr = ipv4_to_wire(ns->subnet.base);
+        subnet.prefix_len = ns->subnet.prefix_len;
+        resp.ipv4_subnet = &subnet;
+        resp.peer_ifname = ns->peer_ifname;
+        resp.peer_ipv4_address = ipv4_to_wire(subnet_addr(&ns->subnet, 1));
+        resp.host_ifname = ns->host_ifname;
+        resp.host_ipv4_address = ipv4_to_wire(subnet_addr(&ns->subnet, 0));
+        return bus_reply_proto(call, &resp.base);
+}
+
+static void ns_on_connected(const HelperResponse *resp, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        ConnectedNs *ns = userdata;
+        char a[IPV4_STRLEN];
+        int r;
+
+        if (resp->status < 0) {
+                log_info("%s: connecting pid %d failed: %s", ns->host_ifname, (int) ns->pid,
+                         resp->message);
+                (void) bus_reply_errno(ns->call, resp->status, resp->message);
+                ns->call = sd_bus_message_unref(ns->call);
+                connected_ns_free(ns);
+                return;
+        }
+        if (resp->result_case != RESULT(NS_CONNECT)) {
+                log_error("%s: the helper's answer has no result", ns->host_ifname);
+                (void) bus_reply_errno(ns->call, -EIO, "Internal error");
+                ns->call = sd_bus_message_unref(ns->call);
+                ns->state = CONNECTED_NS_CONNECTED;
+                connected_ns_disconnect(ns, "internal error");
+                return;
+        }
+
+        ns->host_ifindex = resp->ns_connect->host_ifindex;
+        ns->state = CONNECTED_NS_CONNECTED;
+        call = TAKE_PTR(ns->call);
+
+        if (ns->disconnect_requested || ns->vanished_ifindex == ns->host_ifindex) {
+                const char *why = ns->disconnect_requested
+                                          ? "the lifeline closed or the daemon is stopping"
+                                          : "the namespace vanished while connecting";
+                (void) bus_reply_errno(call, -ECONNRESET, why);
+                connected_ns_disconnect(ns, why);
+                return;
+        }
+
+        /* No events requested: EPOLLHUP and EPOLLERR are always reported, and they are what
+         * a closed peer end of a pipe or socket raises. Data the client might write to the
+         * pipe never wakes us. */
+        r = sd_event_add_io(ns->manager->event, &ns->lifeline, ns->lifeline_fd, 0,
+                            ns_on_lifeline, ns);
+        if (r < 0) {
+                (void) bus_reply_errno(call, r, "Cannot watch the lifeline fd");
+                connected_ns_disconnect(ns, "cannot watch the lifeline");
+                return;
+        }
+
+        r = ns_reply_connected(ns, call);
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot send the reply: %m", ns->host_ifname);
+        log_info("%s: connected pid %d, %s/%u, source %s", ns->host_ifname, (int) ns->pid,
+                 ipv4_to_string(ns->subnet.base, a), ns->subnet.prefix_len,
+                 traffic_source_to_string(ns->source));
+}
+
+int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd,
+                         sd_bus_message *call) {
+        _cleanup_close_ int fd = lifeline_fd;
+        IpcNsConnect op = PATCHPANEL__IPC__NS_CONNECT__INIT;
+        HelperRequest req = HELPER_REQUEST_INIT;
+        ConnectedNs *ns;
+        int r;
+
+        ns = calloc(1, sizeof *ns);
+        if (!ns)
+                return -ENOMEM;
+        r = pool_allocate(m->netns_pool, 0, &ns->subnet);
+        if (r < 0) {
+                free(ns);
+                return r;
+        }
+        r = mac_generator_random(m->macs, &ns->host_mac);
+        if (r >= 0) {
+                r = mac_generator_random(m->macs, &ns->peer_mac);
+                if (r < 0)
+                        mac_generator_release(m->macs, &ns->host_mac);
+        }
+        if (r < 0) {
+                (void) pool_release(m->netns_pool, &ns->subnet);
+                free(ns);
+                return r;
+        }
+
+        ns->manager = m;
+        ns->state = CONNECTED_NS_CONNECTING;
+        ns->id = manager_next_ns_id(m);
+        ns->pid = p->pid;
+        ns->source = p->source;
+        ns->allow_user_traffic = p->allow_user_traffic;
+        ns->route_on_vpn = p->route_on_vpn;
+        if (p->outbound_ifname)
+                snprintf(ns->outbound_ifname, sizeof ns->outbound_ifname, "%s", p->outbound_ifname);
+        (void) ifname_connected_ns_host(ns->id, ns->host_ifname);
+        (void) ifname_connected_ns_peer(ns->id, ns->peer_ifname);
+        ns->lifeline_fd = TAKE_FD(fd);
+        LIST_PREPEND(namespaces, m->namespaces, ns);
+        m->n_namespaces++;
+
+        op.ns_id = ns->id;
+        op.pid = ns->pid;
+        op.subnet_base = ns->subnet.base;
+        op.subnet_prefix_len = ns->subnet.prefix_len;
+        op.host_mac = (ProtobufCBinaryData) { .len = MAC_LEN, .data = ns->host_mac.b };
+        op.peer_mac = (ProtobufCBinaryData) { .len = MAC_LEN, .data = ns->peer_mac.b };
+        op.source = (uint32_t) ns->source;
+        req.op_case = OP(NS_CONNECT);
+        req.ns_connect = &op;
+        r = helper_channel_call(m->helper, &req, ns_on_connected, ns);
+        if (r < 0) {
+                connected_ns_free(ns);
+                return r;
+        }
+        ns->call = sd_bus_message_ref(call);
+        return 0;
+}

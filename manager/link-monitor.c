@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <fnmatch.h>
+#include <linux/rtnetlink.h>
+#include <netlink/errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "link-monitor.h"
+#include "log.h"
+#include "nl-util.h"
+
+const char *const link_monitor_default_uplinks[] = {
+        "eth*", "en*", "usb*",                  /* ethernet, old and predictable names */
+        "wlan*", "wl*", "mlan*",                /* wifi */
+        "wwan*", "ww*", "rmnet*", "mbimmux*", "qmapmux*", /* cellular */
+        NULL,
+};
+
+struct LinkMonitor {
+        struct nl_sock *nl;
+        sd_event_source *io;
+        char **patterns;
+        Uplink *uplinks;
+        LinkRemovedFn on_removed;
+        void *userdata;
+};
+
+static void strv_free(char **l) {
+        if (!l)
+                return;
+        for (char **p = l; *p; p++)
+                free(*p);
+        free(l);
+}
+
+static char **strv_copy(const char *const *l) {
+        size_t n = 0;
+        char **c;
+
+        while (l[n])
+                n++;
+        c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(l[i]))) {
+                        strv_free(c);
+                        return NULL;
+                }
+        return c;
+}
+
+bool link_monitor_is_uplink_name(const LinkMonitor *m, const char *name) {
+        for (char **p = m->patterns; *p; p++)
+                if (fnmatch(*p, name, 0) == 0)
+                        return true;
+        return false;
+}
+
+static Uplink *find_by_ifindex(const LinkMonitor *m, int ifindex) {
+        LIST_FOREACH(uplinks, u, m->uplinks)
+                if (u->ifindex == ifindex)
+                        return u;
+        return NULL;
+}
+
+const Uplink *link_monitor_find_uplink(const LinkMonitor *m, const char *name) {
+        LIST_FOREACH(uplinks, u, m->uplinks)
+                if (strcmp(u->name, name) == 0)
+                        return u;
+        return NULL;
+}
+
+const Uplink *link_monitor_uplinks(const LinkMonitor *m) {
+        return m->uplinks;
+}
+
+static void uplink_remove(LinkMonitor *m, Uplink *u) {
+        log_info("Uplink %s (ifindex %d) removed", u->name, u->ifindex);
+        LIST_REMOVE(uplinks, m->uplinks, u);
+        free(u);
+}
+
+static void on_link(LinkMonitor *m, bool added, int ifindex, const char *name) {
+        Uplink *u = find_by_ifindex(m, ifindex);
+
+        if (!added) {
+                if (u)
+                        uplink_remove(m, u);
+                if (m->on_removed)
+                        m->on_removed(name, ifindex, m->userdata);
+                return;
+        }
+
+        /* A renamed link, or a name now carried by a new ifindex: remove, then add. */
+        if (u && strcmp(u->name, name) != 0)
+                uplink_remove(m, u), u = NULL;
+        const Uplink *same_name = link_monitor_find_uplink(m, name);
+        if (same_name && same_name->ifindex != ifindex)
+                uplink_remove(m, (Uplink *) same_name);
+        if (u || !link_monitor_is_uplink_name(m, name))
+                return;
+
+        u = calloc(1, sizeof *u);
+        if (!u) {
+                log_error("Out of memory tracking uplink %s, ignoring", name);
+                return;
+        }
+        snprintf(u->name, sizeof u->name, "%s", name);
+        u->ifindex = ifindex;
+        LIST_PREPEND(uplinks, m->uplinks, u);
+        log_info("Uplink %s (ifindex %d) added", u->name, u->ifindex);
+}
+
+static int on_nl_message(struct nl_msg *msg, void *userdata) {
+        LinkMonitor *m = userdata;
+        struct nlmsghdr *h = nlmsg_hdr(msg);
+        struct ifinfomsg *ifi;
+        struct nlattr *a;
+        char name[IFNAMSIZ];
+
+        if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK)
+                return NL_OK;
+        if (!nlmsg_valid_hdr(h, sizeof *ifi))
+                return NL_OK;
+        ifi = nlmsg_data(h);
+        a = nlmsg_find_attr(h, sizeof *ifi, IFLA_IFNAME);
+        if (!a || ifi->ifi_index <= 0)
+                return NL_OK;
+        nla_strlcpy(name, a, sizeof name);
+        on_link(m, h->nlmsg_type == RTM_NEWLINK, ifi->ifi_index, name);
+        return NL_OK;
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        LinkMonitor *m = userdata;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        for (;;) {
+                int r = nl_recvmsgs_default(m->nl);
+                if (r >= 0)
+                        continue;
+                if (r == -NLE_AGAIN)
+                        break;
+                if (r == -NLE_NOMEM) {
+                        /* The kernel dropped events (receive buffer overrun): read the whole
+                         * link table again so the uplink list is right. */
+                        log_warning("Link events were lost, re-reading the link table");
+                        (void) nl_rtgen_request(m->nl, RTM_GETLINK, AF_UNSPEC, NLM_F_DUMP);
+                        continue;
+                }
+                log_warning("Failed to read link events: %s, ignoring", nl_geterror(r));
+                break;
+        }
+        return 0;
+}
+
+int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_removed,
+                     void *userdata, LinkMonitor **ret) {
+        LinkMonitor *m;
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->on_removed = on_removed;
+        m->userdata = userdata;
+        m->patterns = strv_copy(patterns ? (const char *const *) patterns : link_monitor_default_uplinks);
+        m->nl = nl_socket_alloc();
+        if (!m->patterns || !m->nl) {
+                link_monitor_free(m);
+                return -ENOMEM;
+        }
+        nl_socket_disable_seq_check(m->nl);
+        nl_socket_modify_cb(m->nl, NL_CB_VALID, NL_CB_CUSTOM, on_nl_message, m);
+        r = nl_connect(m->nl, NETLINK_ROUTE);
+        if (r >= 0)
+                r = nl_socket_add_membership(m->nl, RTNLGRP_LINK);
+        if (r >= 0)
+                (void) nl_socket_set_buffer_size(m->nl, 4 * 1024 * 1024, 0);
+        /* Subscribed first, then the dump, read to its end before the daemon answers
+         * anyone: nothing can slip between the two, and the uplink list is complete. */
+        if (r >= 0)
+                r = nl_rtgen_request(m->nl, RTM_GETLINK, AF_UNSPEC, NLM_F_DUMP);
+        if (r >= 0)
+                r = nl_recvmsgs_default(m->nl);
+        if (r >= 0)
+                r = nl_socket_set_nonblocking(m->nl);
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                link_monitor_free(m);
+                return r;
+        }
+        r = sd_event_add_io(e, &m->io, nl_socket_get_fd(m->nl), EPOLLIN, on_io, m);
+        if (r < 0) {
+                link_monitor_free(m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+LinkMonitor *link_monitor_free(LinkMonitor *m) {
+        if (!m)
+                return NULL;
+        sd_event_source_disable_unref(m->io);
+        nl_socket_free(m->nl);
+        while (m->uplinks) {
+                Uplink *u = m->uplinks;
+                LIST_REMOVE(uplinks, m->uplinks, u);
+                free(u);
+        }
+        strv_free(m->patterns);
+        free(m);
+        return NULL;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+
+#include "bus.h"
+#include "log.h"
+#include "manager-bus.h"
+#include "manager.h"
+
+/* Methods appear here as they are implemented; a method that is not listed answers
+ * org.freedesktop.DBus.Error.UnknownMethod. */
+const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("ConnectNamespace",
+                                SD_BUS_ARGS("ay", request, "h", lifeline),
+                                SD_BUS_RESULT("ay", response),
+                                bus_method_connect_namespace, 0),
+        SD_BUS_VTABLE_END,
+};
+
+int manager_bus_setup(Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(m->bus, &m->bus_vtable_slot, PP_BUS_PATH, PP_BUS_INTERFACE,
+                                     manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to export the D-Bus API: %m");
+        r = sd_bus_request_name(m->bus, PP_BUS_NAME, 0);
+        if (r == -EEXIST)
+                return log_error_errno(r, "%s is owned by another process: is patchpaneld "
+                                          "already running?", PP_BUS_NAME);
+        if (r < 0)
+                return log_error_errno(r, "Failed to own %s: %m", PP_BUS_NAME);
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        log_info("Owning %s", PP_BUS_NAME);
+        return 0;
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "bus-names.h"
+#include "connected-ns.h"
+#include "log.h"
+#include "manager.h"
+
+int manager_new(const ManagerConfig *config, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->config = *config;
+        m->helper_pid = -1;
+        m->netns_pool = pool_new(&config->pools.pools[POOL_NETNS]);
+        m->macs = mac_generator_new(NULL, NULL);
+        if (!m->netns_pool || !m->macs)
+                return -ENOMEM;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        while (m->namespaces)
+                connected_ns_free(m->namespaces);
+        link_monitor_free(m->links);
+        m->helper = helper_channel_free(m->helper);
+        sd_event_source_disable_unref(m->helper_child);
+        sd_bus_slot_unref(m->bus_vtable_slot);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        pool_free(m->netns_pool);
+        mac_generator_free(m->macs);
+        free(m);
+        return NULL;
+}
+
+ConnectedNs *manager_find_namespace(Manager *m, uint32_t id) {
+        LIST_FOREACH(namespaces, ns, m->namespaces)
+                if (ns->id == id)
+                        return ns;
+        return NULL;
+}
+
+static void manager_on_helper_dead(const char *why, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->stopping)
+                log_info("Helper finished: %s", why);
+        else
+                log_error("The helper is gone (%s): every datapath went with it, exiting", why);
+        (void) sd_event_exit(m->event, m->stopping ? EXIT_SUCCESS : EXIT_FAILURE);
+}
+
+static int manager_on_helper_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Manager *m = userdata;
+
+        (void) s;
+        if (si->si_code == CLD_EXITED)
+                log_full(m->stopping ? LOG_DEBUG : LOG_ERR, "Helper %d exited with status %d",
+                         (int) si->si_pid, si->si_status);
+        else
+                log_full(m->stopping ? LOG_DEBUG : LOG_ERR, "Helper %d killed by signal %d",
+                         (int) si->si_pid, si->si_status);
+        m->helper_pid = -1;
+        manager_on_helper_dead("it exited", m);
+        return 0;
+}
+
+int manager_attach_helper(Manager *m, int fd, pid_t pid) {
+        int r;
+
+        r = helper_channel_new(m->event, fd, manager_on_helper_dead, m, &m->helper);
+        if (r < 0)
+                return r;
+        m->helper_pid = pid;
+        return sd_event_add_child(m->event, &m->helper_child, pid, WEXITED, manager_on_helper_exit, m);
+}
+
+static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        (void) s;
+        log_info("Received %s, shutting down", strsignal((int) si->ssi_signo));
+        manager_stop(m);
+        return 0;
+}
+
+static void manager_on_link_removed(const char *name, int ifindex, void *userdata) {
+        connected_ns_on_link_removed(userdata, name, ifindex);
+}
+
+int manager_setup(Manager *m) {
+        int r;
+
+        if (!m->event) {
+                r = sd_event_default(&m->event);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to get an event loop: %m");
+        }
+        for (size_t i = 0; i < 3; i++) {
+                static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+                r = sd_event_add_signal(m->event, NULL, sigs[i] | SD_EVENT_SIGNAL_PROCMASK,
+                                        manager_on_signal, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch signals: %m");
+        }
+        r = link_monitor_new(m->event, m->config.uplink_patterns, manager_on_link_removed, m,
+                             &m->links);
+        if (r < 0)
+                return log_error_errno(r, "Failed to monitor links: %m");
+        return 0;
+}
+
+static void manager_on_datapath_started(const HelperResponse *resp, void *userdata) {
+        Manager *m = userdata;
+
+        if (resp->status < 0) {
+                log_error("Failed to set up the datapath: %s", resp->message);
+                (void) sd_event_exit(m->event, EXIT_FAILURE);
+                return;
+        }
+        log_info("Datapath ready");
+}
+
+int manager_start_datapath(Manager *m) {
+        IpcDatapathStart op = PATCHPANEL__IPC__DATAPATH_START__INIT;
+        HelperRequest req = HELPER_REQUEST_INIT;
+
+        req.op_case = OP(DATAPATH_START);
+        req.datapath_start = &op;
+        /* The helper serves requests in order: anything a client asks for after this is
+         * built on the fresh datapath. */
+        return helper_channel_call(m->helper, &req, manager_on_datapath_started, m);
+}
+
+static void manager_on_datapath_stopped(const HelperResponse *resp, void *userdata) {
+        Manager *m = userdata;
+
+        if (resp->status < 0)
+                log_error("Teardown incomplete: %s", resp->message);
+        else
+                log_info("Datapath removed");
+        (void) sd_event_exit(m->event, resp->status < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+void manager_stop(Manager *m) {
+        IpcDatapathStop op = PATCHPANEL__IPC__DATAPATH_STOP__INIT;
+        HelperRequest req = HELPER_REQUEST_INIT;
+        int r;
+
+        if (m->stopping)
+                return;
+        m->stopping = true;
+        if (m->bus)
+                (void) sd_bus_release_name_async(m->bus, NULL, PP_BUS_NAME, NULL, NULL);
+
+        /* Stop watching lifelines: the whole datapath goes in one request below. */
+        LIST_FOREACH(namespaces, ns, m->namespaces)
+                if (ns->state == CONNECTED_NS_CONNECTED)
+                        ns->lifeline = sd_event_source_disable_unref(ns->lifeline);
+
+        if (!m->helper) {
+                (void) sd_event_exit(m->event, EXIT_SUCCESS);
+                return;
+        }
+        req.op_case = OP(DATAPATH_STOP);
+        req.datapath_stop = &op;
+        r = helper_channel_call(m->helper, &req, manager_on_datapath_stopped, m);
+        if (r < 0) {
+                log_error_errno(r, "Cannot ask the helper for teardown: %m");
+                (void) sd_event_exit(m->event, EXIT_FAILURE);
+        }
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "helper-channel.h"
+#include "link-monitor.h"
+#include "mac.h"
+#include "pool.h"
+
+typedef struct ConnectedNs ConnectedNs;
+
+typedef struct ManagerConfig {
+        PoolLayout pools;
+        char **uplink_patterns; /* NULL: the defaults */
+} ManagerConfig;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        sd_bus_slot *bus_vtable_slot;
+        HelperChannel *helper;
+        pid_t helper_pid;
+        sd_event_source *helper_child;
+        LinkMonitor *links;
+
+        ManagerConfig config;
+        Pool *netns_pool;
+        MacGenerator *macs;
+
+        ConnectedNs *namespaces;
+        unsigned n_namespaces;
+        uint32_t next_ns_id;
+
+        bool stopping;
+} Manager;
+
+/*
+ * manager_new() - the manager's state, without connecting anywhere, so unit tests can use
+ * the real object.
+ */
+int manager_new(const ManagerConfig *config, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Take the helper's socket and pid and start supervising it. */
+int manager_attach_helper(Manager *m, int fd, pid_t pid);
+/* Event sources for signals and the link monitor. */
+int manager_setup(Manager *m);
+/* Export the D-Bus API and own the name (fails if another instance owns it). */
+int manager_bus_setup(Manager *m);
+/* Ask the helper to install the datapath; exits the loop with failure if it cannot. */
+int manager_start_datapath(Manager *m);
+/* Orderly shutdown: tear everything down, then leave the event loop. */
+void manager_stop(Manager *m);
+
+ConnectedNs *manager_find_namespace(Manager *m, uint32_t id);

@@ -1,0 +1,21 @@
+# Turn policy text files into a C source with one string per policy.
+#   cmake -DOUT=file.c -DNAMES=a,b -DDIR=dir -DEXTRA=file-or-empty -P embed.cmake
+# EXTRA is appended to every policy (sanitizer runtimes need a few more syscalls).
+set(content "/* Generated from the seccomp policy files by seccomp/embed.cmake. Do not edit. */\n")
+set(extra "")
+if(EXTRA)
+  file(READ ${EXTRA} extra)
+endif()
+string(REPLACE "," ";" NAMES "${NAMES}")
+foreach(name ${NAMES})
+  file(READ ${DIR}/${name}.policy text)
+  string(APPEND text "\n${extra}")
+  string(REPLACE "\\" "\\\\" text "${text}")
+  string(REPLACE "\"" "\\\"" text "${text}")
+  string(REPLACE "\n" "\\n\"\n\"" text "${text}")
+  string(REPLACE "-" "_" cname ${name})
+  string(APPEND content "const char seccomp_policy_${cname}[] =\n\"${text}\";\n")
+endforeach()
+file(WRITE ${OUT}.tmp "${content}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})
+file(REMOVE ${OUT}.tmp)
