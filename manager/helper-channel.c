@@ -193,6 +193,14 @@ int helper_channel_call(HelperChannel *c, HelperRequest *req, HelperReplyFn fn, 
         return 0;
 }
 
+void helper_channel_close(HelperChannel *c) {
+        if (!c || c->dead)
+                return;
+        c->dead = true;
+        c->io = sd_event_source_disable_unref(c->io);
+        c->fd = safe_close(c->fd);
+}
+
 size_t helper_channel_n_pending(const HelperChannel *c) {
         return c->n_pending;
 }

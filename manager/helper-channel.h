@@ -33,4 +33,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HelperChannel *, helper_channel_free);
  * never be called).
  */
 int helper_channel_call(HelperChannel *c, HelperRequest *req, HelperReplyFn fn, void *userdata);
+/* Close the socket, which ends the helper, without calling on_dead; callable from a reply
+ * callback. Pending requests are dropped. */
+void helper_channel_close(HelperChannel *c);
 size_t helper_channel_n_pending(const HelperChannel *c);

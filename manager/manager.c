@@ -53,11 +53,13 @@ ConnectedNs *manager_find_namespace(Manager *m, uint32_t id) {
 static void manager_on_helper_dead(const char *why, void *userdata) {
         Manager *m = userdata;
 
-        if (m->stopping)
-                log_info("Helper finished: %s", why);
-        else
-                log_error("The helper is gone (%s): every datapath went with it, exiting", why);
-        (void) sd_event_exit(m->event, m->stopping ? EXIT_SUCCESS : EXIT_FAILURE);
+        if (m->stopping) {
+                /* Closed by us at the end of an orderly stop: wait for its exit below. */
+                log_debug("Helper channel closed: %s", why);
+                return;
+        }
+        log_error("The helper is gone (%s): every datapath went with it, exiting", why);
+        (void) sd_event_exit(m->event, EXIT_FAILURE);
 }
 
 static int manager_on_helper_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
@@ -70,8 +72,24 @@ static int manager_on_helper_exit(sd_event_source *s, const siginfo_t *si, void 
         else
                 log_full(m->stopping ? LOG_DEBUG : LOG_ERR, "Helper %d killed by signal %d",
                          (int) si->si_pid, si->si_status);
+        /* sd-event reaps the child after this returns; the source must live until then. */
         m->helper_pid = -1;
+        if (m->stopping) {
+                (void) sd_event_exit(m->event, m->exit_status);
+                return 0;
+        }
         manager_on_helper_dead("it exited", m);
+        return 0;
+}
+
+static int manager_on_helper_exit_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        (void) s;
+        (void) usec;
+        log_warning("Helper %d did not exit after its socket closed, leaving it",
+                    (int) m->helper_pid);
+        (void) sd_event_exit(m->event, m->exit_status);
         return 0;
 }
 
@@ -142,6 +160,24 @@ int manager_start_datapath(Manager *m) {
         return helper_channel_call(m->helper, &req, manager_on_datapath_started, m);
 }
 
+/* Close the helper's socket, which ends it, and leave the loop once it has exited, so no
+ * process of the suite outlives the manager. */
+static void manager_finish(Manager *m, int status) {
+        int r;
+
+        m->exit_status = status;
+        helper_channel_close(m->helper);
+        log_debug("Waiting for helper %d to exit", (int) m->helper_pid);
+        if (m->helper_pid < 0) {
+                (void) sd_event_exit(m->event, status);
+                return;
+        }
+        r = sd_event_add_time_relative(m->event, NULL, CLOCK_MONOTONIC, 5 * 1000 * 1000, 0,
+                                       manager_on_helper_exit_timeout, m);
+        if (r < 0)
+                (void) sd_event_exit(m->event, status);
+}
+
 static void manager_on_datapath_stopped(const HelperResponse *resp, void *userdata) {
         Manager *m = userdata;
 
@@ -149,7 +185,7 @@ static void manager_on_datapath_stopped(const HelperResponse *resp, void *userda
                 log_error("Teardown incomplete: %s", resp->message);
         else
                 log_info("Datapath removed");
-        (void) sd_event_exit(m->event, resp->status < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+        manager_finish(m, resp->status < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
 void manager_stop(Manager *m) {
@@ -177,6 +213,6 @@ void manager_stop(Manager *m) {
         r = helper_channel_call(m->helper, &req, manager_on_datapath_stopped, m);
         if (r < 0) {
                 log_error_errno(r, "Cannot ask the helper for teardown: %m");
-                (void) sd_event_exit(m->event, EXIT_FAILURE);
+                manager_finish(m, EXIT_FAILURE);
         }
 }

@@ -35,6 +35,7 @@ typedef struct Manager {
         uint32_t next_ns_id;
 
         bool stopping;
+        int exit_status; /* of an orderly stop, once the helper has exited */
 } Manager;
 
 /*

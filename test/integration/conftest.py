@@ -1,0 +1,74 @@
+"""Fixtures shared by the integration tests: a lab per module (host + lan namespaces, a
+private bus, the suite started as a user starts it), torn down whatever happens."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import pplab  # noqa: E402  pylint: disable=wrong-import-position
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def pytest_configure(config):
+    if os.geteuid() != 0:
+        pytest.exit("the integration tests need root (network namespaces)", returncode=77)
+
+
+def sanitizer_reports(lab):
+    """Lines of the daemon logs where a sanitizer reported a bug."""
+    found = []
+    if lab.dir and lab.dir.exists():
+        for log in lab.dir.glob("patchpaneld-*.log"):
+            for line in log.read_text(errors="replace").splitlines():
+                if any(m in line for m in SANITIZER_MARKERS):
+                    found.append(f"{log.name}: {line}")
+    return found
+
+
+def make_lab(daemon_args=()):
+    lab = pplab.Lab(daemon_args=daemon_args)
+    lab.start()
+    return lab
+
+
+def finish_lab(lab):
+    """Stop the suite, then check that it exited cleanly and that no sanitizer spoke."""
+    status = None
+    try:
+        if lab.daemon and lab.daemon.poll() is None:
+            status = lab.stop_daemon()
+        reports = sanitizer_reports(lab)
+        log = lab.log()
+    finally:
+        lab.close()
+    assert not reports, "sanitizer reports:\n" + "\n".join(reports)
+    assert status in (None, 0), f"patchpaneld exited with {status} at SIGTERM:\n{log}"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """One lab for a whole test module; tests must leave it as they found it."""
+    lab = make_lab()
+    yield lab
+    finish_lab(lab)
+
+
+@pytest.fixture
+def fresh_lab():
+    """A lab of its own, for tests that kill or restart the suite."""
+    labs = []
+
+    def factory(daemon_args=()):
+        lab = make_lab(daemon_args)
+        labs.append(lab)
+        return lab
+
+    yield factory
+    for lab in labs:
+        reports = sanitizer_reports(lab)
+        lab.close()
+        assert not reports, "sanitizer reports:\n" + "\n".join(reports)

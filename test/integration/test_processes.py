@@ -1,0 +1,202 @@
+"""The suite as processes: privileges, seccomp, fate sharing, restart, shutdown."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import pplab
+
+HELPER_CAPS = (1 << 12) | (1 << 13) | (1 << 19) | (1 << 21)  # NET_ADMIN NET_RAW SYS_PTRACE SYS_ADMIN
+
+
+def wait_exit(proc, timeout=5):
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def test_privileges_and_seccomp(lab):
+    manager, helper = lab.daemon_pids()
+    assert manager and helper
+    m = pplab.proc_status(manager)
+    assert m["Uid"].split()[0] != "0" and set(m["Uid"].split()) == {m["Uid"].split()[0]}, m["Uid"]
+    assert int(m["CapEff"], 16) == 0
+    assert int(m["CapAmb"], 16) == 0
+    assert m["NoNewPrivs"] == "1"
+    assert m["Seccomp"] == "2"
+    assert m["Groups"] == ""
+
+    h = pplab.proc_status(helper)
+    assert h["Uid"].split() == ["0"] * 4
+    assert int(h["CapEff"], 16) == HELPER_CAPS, h["CapEff"]
+    assert int(h["CapPrm"], 16) == HELPER_CAPS, h["CapPrm"]
+    assert int(h["CapBnd"], 16) == HELPER_CAPS, h["CapBnd"]
+    assert int(h["CapInh"], 16) == 0
+    assert int(h["CapAmb"], 16) == 0
+    assert h["NoNewPrivs"] == "1"
+    assert h["Seccomp"] == "2"
+    # Its only descriptors: std streams, its socket, netlink, its netns, nftables.
+    fds = os.listdir(f"/proc/{helper}/fd")
+    assert len(fds) < 12, fds
+
+
+def connect_one(lab):
+    ns, proc = lab.client()
+    resp, lifeline = lab.connect_namespace(proc.pid)
+    return ns, resp, lifeline
+
+
+def assert_no_leftovers_after_restart(lab, stale_ifname):
+    lab.start_daemon()
+    state = lab.datapath_state()
+    assert stale_ifname not in state["links"], state
+    assert all(n == 0 for n in state["elements"].values()), state
+    # And it works again.
+    ns, resp, lifeline = connect_one(lab)
+    try:
+        assert ns.ping(pplab.LAN_ADDR)
+    finally:
+        lifeline.close()
+
+
+def test_killing_the_helper_stops_the_manager(fresh_lab):
+    lab = fresh_lab()
+    _, resp, lifeline = connect_one(lab)
+    _, helper = lab.daemon_pids()
+    os.kill(helper, signal.SIGKILL)
+    status = wait_exit(lab.daemon)
+    lifeline.close()
+    assert status not in (None, 0), f"manager went on or exited 0 ({status}):\n{lab.log()}"
+    assert "helper is gone" in lab.log()
+    # The helper died without cleaning up: a restart must clear what it left.
+    assert resp.host_ifname in lab.host.links()
+    assert_no_leftovers_after_restart(lab, resp.host_ifname)
+
+
+def test_killing_the_manager_stops_the_helper(fresh_lab):
+    lab = fresh_lab()
+    _, resp, lifeline = connect_one(lab)
+    manager, helper = lab.daemon_pids()
+    os.kill(manager, signal.SIGKILL)
+    lab.daemon.wait()
+    err = pplab.poll(lambda: None if not os.path.exists(f"/proc/{helper}") or
+                     pplab.proc_status(helper).get("State", "").startswith("Z") else "alive",
+                     timeout=5, what="helper still running")
+    lifeline.close()
+    assert err is None, err
+    # The helper tore down what it built on its way out.
+    state = lab.datapath_state()
+    assert resp.host_ifname not in state["links"]
+    assert state["elements"] == {}, state
+    assert_no_leftovers_after_restart(lab, resp.host_ifname)
+
+
+def test_sigterm_tears_everything_down(fresh_lab):
+    lab = fresh_lab()
+    held = [connect_one(lab) for _ in range(3)]
+    _, helper = lab.daemon_pids()
+    assert lab.stop_daemon(signal.SIGTERM) == 0, lab.log()
+    for ns, resp, lifeline in held:
+        lifeline.close()
+        assert resp.peer_ifname not in ns.links()
+    state = lab.datapath_state()
+    assert state["links"] == [] and state["elements"] == {}, state
+    assert lab.host.exec("nft", "list", "table", "inet", "patchpanel").returncode != 0
+    assert not os.path.exists(f"/proc/{helper}") or \
+        pplab.proc_status(helper)["State"].startswith("Z")
+
+
+def test_sigint_is_an_orderly_shutdown_too(fresh_lab):
+    lab = fresh_lab()
+    _, _, lifeline = connect_one(lab)
+    assert lab.stop_daemon(signal.SIGINT) == 0, lab.log()
+    lifeline.close()
+    assert lab.datapath_state()["links"] == []
+
+
+def test_second_instance_is_refused_and_changes_nothing(lab):
+    ns, resp, lifeline = connect_one(lab)
+    try:
+        before = lab.datapath_state()
+        second = subprocess.run([str(a) for a in lab.daemon_command()], capture_output=True,
+                                text=True, timeout=20)
+        assert second.returncode != 0
+        assert "already running" in second.stderr, second.stderr
+        assert lab.datapath_state() == before
+        assert ns.ping(pplab.LAN_ADDR)
+    finally:
+        lifeline.close()
+
+
+def test_refuses_to_run_as_root_user_or_unknown_user(fresh_lab):
+    lab = fresh_lab()
+    for args, text in ((["--user=root"], "unprivileged user"),
+                       (["--user=no-such-user-x"], "No such user"),
+                       (["--seccomp=maybe"], "Invalid --seccomp"),
+                       (["--netns-pool=100.115.92.0/30x16"], "overlap"),
+                       (["--netns-pool=100.115.96.1/30x16"], "Invalid --netns-pool")):
+        p = subprocess.run([str(a) for a in lab.daemon_command(args)], capture_output=True,
+                           text=True, timeout=20)
+        assert p.returncode != 0 and text in p.stderr, (args, p.stderr)
+
+
+CALL_AS_NOBODY = textwrap.dedent("""
+    import os, sys
+    sys.path.insert(0, sys.argv[1])
+    import pplab
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+    bus = pplab.Bus(sys.argv[2])
+    lifeline = pplab.Lifeline()
+    try:
+        bus.call("ConnectNamespace", "ayh", [b"", 0], [lifeline.write_fd])
+        print("allowed")
+    except pplab.DBusError as e:
+        print(e.name)
+""")
+
+
+def test_bus_policy_denies_other_users(lab):
+    lib = os.path.dirname(pplab.__file__)
+    p = subprocess.run([sys.executable, "-c", CALL_AS_NOBODY, lib, lab.bus_address],
+                       capture_output=True, text=True, timeout=20)
+    assert p.stdout.strip() == "org.freedesktop.DBus.Error.AccessDenied", p.stdout + p.stderr
+
+
+def test_fifty_concurrent_connects(fresh_lab):
+    lab = fresh_lab(daemon_args=["--netns-pool=100.115.96.0/30x64"])
+    baseline = lab.datapath_state()
+    clients = [lab.client() for _ in range(50)]
+    lifelines = [pplab.Lifeline() for _ in clients]
+    calls = [("ConnectNamespace", "ayh", [lab.connect_ns_request(proc.pid), 0], [l.write_fd])
+             for (_, proc), l in zip(clients, lifelines)]
+    bus = lab.bus()
+    started = time.monotonic()
+    results = bus.call_many(calls)
+    elapsed = time.monotonic() - started
+    try:
+        errors = [r for r in results if isinstance(r, Exception)]
+        assert not errors, errors[:3]
+        resps = []
+        for body in results:
+            r = lab.pb.ConnectNamespaceResponse()
+            r.ParseFromString(bytes(body[0]))
+            resps.append(r)
+        assert len({r.ipv4_subnet.base_addr for r in resps}) == 50
+        assert len({r.host_ifname for r in resps}) == 50
+        state = lab.datapath_state()
+        assert len(state["links"]) == 50 and state["elements"]["guest_ifs"] == 50
+        for (ns, _), r in zip(clients[::7], resps[::7]):
+            assert ns.ping(pplab.LAN_ADDR), r.host_ifname
+        print(f"50 concurrent connects in {elapsed * 1000:.0f} ms")
+    finally:
+        for l in lifelines:
+            l.close()
+    err = pplab.poll(lambda: None if lab.datapath_state() == baseline else "busy", timeout=10,
+                     what="teardown of 50 namespaces")
+    assert err is None, err
