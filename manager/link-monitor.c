@@ -25,7 +25,15 @@ struct LinkMonitor {
         char **patterns;
         Uplink *uplinks;
         LinkRemovedFn on_removed;
+        LinkResyncFn on_resync;
         void *userdata;
+
+        /* A dump of the link table in progress after lost events, and the ifindexes it
+         * has listed so far. */
+        bool dumping;
+        bool dump_again;
+        int *seen;
+        size_t n_seen, cap_seen;
 };
 
 static void strv_free(char **l) {
@@ -115,6 +123,64 @@ static void on_link(LinkMonitor *m, bool added, int ifindex, const char *name) {
         log_info("Uplink %s (ifindex %d) added", u->name, u->ifindex);
 }
 
+static void seen_add(LinkMonitor *m, int ifindex) {
+        if (m->n_seen == m->cap_seen) {
+                size_t cap = m->cap_seen ? m->cap_seen * 2 : 64;
+                int *n = realloc(m->seen, cap * sizeof(int));
+                if (!n) {
+                        /* Without the full list the resync could drop live links: redo it. */
+                        m->dump_again = true;
+                        return;
+                }
+                m->seen = n;
+                m->cap_seen = cap;
+        }
+        m->seen[m->n_seen++] = ifindex;
+}
+
+bool link_monitor_seen(const int *seen, size_t n, int ifindex) {
+        for (size_t i = 0; i < n; i++)
+                if (seen[i] == ifindex)
+                        return true;
+        return false;
+}
+
+static int link_monitor_start_dump(LinkMonitor *m) {
+        int r;
+
+        m->dumping = true;
+        m->dump_again = false;
+        m->n_seen = 0;
+        r = nl_rtgen_request(m->nl, RTM_GETLINK, AF_UNSPEC, NLM_F_DUMP);
+        if (r < 0) {
+                m->dumping = false;
+                return nlerr_to_errno(r);
+        }
+        return 0;
+}
+
+/* The dump after lost events is complete: whatever it did not list is gone. */
+static int on_nl_finish(struct nl_msg *msg, void *userdata) {
+        LinkMonitor *m = userdata;
+
+        (void) msg;
+        if (!m->dumping)
+                return NL_OK;
+        m->dumping = false;
+        if (m->dump_again) {
+                (void) link_monitor_start_dump(m);
+                return NL_OK;
+        }
+        for (Uplink *u = m->uplinks, *n; u; u = n) {
+                n = u->uplinks_next;
+                if (!link_monitor_seen(m->seen, m->n_seen, u->ifindex))
+                        uplink_remove(m, u);
+        }
+        if (m->on_resync)
+                m->on_resync(m->seen, m->n_seen, m->userdata);
+        return NL_OK;
+}
+
 static int on_nl_message(struct nl_msg *msg, void *userdata) {
         LinkMonitor *m = userdata;
         struct nlmsghdr *h = nlmsg_hdr(msg);
@@ -131,6 +197,8 @@ static int on_nl_message(struct nl_msg *msg, void *userdata) {
         if (!a || ifi->ifi_index <= 0)
                 return NL_OK;
         nla_strlcpy(name, a, sizeof name);
+        if (m->dumping && (h->nlmsg_flags & NLM_F_MULTI) && h->nlmsg_type == RTM_NEWLINK)
+                seen_add(m, ifi->ifi_index);
         on_link(m, h->nlmsg_type == RTM_NEWLINK, ifi->ifi_index, name);
         return NL_OK;
 }
@@ -149,9 +217,12 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         break;
                 if (r == -NLE_NOMEM) {
                         /* The kernel dropped events (receive buffer overrun): read the whole
-                         * link table again so the uplink list is right. */
+                         * link table again, then drop what it no longer lists. */
                         log_warning("Link events were lost, re-reading the link table");
-                        (void) nl_rtgen_request(m->nl, RTM_GETLINK, AF_UNSPEC, NLM_F_DUMP);
+                        if (m->dumping)
+                                m->dump_again = true;
+                        else if (link_monitor_start_dump(m) < 0)
+                                log_error("Failed to re-read the link table, ignoring");
                         continue;
                 }
                 log_warning("Failed to read link events: %s, ignoring", nl_geterror(r));
@@ -161,7 +232,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
 }
 
 int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_removed,
-                     void *userdata, LinkMonitor **ret) {
+                     LinkResyncFn on_resync, void *userdata, LinkMonitor **ret) {
         LinkMonitor *m;
         int r;
 
@@ -169,6 +240,7 @@ int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_remove
         if (!m)
                 return -ENOMEM;
         m->on_removed = on_removed;
+        m->on_resync = on_resync;
         m->userdata = userdata;
         m->patterns = strv_copy(patterns ? (const char *const *) patterns : link_monitor_default_uplinks);
         m->nl = nl_socket_alloc();
@@ -178,6 +250,7 @@ int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_remove
         }
         nl_socket_disable_seq_check(m->nl);
         nl_socket_modify_cb(m->nl, NL_CB_VALID, NL_CB_CUSTOM, on_nl_message, m);
+        nl_socket_modify_cb(m->nl, NL_CB_FINISH, NL_CB_CUSTOM, on_nl_finish, m);
         r = nl_connect(m->nl, NETLINK_ROUTE);
         if (r >= 0)
                 r = nl_socket_add_membership(m->nl, RTNLGRP_LINK);
@@ -216,6 +289,7 @@ LinkMonitor *link_monitor_free(LinkMonitor *m) {
                 free(u);
         }
         strv_free(m->patterns);
+        free(m->seen);
         free(m);
         return NULL;
 }

@@ -24,6 +24,9 @@ struct Uplink {
 typedef struct LinkMonitor LinkMonitor;
 
 typedef void (*LinkRemovedFn)(const char *name, int ifindex, void *userdata);
+/* After lost events: the ifindexes of every link that exists now. Objects bound to a link
+ * not in the list must assume it is gone. */
+typedef void (*LinkResyncFn)(const int *ifindexes, size_t n, void *userdata);
 
 /* Name patterns (fnmatch) that make an interface an uplink when none are given. */
 extern const char *const link_monitor_default_uplinks[];
@@ -32,11 +35,13 @@ extern const char *const link_monitor_default_uplinks[];
  * link_monitor_new() - subscribe to link events and read the current links.
  * @patterns: NULL-terminated uplink name patterns, or NULL for the defaults; copied
  * @on_removed: called for every link that disappears, uplink or not
+ * @on_resync: called when the link table was re-read after the kernel dropped events
  */
 int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_removed,
-                     void *userdata, LinkMonitor **ret);
+                     LinkResyncFn on_resync, void *userdata, LinkMonitor **ret);
 LinkMonitor *link_monitor_free(LinkMonitor *m);
 
 const Uplink *link_monitor_find_uplink(const LinkMonitor *m, const char *name);
 const Uplink *link_monitor_uplinks(const LinkMonitor *m);
 bool link_monitor_is_uplink_name(const LinkMonitor *m, const char *name);
+bool link_monitor_seen(const int *ifindexes, size_t n, int ifindex);

@@ -116,6 +116,15 @@ static void manager_on_link_removed(const char *name, int ifindex, void *userdat
         connected_ns_on_link_removed(userdata, name, ifindex);
 }
 
+static void manager_on_links_resynced(const int *ifindexes, size_t n, void *userdata) {
+        Manager *m = userdata;
+
+        LIST_FOREACH_SAFE(namespaces, ns, next, m->namespaces)
+                if (ns->state == CONNECTED_NS_CONNECTED &&
+                    !link_monitor_seen(ifindexes, n, ns->host_ifindex))
+                        connected_ns_disconnect(ns, "its interface vanished while link events were lost");
+}
+
 int manager_setup(Manager *m) {
         int r;
 
@@ -131,8 +140,8 @@ int manager_setup(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to watch signals: %m");
         }
-        r = link_monitor_new(m->event, m->config.uplink_patterns, manager_on_link_removed, m,
-                             &m->links);
+        r = link_monitor_new(m->event, m->config.uplink_patterns, manager_on_link_removed,
+                             manager_on_links_resynced, m, &m->links);
         if (r < 0)
                 return log_error_errno(r, "Failed to monitor links: %m");
         return 0;
