@@ -24,5 +24,6 @@ bool ifname_has_prefix(const char *s, const char *prefix);
 
 int ifname_connected_ns_host(uint32_t id, char ret[static IFNAMSIZ]);
 int ifname_connected_ns_peer(uint32_t id, char ret[static IFNAMSIZ]);
-/* The id of a ConnectNamespace host-side name, or -EINVAL if s is not one. */
+/* The id of a ConnectNamespace host-side name; -EINVAL if s is not one, -ERANGE if its id
+ * is above CONNECTED_NS_ID_MAX. */
 int ifname_parse_connected_ns_host(const char *s, uint32_t *ret_id);

@@ -110,6 +110,10 @@ static void set_remove(MacGenerator *g, uint64_t k) {
         size_t mask = g->n_slots - 1;
         size_t i = mac_hash(k, mask);
 
+        /* 0 marks an empty slot; it is never an address we handed out. */
+        if (k == 0)
+                return;
+
         while (g->slots[i] != k) {
                 if (g->slots[i] == 0)
                         return;
