@@ -38,7 +38,9 @@ int ipc_send_packed(int fd, const void *buf, size_t len, const int *fds, size_t 
                 memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
         }
 
-        n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        /* Never block, whatever the socket's mode: a process of the suite waiting on a
+         * full peer while that peer waits on it is a deadlock. Callers handle -EAGAIN. */
+        n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0)
                 return -errno;
         if ((size_t) n != len)

@@ -20,15 +20,16 @@
 int ipc_socketpair(int ret[static 2]);
 
 /*
- * ipc_send() - send one message.
+ * ipc_send() - send one message, without blocking (MSG_DONTWAIT) whatever the socket's
+ * mode.
  * @fd: the socket
  * @msg: the message to pack
  * @fds: descriptors to attach (not closed), or NULL
  * @n_fds: how many, at most IPC_FDS_MAX
  *
  * Return: 0, -EMSGSIZE if the packed message exceeds IPC_MESSAGE_MAX, -EINVAL if it packs
- * to nothing (that would read as a close), -EAGAIN on a
- * non-blocking socket whose queue is full, or another negative errno.
+ * to nothing (that would read as a close), -EAGAIN when the socket's buffer is full, or
+ * another negative errno.
  */
 int ipc_send(int fd, const ProtobufCMessage *msg, const int *fds, size_t n_fds);
 

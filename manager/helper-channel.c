@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -123,6 +124,9 @@ int helper_channel_new(sd_event *e, int fd, HelperDeadFn on_dead, void *userdata
         _cleanup_(helper_channel_freep) HelperChannel *c = NULL;
         int r;
 
+        /* Writes never block (ipc_send_packed() uses MSG_DONTWAIT); reads neither. */
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+                return -errno;
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;

@@ -38,15 +38,19 @@ def make_lab(daemon_args=()):
 def finish_lab(lab):
     """Stop the suite, then check that it exited cleanly and that no sanitizer spoke."""
     status = None
+    helper_exited = True
     try:
         if lab.daemon and lab.daemon.poll() is None:
+            _, helper = lab.daemon_pids()
             status = lab.stop_daemon()
+            helper_exited = helper is None or lab.helper_gone(helper)
         reports = sanitizer_reports(lab)
         log = lab.log()
     finally:
         lab.close()
     assert not reports, "sanitizer reports:\n" + "\n".join(reports)
     assert status in (None, 0), f"patchpaneld exited with {status} at SIGTERM:\n{log}"
+    assert helper_exited, f"patchpanel-helper outlived the manager:\n{log}"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +72,10 @@ def fresh_lab():
         return lab
 
     yield factory
+    failures = []
     for lab in labs:
-        reports = sanitizer_reports(lab)
-        lab.close()
-        assert not reports, "sanitizer reports:\n" + "\n".join(reports)
+        try:
+            finish_lab(lab)
+        except AssertionError as e:
+            failures.append(str(e))
+    assert not failures, "\n".join(failures)

@@ -200,3 +200,26 @@ def test_fifty_concurrent_connects(fresh_lab):
     err = pplab.poll(lambda: None if lab.datapath_state() == baseline else "busy", timeout=10,
                      what="teardown of 50 namespaces")
     assert err is None, err
+
+
+def test_hundreds_of_lifelines_closing_at_once(fresh_lab):
+    """More teardown requests at once than the socket to the helper can buffer: neither
+    process may block on the other (with both
+    buffers full they once deadlocked: about 560 at once were enough)."""
+    lab = fresh_lab(daemon_args=["--netns-pool=100.115.96.0/30x1024"])
+    baseline = lab.datapath_state()
+    clients = [lab.client() for _ in range(700)]
+    held = [lab.connect_namespace(proc.pid) for _, proc in clients]
+    assert len(lab.datapath_state()["links"]) == 700
+    for _, lifeline in held:
+        lifeline.close()
+    err = pplab.poll(lambda: None if lab.datapath_state() == baseline else
+                     f"{len(lab.datapath_state()['links'])} links left", timeout=60,
+                     interval=0.5, what="teardown of 700 namespaces")
+    assert err is None, err
+    # Still serving.
+    ns, resp, lifeline = connect_one(lab)
+    try:
+        assert ns.ping(pplab.LAN_ADDR)
+    finally:
+        lifeline.close()

@@ -81,7 +81,11 @@ class Netns:
         self.procs = []
         if create:
             run(["ip", "netns", "add", name])
-            self.out("ip", "link", "set", "lo", "up")
+            try:
+                self.out("ip", "link", "set", "lo", "up")
+            except BaseException:
+                run(["ip", "netns", "del", name], check=False)
+                raise
 
     def exec(self, *args, check=False, timeout=30, **kw):
         return run(["ip", "netns", "exec", self.name, *args], check=check, timeout=timeout, **kw)
@@ -354,6 +358,22 @@ class Lab:
             if err:
                 raise RuntimeError(f"{err}\n{self.log()}")
         return self.daemon
+
+    def helper_gone(self, helper, timeout=5.0):
+        """Wait for a helper process to be gone (or a zombie awaiting its reaper); if it
+        is still running after timeout, kill it and return False."""
+        def gone():
+            try:
+                return None if proc_status(helper)["State"].startswith("Z") else "running"
+            except FileNotFoundError:
+                return None
+        if poll(gone, timeout=timeout) is None:
+            return True
+        try:
+            os.kill(helper, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return False
 
     def log(self):
         return self.daemon_log.read_text() if self.daemon_log and self.daemon_log.exists() else ""
