@@ -15,6 +15,9 @@
  * route with it; nothing of a failed request remains.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <string.h>
 
@@ -26,7 +29,22 @@
 #include "log.h"
 #include "netns.h"
 #include "nl-util.h"
+#include "time-util.h"
 #include "validate.h"
+
+/* The host side carries IPv4 only: without IPv6 it has no link-local address, so no DAD,
+ * router solicitations or MLD reports, kernel work that would contend for the RTNL lock
+ * with every later request. Done before the link goes up, so nothing is ever started. */
+static int sysctl_disable_ipv6(const char *ifname, ErrBuf *err) {
+        char path[128];
+        _cleanup_close_ int fd = -EBADF;
+
+        snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "1", 1) != 1)
+                return errbuf_set(err, -errno, "cannot disable IPv6 on %s: %m", ifname);
+        return 0;
+}
 
 int helper_ns_connect(Helper *h, const IpcNsConnect *m, IpcNsConnectResult *ret, ErrBuf *err) {
         _cleanup_(nl_socket_freep) struct nl_sock *ns_nl = NULL;
@@ -34,6 +52,7 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, IpcNsConnectResult *ret,
         char host[IFNAMSIZ], peer[IFNAMSIZ];
         MacAddr host_mac, peer_mac;
         int host_ifindex, peer_ifindex, r;
+        uint64_t t[6];
         Subnet s;
 
         r = validate_ns_connect(&h->pools, m, h->self_pid, h->manager_pid, err);
@@ -45,15 +64,18 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, IpcNsConnectResult *ret,
         if (ifname_connected_ns_host(m->ns_id, host) < 0 || ifname_connected_ns_peer(m->ns_id, peer) < 0)
                 return errbuf_set(err, -ERANGE, "namespace id %u is out of range", m->ns_id);
 
+        t[0] = now_usec();
         r = netns_open_pid(m->pid, h->host_netns_fd, &netns_fd, &ns_nl, err);
         if (r < 0)
                 return r;
 
-        r = link_create_veth(h->nl, host, &host_mac, peer, &peer_mac, netns_fd, err);
+        t[1] = now_usec();
+        r = link_create_veth(h->nl, host, &host_mac, peer, &peer_mac, netns_fd, false, err);
         if (r < 0)
                 return r;
+        t[2] = now_usec();
 
-        r = link_get_ifindex(h->nl, host, &host_ifindex);
+        r = link_get_ifindex_ioctl(h->ioctl_fd, host, &host_ifindex);
         if (r < 0) {
                 errbuf_set(err, r, "%s vanished after its creation", host);
                 goto fail;
@@ -63,6 +85,13 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, IpcNsConnectResult *ret,
                 errbuf_set(err, r, "%s vanished after its creation", peer);
                 goto fail;
         }
+        r = sysctl_disable_ipv6(host, err);
+        if (r < 0)
+                goto fail;
+        r = link_set_up(h->nl, host_ifindex, err);
+        if (r < 0)
+                goto fail;
+        t[3] = now_usec();
         r = addr_add_ipv4(h->nl, host_ifindex, subnet_addr(&s, 0), s.prefix_len, err);
         if (r < 0)
                 goto fail;
@@ -79,14 +108,20 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, IpcNsConnectResult *ret,
                                    (int) m->pid);
                 goto fail;
         }
+        t[4] = now_usec();
         r = fw_guest_add(h->nft, host, FWMARK_SNAT | fwmark_from_source((TrafficSource) m->source),
                          err);
         if (r < 0)
                 goto fail;
 
+        t[5] = now_usec();
         ret->host_ifindex = host_ifindex;
         ret->peer_ifindex = peer_ifindex;
-        log_debug("Connected pid %d: %s <-> %s", (int) m->pid, host, peer);
+        log_debug("Connected pid %d: %s <-> %s in %llu us (netns %llu, veth %llu, ifindexes %llu, "
+                  "addresses and route %llu, nftables %llu)", (int) m->pid, host, peer,
+                  (unsigned long long) (t[5] - t[0]), (unsigned long long) (t[1] - t[0]),
+                  (unsigned long long) (t[2] - t[1]), (unsigned long long) (t[3] - t[2]),
+                  (unsigned long long) (t[4] - t[3]), (unsigned long long) (t[5] - t[4]));
         return 0;
 
 fail:

@@ -18,6 +18,7 @@ typedef struct Helper {
         pid_t manager_pid;
         PoolLayout pools;    /* from the command line, fixed before the first request */
         struct nl_sock *nl;  /* rtnetlink in the host netns */
+        int ioctl_fd;        /* AF_UNIX datagram socket in the host netns, for SIOCGIFINDEX */
         struct nft_ctx *nft;
         bool datapath_started;
 } Helper;

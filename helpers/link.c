@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <linux/if_link.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "addr.h"
 #include "link.h"
@@ -30,7 +32,8 @@ static struct nl_addr *nl_addr_mac(const MacAddr *m) {
 }
 
 int link_create_veth(struct nl_sock *sk, const char *host, const MacAddr *host_mac,
-                     const char *peer, const MacAddr *peer_mac, int peer_netns_fd, ErrBuf *err) {
+                     const char *peer, const MacAddr *peer_mac, int peer_netns_fd, bool host_up,
+                     ErrBuf *err) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = rtnl_link_veth_alloc();
         _cleanup_(nl_addr_putp) struct nl_addr *ha = NULL, *pa = NULL;
         struct rtnl_link *p;
@@ -45,7 +48,8 @@ int link_create_veth(struct nl_sock *sk, const char *host, const MacAddr *host_m
 
         rtnl_link_set_name(link, host);
         rtnl_link_set_addr(link, ha);
-        rtnl_link_set_flags(link, IFF_UP);
+        if (host_up)
+                rtnl_link_set_flags(link, IFF_UP);
         /* The peer object belongs to link; it is freed with it. */
         p = rtnl_link_veth_get_peer(link);
         rtnl_link_set_name(p, peer);
@@ -91,6 +95,18 @@ int link_set_up(struct nl_sock *sk, int ifindex, ErrBuf *err) {
                 r = nlerr_to_errno(r);
                 return errbuf_set(err, r, "cannot bring up interface %d: %s", ifindex, strerror(-r));
         }
+        return 0;
+}
+
+int link_get_ifindex_ioctl(int ioctl_fd, const char *name, int *ret) {
+        struct ifreq ifr = {};
+
+        if (strlen(name) >= sizeof ifr.ifr_name)
+                return -EINVAL;
+        strcpy(ifr.ifr_name, name);
+        if (ioctl(ioctl_fd, SIOCGIFINDEX, &ifr) < 0)
+                return -errno;
+        *ret = ifr.ifr_ifindex;
         return 0;
 }
 

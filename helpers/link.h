@@ -16,7 +16,8 @@ struct nl_sock;
 int nl_open(struct nl_sock **ret, ErrBuf *err);
 
 /*
- * link_create_veth() - create a veth pair; @host is up, @peer must be set up after.
+ * link_create_veth() - create a veth pair; @host is up if @host_up, @peer must be set up
+ * after.
  * @sk: socket in the netns that gets @host
  * @host: name of the end that stays in @sk's netns
  * @peer: name of the end created directly in @peer_netns_fd
@@ -24,10 +25,19 @@ int nl_open(struct nl_sock **ret, ErrBuf *err);
  * Return: 0, -EEXIST if either name is taken, or another negative errno.
  */
 int link_create_veth(struct nl_sock *sk, const char *host, const MacAddr *host_mac,
-                     const char *peer, const MacAddr *peer_mac, int peer_netns_fd, ErrBuf *err);
+                     const char *peer, const MacAddr *peer_mac, int peer_netns_fd, bool host_up,
+                     ErrBuf *err);
 
 /* Return: 0, -ENODEV if there is no such link. */
 int link_get_ifindex(struct nl_sock *sk, const char *name, int *ret);
+/*
+ * link_get_ifindex_ioctl() - the same through SIOCGIFINDEX on any socket of the netns.
+ * Cheaper than RTM_GETLINK for a veth whose peer is in another netns: the kernel's reply
+ * to that carries the peer's netns id, whose lookup walks every netns id the host has
+ * assigned, i.e. grows with the number of connected namespaces.
+ * Return: 0, -ENODEV if there is no such link.
+ */
+int link_get_ifindex_ioctl(int ioctl_fd, const char *name, int *ret);
 int link_set_up(struct nl_sock *sk, int ifindex, ErrBuf *err);
 /* Return: 0, -ENODEV if there is no such link. */
 int link_delete(struct nl_sock *sk, const char *name);

@@ -185,7 +185,7 @@ static int helper_dispatch_ipc(Helper *h) {
 }
 
 int main(int argc, char **argv) {
-        Helper h = { .ipc_fd = -EBADF, .host_netns_fd = -EBADF };
+        Helper h = { .ipc_fd = -EBADF, .host_netns_fd = -EBADF, .ioctl_fd = -EBADF };
         _cleanup_close_ int sfd = -EBADF;
         unsigned line = 0;
         sigset_t mask;
@@ -225,6 +225,9 @@ int main(int argc, char **argv) {
                 log_fatal("Failed to open the network namespace: %m");
         if (nl_open(&h.nl, &err) < 0)
                 log_fatal("Failed to open rtnetlink: %s", err.msg);
+        h.ioctl_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (h.ioctl_fd < 0)
+                log_fatal("Failed to open a socket: %m");
         r = fw_open(&h.nft);
         if (r < 0)
                 log_fatal("Failed to set up libnftables: %s", strerror(-r));
@@ -266,6 +269,7 @@ int main(int argc, char **argv) {
         fw_close(h.nft);
         nl_socket_free(h.nl);
         safe_close(h.host_netns_fd);
+        safe_close(h.ioctl_fd);
         safe_close(h.ipc_fd);
         return EXIT_SUCCESS;
 }

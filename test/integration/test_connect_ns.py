@@ -88,6 +88,10 @@ def test_response_matches_kernel_state(lab, baseline):
         assert resp.host_ifname in host_links
         assert "UP" in host_links[resp.host_ifname]["flags"]
         assert lab.host.addrs(resp.host_ifname) == [host_addr]
+        # IPv4 only on the host side: no link-local address, no IPv6 background work.
+        assert lab.host.out("cat", f"/proc/sys/net/ipv6/conf/{resp.host_ifname}/disable_ipv6") \
+            .strip() == "1"
+        assert lab.host.ip_json("-6", "addr", "show", "dev", resp.host_ifname) in ([], [{}])
 
         peer_links = ns.links()
         assert resp.peer_ifname in peer_links
