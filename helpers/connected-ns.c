@@ -3,7 +3,8 @@
  * ConnectNamespace in the helper. Theory of operation, in order:
  *
  *   1. validate every field (validate_ns_connect());
- *   2. turn the pid into handles on its netns and an rtnetlink socket there (netns.c);
+ *   2. from the pidfd the manager opened, handles on the client's netns and an rtnetlink
+ *      socket there (netns.c);
  *      a pid in the helper's own netns is refused, or the client's default route would
  *      replace the host's;
  *   3. create the veth with the peer born in the client's netns;
@@ -41,12 +42,17 @@ static int sysctl_disable_ipv6(const char *ifname, ErrBuf *err) {
 
         snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
         fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "1", 1) != 1)
+        if (fd < 0 && errno == ENOENT)
+                return 0; /* a kernel without IPv6 (ipv6.disable=1): nothing to disable */
+        if (fd < 0)
                 return errbuf_set(err, -errno, "cannot disable IPv6 on %s: %m", ifname);
+        if (write(fd, "1", 1) != 1)
+                return errbuf_set(err, -errno ?: -EIO, "cannot disable IPv6 on %s: %m", ifname);
         return 0;
 }
 
-int helper_ns_connect(Helper *h, const IpcNsConnect *m, IpcNsConnectResult *ret, ErrBuf *err) {
+int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectResult *ret,
+                      ErrBuf *err) {
         _cleanup_(nl_socket_freep) struct nl_sock *ns_nl = NULL;
         _cleanup_close_ int netns_fd = -EBADF;
         char host[IFNAMSIZ], peer[IFNAMSIZ];
@@ -65,7 +71,7 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, IpcNsConnectResult *ret,
                 return errbuf_set(err, -ERANGE, "namespace id %u is out of range", m->ns_id);
 
         t[0] = now_usec();
-        r = netns_open_pid(m->pid, h->host_netns_fd, &netns_fd, &ns_nl, err);
+        r = netns_open_pidfd(pidfd, m->pid, h->host_netns_fd, &netns_fd, &ns_nl, err);
         if (r < 0)
                 return r;
 
@@ -132,7 +138,7 @@ fail:
 
 int helper_ns_disconnect(Helper *h, const IpcNsDisconnect *m, ErrBuf *err) {
         char host[IFNAMSIZ];
-        int r;
+        int r, k;
 
         r = validate_ns_disconnect(m, err);
         if (r < 0)
@@ -140,8 +146,12 @@ int helper_ns_disconnect(Helper *h, const IpcNsDisconnect *m, ErrBuf *err) {
         if (ifname_connected_ns_host(m->ns_id, host) < 0)
                 return errbuf_set(err, -ERANGE, "namespace id %u is out of range", m->ns_id);
 
+        /* Both halves are attempted whatever the other did; the first failure is reported. */
         r = link_delete(h->nl, host);
-        if (r < 0 && r != -ENODEV)
-                return errbuf_set(err, r, "cannot delete %s: %s", host, strerror(-r));
-        return fw_guest_remove(h->nft, host, err);
+        if (r == -ENODEV)
+                r = 0; /* its namespace died and took it along */
+        if (r < 0)
+                errbuf_set(err, r, "cannot delete %s: %s", host, strerror(-r));
+        k = fw_guest_remove(h->nft, host, r < 0 ? NULL : err);
+        return r < 0 ? r : k;
 }

@@ -35,6 +35,8 @@ static int helper_datapath_start(Helper *h, ErrBuf *err) {
         r = fw_tables_replace(h->nft, err);
         if (r < 0)
                 return r;
+        /* From here on there is something to remove at exit, even if a later step fails. */
+        h->datapath_started = true;
         /* Interfaces of an earlier run that ended without its teardown (a crash, SIGKILL):
          * their owners' lifelines died with that run. */
         r = link_delete_matching(h->nl, is_own_link, &n);
@@ -42,11 +44,7 @@ static int helper_datapath_start(Helper *h, ErrBuf *err) {
                 return errbuf_set(err, r, "cannot delete leftover interfaces: %s", strerror(-r));
         if (n > 0)
                 log_info("Deleted %u interfaces left behind by an earlier run", n);
-        r = sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err);
-        if (r < 0)
-                return r;
-        h->datapath_started = true;
-        return 0;
+        return sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err);
 }
 
 int helper_datapath_stop(Helper *h, ErrBuf *err) {
@@ -65,8 +63,12 @@ int helper_datapath_stop(Helper *h, ErrBuf *err) {
         return r;
 }
 
-void helper_dispatch_request(Helper *h, const HelperRequest *req, HelperResponse *resp,
-                             ErrBuf *err) {
+size_t helper_request_n_fds(const HelperRequest *req) {
+        return req->op_case == OP(NS_CONNECT) ? 1 : 0;
+}
+
+void helper_dispatch_request(Helper *h, const HelperRequest *req, const int *fds,
+                             HelperResponse *resp, ErrBuf *err) {
         static IpcNsConnectResult ns_result;
         int r;
 
@@ -80,7 +82,7 @@ void helper_dispatch_request(Helper *h, const HelperRequest *req, HelperResponse
                 break;
         case OP(NS_CONNECT):
                 patchpanel__ipc__ns_connect_result__init(&ns_result);
-                r = helper_ns_connect(h, req->ns_connect, &ns_result, err);
+                r = helper_ns_connect(h, req->ns_connect, fds[0], &ns_result, err);
                 if (r >= 0) {
                         resp->result_case = RESULT(NS_CONNECT);
                         resp->ns_connect = &ns_result;

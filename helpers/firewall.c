@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <nftables/libnftables.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "firewall.h"
 #include "fwmark.h"
 #include "ifname.h"
+#include "macro.h"
 
 /* The whole static ruleset. Per-guest data lives only in the sets and maps. */
 static const char table_definition[] =
@@ -94,9 +96,16 @@ int fw_guest_add(struct nft_ctx *nft, const char *ifname, uint32_t mark, ErrBuf 
         return fw_run(nft, cmd, "add the guest", err);
 }
 
+/* Whether the last failed run failed only because an element was not there. */
+static bool fw_error_is_missing(struct nft_ctx *nft) {
+        const char *text = nft_ctx_get_error_buffer(nft);
+        return text && strstr(text, "No such file or directory");
+}
+
 int fw_guest_remove(struct nft_ctx *nft, const char *ifname, ErrBuf *err) {
         static const char *const sets[] = { "guest_mark", "guest_ifs" };
         char cmd[256];
+        int r = 0;
 
         if (!ifname_is_valid(ifname))
                 return errbuf_set(err, -EINVAL, "invalid interface name");
@@ -107,13 +116,14 @@ int fw_guest_remove(struct nft_ctx *nft, const char *ifname, ErrBuf *err) {
         if (fw_run(nft, cmd, "remove the guest", NULL) == 0)
                 return 0;
 
-        /* Some element was already gone (the batch is all or nothing): remove the others one
-         * at a time, and accept those that are missing. */
-        for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        /* The batch is all or nothing: if some element was already gone, remove the others
+         * one at a time. Missing ones are fine; any other refusal is reported. */
+        for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
                 snprintf(cmd, sizeof cmd, "delete element inet %s %s { \"%s\" }\n", FW_TABLE,
                          sets[i], ifname);
-                (void) fw_run(nft, cmd, "remove the guest", NULL);
+                if (fw_run(nft, cmd, "remove the guest", r < 0 ? NULL : err) < 0 &&
+                    !fw_error_is_missing(nft) && r == 0)
+                        r = -EIO;
         }
-        (void) err;
-        return 0;
+        return r;
 }

@@ -30,5 +30,5 @@ int fw_tables_remove(struct nft_ctx *nft, ErrBuf *err);
 
 /* Forward and masquerade traffic from @ifname, and tag it with @mark. */
 int fw_guest_add(struct nft_ctx *nft, const char *ifname, uint32_t mark, ErrBuf *err);
-/* Undo fw_guest_add(); elements already gone are fine. */
+/* Undo fw_guest_add(); elements already gone are fine, any other failure is returned. */
 int fw_guest_remove(struct nft_ctx *nft, const char *ifname, ErrBuf *err);

@@ -19,12 +19,18 @@ typedef struct Helper {
         PoolLayout pools;    /* from the command line, fixed before the first request */
         struct nl_sock *nl;  /* rtnetlink in the host netns */
         int ioctl_fd;        /* AF_UNIX datagram socket in the host netns, for SIOCGIFINDEX */
+        int signal_fd;       /* SIGTERM, SIGINT, SIGHUP */
         struct nft_ctx *nft;
         bool datapath_started;
 } Helper;
 
-/* Apply one request and fill the response; never exits on bad input. */
-void helper_dispatch_request(Helper *h, const HelperRequest *req,
+/* How many fds must come with a request: NsConnect carries the client's pidfd, nothing else
+ * carries any. A mismatch is a protocol violation by the manager. */
+size_t helper_request_n_fds(const HelperRequest *req);
+
+/* Apply one request, whose fds were checked against helper_request_n_fds() and stay the
+ * caller's, and fill the response; never exits on bad input. */
+void helper_dispatch_request(Helper *h, const HelperRequest *req, const int *fds,
                              HelperResponse *resp, ErrBuf *err);
 
 /* Delete every interface and table the helper owns; used on DatapathStop and at exit. */

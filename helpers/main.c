@@ -146,15 +146,17 @@ static void helper_cleanup(Helper *h) {
 }
 
 /* Receive, decode, validate, handle, answer, free: one request. Returns 0 to go on, 1 when
- * the manager has closed the socket. */
+ * the manager has closed the socket or a signal asks us to stop. */
 static int helper_dispatch_ipc(Helper *h) {
         _cleanup_(helper_request_freep) HelperRequest *req = NULL;
         HelperResponse resp = HELPER_RESPONSE_INIT;
+        int fds[1] = { -EBADF };
+        size_t n_fds = 0;
         ErrBuf err = {};
         int r;
 
         r = ipc_recv(h->ipc_fd, &patchpanel__ipc__helper_request__descriptor,
-                     (ProtobufCMessage **) &req, NULL, 0, NULL);
+                     (ProtobufCMessage **) &req, fds, ELEMENTSOF(fds), &n_fds);
         if (r == -EAGAIN || r == -EINTR)
                 return 0;
         if (r == 0)
@@ -165,15 +167,30 @@ static int helper_dispatch_ipc(Helper *h) {
                 log_fatal("Bad message from the manager: %s", strerror(-r));
         }
 
-        helper_dispatch_request(h, req, &resp, &err);
+        if (n_fds != helper_request_n_fds(req)) {
+                for (size_t i = 0; i < n_fds; i++)
+                        safe_close(fds[i]);
+                helper_cleanup(h);
+                log_fatal("Request %llu of type %d came with %zu fds, expected %zu",
+                          (unsigned long long) req->id, (int) req->op_case, n_fds,
+                          helper_request_n_fds(req));
+        }
+        helper_dispatch_request(h, req, fds, &resp, &err);
+        for (size_t i = 0; i < n_fds; i++)
+                safe_close(fds[i]);
 
         for (;;) {
                 r = ipc_send(h->ipc_fd, &resp.base, NULL, 0);
                 if (r != -EAGAIN && r != -EINTR)
                         break;
-                /* The manager is behind on reading; wait for room rather than drop a reply. */
-                struct pollfd p = { .fd = h->ipc_fd, .events = POLLOUT };
-                (void) poll(&p, 1, -1);
+                /* The manager is behind on reading; wait for room rather than drop a reply,
+                 * but not past a SIGTERM. */
+                struct pollfd p[2] = {
+                        { .fd = h->ipc_fd, .events = POLLOUT },
+                        { .fd = h->signal_fd, .events = POLLIN },
+                };
+                if (poll(p, 2, -1) > 0 && (p[1].revents & POLLIN))
+                        return 1;
         }
         if (r == -EPIPE || r == -ECONNRESET)
                 return 1;
@@ -185,7 +202,8 @@ static int helper_dispatch_ipc(Helper *h) {
 }
 
 int main(int argc, char **argv) {
-        Helper h = { .ipc_fd = -EBADF, .host_netns_fd = -EBADF, .ioctl_fd = -EBADF };
+        Helper h = { .ipc_fd = -EBADF, .host_netns_fd = -EBADF, .ioctl_fd = -EBADF,
+                     .signal_fd = -EBADF };
         _cleanup_close_ int sfd = -EBADF;
         unsigned line = 0;
         sigset_t mask;
@@ -218,6 +236,7 @@ int main(int argc, char **argv) {
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0)
                 log_fatal("Failed to create a signalfd: %m");
+        h.signal_fd = sfd;
         signal(SIGPIPE, SIG_IGN);
 
         h.host_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -259,7 +278,7 @@ int main(int argc, char **argv) {
                 }
                 if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
                         if (helper_dispatch_ipc(&h) > 0) {
-                                log_debug("Manager closed the socket, exiting");
+                                log_debug("Manager gone or signalled, exiting");
                                 break;
                         }
                 }

@@ -4,36 +4,35 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
 #include "link.h"
 #include "log.h"
 #include "netns.h"
 #include "nl-util.h"
-
-static int pidfd_open_pid(pid_t pid) {
-        return RET_NERRNO((int) syscall(SYS_pidfd_open, pid, 0));
-}
+#include "pidfd-util.h"
 
 static bool same_file(const struct stat *a, const struct stat *b) {
         return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-int netns_open_pid(pid_t pid, int host_netns_fd, int *ret_netns_fd, struct nl_sock **ret_nl,
-                   ErrBuf *err) {
-        _cleanup_close_ int pidfd = -EBADF, nsfd = -EBADF;
+int netns_open_pidfd(int pidfd, pid_t pid, int host_netns_fd, int *ret_netns_fd,
+                     struct nl_sock **ret_nl, ErrBuf *err) {
+        _cleanup_close_ int nsfd = -EBADF;
         _cleanup_(nl_socket_freep) struct nl_sock *nl = NULL;
         struct stat host_st, ns_st;
+        pid_t actual;
         int r;
 
-        pidfd = pidfd_open_pid(pid);
-        if (pidfd == -ESRCH)
-                return errbuf_set(err, -ESRCH, "process %d does not exist", (int) pid);
-        if (pidfd == -EINVAL)
-                return errbuf_set(err, -EINVAL, "pid %d is not a process", (int) pid);
-        if (pidfd < 0)
-                return errbuf_set(err, pidfd, "cannot open process %d: %s", (int) pid,
-                                  strerror(-pidfd));
+        /* The fd must be a pidfd of exactly the process the request names. */
+        r = pidfd_get_pid(pidfd, &actual);
+        if (r == -ESRCH)
+                return errbuf_set(err, r, "process %d has exited", (int) pid);
+        if (r < 0)
+                return errbuf_set(err, -EBADF, "the fd sent for process %d is not a pidfd",
+                                  (int) pid);
+        if (actual != pid)
+                return errbuf_set(err, -EINVAL, "the pidfd sent for process %d is process %d",
+                                  (int) pid, (int) actual);
 
         if (setns(pidfd, CLONE_NEWNET) < 0) {
                 r = -errno;

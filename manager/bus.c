@@ -18,6 +18,12 @@ int bus_message_read_proto(sd_bus_message *m, const ProtobufCMessageDescriptor *
         if (r < 0)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Cannot read the request bytes: %s", strerror(-r));
+        /* protobuf-c keeps every unknown field it meets: megabytes of them would cost the
+         * daemon a hundredfold in memory. Real requests are tens of bytes. */
+        if (size > BUS_REQUEST_MAX)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "%s of %zu bytes is larger than %u", desc->short_name,
+                                         size, BUS_REQUEST_MAX);
         msg = protobuf_c_message_unpack(desc, NULL, size, data);
         if (!msg)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,

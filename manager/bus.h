@@ -9,7 +9,10 @@
 
 #include "bus-names.h"
 
-/* Read an `ay` argument and decode it; a D-Bus InvalidArgument error if it does not parse. */
+#define BUS_REQUEST_MAX 16384u
+
+/* Read an `ay` argument and decode it; a D-Bus InvalidArgument error if it is larger than
+ * BUS_REQUEST_MAX or does not parse. */
 int bus_message_read_proto(sd_bus_message *m, const ProtobufCMessageDescriptor *desc,
                            ProtobufCMessage **ret, sd_bus_error *error);
 

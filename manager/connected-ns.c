@@ -36,7 +36,10 @@ ConnectedNs *connected_ns_free(ConnectedNs *ns) {
         }
         sd_event_source_disable_unref(ns->lifeline);
         safe_close(ns->lifeline_fd);
-        if (pool_release(m->netns_pool, &ns->subnet) < 0)
+        if (ns->subnet_quarantined)
+                log_warning("%s: keeping its subnet out of use: its teardown failed and it may "
+                            "still be configured", ns->host_ifname);
+        else if (pool_release(m->netns_pool, &ns->subnet) < 0)
                 log_warning("%s: subnet was not allocated, ignoring", ns->host_ifname);
         mac_generator_release(m->macs, &ns->host_mac);
         mac_generator_release(m->macs, &ns->peer_mac);
@@ -61,9 +64,10 @@ static uint32_t manager_next_ns_id(Manager *m) {
 static void ns_on_disconnected(const HelperResponse *resp, void *userdata) {
         ConnectedNs *ns = userdata;
 
-        if (resp->status < 0)
+        if (resp->status < 0) {
                 log_error("%s: teardown failed: %s", ns->host_ifname, resp->message);
-        else
+                ns->subnet_quarantined = true;
+        } else
                 log_info("%s: disconnected (pid %d)", ns->host_ifname, (int) ns->pid);
         connected_ns_free(ns);
 }
@@ -75,11 +79,10 @@ void connected_ns_disconnect(ConnectedNs *ns, const char *why) {
 
         if (ns->state == CONNECTED_NS_DISCONNECTING)
                 return;
-        if (ns->state == CONNECTED_NS_CONNECTING) {
-                /* The helper's answer decides what to undo. */
-                ns->disconnect_requested = true;
+        /* Only connected namespaces have a lifeline watch or a known veth; one still
+         * connecting is dealt with when the helper answers. */
+        if (ns->state == CONNECTED_NS_CONNECTING)
                 return;
-        }
 
         log_info("%s: disconnecting: %s", ns->host_ifname, why);
         ns->state = CONNECTED_NS_DISCONNECTING;
@@ -89,7 +92,7 @@ void connected_ns_disconnect(ConnectedNs *ns, const char *why) {
         op.ns_id = ns->id;
         req.op_case = OP(NS_DISCONNECT);
         req.ns_disconnect = &op;
-        r = helper_channel_call(ns->manager->helper, &req, ns_on_disconnected, ns);
+        r = helper_channel_call(ns->manager->helper, &req, NULL, 0, ns_on_disconnected, ns);
         if (r < 0) {
                 /* Only when the helper is gone, and with it everything it built. */
                 log_error_errno(r, "%s: cannot ask for teardown: %m", ns->host_ifname);
@@ -168,17 +171,22 @@ static void ns_on_connected(const HelperResponse *resp, void *userdata) {
         }
 
         ns->host_ifindex = resp->ns_connect->host_ifindex;
+        ns->link_generation = link_monitor_generation(ns->manager->links);
         ns->state = CONNECTED_NS_CONNECTED;
         call = TAKE_PTR(ns->call);
 
-        if (ns->disconnect_requested || ns->vanished_ifindex == ns->host_ifindex) {
-                const char *why = ns->disconnect_requested
-                                          ? "the lifeline closed or the daemon is stopping"
-                                          : "the namespace vanished while connecting";
+        if (ns->manager->stopping) {
+                /* The datapath goes with everything else in the DatapathStop queued after. */
+                (void) bus_reply_errno(call, -ECANCELED, "The daemon is shutting down");
+                return;
+        }
+        if (ns->vanished_ifindex == ns->host_ifindex) {
+                const char *why = "the namespace vanished while connecting";
                 (void) bus_reply_errno(call, -ECONNRESET, why);
                 connected_ns_disconnect(ns, why);
                 return;
         }
+        /* A lifeline closed meanwhile is seen at once: the watch below fires right away. */
 
         /* No events requested: EPOLLHUP and EPOLLERR are always reported, and they are what
          * a closed peer end of a pipe or socket raises. Data the client might write to the
@@ -199,9 +207,9 @@ static void ns_on_connected(const HelperResponse *resp, void *userdata) {
                  traffic_source_to_string(ns->source));
 }
 
-int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd,
+int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd, int pidfd,
                          sd_bus_message *call) {
-        _cleanup_close_ int fd = lifeline_fd;
+        _cleanup_close_ int fd = lifeline_fd, process = pidfd;
         IpcNsConnect op = PATCHPANEL__IPC__NS_CONNECT__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
         ConnectedNs *ns;
@@ -233,9 +241,6 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
         ns->pid = p->pid;
         ns->source = p->source;
         ns->allow_user_traffic = p->allow_user_traffic;
-        ns->route_on_vpn = p->route_on_vpn;
-        if (p->outbound_ifname)
-                snprintf(ns->outbound_ifname, sizeof ns->outbound_ifname, "%s", p->outbound_ifname);
         (void) ifname_connected_ns_host(ns->id, ns->host_ifname);
         (void) ifname_connected_ns_peer(ns->id, ns->peer_ifname);
         ns->lifeline_fd = TAKE_FD(fd);
@@ -251,7 +256,8 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
         op.source = (uint32_t) ns->source;
         req.op_case = OP(NS_CONNECT);
         req.ns_connect = &op;
-        r = helper_channel_call(m->helper, &req, ns_on_connected, ns);
+        r = helper_channel_call(m->helper, &req, (int[]) { TAKE_FD(process) }, 1, ns_on_connected,
+                                ns);
         if (r < 0) {
                 connected_ns_free(ns);
                 return r;

@@ -37,16 +37,17 @@ struct ConnectedNs {
         Subnet subnet;
         MacAddr host_mac, peer_mac;
         TrafficSource source;
-        char outbound_ifname[IFNAMSIZ];
         bool allow_user_traffic;
-        bool route_on_vpn;
         char host_ifname[IFNAMSIZ];
         char peer_ifname[IFNAMSIZ];
         int host_ifindex;
+        uint64_t link_generation; /* link_monitor_generation() when it became connected */
         /* A link of our name that vanished while connecting; compared with the ifindex the
          * helper reports, so a leftover of an earlier run is not mistaken for ours. */
         int vanished_ifindex;
-        bool disconnect_requested; /* while connecting: undo once the helper answers */
+        /* Teardown failed: the subnet may still be on a link, so it is not handed out again
+         * (until a restart, whose start-up clears every leftover). */
+        bool subnet_quarantined;
         int lifeline_fd;
         sd_event_source *lifeline;
         sd_bus_message *call; /* the ConnectNamespace call awaiting its reply */
@@ -56,9 +57,7 @@ struct ConnectedNs {
 typedef struct ConnectedNsParams {
         pid_t pid;
         TrafficSource source;
-        const char *outbound_ifname;
         bool allow_user_traffic;
-        bool route_on_vpn;
 } ConnectedNsParams;
 
 const char *connected_ns_state_to_string(ConnectedNsState s);
@@ -67,11 +66,12 @@ const char *connected_ns_state_to_string(ConnectedNsState s);
  * connected_ns_connect() - allocate a subnet, MACs and an id and ask the helper to build
  * the datapath; the D-Bus reply to @call is sent when the helper answers.
  * @lifeline_fd: taken over in every case
+ * @pidfd: the client process, taken over in every case and passed to the helper
  *
  * Return: 0, -ENOSPC when the pool is exhausted, another negative errno; on failure
  * nothing was allocated and no reply was sent.
  */
-int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd,
+int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd, int pidfd,
                          sd_bus_message *call);
 /* Start the teardown of a connected namespace; a no-op if one is under way. */
 void connected_ns_disconnect(ConnectedNs *ns, const char *why);

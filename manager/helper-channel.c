@@ -17,6 +17,8 @@ struct Pending {
         void *userdata;
         uint8_t *buf; /* packed request, until it has been sent */
         size_t len;
+        int fds[IPC_FDS_MAX]; /* owned until sent */
+        size_t n_fds;
         LIST_FIELDS(Pending, pending);
 };
 
@@ -33,7 +35,14 @@ struct HelperChannel {
         bool dead;
 };
 
+static void pending_close_fds(Pending *p) {
+        for (size_t i = 0; i < p->n_fds; i++)
+                safe_close(p->fds[i]);
+        p->n_fds = 0;
+}
+
 static void pending_free(Pending *p) {
+        pending_close_fds(p);
         free(p->buf);
         free(p);
 }
@@ -54,7 +63,7 @@ static int channel_update_events(HelperChannel *c) {
 static void channel_flush(HelperChannel *c) {
         while (c->unsent) {
                 Pending *p = c->unsent;
-                int r = ipc_send_packed(c->fd, p->buf, p->len, NULL, 0);
+                int r = ipc_send_packed(c->fd, p->buf, p->len, p->fds, p->n_fds);
                 if (r == -EAGAIN || r == -EINTR)
                         break;
                 if (r < 0) {
@@ -63,6 +72,7 @@ static void channel_flush(HelperChannel *c) {
                 }
                 free(p->buf);
                 p->buf = NULL;
+                pending_close_fds(p); /* the helper has its own copies now */
                 c->unsent = p->pending_next;
         }
         if (channel_update_events(c) < 0)
@@ -158,25 +168,41 @@ HelperChannel *helper_channel_free(HelperChannel *c) {
         return NULL;
 }
 
-int helper_channel_call(HelperChannel *c, HelperRequest *req, HelperReplyFn fn, void *userdata) {
+static void close_fds(int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                safe_close(fds[i]);
+}
+
+int helper_channel_call(HelperChannel *c, HelperRequest *req, int *fds, size_t n_fds,
+                        HelperReplyFn fn, void *userdata) {
         Pending *p;
         size_t len;
 
-        if (c->dead)
-                return -ENOTCONN;
+        if (c->dead || n_fds > IPC_FDS_MAX) {
+                close_fds(fds, n_fds);
+                return c->dead ? -ENOTCONN : -EINVAL;
+        }
         req->id = c->next_id++;
         len = protobuf_c_message_get_packed_size(&req->base);
-        if (len > IPC_MESSAGE_MAX)
+        if (len > IPC_MESSAGE_MAX) {
+                close_fds(fds, n_fds);
                 return -EMSGSIZE;
+        }
 
         p = calloc(1, sizeof *p);
-        if (!p)
+        if (!p) {
+                close_fds(fds, n_fds);
                 return -ENOMEM;
+        }
         p->buf = malloc(len ?: 1);
         if (!p->buf) {
                 free(p);
+                close_fds(fds, n_fds);
                 return -ENOMEM;
         }
+        for (size_t i = 0; i < n_fds; i++)
+                p->fds[i] = fds[i];
+        p->n_fds = n_fds;
         p->len = protobuf_c_message_pack(&req->base, p->buf);
         p->id = req->id;
         p->fn = fn;
@@ -194,11 +220,12 @@ int helper_channel_call(HelperChannel *c, HelperRequest *req, HelperReplyFn fn, 
                 c->unsent = p;
 
         channel_flush(c);
-        return 0;
+        /* Queued, but the channel broke while sending: the answer will never come. */
+        return c->dead ? -ENOTCONN : 0;
 }
 
 void helper_channel_close(HelperChannel *c) {
-        if (!c || c->dead)
+        if (!c)
                 return;
         c->dead = true;
         c->io = sd_event_source_disable_unref(c->io);

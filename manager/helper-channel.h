@@ -28,11 +28,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HelperChannel *, helper_channel_free);
 /*
  * helper_channel_call() - send a request and have @fn called with its answer.
  * @req: the request; its id is assigned here
+ * @fds: descriptors to send with it, taken over in every case (closed once sent)
+ * @n_fds: how many
  *
- * Return: 0, or a negative errno if the request cannot be queued (the callback will then
+ * Return: 0, or a negative errno if the request cannot be sent (the callback will then
  * never be called).
  */
-int helper_channel_call(HelperChannel *c, HelperRequest *req, HelperReplyFn fn, void *userdata);
+int helper_channel_call(HelperChannel *c, HelperRequest *req, int *fds, size_t n_fds,
+                        HelperReplyFn fn, void *userdata);
 /* Close the socket, which ends the helper, without calling on_dead; callable from a reply
  * callback. Pending requests are dropped. */
 void helper_channel_close(HelperChannel *c);

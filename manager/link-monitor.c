@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "link-monitor.h"
 #include "log.h"
@@ -32,6 +33,7 @@ struct LinkMonitor {
          * has listed so far. */
         bool dumping;
         bool dump_again;
+        uint64_t generation; /* dumps requested so far */
         int *seen;
         size_t n_seen, cap_seen;
 };
@@ -80,6 +82,10 @@ const Uplink *link_monitor_find_uplink(const LinkMonitor *m, const char *name) {
                 if (strcmp(u->name, name) == 0)
                         return u;
         return NULL;
+}
+
+uint64_t link_monitor_generation(const LinkMonitor *m) {
+        return m->generation;
 }
 
 const Uplink *link_monitor_uplinks(const LinkMonitor *m) {
@@ -148,6 +154,7 @@ bool link_monitor_seen(const int *seen, size_t n, int ifindex) {
 static int link_monitor_start_dump(LinkMonitor *m) {
         int r;
 
+        m->generation++;
         m->dumping = true;
         m->dump_again = false;
         m->n_seen = 0;
@@ -177,7 +184,7 @@ static int on_nl_finish(struct nl_msg *msg, void *userdata) {
                         uplink_remove(m, u);
         }
         if (m->on_resync)
-                m->on_resync(m->seen, m->n_seen, m->userdata);
+                m->on_resync(m->seen, m->n_seen, m->generation, m->userdata);
         return NL_OK;
 }
 
@@ -193,6 +200,10 @@ static int on_nl_message(struct nl_msg *msg, void *userdata) {
         if (!nlmsg_valid_hdr(h, sizeof *ifi))
                 return NL_OK;
         ifi = nlmsg_data(h);
+        /* AF_BRIDGE messages are about bridge ports: an RTM_DELLINK of that family means a
+         * port left its bridge, not that the link is gone. */
+        if (ifi->ifi_family != AF_UNSPEC)
+                return NL_OK;
         a = nlmsg_find_attr(h, sizeof *ifi, IFLA_IFNAME);
         if (!a || ifi->ifi_index <= 0)
                 return NL_OK;
@@ -215,11 +226,16 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         continue;
                 if (r == -NLE_AGAIN)
                         break;
-                if (r == -NLE_NOMEM) {
+                if (r == -NLE_NOMEM || (r == -NLE_DUMP_INTR && m->dumping)) {
                         /* The kernel dropped events (receive buffer overrun): read the whole
                          * link table again, then drop what it no longer lists. */
                         log_warning("Link events were lost, re-reading the link table");
-                        if (m->dumping)
+                        if (r == -NLE_DUMP_INTR) {
+                                /* The table changed under the dump: its list is unreliable. */
+                                m->dumping = false;
+                                if (link_monitor_start_dump(m) < 0)
+                                        log_error("Failed to re-read the link table, ignoring");
+                        } else if (m->dumping)
                                 m->dump_again = true;
                         else if (link_monitor_start_dump(m) < 0)
                                 log_error("Failed to re-read the link table, ignoring");
@@ -254,8 +270,14 @@ int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_remove
         r = nl_connect(m->nl, NETLINK_ROUTE);
         if (r >= 0)
                 r = nl_socket_add_membership(m->nl, RTNLGRP_LINK);
-        if (r >= 0)
-                (void) nl_socket_set_buffer_size(m->nl, 4 * 1024 * 1024, 0);
+        if (r >= 0) {
+                /* Room for bursts of events; FORCE works while the manager is still root,
+                 * the plain size (capped by net.core.rmem_max) otherwise. */
+                int size = 4 * 1024 * 1024;
+                if (setsockopt(nl_socket_get_fd(m->nl), SOL_SOCKET, SO_RCVBUFFORCE, &size,
+                               sizeof size) < 0)
+                        (void) nl_socket_set_buffer_size(m->nl, size, 0);
+        }
         /* Subscribed first, then the dump, read to its end before the daemon answers
          * anyone: nothing can slip between the two, and the uplink list is complete. */
         if (r >= 0)

@@ -10,6 +10,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "list.h"
@@ -24,9 +25,12 @@ struct Uplink {
 typedef struct LinkMonitor LinkMonitor;
 
 typedef void (*LinkRemovedFn)(const char *name, int ifindex, void *userdata);
-/* After lost events: the ifindexes of every link that exists now. Objects bound to a link
- * not in the list must assume it is gone. */
-typedef void (*LinkResyncFn)(const int *ifindexes, size_t n, void *userdata);
+/* After lost events: the ifindexes of every link that existed when dump @generation was
+ * requested. An object bound to a link known before that (see link_monitor_generation())
+ * and not in the list must assume the link is gone; a link created after the request may
+ * be missing from the list and still exist. */
+typedef void (*LinkResyncFn)(const int *ifindexes, size_t n, uint64_t generation,
+                             void *userdata);
 
 /* Name patterns (fnmatch) that make an interface an uplink when none are given. */
 extern const char *const link_monitor_default_uplinks[];
@@ -43,5 +47,7 @@ LinkMonitor *link_monitor_free(LinkMonitor *m);
 
 const Uplink *link_monitor_find_uplink(const LinkMonitor *m, const char *name);
 const Uplink *link_monitor_uplinks(const LinkMonitor *m);
+/* How many re-reads of the link table have been requested; stamp objects with it. */
+uint64_t link_monitor_generation(const LinkMonitor *m);
 bool link_monitor_is_uplink_name(const LinkMonitor *m, const char *name);
 bool link_monitor_seen(const int *ifindexes, size_t n, int ifindex);

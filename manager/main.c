@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ipc.h"
@@ -198,7 +200,7 @@ static int spawn_helper(const char *path, const Args *a, int *ret_fd, pid_t *ret
                 CAP_NET_ADMIN,  /* links, addresses, routes, nftables, sysctls */
                 CAP_NET_RAW,    /* raw sockets handed to the forwarders later */
                 CAP_SYS_ADMIN,  /* setns() into a client's network namespace */
-                CAP_SYS_PTRACE, /* reach other users' /proc/<pid>/ns entries */
+                CAP_SYS_PTRACE, /* setns() through the pidfd of another user's process */
         };
         int fds[2], r;
         pid_t pid;
@@ -226,7 +228,13 @@ static int spawn_helper(const char *path, const Args *a, int *ret_fd, pid_t *ret
                 /* Fresh signal state; the helper's only inherited fd is its socket, as fd 3. */
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
-                if (dup2(fds[1], 3) < 0)
+                /* Our end must not survive in the helper, or it would never see EOF. */
+                if (fds[0] != 3)
+                        safe_close(fds[0]);
+                if (fds[1] == 3) {
+                        if (fcntl(3, F_SETFD, 0) < 0)
+                                _exit(127);
+                } else if (dup2(fds[1], 3) < 0)
                         _exit(127);
                 if (close_range(4, ~0U, 0) < 0)
                         _exit(127);
@@ -264,6 +272,17 @@ static int spawn_helper(const char *path, const Args *a, int *ret_fd, pid_t *ret
         return 0;
 }
 
+/* Each connected namespace holds its lifeline fd: allow as many as the hard limit does. */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        log_warning_errno(-errno, "Failed to raise the fd limit, ignoring: %m");
+        }
+}
+
 static void strv_free(char **l) {
         if (!l)
                 return;
@@ -283,8 +302,14 @@ int main(int argc, char **argv) {
         pid_t helper_pid = -1;
 
         log_setup("patchpaneld");
+        /* fds 0-2 must be taken, or a socket of ours could land there (and at 3, where the
+         * helper expects its own). */
+        for (int fd = 0; fd < 3; fd++)
+                if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+                        return EXIT_FAILURE;
         if (parse_args(argc, argv, &args) < 0)
                 return EXIT_FAILURE;
+        raise_fd_limit();
 
         if (geteuid() != 0) {
                 log_error("patchpaneld must be started as root; it drops to --user=%s itself",
@@ -296,8 +321,9 @@ int main(int argc, char **argv) {
                 log_error("No such user: %s (scripts/install-deps creates patchpaneld)", args.user);
                 return EXIT_FAILURE;
         }
-        if (pw->pw_uid == 0) {
-                log_error("--user must name an unprivileged user, not %s", args.user);
+        if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+                log_error("--user must name an unprivileged user with an unprivileged group, "
+                          "not %s", args.user);
                 return EXIT_FAILURE;
         }
         uid_t uid = pw->pw_uid;
@@ -333,10 +359,14 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         r = manager_attach_helper(m, helper_fd, helper_pid);
         if (r < 0) {
-                safe_close(helper_fd);
                 log_error_errno(r, "Failed to watch the helper: %m");
                 return EXIT_FAILURE;
         }
+        /* Signals and the link monitor while still root: its socket gets a receive buffer
+         * beyond net.core.rmem_max, room for bursts of link events. */
+        r = manager_setup(m);
+        if (r < 0)
+                return EXIT_FAILURE;
 
         r = privs_drop_to_user(uid, gid, (const int[]) { CAP_NET_RAW }, 1);
         if (r < 0) {
@@ -357,9 +387,6 @@ int main(int argc, char **argv) {
                 log_error_errno(r, "Failed to connect to the system bus: %m");
                 return EXIT_FAILURE;
         }
-        r = manager_setup(m);
-        if (r < 0)
-                return EXIT_FAILURE;
 
         r = seccomp_policy_load(seccomp_policy_patchpaneld, args.seccomp, &line);
         if (r < 0) {

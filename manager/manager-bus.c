@@ -7,18 +7,40 @@
 #include "manager.h"
 
 /* Methods appear here as they are implemented; a method that is not listed answers
- * org.freedesktop.DBus.Error.UnknownMethod. */
+ * org.freedesktop.DBus.Error.UnknownMethod. Who may call what is the bus policy's decision
+ * (systemd/org.chromium.PatchPanel.conf), so sd-bus's own capability check is off
+ * (SD_BUS_VTABLE_UNPRIVILEGED); methods that act on a caller-named object check ownership
+ * themselves. */
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("ConnectNamespace",
                                 SD_BUS_ARGS("ay", request, "h", lifeline),
                                 SD_BUS_RESULT("ay", response),
-                                bus_method_connect_namespace, 0),
+                                bus_method_connect_namespace, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
+static int manager_on_bus_disconnected(sd_bus_message *msg, void *userdata,
+                                       sd_bus_error *error) {
+        Manager *m = userdata;
+
+        (void) msg;
+        (void) error;
+        /* Nobody can reach us any more, and a restart gets a fresh connection. */
+        log_error("Lost the connection to the system bus, shutting down");
+        m->failed = true;
+        manager_stop(m);
+        return 0;
+}
+
 int manager_bus_setup(Manager *m) {
         int r;
+
+        r = sd_bus_match_signal(m->bus, NULL, "org.freedesktop.DBus.Local",
+                                "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                "Disconnected", manager_on_bus_disconnected, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the bus connection: %m");
 
         r = sd_bus_add_object_vtable(m->bus, &m->bus_vtable_slot, PP_BUS_PATH, PP_BUS_INTERFACE,
                                      manager_vtable, m);

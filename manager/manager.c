@@ -50,12 +50,16 @@ ConnectedNs *manager_find_namespace(Manager *m, uint32_t id) {
         return NULL;
 }
 
+static void manager_finish(Manager *m, int status);
+
 static void manager_on_helper_dead(const char *why, void *userdata) {
         Manager *m = userdata;
 
         if (m->stopping) {
-                /* Closed by us at the end of an orderly stop: wait for its exit below. */
-                log_debug("Helper channel closed: %s", why);
+                /* Broken during an orderly stop (before its answer to DatapathStop): stop
+                 * waiting for the answer and wait for the helper's exit instead. */
+                log_error("The helper channel broke while stopping: %s", why);
+                manager_finish(m, EXIT_FAILURE);
                 return;
         }
         log_error("The helper is gone (%s): every datapath went with it, exiting", why);
@@ -97,8 +101,10 @@ int manager_attach_helper(Manager *m, int fd, pid_t pid) {
         int r;
 
         r = helper_channel_new(m->event, fd, manager_on_helper_dead, m, &m->helper);
-        if (r < 0)
+        if (r < 0) {
+                safe_close(fd);
                 return r;
+        }
         m->helper_pid = pid;
         return sd_event_add_child(m->event, &m->helper_child, pid, WEXITED, manager_on_helper_exit, m);
 }
@@ -116,11 +122,12 @@ static void manager_on_link_removed(const char *name, int ifindex, void *userdat
         connected_ns_on_link_removed(userdata, name, ifindex);
 }
 
-static void manager_on_links_resynced(const int *ifindexes, size_t n, void *userdata) {
+static void manager_on_links_resynced(const int *ifindexes, size_t n, uint64_t generation,
+                                      void *userdata) {
         Manager *m = userdata;
 
         LIST_FOREACH_SAFE(namespaces, ns, next, m->namespaces)
-                if (ns->state == CONNECTED_NS_CONNECTED &&
+                if (ns->state == CONNECTED_NS_CONNECTED && ns->link_generation < generation &&
                     !link_monitor_seen(ifindexes, n, ns->host_ifindex))
                         connected_ns_disconnect(ns, "its interface vanished while link events were lost");
 }
@@ -166,7 +173,7 @@ int manager_start_datapath(Manager *m) {
         req.datapath_start = &op;
         /* The helper serves requests in order: anything a client asks for after this is
          * built on the fresh datapath. */
-        return helper_channel_call(m->helper, &req, manager_on_datapath_started, m);
+        return helper_channel_call(m->helper, &req, NULL, 0, manager_on_datapath_started, m);
 }
 
 /* Close the helper's socket, which ends it, and leave the loop once it has exited, so no
@@ -174,7 +181,10 @@ int manager_start_datapath(Manager *m) {
 static void manager_finish(Manager *m, int status) {
         int r;
 
-        m->exit_status = status;
+        if (m->finishing)
+                return;
+        m->finishing = true;
+        m->exit_status = m->failed ? EXIT_FAILURE : status;
         helper_channel_close(m->helper);
         log_debug("Waiting for helper %d to exit", (int) m->helper_pid);
         if (m->helper_pid < 0) {
@@ -219,7 +229,7 @@ void manager_stop(Manager *m) {
         }
         req.op_case = OP(DATAPATH_STOP);
         req.datapath_stop = &op;
-        r = helper_channel_call(m->helper, &req, manager_on_datapath_stopped, m);
+        r = helper_channel_call(m->helper, &req, NULL, 0, manager_on_datapath_stopped, m);
         if (r < 0) {
                 log_error_errno(r, "Cannot ask the helper for teardown: %m");
                 manager_finish(m, EXIT_FAILURE);

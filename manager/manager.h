@@ -35,6 +35,8 @@ typedef struct Manager {
         uint32_t next_ns_id;
 
         bool stopping;
+        bool finishing;  /* the helper's socket is closed; waiting for it to exit */
+        bool failed;     /* stopping because something broke: exit non-zero */
         int exit_status; /* of an orderly stop, once the helper has exited */
 } Manager;
 

@@ -25,11 +25,36 @@ def show(ns, *cmd):
     print(ns.exec(*cmd).stdout.rstrip(), flush=True)
 
 
+def sweep_stale_lab(tag):
+    """A lab of an earlier run that was killed before it could clean up: end the processes
+    in its namespaces, then the namespaces."""
+    names = [n for n in pplab.run(["ip", "netns", "list"]).stdout.split()
+             if n.startswith(f"{tag}-")]
+    if not names:
+        return
+    print(f"Removing a lab left behind by an earlier run: {' '.join(names)}")
+    for n in names:
+        for pid in pplab.run(["ip", "netns", "pids", n], check=False).stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    time.sleep(1)
+    for n in names:
+        for pid in pplab.run(["ip", "netns", "pids", n], check=False).stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pplab.run(["ip", "netns", "del", n], check=False)
+
+
 def main():
     stop = []
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
 
+    sweep_stale_lab("pplab")
     lab = pplab.Lab(tag="pplab", log_level=os.environ.get("PP_LOG_LEVEL", "info"))
     cli = None
     try:
@@ -70,13 +95,17 @@ def main():
                 print(text[seen:], end="", flush=True)
                 seen = len(text)
     finally:
-        step("Tearing down")
-        if cli and cli.poll() is None:
-            cli.send_signal(signal.SIGINT)
-            cli.wait(timeout=5)
-        status = lab.stop_daemon() if lab.daemon else None
-        tail = lab.log()[len(lab.log()) - 400:] if lab.daemon_log else ""
-        lab.close()
+        # Clean up first, talk after: printing can fail (a closed pipe), cleaning must not.
+        status, tail = None, ""
+        try:
+            if cli and cli.poll() is None:
+                cli.send_signal(signal.SIGINT)
+                cli.wait(timeout=5)
+            status = lab.stop_daemon() if lab.daemon else None
+            tail = lab.log()[-400:] if lab.daemon_log else ""
+        finally:
+            lab.close()
+        step("Tore down")
         print(tail.rstrip())
         print(f"patchpaneld exited with status {status}; namespaces, processes and bus removed.")
 

@@ -29,9 +29,13 @@ def sanitizer_reports(lab):
     return found
 
 
-def make_lab(daemon_args=()):
-    lab = pplab.Lab(daemon_args=daemon_args)
-    lab.start()
+def make_lab(daemon_args=(), **kw):
+    lab = pplab.Lab(daemon_args=daemon_args, **kw)
+    try:
+        lab.start()
+    except BaseException:
+        lab.close()
+        raise
     return lab
 
 
@@ -66,8 +70,8 @@ def fresh_lab():
     """A lab of its own, for tests that kill or restart the suite."""
     labs = []
 
-    def factory(daemon_args=()):
-        lab = make_lab(daemon_args)
+    def factory(daemon_args=(), **kw):
+        lab = make_lab(daemon_args, **kw)
         labs.append(lab)
         return lab
 

@@ -247,13 +247,30 @@ def test_unknown_outbound_device(lab, baseline):
                  outbound_physical_device="../eth0")
 
 
-def test_known_outbound_device_is_accepted(lab, baseline):
-    ns, proc = lab.client()
-    resp, lifeline = lab.connect_namespace(proc.pid, outbound_physical_device="eth0")
+def test_options_without_effect_yet_are_refused(lab, baseline):
+    """Pinning to an uplink and VPN routing are not built yet: a caller asking for them
+    must hear so rather than get different routing than it asked for."""
+    _, proc = lab.client()
+    expect_error(lab, baseline, INVALID_ARGUMENT, "not supported yet", proc.pid,
+                 outbound_physical_device="eth0")
+    expect_error(lab, baseline, INVALID_ARGUMENT, "not supported yet", proc.pid,
+                 route_on_vpn=True)
+
+
+def test_bridge_port_events_do_not_remove_an_uplink(lab, baseline):
+    """Enslaving an uplink to a bridge and releasing it sends an AF_BRIDGE RTM_DELLINK;
+    the uplink is still there and must stay known."""
+    lab.host.out("ip", "link", "add", "name", "ppbr0", "type", "bridge")
     try:
-        assert ns.ping(pplab.LAN_ADDR)
+        lab.host.out("ip", "link", "set", "eth0", "master", "ppbr0")
+        lab.host.out("ip", "link", "set", "eth0", "nomaster")
     finally:
-        lifeline.close()
+        lab.host.out("ip", "link", "del", "ppbr0")
+        lab.host.exec("ip", "route", "replace", "default", "via", pplab.LAN_ADDR)
+    _, proc = lab.client()
+    # "not supported yet" (a known uplink), not "Unknown outbound_physical_device".
+    expect_error(lab, baseline, INVALID_ARGUMENT, "not supported yet", proc.pid,
+                 outbound_physical_device="eth0")
 
 
 def test_invalid_traffic_source(lab, baseline):
@@ -268,6 +285,19 @@ def test_malformed_request_bytes(lab, baseline):
             lab.bus().call("ConnectNamespace", "ayh", [b"\x08\xff\xff\xff", 0],
                            [lifeline.write_fd])
         assert e.value.name == INVALID_ARGUMENT and "Malformed" in e.value.text, e.value
+    finally:
+        lifeline.close()
+    assert lab.datapath_state() == baseline
+
+
+def test_oversized_request(lab, baseline):
+    lifeline = pplab.Lifeline()
+    try:
+        with pytest.raises(pplab.DBusError) as e:
+            # 100 KiB of an unknown field: decodable, and refused before decoding.
+            junk = b"\x7a" + bytes([0x80, 0xa0, 0x06]) + b"x" * 102400
+            lab.bus().call("ConnectNamespace", "ayh", [junk, 0], [lifeline.write_fd])
+        assert e.value.name == INVALID_ARGUMENT and "larger than" in e.value.text, e.value
     finally:
         lifeline.close()
     assert lab.datapath_state() == baseline

@@ -168,6 +168,54 @@ def test_bus_policy_denies_other_users(lab):
     assert p.stdout.strip() == "org.freedesktop.DBus.Error.AccessDenied", p.stdout + p.stderr
 
 
+CONNECT_AS_NOBODY = textwrap.dedent("""
+    import os, sys
+    sys.path.insert(0, sys.argv[1])
+    import pplab
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+    lab = pplab.Lab.__new__(pplab.Lab)
+    lab.pb = pplab.import_protos()
+    lab._bus = pplab.Bus(sys.argv[2])
+    try:
+        resp, lifeline = lab.connect_namespace(int(sys.argv[3]))
+        print("connected", resp.host_ifname, flush=True)
+        lifeline.close()
+    except pplab.DBusError as e:
+        print(e.name, e.text, flush=True)
+""")
+
+NOBODY_MAY_CONNECT = """
+  <policy user="nobody">
+    <allow send_destination="org.chromium.PatchPanel" send_interface="org.chromium.PatchPanel"
+           send_member="ConnectNamespace"/>
+  </policy>"""
+
+
+def test_callers_other_than_root_connect_only_their_own_processes(fresh_lab):
+    lab = fresh_lab(extra_policy=NOBODY_MAY_CONNECT)
+    baseline = lab.datapath_state()
+    lib = os.path.dirname(pplab.__file__)
+    env = {**os.environ, "PP_BUILD_DIR": str(lab.build)}
+
+    def as_nobody(pid):
+        p = subprocess.run([sys.executable, "-c", CONNECT_AS_NOBODY, lib, lab.bus_address,
+                            str(pid)], capture_output=True, text=True, timeout=20, env=env)
+        return p.stdout.strip() + p.stderr.strip()
+
+    own, _ = lab.client()
+    out = as_nobody(own.sleeper(uid=65534).pid)
+    assert out.startswith("connected arc_ns"), out
+
+    _, roots = lab.client()
+    out = as_nobody(roots.pid)
+    assert out.startswith("org.freedesktop.DBus.Error.AccessDenied"), out
+    assert "belongs to another user" in out, out
+
+    err = pplab.poll(lambda: None if lab.datapath_state() == baseline else "busy", timeout=5,
+                     what="teardown")
+    assert err is None, err
+
+
 def test_fifty_concurrent_connects(fresh_lab):
     lab = fresh_lab(daemon_args=["--netns-pool=100.115.96.0/30x64"])
     baseline = lab.datapath_state()

@@ -36,9 +36,14 @@ def test_demo_runs_and_leaves_nothing():
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=30)
     finally:
+        # Ctrl-C first, so that the demo removes its lab even when an assertion failed.
         if demo.poll() is None:
-            demo.kill()
-            demo.wait()
+            demo.send_signal(signal.SIGINT)
+            try:
+                demo.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait()
     assert demo.returncode == 0, rest
     assert "patchpaneld exited with status 0" in rest, rest
     after = set(pplab.run(["ip", "netns", "list"]).stdout.split())

@@ -129,11 +129,13 @@ class Netns:
         self.procs.append(p)
         return p
 
-    def sleeper(self):
-        """A process that lives in this namespace until killed; its pid is what
-        ConnectNamespace takes. Returns once the process is inside the namespace: until
-        `ip netns exec` has switched, the pid is still in the caller's namespace."""
-        p = self.spawn("sleep", "infinity", stdout=subprocess.DEVNULL,
+    def sleeper(self, uid=None):
+        """A process that lives in this namespace until killed (as uid, if given); its pid
+        is what ConnectNamespace takes. Returns once the process is inside the namespace:
+        until `ip netns exec` has switched, the pid is still in the caller's namespace."""
+        prefix = [] if uid is None else ["setpriv", f"--reuid={uid}", f"--regid={uid}",
+                                         "--clear-groups"]
+        p = self.spawn(*prefix, "sleep", "infinity", stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         want = os.stat(f"/run/netns/{self.name}").st_ino
 
@@ -243,8 +245,10 @@ class Lifeline:
 class Lab:
     """Host + lan namespaces, a private bus, and the suite running in host."""
 
-    def __init__(self, build=None, daemon_args=(), tag=None, log_level="debug"):
+    def __init__(self, build=None, daemon_args=(), tag=None, log_level="debug",
+                 extra_policy=""):
         self.build = Path(build) if build else build_dir()
+        self.extra_policy = extra_policy  # more <policy> XML for the private bus
         self.tag = tag or "pp" + secrets.token_hex(3)
         self.daemon_args = list(daemon_args)
         self.log_level = log_level
@@ -320,6 +324,7 @@ class Lab:
     <allow send_destination="org.freedesktop.DBus"/>
   </policy>
   <include>{POLICY_FILE}</include>
+  {self.extra_policy}
 </busconfig>
 """)
         self.bus_proc = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork",

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+/*
+ * Process handles. A pid is turned into a pidfd once, where a request arrives; from then
+ * on the process is named by the fd, so a pid reused mid-request can never redirect the
+ * work to another process.
+ */
+
+#include <sys/types.h>
+
+/* pidfd_open(2): the fd, -ESRCH if there is no such process, -EINVAL if pid is a thread
+ * that leads no process. */
+int pidfd_open_pid(pid_t pid);
+/* The pid a pidfd refers to (from /proc/self/fdinfo): -ESRCH once the process has exited,
+ * -EBADF if fd is not a pidfd. */
+int pidfd_get_pid(int pidfd, pid_t *ret);
+/* 1 if the process is still running, 0 if it has exited, or a negative errno. */
+int pidfd_is_alive(int pidfd);
