@@ -66,3 +66,36 @@ int ifname_parse_connected_ns_host(const char *s, uint32_t *ret_id) {
         *ret_id = (uint32_t) v;
         return 0;
 }
+
+int ifname_prefixed(const char *prefix, const char *base, char ret[static IFNAMSIZ]) {
+        size_t np = strlen(prefix), nb;
+
+        if (!ifname_is_valid(base) || np >= IFNAME_MAX)
+                return -EINVAL;
+        nb = strlen(base);
+        memcpy(ret, prefix, np);
+        if (np + nb <= IFNAME_MAX) {
+                memcpy(ret + np, base, nb + 1);
+                return 0;
+        }
+        /* Keep prefix, the first IFNAME_MAX - np - 1 characters of base, and its last. */
+        size_t keep = IFNAME_MAX - np - 1;
+        memcpy(ret + np, base, keep);
+        ret[np + keep] = base[nb - 1];
+        ret[IFNAME_MAX] = '\0';
+        return 0;
+}
+
+bool ifname_is_vm_tap(const char *s) {
+        const char *p;
+
+        if (!ifname_has_prefix(s, VM_TAP_PREFIX))
+                return false;
+        p = s + strlen(VM_TAP_PREFIX);
+        if (*p == '\0' || strlen(s) > IFNAME_MAX)
+                return false;
+        for (; *p; p++)
+                if (*p < '0' || *p > '9')
+                        return false;
+        return true;
+}

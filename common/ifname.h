@@ -18,12 +18,40 @@
 #define CONNECTED_NS_PEER_PREFIX "veth"
 #define CONNECTED_NS_ID_MAX UINT32_C(999999999)
 
+/* ARC: management bridge and veth, per-uplink bridge and veth prefixes. */
+#define ARC_BRIDGE "arcbr0"
+#define ARC_HOST_VETH "vetharc0"
+#define ARC_GUEST_IFNAME "arc0"
+#define ARC_UPLINK_BRIDGE_PREFIX "arc_"
+#define ARC_UPLINK_VETH_PREFIX "veth"
+
+/* ARCVM: arc0's TAP and one per ARC per-uplink configuration. */
+#define ARC_VM_N_TAPS 6
+
+/* VM TAPs: the kernel picks the number. */
+#define VM_TAP_PREFIX "vmtap"
+#define VM_TAP_TEMPLATE "vmtap%d"
+
+/* Every link the daemon creates on the host side carries this alias, so that what an
+ * earlier run left behind can be told from everyone else's links. */
+#define PP_LINK_ALIAS "patchpanel"
+
 /* 1..15 characters from [A-Za-z0-9_.-], not starting or ending with '-' or '.'. */
 bool ifname_is_valid(const char *s);
 bool ifname_has_prefix(const char *s, const char *prefix);
 
 int ifname_connected_ns_host(uint32_t id, char ret[static IFNAMSIZ]);
 int ifname_connected_ns_peer(uint32_t id, char ret[static IFNAMSIZ]);
+/*
+ * ifname_prefixed() - prefix + base, cut to 15 characters by dropping characters before
+ * the last one of base, which usually tells interfaces apart ("arc_" + "wlp0s20f3abc1" ->
+ * "arc_wlp0s20f31"), as the original did.
+ * Return: 0, or -EINVAL if base is not a valid name.
+ */
+int ifname_prefixed(const char *prefix, const char *base, char ret[static IFNAMSIZ]);
+/* Whether s is VM_TAP_PREFIX followed by digits. */
+bool ifname_is_vm_tap(const char *s);
+
 /* The id of a ConnectNamespace host-side name; -EINVAL if s is not one, -ERANGE if its id
  * is above CONNECTED_NS_ID_MAX. */
 int ifname_parse_connected_ns_host(const char *s, uint32_t *ret_id);

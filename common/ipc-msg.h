@@ -13,6 +13,17 @@ typedef Patchpanel__Ipc__NsConnectResult IpcNsConnectResult;
 typedef Patchpanel__Ipc__NsDisconnect IpcNsDisconnect;
 typedef Patchpanel__Ipc__DatapathStart IpcDatapathStart;
 typedef Patchpanel__Ipc__DatapathStop IpcDatapathStop;
+typedef Patchpanel__Ipc__UplinkAdd IpcUplinkAdd;
+typedef Patchpanel__Ipc__UplinkSync IpcUplinkSync;
+typedef Patchpanel__Ipc__UplinkRemove IpcUplinkRemove;
+typedef Patchpanel__Ipc__VmTapAdd IpcVmTapAdd;
+typedef Patchpanel__Ipc__VmTapRemove IpcVmTapRemove;
+typedef Patchpanel__Ipc__TapResult IpcTapResult;
+typedef Patchpanel__Ipc__ArcAdd IpcArcAdd;
+typedef Patchpanel__Ipc__ArcAddResult IpcArcAddResult;
+typedef Patchpanel__Ipc__ArcRemove IpcArcRemove;
+typedef Patchpanel__Ipc__ArcUplinkAdd IpcArcUplinkAdd;
+typedef Patchpanel__Ipc__ArcUplinkRemove IpcArcUplinkRemove;
 
 #define HELPER_REQUEST_INIT PATCHPANEL__IPC__HELPER_REQUEST__INIT
 #define HELPER_RESPONSE_INIT PATCHPANEL__IPC__HELPER_RESPONSE__INIT

@@ -30,26 +30,9 @@
 #include "log.h"
 #include "netns.h"
 #include "nl-util.h"
+#include "routing.h"
 #include "time-util.h"
 #include "validate.h"
-
-/* The host side carries IPv4 only: without IPv6 it has no link-local address, so no DAD,
- * router solicitations or MLD reports, kernel work that would contend for the RTNL lock
- * with every later request. Done before the link goes up, so nothing is ever started. */
-static int sysctl_disable_ipv6(const char *ifname, ErrBuf *err) {
-        char path[128];
-        _cleanup_close_ int fd = -EBADF;
-
-        snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT)
-                return 0; /* a kernel without IPv6 (ipv6.disable=1): nothing to disable */
-        if (fd < 0)
-                return errbuf_set(err, -errno, "cannot disable IPv6 on %s: %m", ifname);
-        if (write(fd, "1", 1) != 1)
-                return errbuf_set(err, -errno ?: -EIO, "cannot disable IPv6 on %s: %m", ifname);
-        return 0;
-}
 
 int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectResult *ret,
                       ErrBuf *err) {
@@ -59,11 +42,20 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
         MacAddr host_mac, peer_mac;
         int host_ifindex, peer_ifindex, r;
         uint64_t t[6];
+        uint32_t tag = 0;
         Subnet s;
 
         r = validate_ns_connect(&h->pools, m, h->self_pid, h->manager_pid, err);
         if (r < 0)
                 return r;
+        if (m->outbound_ifindex != 0) {
+                uint32_t table;
+                r = routing_check_uplink(h, m->outbound_ifname, m->outbound_ifindex, true,
+                                         &table, err);
+                if (r < 0)
+                        return r;
+                (void) fwmark_routing_tag(m->outbound_ifindex, &tag);
+        }
         (void) validate_mac(&m->host_mac, "host", &host_mac, NULL);
         (void) validate_mac(&m->peer_mac, "peer", &peer_mac, NULL);
         s = (Subnet) { .base = m->subnet_base, .prefix_len = (uint8_t) m->subnet_prefix_len };
@@ -91,10 +83,13 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
                 errbuf_set(err, r, "%s vanished after its creation", peer);
                 goto fail;
         }
-        r = sysctl_disable_ipv6(host, err);
+        /* IPv4 only on the host side: without IPv6 no DAD, router solicitations or MLD,
+         * kernel work that would contend for the RTNL lock with every later request. */
+        r = link_disable_ipv6(host, err);
         if (r < 0)
                 goto fail;
-        r = link_set_up(h->nl, host_ifindex, err);
+        r = link_configure(h->nl, host_ifindex, &(LinkConfig) { .up = true, .alias = true,
+                                                                 .master = -1 }, err);
         if (r < 0)
                 goto fail;
         t[3] = now_usec();
@@ -104,10 +99,10 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
         r = addr_add_ipv4(ns_nl, peer_ifindex, subnet_addr(&s, 1), s.prefix_len, err);
         if (r < 0)
                 goto fail;
-        r = link_set_up(ns_nl, peer_ifindex, err);
+        r = link_configure(ns_nl, peer_ifindex, &(LinkConfig) { .up = true, .master = -1 }, err);
         if (r < 0)
                 goto fail;
-        r = route_add_default_ipv4(ns_nl, peer_ifindex, subnet_addr(&s, 0), err);
+        r = route_add_ipv4(ns_nl, 0, 0, subnet_addr(&s, 0), peer_ifindex, err);
         if (r < 0) {
                 if (r == -EEXIST)
                         errbuf_set(err, r, "the network namespace of process %d already has a default route",
@@ -115,8 +110,10 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
                 goto fail;
         }
         t[4] = now_usec();
-        r = fw_guest_add(h->nft, host, FWMARK_SNAT | fwmark_from_source((TrafficSource) m->source),
-                         err);
+        FwBatch b = {};
+        fw_batch_guest_add(&b, host,
+                           FWMARK_SNAT | fwmark_from_source((TrafficSource) m->source) | tag);
+        r = fw_batch_commit(h->nft, &b, "add the namespace", err);
         if (r < 0)
                 goto fail;
 
@@ -152,6 +149,8 @@ int helper_ns_disconnect(Helper *h, const IpcNsDisconnect *m, ErrBuf *err) {
                 r = 0; /* its namespace died and took it along */
         if (r < 0)
                 errbuf_set(err, r, "cannot delete %s: %s", host, strerror(-r));
-        k = fw_guest_remove(h->nft, host, r < 0 ? NULL : err);
+        FwBatch b = {};
+        fw_batch_guest_remove(&b, host);
+        k = fw_batch_commit_removal(h->nft, &b, "remove the namespace", r < 0 ? NULL : err);
         return r < 0 ? r : k;
 }

@@ -5,15 +5,20 @@
 #include <unistd.h>
 
 #include "connected-ns.h"
+#include "guests.h"
+#include "routing.h"
 #include "firewall.h"
 #include "helper.h"
 #include "ifname.h"
 #include "link.h"
 #include "log.h"
 
-static bool is_own_link(const char *name) {
+/* Ours: every link carrying our alias, and ConnectNamespace veths, whose names are ours
+ * alone (an earlier run may have died between creating one and naming it ours). */
+static bool is_own_link(const char *name, const char *alias) {
         uint32_t id;
-        return ifname_parse_connected_ns_host(name, &id) == 0;
+        return (alias && strcmp(alias, PP_LINK_ALIAS) == 0) ||
+               ifname_parse_connected_ns_host(name, &id) == 0;
 }
 
 /* The only sysctl writes the helper makes; paths are constants, never from a request. */
@@ -44,6 +49,9 @@ static int helper_datapath_start(Helper *h, ErrBuf *err) {
                 return errbuf_set(err, r, "cannot delete leftover interfaces: %s", strerror(-r));
         if (n > 0)
                 log_info("Deleted %u interfaces left behind by an earlier run", n);
+        r = routing_remove_all(h, err);
+        if (r < 0)
+                return r;
         return sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err);
 }
 
@@ -54,6 +62,9 @@ int helper_datapath_stop(Helper *h, ErrBuf *err) {
         r = link_delete_matching(h->nl, is_own_link, &n);
         if (r < 0)
                 errbuf_set(err, r, "cannot delete interfaces: %s", strerror(-r));
+        k = routing_remove_all(h, r < 0 ? NULL : err);
+        if (k < 0 && r == 0)
+                r = k;
         k = fw_tables_remove(h->nft, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
@@ -64,12 +75,27 @@ int helper_datapath_stop(Helper *h, ErrBuf *err) {
 }
 
 size_t helper_request_n_fds(const HelperRequest *req) {
-        return req->op_case == OP(NS_CONNECT) ? 1 : 0;
+        switch (req->op_case) {
+        case OP(NS_CONNECT):
+                return 1;
+        case OP(ARC_ADD):
+                return req->arc_add->vm ? 0 : 1;
+        case OP(ARC_UPLINK_ADD):
+                return req->arc_uplink_add->vm ? 0 : 1;
+        default:
+                return 0;
+        }
 }
 
 void helper_dispatch_request(Helper *h, const HelperRequest *req, const int *fds,
                              HelperResponse *resp, ErrBuf *err) {
+        /* Results live until the response is packed, after this returns. */
         static IpcNsConnectResult ns_result;
+        static IpcTapResult tap_result;
+        static char tap_name[IFNAMSIZ];
+        static IpcArcAddResult arc_result;
+        static char arc_taps[ARC_VM_N_TAPS][IFNAMSIZ];
+        static char *arc_tap_ptrs[ARC_VM_N_TAPS];
         int r;
 
         resp->id = req->id;
@@ -90,6 +116,54 @@ void helper_dispatch_request(Helper *h, const HelperRequest *req, const int *fds
                 break;
         case OP(NS_DISCONNECT):
                 r = helper_ns_disconnect(h, req->ns_disconnect, err);
+                break;
+        case OP(UPLINK_ADD):
+                r = routing_uplink_add(h, req->uplink_add->ifname, req->uplink_add->ifindex, err);
+                break;
+        case OP(UPLINK_SYNC):
+                r = routing_uplink_sync(h, req->uplink_sync->ifname, req->uplink_sync->ifindex,
+                                        err);
+                break;
+        case OP(UPLINK_REMOVE):
+                r = routing_uplink_remove(h, req->uplink_remove->ifname,
+                                          req->uplink_remove->ifindex, err);
+                break;
+        case OP(VM_TAP_ADD):
+                patchpanel__ipc__tap_result__init(&tap_result);
+                tap_result.ifname = tap_name;
+                r = helper_vm_tap_add(h, req->vm_tap_add, &tap_result, err);
+                if (r >= 0) {
+                        resp->result_case = RESULT(TAP);
+                        resp->tap = &tap_result;
+                }
+                break;
+        case OP(VM_TAP_REMOVE):
+                r = helper_vm_tap_remove(h, req->vm_tap_remove, err);
+                break;
+        case OP(ARC_ADD):
+                r = helper_arc_add(h, req->arc_add, req->arc_add->vm ? -EBADF : fds[0], arc_taps,
+                                   err);
+                if (r >= 0) {
+                        patchpanel__ipc__arc_add_result__init(&arc_result);
+                        if (req->arc_add->vm) {
+                                for (unsigned i = 0; i < ARC_VM_N_TAPS; i++)
+                                        arc_tap_ptrs[i] = arc_taps[i];
+                                arc_result.taps = arc_tap_ptrs;
+                                arc_result.n_taps = ARC_VM_N_TAPS;
+                        }
+                        resp->result_case = RESULT(ARC_ADD);
+                        resp->arc_add = &arc_result;
+                }
+                break;
+        case OP(ARC_REMOVE):
+                r = helper_arc_remove(h, req->arc_remove, err);
+                break;
+        case OP(ARC_UPLINK_ADD):
+                r = helper_arc_uplink_add(h, req->arc_uplink_add,
+                                          req->arc_uplink_add->vm ? -EBADF : fds[0], err);
+                break;
+        case OP(ARC_UPLINK_REMOVE):
+                r = helper_arc_uplink_remove(h, req->arc_uplink_remove, err);
                 break;
         default:
                 r = errbuf_set(err, -EOPNOTSUPP, "unknown operation %d", (int) req->op_case);

@@ -7,9 +7,13 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "addr.h"
+#include "ifname.h"
 #include "link.h"
 #include "nl-util.h"
 
@@ -41,13 +45,14 @@ int link_create_veth(struct nl_sock *sk, const char *host, const MacAddr *host_m
 
         if (!link)
                 return errbuf_set(err, -ENOMEM, "out of memory for a veth");
-        ha = nl_addr_mac(host_mac);
+        ha = host_mac ? nl_addr_mac(host_mac) : NULL;
         pa = nl_addr_mac(peer_mac);
-        if (!ha || !pa)
+        if ((host_mac && !ha) || !pa)
                 return errbuf_set(err, -ENOMEM, "out of memory for a MAC address");
 
         rtnl_link_set_name(link, host);
-        rtnl_link_set_addr(link, ha);
+        if (ha)
+                rtnl_link_set_addr(link, ha);
         if (host_up)
                 rtnl_link_set_flags(link, IFF_UP);
         /* The peer object belongs to link; it is freed with it. */
@@ -55,7 +60,7 @@ int link_create_veth(struct nl_sock *sk, const char *host, const MacAddr *host_m
         rtnl_link_set_name(p, peer);
         rtnl_link_set_addr(p, pa);
         /* Not IFF_UP: the kernel configures the peer before the pair is joined, and a veth
-         * without its peer refuses to go up (ENOTCONN). link_set_up() does it after. */
+         * without its peer refuses to go up (ENOTCONN). link_configure() does it after. */
         rtnl_link_set_ns_fd(p, peer_netns_fd);
         r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
         rtnl_link_put(p);
@@ -81,23 +86,6 @@ int link_get_ifindex(struct nl_sock *sk, const char *name, int *ret) {
         return 0;
 }
 
-int link_set_up(struct nl_sock *sk, int ifindex, ErrBuf *err) {
-        _cleanup_(rtnl_link_putp) struct rtnl_link *orig = rtnl_link_alloc();
-        _cleanup_(rtnl_link_putp) struct rtnl_link *change = rtnl_link_alloc();
-        int r;
-
-        if (!orig || !change)
-                return errbuf_set(err, -ENOMEM, "out of memory for a link");
-        rtnl_link_set_ifindex(orig, ifindex);
-        rtnl_link_set_flags(change, IFF_UP);
-        r = rtnl_link_change(sk, orig, change, 0);
-        if (r < 0) {
-                r = nlerr_to_errno(r);
-                return errbuf_set(err, r, "cannot bring up interface %d: %s", ifindex, strerror(-r));
-        }
-        return 0;
-}
-
 int link_get_ifindex_ioctl(int ioctl_fd, const char *name, int *ret) {
         struct ifreq ifr = {};
 
@@ -107,6 +95,91 @@ int link_get_ifindex_ioctl(int ioctl_fd, const char *name, int *ret) {
         if (ioctl(ioctl_fd, SIOCGIFINDEX, &ifr) < 0)
                 return -errno;
         *ret = ifr.ifr_ifindex;
+        return 0;
+}
+
+int link_configure(struct nl_sock *sk, int ifindex, const LinkConfig *c, ErrBuf *err) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *orig = rtnl_link_alloc();
+        _cleanup_(rtnl_link_putp) struct rtnl_link *change = rtnl_link_alloc();
+        _cleanup_(nl_addr_putp) struct nl_addr *mac = NULL;
+        int r;
+
+        if (!orig || !change)
+                return errbuf_set(err, -ENOMEM, "out of memory for a link");
+        rtnl_link_set_ifindex(orig, ifindex);
+        if (c->mac) {
+                mac = nl_addr_mac(c->mac);
+                if (!mac)
+                        return errbuf_set(err, -ENOMEM, "out of memory for a MAC address");
+                rtnl_link_set_addr(change, mac);
+        }
+        if (c->alias)
+                rtnl_link_set_ifalias(change, PP_LINK_ALIAS);
+        if (c->master >= 0)
+                rtnl_link_set_master(change, c->master);
+        if (c->up)
+                rtnl_link_set_flags(change, IFF_UP);
+        r = rtnl_link_change(sk, orig, change, 0);
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                return errbuf_set(err, r, "cannot configure interface %d: %s", ifindex,
+                                  strerror(-r));
+        }
+        return 0;
+}
+
+int link_create_bridge(struct nl_sock *sk, const char *name, ErrBuf *err) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = rtnl_link_alloc();
+        int r;
+
+        if (!link)
+                return errbuf_set(err, -ENOMEM, "out of memory for a bridge");
+        rtnl_link_set_name(link, name);
+        r = rtnl_link_set_type(link, "bridge");
+        if (r >= 0)
+                r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                if (r == -EEXIST)
+                        return errbuf_set(err, r, "interface %s already exists", name);
+                return errbuf_set(err, r, "cannot create bridge %s: %s", name, strerror(-r));
+        }
+        return 0;
+}
+
+int tap_create(uid_t owner, char ret_name[static IFNAMSIZ], ErrBuf *err) {
+        _cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+
+        if (fd < 0)
+                return errbuf_set(err, -errno, "cannot open /dev/net/tun: %m");
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", VM_TAP_TEMPLATE);
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+                return errbuf_set(err, -errno, "cannot create a TAP: %m");
+        /* Until it is persistent, closing fd deletes it: nothing to undo on failure. */
+        if (ioctl(fd, TUNSETOWNER, (unsigned long) owner) < 0)
+                return errbuf_set(err, -errno, "cannot give %s to uid %u: %m", ifr.ifr_name,
+                                  (unsigned) owner);
+        if (ioctl(fd, TUNSETPERSIST, 1UL) < 0)
+                return errbuf_set(err, -errno, "cannot make %s persistent: %m", ifr.ifr_name);
+        snprintf(ret_name, IFNAMSIZ, "%s", ifr.ifr_name);
+        return 0;
+}
+
+int link_is_ours(struct nl_sock *sk, const char *name, int *ret_ifindex) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        const char *alias;
+        int r = rtnl_link_get_kernel(sk, 0, name, &link);
+
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                return r == -ENOENT ? -ENODEV : r;
+        }
+        alias = rtnl_link_get_ifalias(link);
+        if (!alias || strcmp(alias, PP_LINK_ALIAS) != 0)
+                return -EPERM;
+        if (ret_ifindex)
+                *ret_ifindex = rtnl_link_get_ifindex(link);
         return 0;
 }
 
@@ -126,7 +199,7 @@ int link_delete(struct nl_sock *sk, const char *name) {
 }
 
 struct match_ctx {
-        bool (*match)(const char *name);
+        bool (*match)(const char *name, const char *alias);
         char (*names)[IFNAMSIZ];
         unsigned n, cap;
 };
@@ -134,14 +207,16 @@ struct match_ctx {
 static void collect_link(struct nl_object *obj, void *userdata) {
         struct match_ctx *c = userdata;
         const char *name = rtnl_link_get_name((struct rtnl_link *) obj);
+        const char *alias = rtnl_link_get_ifalias((struct rtnl_link *) obj);
 
-        if (!name || !c->match(name) || c->n >= c->cap)
+        if (!name || !c->match(name, alias) || c->n >= c->cap)
                 return;
         snprintf(c->names[c->n], IFNAMSIZ, "%s", name);
         c->n++;
 }
 
-int link_delete_matching(struct nl_sock *sk, bool (*match)(const char *name), unsigned *ret_n) {
+int link_delete_matching(struct nl_sock *sk, bool (*match)(const char *name, const char *alias),
+                         unsigned *ret_n) {
         _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
         _cleanup_free_ char(*names)[IFNAMSIZ] = NULL;
         struct match_ctx c = { .match = match };
@@ -200,9 +275,10 @@ int addr_add_ipv4(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned prefi
         return 0;
 }
 
-int route_add_default_ipv4(struct nl_sock *sk, int ifindex, uint32_t gateway, ErrBuf *err) {
+int route_add_ipv4(struct nl_sock *sk, uint32_t dst_addr, unsigned prefix_len, uint32_t gateway,
+                   int ifindex, ErrBuf *err) {
         _cleanup_(rtnl_route_putp) struct rtnl_route *route = rtnl_route_alloc();
-        _cleanup_(nl_addr_putp) struct nl_addr *dst = nl_addr_ipv4(0, 0);
+        _cleanup_(nl_addr_putp) struct nl_addr *dst = nl_addr_ipv4(dst_addr, prefix_len);
         _cleanup_(nl_addr_putp) struct nl_addr *gw = nl_addr_ipv4(gateway, 32);
         struct rtnl_nexthop *nh;
         int r;
@@ -223,10 +299,27 @@ int route_add_default_ipv4(struct nl_sock *sk, int ifindex, uint32_t gateway, Er
         rtnl_route_add_nexthop(route, nh); /* route owns nh from here */
         r = rtnl_route_add(sk, route, NLM_F_EXCL);
         if (r < 0) {
+                char a[IPV4_STRLEN];
                 r = nlerr_to_errno(r);
-                if (r == -EEXIST)
-                        return errbuf_set(err, r, "the namespace already has a default route");
-                return errbuf_set(err, r, "cannot add the default route: %s", strerror(-r));
+                return errbuf_set(err, r, "cannot add the route to %s/%u: %s",
+                                  ipv4_to_string(dst_addr, a), prefix_len, strerror(-r));
         }
+        return 0;
+}
+
+int link_disable_ipv6(const char *ifname, ErrBuf *err) {
+        _cleanup_close_ int fd = -EBADF;
+        char path[128];
+
+        if (!ifname_is_valid(ifname))
+                return errbuf_set(err, -EINVAL, "invalid interface name");
+        snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return 0; /* a kernel without IPv6 (ipv6.disable=1): nothing to disable */
+        if (fd < 0)
+                return errbuf_set(err, -errno, "cannot disable IPv6 on %s: %m", ifname);
+        if (write(fd, "1", 1) != 1)
+                return errbuf_set(err, -errno ?: -EIO, "cannot disable IPv6 on %s: %m", ifname);
         return 0;
 }

@@ -5,7 +5,9 @@
  * socket was opened in. */
 
 #include <stdbool.h>
+#include <net/if.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "errbuf.h"
 #include "mac.h"
@@ -20,6 +22,7 @@ int nl_open(struct nl_sock **ret, ErrBuf *err);
  * after.
  * @sk: socket in the netns that gets @host
  * @host: name of the end that stays in @sk's netns
+ * @host_mac: its MAC, or NULL for one the kernel picks
  * @peer: name of the end created directly in @peer_netns_fd
  *
  * Return: 0, -EEXIST if either name is taken, or another negative errno.
@@ -38,13 +41,36 @@ int link_get_ifindex(struct nl_sock *sk, const char *name, int *ret);
  * Return: 0, -ENODEV if there is no such link.
  */
 int link_get_ifindex_ioctl(int ioctl_fd, const char *name, int *ret);
-int link_set_up(struct nl_sock *sk, int ifindex, ErrBuf *err);
+typedef struct LinkConfig {
+        bool up;
+        bool alias;          /* mark it ours with PP_LINK_ALIAS */
+        const MacAddr *mac;  /* NULL: unchanged */
+        int master;          /* > 0: enslave to that ifindex, 0: release, -1: unchanged */
+} LinkConfig;
+
+/* Apply everything in one RTM_NEWLINK. */
+int link_configure(struct nl_sock *sk, int ifindex, const LinkConfig *c, ErrBuf *err);
+/* A bridge, down. Return: 0, -EEXIST if the name is taken. */
+int link_create_bridge(struct nl_sock *sk, const char *name, ErrBuf *err);
+/*
+ * tap_create() - a persistent TAP named by the kernel from VM_TAP_TEMPLATE, owned by @owner
+ * (the VM monitor opens it later), down, without address.
+ */
+int tap_create(uid_t owner, char ret_name[static IFNAMSIZ], ErrBuf *err);
+/* 0 if the link exists and carries PP_LINK_ALIAS; -ENODEV if it does not exist, -EPERM if it
+ * is someone else's. */
+int link_is_ours(struct nl_sock *sk, const char *name, int *ret_ifindex);
 /* Return: 0, -ENODEV if there is no such link. */
 int link_delete(struct nl_sock *sk, const char *name);
-/* Delete every link whose name match() accepts; how many in *ret_n. */
-int link_delete_matching(struct nl_sock *sk, bool (*match)(const char *name), unsigned *ret_n);
+/* Delete every link whose name and alias (may be NULL) match() accepts; how many in *ret_n. */
+int link_delete_matching(struct nl_sock *sk, bool (*match)(const char *name, const char *alias),
+                         unsigned *ret_n);
 
 int addr_add_ipv4(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned prefix_len,
                   ErrBuf *err);
-/* Return: 0, -EEXIST if the main table already has a default route. */
-int route_add_default_ipv4(struct nl_sock *sk, int ifindex, uint32_t gateway, ErrBuf *err);
+/* A route in the main table. Return: 0, -EEXIST if it is there already. */
+int route_add_ipv4(struct nl_sock *sk, uint32_t dst, unsigned prefix_len, uint32_t gateway,
+                   int ifindex, ErrBuf *err);
+
+/* Disable IPv6 on a link that is down, before it starts any IPv6 work. */
+int link_disable_ipv6(const char *ifname, ErrBuf *err);

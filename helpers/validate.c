@@ -70,3 +70,110 @@ int validate_ns_connect(const PoolLayout *pools, const IpcNsConnect *m, pid_t se
 int validate_ns_disconnect(const IpcNsDisconnect *m, ErrBuf *err) {
         return validate_ns_id(m->ns_id, err);
 }
+
+int validate_uplink(const char *ifname, int ifindex, ErrBuf *err) {
+        uint32_t table;
+
+        if (!ifname_is_valid(ifname))
+                return errbuf_set(err, -EINVAL, "invalid uplink name");
+        if (fwmark_routing_table(ifindex, &table) < 0)
+                return errbuf_set(err, -ERANGE, "uplink ifindex %d is out of range", ifindex);
+        return 0;
+}
+
+int validate_subnet(const PoolLayout *pools, PoolKind pool, uint32_t base, uint32_t prefix_len,
+                    Subnet *ret, ErrBuf *err) {
+        Subnet s = { .base = base, .prefix_len = (uint8_t) (prefix_len > 32 ? 0 : prefix_len) };
+        char a[IPV4_STRLEN];
+
+        if (prefix_len > 32 || !pool_config_has_subnet(&pools->pools[pool], &s))
+                return errbuf_set(err, -EINVAL, "subnet %s/%u is not in the %s pool",
+                                  ipv4_to_string(base, a), prefix_len, pool_kind_to_string(pool));
+        if (ret)
+                *ret = s;
+        return 0;
+}
+
+int validate_vm_tap_add(const PoolLayout *pools, const IpcVmTapAdd *m, ErrBuf *err) {
+        MacAddr mac;
+        int r;
+
+        switch (m->kind) {
+        case PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA:
+                r = validate_subnet(pools, POOL_TERMINA, m->subnet_base, m->subnet_prefix_len,
+                                    NULL, err);
+                if (r >= 0 && (m->lxd_subnet_base || m->lxd_subnet_prefix_len))
+                        r = validate_subnet(pools, POOL_LXD, m->lxd_subnet_base,
+                                            m->lxd_subnet_prefix_len, NULL, err);
+                break;
+        case PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM:
+                r = validate_subnet(pools, POOL_PLUGINVM, m->subnet_base, m->subnet_prefix_len,
+                                    NULL, err);
+                if (r >= 0 && (m->lxd_subnet_base || m->lxd_subnet_prefix_len))
+                        r = errbuf_set(err, -EINVAL, "a PluginVM has no container subnet");
+                break;
+        default:
+                r = errbuf_set(err, -EINVAL, "unknown VM kind %d", (int) m->kind);
+        }
+        if (r < 0)
+                return r;
+        return validate_mac(&m->mac, "TAP", &mac, err);
+}
+
+int validate_tap_name(const char *ifname, ErrBuf *err) {
+        if (!ifname_is_vm_tap(ifname))
+                return errbuf_set(err, -EINVAL, "not a TAP name of the daemon");
+        return 0;
+}
+
+int validate_arc_add(const IpcArcAdd *m, pid_t self, pid_t manager, ErrBuf *err) {
+        MacAddr mac;
+
+        if (m->vm)
+                return 0;
+        int r = validate_pid(m->pid, self, manager, err);
+        if (r < 0)
+                return r;
+        return validate_mac(&m->guest_mac, "arc0", &mac, err);
+}
+
+int validate_arc_remove(const IpcArcRemove *m, ErrBuf *err) {
+        if (!m->vm && m->n_taps > 0)
+                return errbuf_set(err, -EINVAL, "the container has no TAPs");
+        if (m->vm && m->n_taps != ARC_VM_N_TAPS)
+                return errbuf_set(err, -EINVAL, "ARCVM has %d TAPs, not %zu", ARC_VM_N_TAPS,
+                                  m->n_taps);
+        for (size_t i = 0; i < m->n_taps; i++) {
+                int r = validate_tap_name(m->taps[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int validate_arc_uplink_add(const PoolLayout *pools, const IpcArcUplinkAdd *m, pid_t self,
+                            pid_t manager, ErrBuf *err) {
+        MacAddr mac;
+        int r;
+
+        r = validate_uplink(m->uplink_ifname, m->uplink_ifindex, err);
+        if (r >= 0)
+                r = validate_subnet(pools, POOL_ARC_NET, m->subnet_base, m->subnet_prefix_len,
+                                    NULL, err);
+        if (r < 0)
+                return r;
+        if (m->vm)
+                return validate_tap_name(m->tap_ifname, err);
+        r = validate_pid(m->pid, self, manager, err);
+        if (r < 0)
+                return r;
+        return validate_mac(&m->guest_mac, "guest", &mac, err);
+}
+
+int validate_arc_uplink_remove(const IpcArcUplinkRemove *m, ErrBuf *err) {
+        if (!ifname_is_valid(m->uplink_ifname))
+                return errbuf_set(err, -EINVAL, "invalid uplink name");
+        if (m->vm)
+                return validate_tap_name(m->tap_ifname, err);
+        return 0;
+}

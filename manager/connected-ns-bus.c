@@ -14,7 +14,7 @@
 #include "ifname.h"
 #include "log.h"
 #include "manager-bus.h"
-#include "pidfd-util.h"
+#include "bus-pid.h"
 #include "service.pb-c.h"
 
 typedef Patchpanel__ConnectNamespaceRequest ConnectNamespaceRequest;
@@ -44,111 +44,36 @@ static int lifeline_check(int fd, sd_bus_error *error) {
         return 0;
 }
 
-static int open_process(pid_t pid, int *ret_pidfd, sd_bus_error *error) {
-        int pidfd = pidfd_open_pid(pid);
+static void params_free(void *userdata) {
+        ConnectedNsParams *p = userdata;
 
-        if (pidfd == -ESRCH)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Process %d does not exist", (int) pid);
-        if (pidfd == -EINVAL)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Pid %d is not a process", (int) pid);
-        if (pidfd == -EMFILE || pidfd == -ENFILE)
-                return sd_bus_error_setf(error, PP_ERROR_EXHAUSTED, "Out of file descriptors");
-        if (pidfd < 0)
-                return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot open process %d: %s",
-                                         (int) pid, strerror(-pidfd));
-        *ret_pidfd = pidfd;
-        return 0;
+        safe_close(p->lifeline_fd);
+        free(p);
 }
 
-/* A call between its checks and the answer about who sent it. */
-typedef struct PendingConnect {
-        Manager *manager;
-        sd_bus_message *call;
-        ConnectedNsParams params;
-        int lifeline_fd;
-        int pidfd;
-} PendingConnect;
-
-static void pending_connect_free(void *userdata) {
-        PendingConnect *pc = userdata;
-
-        sd_bus_message_unref(pc->call);
-        safe_close(pc->lifeline_fd);
-        safe_close(pc->pidfd);
-        free(pc);
-}
-
-/*
- * Who may connect which process: root any; anyone else (the bus policy decides who may call
- * at all) only processes running as their own user, so a caller cannot give networking to
- * another user's sandbox. The process was pinned as a pidfd when the call arrived and is
- * confirmed alive after its owner is read, so the owner checked is that of the process the
- * helper will act on.
- */
-static int connect_ns_authorize(PendingConnect *pc, uid_t uid) {
-        char path[32];
-        struct stat st;
-        pid_t pid = pc->params.pid;
-
-        if (uid == 0)
-                return 0;
-        snprintf(path, sizeof path, "/proc/%d", (int) pid);
-        if (stat(path, &st) < 0 || pidfd_is_alive(pc->pidfd) <= 0)
-                return sd_bus_reply_method_errorf(pc->call, PP_ERROR_INVALID_ARGUMENT,
-                                                  "Process %d does not exist", (int) pid);
-        if (st.st_uid != uid)
-                return sd_bus_reply_method_errorf(pc->call, SD_BUS_ERROR_ACCESS_DENIED,
-                                                  "Process %d belongs to another user",
-                                                  (int) pid);
-        return 0;
-}
-
-static int on_caller_uid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        PendingConnect *pc = userdata;
-        Manager *m = pc->manager;
-        uint32_t uid;
+static void connect_ns_authorized(Manager *m, sd_bus_message *call, int pidfd, void *userdata) {
+        ConnectedNsParams *p = userdata;
         int r;
 
-        (void) ret_error;
-        if (sd_bus_message_is_method_error(reply, NULL) ||
-            sd_bus_message_read(reply, "u", &uid) < 0) {
-                (void) sd_bus_reply_method_errorf(pc->call, SD_BUS_ERROR_ACCESS_DENIED,
-                                                  "Cannot identify the caller");
-                return 0;
-        }
-        r = connect_ns_authorize(pc, (uid_t) uid);
-        if (r != 0)
-                return 0; /* replied */
-        if (m->stopping) {
-                (void) sd_bus_reply_method_errorf(pc->call, PP_ERROR_FAILED,
-                                                  "The daemon is shutting down");
-                return 0;
-        }
-
-        r = connected_ns_connect(m, &pc->params, TAKE_FD(pc->lifeline_fd), TAKE_FD(pc->pidfd),
-                                 pc->call);
+        r = connected_ns_connect(m, p, TAKE_FD(p->lifeline_fd), pidfd, call);
         if (r == -ENOSPC)
-                (void) sd_bus_reply_method_errorf(pc->call, PP_ERROR_EXHAUSTED,
+                (void) sd_bus_reply_method_errorf(call, PP_ERROR_EXHAUSTED,
                                                   "No free subnet: all %u namespace subnets "
                                                   "are in use",
-                                                  pool_get_config(m->netns_pool)->count);
+                                                  pool_get_config(m->pools[POOL_NETNS])->count);
         else if (r < 0)
-                (void) sd_bus_reply_method_errorf(pc->call, PP_ERROR_FAILED,
+                (void) sd_bus_reply_method_errorf(call, PP_ERROR_FAILED,
                                                   "Cannot connect the namespace: %s",
                                                   strerror(-r));
         /* Otherwise replied to when the helper answers. */
-        return 0;
 }
 
 int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(request_freep) ConnectNamespaceRequest *req = NULL;
-        _cleanup_close_ int lifeline = -EBADF, pidfd = -EBADF;
+        _cleanup_close_ int lifeline = -EBADF;
         Manager *m = userdata;
         ConnectedNsParams p = {};
-        PendingConnect *pc;
-        sd_bus_slot *slot = NULL;
+        ConnectedNsParams *params;
         int fd, r;
 
         r = bus_message_read_proto(msg, &patchpanel__connect_namespace_request__descriptor,
@@ -183,16 +108,19 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
                                          "route_on_vpn is not supported yet");
 
         if (req->outbound_physical_device && req->outbound_physical_device[0]) {
+                const Uplink *u;
+
                 if (!ifname_is_valid(req->outbound_physical_device))
                         return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                                  "Invalid outbound_physical_device name");
-                if (!link_monitor_find_uplink(m->links, req->outbound_physical_device))
+                u = link_monitor_find_uplink(m->links, req->outbound_physical_device);
+                if (!u)
                         return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                                  "Unknown outbound_physical_device %s",
                                                  req->outbound_physical_device);
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "outbound_physical_device is not supported yet: "
-                                         "traffic follows the default route");
+                /* Pinned: its traffic leaves through that uplink whatever the default. */
+                p.outbound_ifindex = u->ifindex;
+                snprintf(p.outbound_ifname, sizeof p.outbound_ifname, "%s", u->name);
         }
 
         if (m->stopping)
@@ -208,34 +136,12 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
         if (r < 0)
                 return r;
 
-        /* Pinned now, as the process the caller named when calling. */
-        r = open_process(p.pid, &pidfd, error);
-        if (r < 0)
-                return r;
-
-        /* The bus knows who is calling; ask it without blocking. */
-        pc = calloc(1, sizeof *pc);
-        if (!pc)
+        params = malloc(sizeof *params);
+        if (!params)
                 return -ENOMEM;
-        *pc = (PendingConnect) {
-                .manager = m,
-                .call = sd_bus_message_ref(msg),
-                .params = p,
-                .lifeline_fd = TAKE_FD(lifeline),
-                .pidfd = TAKE_FD(pidfd),
-        };
-        r = sd_bus_call_method_async(sd_bus_message_get_bus(msg), &slot, "org.freedesktop.DBus",
-                                     "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                     "GetConnectionUnixUser", on_caller_uid, pc, "s",
-                                     sd_bus_message_get_sender(msg));
-        if (r < 0) {
-                pending_connect_free(pc);
-                return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot identify the caller: %s",
-                                         strerror(-r));
-        }
-        /* The slot belongs to the bus from here, and frees pc when done with it. */
-        (void) sd_bus_slot_set_destroy_callback(slot, pending_connect_free);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 1;
+        *params = p;
+        params->lifeline_fd = TAKE_FD(lifeline);
+        /* params (and its lifeline, if never used) are freed with the check. */
+        return bus_pid_authorize(m, msg, p.pid, connect_ns_authorized, params, params_free,
+                                 error);
 }

@@ -39,7 +39,7 @@ ConnectedNs *connected_ns_free(ConnectedNs *ns) {
         if (ns->subnet_quarantined)
                 log_warning("%s: keeping its subnet out of use: its teardown failed and it may "
                             "still be configured", ns->host_ifname);
-        else if (pool_release(m->netns_pool, &ns->subnet) < 0)
+        else if (pool_release(m->pools[POOL_NETNS], &ns->subnet) < 0)
                 log_warning("%s: subnet was not allocated, ignoring", ns->host_ifname);
         mac_generator_release(m->macs, &ns->host_mac);
         mac_generator_release(m->macs, &ns->peer_mac);
@@ -218,7 +218,7 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
         ns = calloc(1, sizeof *ns);
         if (!ns)
                 return -ENOMEM;
-        r = pool_allocate(m->netns_pool, 0, &ns->subnet);
+        r = pool_allocate(m->pools[POOL_NETNS], 0, &ns->subnet);
         if (r < 0) {
                 free(ns);
                 return r;
@@ -230,7 +230,7 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
                         mac_generator_release(m->macs, &ns->host_mac);
         }
         if (r < 0) {
-                (void) pool_release(m->netns_pool, &ns->subnet);
+                (void) pool_release(m->pools[POOL_NETNS], &ns->subnet);
                 free(ns);
                 return r;
         }
@@ -241,6 +241,8 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
         ns->pid = p->pid;
         ns->source = p->source;
         ns->allow_user_traffic = p->allow_user_traffic;
+        ns->outbound_ifindex = p->outbound_ifindex;
+        snprintf(ns->outbound_ifname, sizeof ns->outbound_ifname, "%s", p->outbound_ifname);
         (void) ifname_connected_ns_host(ns->id, ns->host_ifname);
         (void) ifname_connected_ns_peer(ns->id, ns->peer_ifname);
         ns->lifeline_fd = TAKE_FD(fd);
@@ -254,6 +256,8 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
         op.host_mac = (ProtobufCBinaryData) { .len = MAC_LEN, .data = ns->host_mac.b };
         op.peer_mac = (ProtobufCBinaryData) { .len = MAC_LEN, .data = ns->peer_mac.b };
         op.source = (uint32_t) ns->source;
+        op.outbound_ifindex = ns->outbound_ifindex;
+        op.outbound_ifname = ns->outbound_ifname;
         req.op_case = OP(NS_CONNECT);
         req.ns_connect = &op;
         r = helper_channel_call(m->helper, &req, (int[]) { TAKE_FD(process) }, 1, ns_on_connected,

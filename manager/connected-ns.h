@@ -38,6 +38,8 @@ struct ConnectedNs {
         MacAddr host_mac, peer_mac;
         TrafficSource source;
         bool allow_user_traffic;
+        int outbound_ifindex; /* pinned to this uplink, or 0 */
+        char outbound_ifname[IFNAMSIZ];
         char host_ifname[IFNAMSIZ];
         char peer_ifname[IFNAMSIZ];
         int host_ifindex;
@@ -58,6 +60,9 @@ typedef struct ConnectedNsParams {
         pid_t pid;
         TrafficSource source;
         bool allow_user_traffic;
+        int outbound_ifindex; /* 0: follow the default route */
+        char outbound_ifname[IFNAMSIZ];
+        int lifeline_fd; /* while the caller is being checked */
 } ConnectedNsParams;
 
 const char *connected_ns_state_to_string(ConnectedNsState s);

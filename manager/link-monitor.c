@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
-#include <stdio.h>
 #include <fnmatch.h>
+#include <net/if_arp.h>
 #include <linux/rtnetlink.h>
 #include <netlink/errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,14 +21,42 @@ const char *const link_monitor_default_uplinks[] = {
         NULL,
 };
 
+static const struct {
+        const char *pattern;
+        UplinkTechnology technology;
+} technology_patterns[] = {
+        { "eth*", UPLINK_ETHERNET }, { "en*", UPLINK_ETHERNET }, { "usb*", UPLINK_ETHERNET },
+        { "wlan*", UPLINK_WIFI },    { "wl*", UPLINK_WIFI },     { "mlan*", UPLINK_WIFI },
+        { "wwan*", UPLINK_CELLULAR }, { "ww*", UPLINK_CELLULAR }, { "rmnet*", UPLINK_CELLULAR },
+        { "mbimmux*", UPLINK_CELLULAR }, { "qmapmux*", UPLINK_CELLULAR },
+};
+
+static const char *const technology_names[_UPLINK_TECHNOLOGY_MAX] = {
+        [UPLINK_ETHERNET] = "ethernet",
+        [UPLINK_WIFI] = "wifi",
+        [UPLINK_CELLULAR] = "cellular",
+};
+
+/* A default route of the main table. */
+typedef struct DefaultRoute DefaultRoute;
+struct DefaultRoute {
+        int ifindex;
+        uint32_t metric;
+        LIST_FIELDS(DefaultRoute, defaults);
+};
+
 struct LinkMonitor {
         struct nl_sock *nl;
         sd_event_source *io;
+        sd_event_source *announce;
         char **patterns;
         Uplink *uplinks;
-        LinkRemovedFn on_removed;
-        LinkResyncFn on_resync;
+        VpnLink *vpns;
+        DefaultRoute *defaults;
+        char default_ifname[IFNAMSIZ];
+        LinkMonitorCallbacks cb;
         void *userdata;
+        bool quiet; /* reading the initial state: no callbacks yet */
 
         /* A dump of the link table in progress after lost events, and the ifindexes it
          * has listed so far. */
@@ -37,6 +66,19 @@ struct LinkMonitor {
         int *seen;
         size_t n_seen, cap_seen;
 };
+
+const char *uplink_technology_to_string(UplinkTechnology t) {
+        if (t < 0 || t >= _UPLINK_TECHNOLOGY_MAX)
+                return NULL;
+        return technology_names[t];
+}
+
+UplinkTechnology uplink_technology_from_name(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(technology_patterns); i++)
+                if (fnmatch(technology_patterns[i].pattern, name, 0) == 0)
+                        return technology_patterns[i].technology;
+        return UPLINK_ETHERNET;
+}
 
 static void strv_free(char **l) {
         if (!l)
@@ -77,45 +119,159 @@ static Uplink *find_by_ifindex(const LinkMonitor *m, int ifindex) {
         return NULL;
 }
 
-const Uplink *link_monitor_find_uplink(const LinkMonitor *m, const char *name) {
+Uplink *link_monitor_find_uplink(const LinkMonitor *m, const char *name) {
         LIST_FOREACH(uplinks, u, m->uplinks)
                 if (strcmp(u->name, name) == 0)
                         return u;
         return NULL;
 }
 
+Uplink *link_monitor_uplinks(const LinkMonitor *m) {
+        return m->uplinks;
+}
+
+const VpnLink *link_monitor_vpns(const LinkMonitor *m) {
+        return m->vpns;
+}
+
+const char *link_monitor_default_ifname(const LinkMonitor *m) {
+        return m->default_ifname[0] ? m->default_ifname : NULL;
+}
+
 uint64_t link_monitor_generation(const LinkMonitor *m) {
         return m->generation;
 }
 
-const Uplink *link_monitor_uplinks(const LinkMonitor *m) {
-        return m->uplinks;
+/* ---- default route ---------------------------------------------------------------------- */
+
+static const char *ifname_of(const LinkMonitor *m, int ifindex) {
+        const Uplink *u = find_by_ifindex(m, ifindex);
+
+        if (u)
+                return u->name;
+        LIST_FOREACH(vpns, v, m->vpns)
+                if (v->ifindex == ifindex)
+                        return v->name;
+        return NULL;
 }
+
+/* Recompute the default interface; tell the manager if it changed. */
+static void default_update(LinkMonitor *m) {
+        const DefaultRoute *best = NULL;
+        char old[IFNAMSIZ];
+        const char *name;
+
+        LIST_FOREACH(defaults, d, m->defaults)
+                if (ifname_of(m, d->ifindex) && (!best || d->metric < best->metric))
+                        best = d;
+        name = best ? ifname_of(m, best->ifindex) : NULL;
+        if (strcmp(m->default_ifname, name ?: "") == 0)
+                return;
+        snprintf(old, sizeof old, "%s", m->default_ifname);
+        snprintf(m->default_ifname, sizeof m->default_ifname, "%s", name ?: "");
+        log_info("Default route now through %s", name ?: "nothing");
+        if (!m->quiet && m->cb.default_changed)
+                m->cb.default_changed(old[0] ? old : NULL, name, m->userdata);
+}
+
+static void defaults_forget_ifindex(LinkMonitor *m, int ifindex) {
+        LIST_FOREACH_SAFE(defaults, d, n, m->defaults)
+                if (d->ifindex == ifindex) {
+                        LIST_REMOVE(defaults, m->defaults, d);
+                        free(d);
+                }
+}
+
+static void on_default_route(LinkMonitor *m, bool added, int ifindex, uint32_t metric) {
+        LIST_FOREACH_SAFE(defaults, d, n, m->defaults)
+                if (d->ifindex == ifindex && d->metric == metric) {
+                        LIST_REMOVE(defaults, m->defaults, d);
+                        free(d);
+                }
+        if (added) {
+                DefaultRoute *d = calloc(1, sizeof *d);
+                if (!d) {
+                        log_error("Out of memory tracking a default route, ignoring");
+                        return;
+                }
+                d->ifindex = ifindex;
+                d->metric = metric;
+                LIST_PREPEND(defaults, m->defaults, d);
+        }
+        default_update(m);
+}
+
+/* ---- links ------------------------------------------------------------------------------ */
 
 static void uplink_remove(LinkMonitor *m, Uplink *u) {
         log_info("Uplink %s (ifindex %d) removed", u->name, u->ifindex);
+        if (!m->quiet && m->cb.uplink_removed)
+                m->cb.uplink_removed(u, m->userdata);
         LIST_REMOVE(uplinks, m->uplinks, u);
         free(u);
 }
 
-static void on_link(LinkMonitor *m, bool added, int ifindex, const char *name) {
-        Uplink *u = find_by_ifindex(m, ifindex);
+static void vpn_update(LinkMonitor *m, bool present, int ifindex, const char *name,
+                       const char *kind) {
+        LIST_FOREACH_SAFE(vpns, v, n, m->vpns)
+                if (v->ifindex == ifindex) {
+                        LIST_REMOVE(vpns, m->vpns, v);
+                        free(v);
+                }
+        if (present) {
+                VpnLink *v = calloc(1, sizeof *v);
+                if (!v) {
+                        log_error("Out of memory tracking VPN link %s, ignoring", name);
+                        return;
+                }
+                snprintf(v->name, sizeof v->name, "%s", name);
+                snprintf(v->kind, sizeof v->kind, "%s", kind);
+                v->ifindex = ifindex;
+                LIST_PREPEND(vpns, m->vpns, v);
+        }
+}
 
+static void on_link(LinkMonitor *m, bool added, int ifindex, const char *name, const char *kind,
+                    unsigned type, unsigned flags) {
+        Uplink *u = find_by_ifindex(m, ifindex);
+        bool vpn = strcmp(kind, "tun") == 0 || strcmp(kind, "wireguard") == 0 ||
+                   type == ARPHRD_PPP;
+
+        vpn_update(m, added && vpn, ifindex, name, kind[0] ? kind : "ppp");
         if (!added) {
                 if (u)
                         uplink_remove(m, u);
-                if (m->on_removed)
-                        m->on_removed(name, ifindex, m->userdata);
+                defaults_forget_ifindex(m, ifindex);
+                default_update(m);
+                if (!m->quiet && m->cb.link_removed)
+                        m->cb.link_removed(name, ifindex, m->userdata);
                 return;
         }
 
         /* A renamed link, or a name now carried by a new ifindex: remove, then add. */
-        if (u && strcmp(u->name, name) != 0)
-                uplink_remove(m, u), u = NULL;
-        const Uplink *same_name = link_monitor_find_uplink(m, name);
+        if (u && strcmp(u->name, name) != 0) {
+                uplink_remove(m, u);
+                u = NULL;
+        }
+        Uplink *same_name = link_monitor_find_uplink(m, name);
         if (same_name && same_name->ifindex != ifindex)
-                uplink_remove(m, (Uplink *) same_name);
-        if (u || !link_monitor_is_uplink_name(m, name))
+                uplink_remove(m, same_name);
+
+        if (u) {
+                bool up = flags & IFF_UP;
+                if (up != u->up) {
+                        /* The kernel drops an interface's routes when it goes down, without
+                         * telling anyone route by route. */
+                        u->up = up;
+                        if (!up)
+                                defaults_forget_ifindex(m, ifindex);
+                        default_update(m);
+                        if (!m->quiet && m->cb.uplink_routes_changed)
+                                m->cb.uplink_routes_changed(u, m->userdata);
+                }
+                return;
+        }
+        if (vpn || !link_monitor_is_uplink_name(m, name))
                 return;
 
         u = calloc(1, sizeof *u);
@@ -125,8 +281,13 @@ static void on_link(LinkMonitor *m, bool added, int ifindex, const char *name) {
         }
         snprintf(u->name, sizeof u->name, "%s", name);
         u->ifindex = ifindex;
+        u->technology = uplink_technology_from_name(name);
+        u->up = flags & IFF_UP;
         LIST_PREPEND(uplinks, m->uplinks, u);
-        log_info("Uplink %s (ifindex %d) added", u->name, u->ifindex);
+        log_info("Uplink %s (ifindex %d, %s) added", u->name, u->ifindex,
+                 uplink_technology_to_string(u->technology));
+        if (!m->quiet && m->cb.uplink_added)
+                m->cb.uplink_added(u, m->userdata);
 }
 
 static void seen_add(LinkMonitor *m, int ifindex) {
@@ -178,39 +339,76 @@ static int on_nl_finish(struct nl_msg *msg, void *userdata) {
                 (void) link_monitor_start_dump(m);
                 return NL_OK;
         }
-        for (Uplink *u = m->uplinks, *n; u; u = n) {
-                n = u->uplinks_next;
+        LIST_FOREACH_SAFE(uplinks, u, n, m->uplinks)
                 if (!link_monitor_seen(m->seen, m->n_seen, u->ifindex))
                         uplink_remove(m, u);
-        }
-        if (m->on_resync)
-                m->on_resync(m->seen, m->n_seen, m->generation, m->userdata);
+        if (m->cb.resync)
+                m->cb.resync(m->seen, m->n_seen, m->generation, m->userdata);
         return NL_OK;
+}
+
+static void on_link_message(LinkMonitor *m, struct nlmsghdr *h) {
+        struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
+        struct ifinfomsg *ifi;
+        char name[IFNAMSIZ], kind[16] = "";
+
+        if (nlmsg_parse(h, sizeof *ifi, tb, IFLA_MAX, NULL) < 0)
+                return;
+        ifi = nlmsg_data(h);
+        /* AF_BRIDGE messages are about bridge ports: an RTM_DELLINK of that family means a
+         * port left its bridge, not that the link is gone. */
+        if (ifi->ifi_family != AF_UNSPEC || !tb[IFLA_IFNAME] || ifi->ifi_index <= 0)
+                return;
+        nla_strlcpy(name, tb[IFLA_IFNAME], sizeof name);
+        if (tb[IFLA_LINKINFO] &&
+            nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) >= 0 &&
+            info[IFLA_INFO_KIND])
+                nla_strlcpy(kind, info[IFLA_INFO_KIND], sizeof kind);
+        if (m->dumping && (h->nlmsg_flags & NLM_F_MULTI) && h->nlmsg_type == RTM_NEWLINK)
+                seen_add(m, ifi->ifi_index);
+        on_link(m, h->nlmsg_type == RTM_NEWLINK, ifi->ifi_index, name, kind, ifi->ifi_type,
+                ifi->ifi_flags);
+}
+
+static void on_route_message(LinkMonitor *m, struct nlmsghdr *h) {
+        struct nlattr *tb[RTA_MAX + 1];
+        struct rtmsg *rtm;
+        uint32_t table, metric = 0;
+        int oif;
+        Uplink *u;
+
+        if (nlmsg_parse(h, sizeof *rtm, tb, RTA_MAX, NULL) < 0)
+                return;
+        rtm = nlmsg_data(h);
+        table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+        if (table != RT_TABLE_MAIN || !tb[RTA_OIF])
+                return;
+        oif = (int) nla_get_u32(tb[RTA_OIF]);
+        if (tb[RTA_PRIORITY])
+                metric = nla_get_u32(tb[RTA_PRIORITY]);
+        if (rtm->rtm_family == AF_INET && rtm->rtm_dst_len == 0 && rtm->rtm_type == RTN_UNICAST)
+                on_default_route(m, h->nlmsg_type == RTM_NEWROUTE, oif, metric);
+        u = find_by_ifindex(m, oif);
+        if (u && !m->quiet && m->cb.uplink_routes_changed)
+                m->cb.uplink_routes_changed(u, m->userdata);
 }
 
 static int on_nl_message(struct nl_msg *msg, void *userdata) {
         LinkMonitor *m = userdata;
         struct nlmsghdr *h = nlmsg_hdr(msg);
-        struct ifinfomsg *ifi;
-        struct nlattr *a;
-        char name[IFNAMSIZ];
 
-        if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK)
-                return NL_OK;
-        if (!nlmsg_valid_hdr(h, sizeof *ifi))
-                return NL_OK;
-        ifi = nlmsg_data(h);
-        /* AF_BRIDGE messages are about bridge ports: an RTM_DELLINK of that family means a
-         * port left its bridge, not that the link is gone. */
-        if (ifi->ifi_family != AF_UNSPEC)
-                return NL_OK;
-        a = nlmsg_find_attr(h, sizeof *ifi, IFLA_IFNAME);
-        if (!a || ifi->ifi_index <= 0)
-                return NL_OK;
-        nla_strlcpy(name, a, sizeof name);
-        if (m->dumping && (h->nlmsg_flags & NLM_F_MULTI) && h->nlmsg_type == RTM_NEWLINK)
-                seen_add(m, ifi->ifi_index);
-        on_link(m, h->nlmsg_type == RTM_NEWLINK, ifi->ifi_index, name);
+        switch (h->nlmsg_type) {
+        case RTM_NEWLINK:
+        case RTM_DELLINK:
+                on_link_message(m, h);
+                break;
+        case RTM_NEWROUTE:
+        case RTM_DELROUTE:
+                on_route_message(m, h);
+                break;
+        default:
+                break;
+        }
         return NL_OK;
 }
 
@@ -247,17 +445,40 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         return 0;
 }
 
-int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_removed,
-                     LinkResyncFn on_resync, void *userdata, LinkMonitor **ret) {
+/* First turn of the event loop: report the state read at start. */
+static int on_announce(sd_event_source *s, void *userdata) {
+        LinkMonitor *m = userdata;
+
+        (void) s;
+        m->announce = sd_event_source_disable_unref(m->announce);
+        m->quiet = false;
+        if (m->cb.uplink_added)
+                LIST_FOREACH_SAFE(uplinks, u, n, m->uplinks)
+                        m->cb.uplink_added(u, m->userdata);
+        if (m->default_ifname[0] && m->cb.default_changed)
+                m->cb.default_changed(NULL, m->default_ifname, m->userdata);
+        return 0;
+}
+
+/* Send a dump request and process the whole answer now. */
+static int dump_now(LinkMonitor *m, int type, int family) {
+        int r = nl_rtgen_request(m->nl, type, family, NLM_F_DUMP);
+        if (r >= 0)
+                r = nl_recvmsgs_default(m->nl);
+        return r;
+}
+
+int link_monitor_new(sd_event *e, char *const *patterns, const LinkMonitorCallbacks *cb,
+                     void *userdata, LinkMonitor **ret) {
         LinkMonitor *m;
         int r;
 
         m = calloc(1, sizeof *m);
         if (!m)
                 return -ENOMEM;
-        m->on_removed = on_removed;
-        m->on_resync = on_resync;
+        m->cb = *cb;
         m->userdata = userdata;
+        m->quiet = true;
         m->patterns = strv_copy(patterns ? (const char *const *) patterns : link_monitor_default_uplinks);
         m->nl = nl_socket_alloc();
         if (!m->patterns || !m->nl) {
@@ -269,7 +490,8 @@ int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_remove
         nl_socket_modify_cb(m->nl, NL_CB_FINISH, NL_CB_CUSTOM, on_nl_finish, m);
         r = nl_connect(m->nl, NETLINK_ROUTE);
         if (r >= 0)
-                r = nl_socket_add_membership(m->nl, RTNLGRP_LINK);
+                r = nl_socket_add_memberships(m->nl, RTNLGRP_LINK, RTNLGRP_IPV4_ROUTE,
+                                              RTNLGRP_IPV6_ROUTE, 0);
         if (r >= 0) {
                 /* Room for bursts of events; FORCE works while the manager is still root,
                  * the plain size (capped by net.core.rmem_max) otherwise. */
@@ -278,12 +500,12 @@ int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_remove
                                sizeof size) < 0)
                         (void) nl_socket_set_buffer_size(m->nl, size, 0);
         }
-        /* Subscribed first, then the dump, read to its end before the daemon answers
-         * anyone: nothing can slip between the two, and the uplink list is complete. */
+        /* Subscribed first, then the dumps, read to their end before the daemon answers
+         * anyone: nothing can slip between the two, and the state is complete. */
         if (r >= 0)
-                r = nl_rtgen_request(m->nl, RTM_GETLINK, AF_UNSPEC, NLM_F_DUMP);
+                r = dump_now(m, RTM_GETLINK, AF_UNSPEC);
         if (r >= 0)
-                r = nl_recvmsgs_default(m->nl);
+                r = dump_now(m, RTM_GETROUTE, AF_INET);
         if (r >= 0)
                 r = nl_socket_set_nonblocking(m->nl);
         if (r < 0) {
@@ -292,6 +514,8 @@ int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_remove
                 return r;
         }
         r = sd_event_add_io(e, &m->io, nl_socket_get_fd(m->nl), EPOLLIN, on_io, m);
+        if (r >= 0)
+                r = sd_event_add_defer(e, &m->announce, on_announce, m);
         if (r < 0) {
                 link_monitor_free(m);
                 return r;
@@ -304,11 +528,23 @@ LinkMonitor *link_monitor_free(LinkMonitor *m) {
         if (!m)
                 return NULL;
         sd_event_source_disable_unref(m->io);
+        sd_event_source_disable_unref(m->announce);
         nl_socket_free(m->nl);
+        m->quiet = true;
         while (m->uplinks) {
                 Uplink *u = m->uplinks;
                 LIST_REMOVE(uplinks, m->uplinks, u);
                 free(u);
+        }
+        while (m->vpns) {
+                VpnLink *v = m->vpns;
+                LIST_REMOVE(vpns, m->vpns, v);
+                free(v);
+        }
+        while (m->defaults) {
+                DefaultRoute *d = m->defaults;
+                LIST_REMOVE(defaults, m->defaults, d);
+                free(d);
         }
         strv_free(m->patterns);
         free(m->seen);

@@ -2,10 +2,14 @@
 #pragma once
 
 /*
- * The manager's view of the host's links, from an unprivileged rtnetlink subscription:
- * which uplinks exist (by name pattern, with the ifindex cached when first seen), and
- * which links disappear, so that objects bound to a link (a connected namespace's veth)
- * can be torn down when the kernel removes it.
+ * The manager's view of the host's network, from an unprivileged rtnetlink subscription:
+ *  - uplinks: interfaces whose names match the uplink patterns, with their technology and
+ *    the ifindex cached when first seen (a name that comes back with a new ifindex is a
+ *    removal and an addition);
+ *  - VPN links: tun, wireguard and ppp interfaces;
+ *  - the default route's interface (lowest metric IPv4 default in the main table);
+ *  - changes to the main-table routes through each uplink, so its routing table follows;
+ *  - links that disappear, so objects bound to one (a connected namespace's veth) go too.
  */
 
 #include <net/if.h>
@@ -15,38 +19,72 @@
 
 #include "list.h"
 
+typedef enum UplinkTechnology {
+        UPLINK_ETHERNET,
+        UPLINK_WIFI,
+        UPLINK_CELLULAR,
+        _UPLINK_TECHNOLOGY_MAX,
+        _UPLINK_TECHNOLOGY_INVALID = -22,
+} UplinkTechnology;
+
 typedef struct Uplink Uplink;
 struct Uplink {
         char name[IFNAMSIZ];
         int ifindex;
+        UplinkTechnology technology;
+        bool up;
+        bool sync_pending; /* the manager owes the helper a resync of its routes */
         LIST_FIELDS(Uplink, uplinks);
+};
+
+typedef struct VpnLink VpnLink;
+struct VpnLink {
+        char name[IFNAMSIZ];
+        int ifindex;
+        char kind[16];
+        LIST_FIELDS(VpnLink, vpns);
 };
 
 typedef struct LinkMonitor LinkMonitor;
 
-typedef void (*LinkRemovedFn)(const char *name, int ifindex, void *userdata);
-/* After lost events: the ifindexes of every link that existed when dump @generation was
- * requested. An object bound to a link known before that (see link_monitor_generation())
- * and not in the list must assume the link is gone; a link created after the request may
- * be missing from the list and still exist. */
-typedef void (*LinkResyncFn)(const int *ifindexes, size_t n, uint64_t generation,
-                             void *userdata);
+typedef struct LinkMonitorCallbacks {
+        /* Every link that disappears, uplink or not. */
+        void (*link_removed)(const char *name, int ifindex, void *userdata);
+        /* After lost events: the ifindexes of every link that existed when dump @generation
+         * was requested. An object bound to a link known before that (see
+         * link_monitor_generation()) and not in the list must assume the link is gone; a
+         * link created after the request may be missing and still exist. */
+        void (*resync)(const int *ifindexes, size_t n, uint64_t generation, void *userdata);
+        void (*uplink_added)(Uplink *u, void *userdata);
+        /* Called before u is freed. */
+        void (*uplink_removed)(Uplink *u, void *userdata);
+        /* The main-table routes through this uplink may have changed. */
+        void (*uplink_routes_changed)(Uplink *u, void *userdata);
+        /* The default route's interface changed; either name may be NULL. */
+        void (*default_changed)(const char *old_ifname, const char *new_ifname, void *userdata);
+} LinkMonitorCallbacks;
 
 /* Name patterns (fnmatch) that make an interface an uplink when none are given. */
 extern const char *const link_monitor_default_uplinks[];
 
+const char *uplink_technology_to_string(UplinkTechnology t);
+/* By the name schemes of ethernet, wifi and cellular devices; ethernet when none fits. */
+UplinkTechnology uplink_technology_from_name(const char *name);
+
 /*
- * link_monitor_new() - subscribe to link events and read the current links.
+ * link_monitor_new() - subscribe to link and route events and read the current state; no
+ * callback runs before the first turn of the event loop.
  * @patterns: NULL-terminated uplink name patterns, or NULL for the defaults; copied
- * @on_removed: called for every link that disappears, uplink or not
- * @on_resync: called when the link table was re-read after the kernel dropped events
  */
-int link_monitor_new(sd_event *e, char *const *patterns, LinkRemovedFn on_removed,
-                     LinkResyncFn on_resync, void *userdata, LinkMonitor **ret);
+int link_monitor_new(sd_event *e, char *const *patterns, const LinkMonitorCallbacks *cb,
+                     void *userdata, LinkMonitor **ret);
 LinkMonitor *link_monitor_free(LinkMonitor *m);
 
-const Uplink *link_monitor_find_uplink(const LinkMonitor *m, const char *name);
-const Uplink *link_monitor_uplinks(const LinkMonitor *m);
+Uplink *link_monitor_find_uplink(const LinkMonitor *m, const char *name);
+Uplink *link_monitor_uplinks(const LinkMonitor *m);
+const VpnLink *link_monitor_vpns(const LinkMonitor *m);
+/* The default route's interface, or NULL. */
+const char *link_monitor_default_ifname(const LinkMonitor *m);
 /* How many re-reads of the link table have been requested; stamp objects with it. */
 uint64_t link_monitor_generation(const LinkMonitor *m);
 bool link_monitor_is_uplink_name(const LinkMonitor *m, const char *name);

@@ -46,6 +46,7 @@ typedef struct Args {
         const char *log_level;
         const char *pool_base;
         const char *netns_pool;
+        const char *tap_user;
         char **uplinks;
         ManagerConfig config;
 } Args;
@@ -65,6 +66,8 @@ static void usage(FILE *f) {
                 "                         (default: 100.115.92.0)\n"
                 "  --netns-pool=A/LxN     ConnectNamespace pool: N subnets of prefix L from A\n"
                 "                         (default: the 16 /30s at pool base + 128)\n"
+                "  --tap-user=NAME        owner of VM TAPs, who may open them (default: crosvm\n"
+                "                         if that user exists, else root)\n"
                 "  --uplinks=GLOB,...     interface names that count as uplinks\n"
                 "                         (default: eth*,en*,usb*,wlan*,wl*,mlan*,wwan*,ww*,\n"
                 "                         rmnet*,mbimmux*,qmapmux*)\n"
@@ -93,7 +96,7 @@ static char **split_commas(const char *s) {
 
 static int parse_args(int argc, char **argv, Args *a) {
         enum { ARG_USER = 0x100, ARG_HELPER, ARG_SECCOMP, ARG_LOG_LEVEL, ARG_POOL_BASE,
-               ARG_NETNS_POOL, ARG_UPLINKS };
+               ARG_NETNS_POOL, ARG_UPLINKS, ARG_TAP_USER };
         static const struct option options[] = {
                 { "user", required_argument, NULL, ARG_USER },
                 { "helper", required_argument, NULL, ARG_HELPER },
@@ -102,6 +105,7 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "pool-base", required_argument, NULL, ARG_POOL_BASE },
                 { "netns-pool", required_argument, NULL, ARG_NETNS_POOL },
                 { "uplinks", required_argument, NULL, ARG_UPLINKS },
+                { "tap-user", required_argument, NULL, ARG_TAP_USER },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -137,6 +141,9 @@ static int parse_args(int argc, char **argv, Args *a) {
                 case ARG_NETNS_POOL:
                         a->netns_pool = optarg;
                         break;
+                case ARG_TAP_USER:
+                        a->tap_user = optarg;
+                        break;
                 case ARG_UPLINKS:
                         a->uplinks = split_commas(optarg);
                         if (!a->uplinks || !a->uplinks[0])
@@ -167,6 +174,16 @@ static int parse_args(int argc, char **argv, Args *a) {
         if (r < 0)
                 return log_error_errno(r, "The address pools overlap or are invalid: %m");
         a->config.uplink_patterns = a->uplinks;
+
+        if (a->tap_user) {
+                struct passwd *pw = getpwnam(a->tap_user);
+                if (!pw)
+                        return log_error_errno(-ENOENT, "No such user for --tap-user: %s", a->tap_user);
+                a->config.tap_owner = pw->pw_uid;
+        } else {
+                struct passwd *pw = getpwnam("crosvm");
+                a->config.tap_owner = pw ? pw->pw_uid : 0;
+        }
         return 0;
 }
 

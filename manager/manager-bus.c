@@ -5,18 +5,44 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
+#include "arc.h"
+#include "devices.h"
+#include "status.h"
+#include "vm.h"
 
 /* Methods appear here as they are implemented; a method that is not listed answers
  * org.freedesktop.DBus.Error.UnknownMethod. Who may call what is the bus policy's decision
  * (systemd/org.chromium.PatchPanel.conf), so sd-bus's own capability check is off
  * (SD_BUS_VTABLE_UNPRIVILEGED); methods that act on a caller-named object check ownership
  * themselves. */
+#define METHOD(name, handler)                                                           \
+        SD_BUS_METHOD_WITH_ARGS(name, SD_BUS_ARGS("ay", request), SD_BUS_RESULT("ay", response), \
+                                handler, SD_BUS_VTABLE_UNPRIVILEGED)
+
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("ConnectNamespace",
                                 SD_BUS_ARGS("ay", request, "h", lifeline),
                                 SD_BUS_RESULT("ay", response),
                                 bus_method_connect_namespace, SD_BUS_VTABLE_UNPRIVILEGED),
+        METHOD("ArcStartup", bus_method_arc_startup),
+        METHOD("ArcShutdown", bus_method_arc_shutdown),
+        METHOD("ArcVmStartup", bus_method_arc_vm_startup),
+        METHOD("ArcVmShutdown", bus_method_arc_vm_shutdown),
+        METHOD("TerminaVmStartup", bus_method_termina_vm_startup),
+        METHOD("TerminaVmShutdown", bus_method_termina_vm_shutdown),
+        METHOD("PluginVmStartup", bus_method_plugin_vm_startup),
+        METHOD("PluginVmShutdown", bus_method_plugin_vm_shutdown),
+        METHOD("GetDevices", bus_method_get_devices),
+        SD_BUS_SIGNAL_WITH_ARGS("NetworkDeviceChanged", SD_BUS_ARGS("ay", signal), 0),
+        SD_BUS_VTABLE_END,
+};
+
+/* Read-only, and not part of the original API: a separate interface. */
+static const sd_bus_vtable status_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("GetStatus", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json),
+                                bus_method_get_status, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -44,6 +70,9 @@ int manager_bus_setup(Manager *m) {
 
         r = sd_bus_add_object_vtable(m->bus, &m->bus_vtable_slot, PP_BUS_PATH, PP_BUS_INTERFACE,
                                      manager_vtable, m);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(m->bus, &m->bus_status_slot, PP_BUS_PATH,
+                                             PP_STATUS_INTERFACE, status_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to export the D-Bus API: %m");
         r = sd_bus_request_name(m->bus, PP_BUS_NAME, 0);

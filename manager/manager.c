@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 
 #include "bus-names.h"
+#include "arc.h"
 #include "connected-ns.h"
+#include "vm.h"
 #include "log.h"
 #include "manager.h"
 
@@ -18,9 +20,13 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
                 return -ENOMEM;
         m->config = *config;
         m->helper_pid = -1;
-        m->netns_pool = pool_new(&config->pools.pools[POOL_NETNS]);
+        for (PoolKind k = 0; k < _POOL_KIND_MAX; k++) {
+                m->pools[k] = pool_new(&config->pools.pools[k]);
+                if (!m->pools[k])
+                        return -ENOMEM;
+        }
         m->macs = mac_generator_new(NULL, NULL);
-        if (!m->netns_pool || !m->macs)
+        if (!m->macs)
                 return -ENOMEM;
         *ret = TAKE_PTR(m);
         return 0;
@@ -31,13 +37,19 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         while (m->namespaces)
                 connected_ns_free(m->namespaces);
+        m->arc = arc_free(m->arc);
+        while (m->vms)
+                vm_guest_free(m->vms);
+        sd_event_source_disable_unref(m->uplink_sync);
         link_monitor_free(m->links);
         m->helper = helper_channel_free(m->helper);
         sd_event_source_disable_unref(m->helper_child);
         sd_bus_slot_unref(m->bus_vtable_slot);
+        sd_bus_slot_unref(m->bus_status_slot);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
-        pool_free(m->netns_pool);
+        for (PoolKind k = 0; k < _POOL_KIND_MAX; k++)
+                pool_free(m->pools[k]);
         mac_generator_free(m->macs);
         free(m);
         return NULL;
@@ -118,19 +130,6 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
         return 0;
 }
 
-static void manager_on_link_removed(const char *name, int ifindex, void *userdata) {
-        connected_ns_on_link_removed(userdata, name, ifindex);
-}
-
-static void manager_on_links_resynced(const int *ifindexes, size_t n, uint64_t generation,
-                                      void *userdata) {
-        Manager *m = userdata;
-
-        LIST_FOREACH_SAFE(namespaces, ns, next, m->namespaces)
-                if (ns->state == CONNECTED_NS_CONNECTED && ns->link_generation < generation &&
-                    !link_monitor_seen(ifindexes, n, ns->host_ifindex))
-                        connected_ns_disconnect(ns, "its interface vanished while link events were lost");
-}
 
 int manager_setup(Manager *m) {
         int r;
@@ -147,8 +146,8 @@ int manager_setup(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to watch signals: %m");
         }
-        r = link_monitor_new(m->event, m->config.uplink_patterns, manager_on_link_removed,
-                             manager_on_links_resynced, m, &m->links);
+        r = link_monitor_new(m->event, m->config.uplink_patterns, &manager_link_callbacks, m,
+                             &m->links);
         if (r < 0)
                 return log_error_errno(r, "Failed to monitor links: %m");
         return 0;

@@ -11,28 +11,37 @@
 #include "pool.h"
 
 typedef struct ConnectedNs ConnectedNs;
+typedef struct Arc Arc;
+typedef struct VmGuest VmGuest;
 
 typedef struct ManagerConfig {
         PoolLayout pools;
         char **uplink_patterns; /* NULL: the defaults */
+        uid_t tap_owner;        /* who may open VM TAPs (the VM monitor's user) */
 } ManagerConfig;
 
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         sd_bus_slot *bus_vtable_slot;
+        sd_bus_slot *bus_status_slot;
         HelperChannel *helper;
         pid_t helper_pid;
         sd_event_source *helper_child;
         LinkMonitor *links;
 
         ManagerConfig config;
-        Pool *netns_pool;
+        /* Allocation state of the pools handed out dynamically; ARC's are fixed. */
+        Pool *pools[_POOL_KIND_MAX];
         MacGenerator *macs;
 
         ConnectedNs *namespaces;
         unsigned n_namespaces;
         uint32_t next_ns_id;
+
+        Arc *arc;                 /* at most one ARC, container or VM */
+        VmGuest *vms;             /* Termina and PluginVM */
+        sd_event_source *uplink_sync; /* routes of some uplinks changed */
 
         bool stopping;
         bool finishing;  /* the helper's socket is closed; waiting for it to exit */
@@ -60,3 +69,6 @@ int manager_start_datapath(Manager *m);
 void manager_stop(Manager *m);
 
 ConnectedNs *manager_find_namespace(Manager *m, uint32_t id);
+
+/* Uplink events from the link monitor (uplinks.c). */
+extern const LinkMonitorCallbacks manager_link_callbacks;

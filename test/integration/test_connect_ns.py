@@ -248,11 +248,9 @@ def test_unknown_outbound_device(lab, baseline):
 
 
 def test_options_without_effect_yet_are_refused(lab, baseline):
-    """Pinning to an uplink and VPN routing are not built yet: a caller asking for them
-    must hear so rather than get different routing than it asked for."""
+    """VPN routing is not built yet: a caller asking for it must hear so rather than get
+    different routing than it asked for."""
     _, proc = lab.client()
-    expect_error(lab, baseline, INVALID_ARGUMENT, "not supported yet", proc.pid,
-                 outbound_physical_device="eth0")
     expect_error(lab, baseline, INVALID_ARGUMENT, "not supported yet", proc.pid,
                  route_on_vpn=True)
 
@@ -267,10 +265,13 @@ def test_bridge_port_events_do_not_remove_an_uplink(lab, baseline):
     finally:
         lab.host.out("ip", "link", "del", "ppbr0")
         lab.host.exec("ip", "route", "replace", "default", "via", pplab.LAN_ADDR)
-    _, proc = lab.client()
-    # "not supported yet" (a known uplink), not "Unknown outbound_physical_device".
-    expect_error(lab, baseline, INVALID_ARGUMENT, "not supported yet", proc.pid,
-                 outbound_physical_device="eth0")
+    ns, proc = lab.client()
+    # Still a known uplink: connecting pinned to it works.
+    resp, lifeline = lab.connect_namespace(proc.pid, outbound_physical_device="eth0")
+    try:
+        assert ns.ping(pplab.LAN_ADDR)
+    finally:
+        lifeline.close()
 
 
 def test_invalid_traffic_source(lab, baseline):

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Guest datapaths. Each operation validates every field, builds its links one by one, and
+ * ends with one nftables batch; on any failure it deletes the links it created, so nothing
+ * of a failed request remains. Links on the host side carry PP_LINK_ALIAS; removals touch
+ * only links that carry it.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "firewall.h"
+#include "fwmark.h"
+#include "guests.h"
+#include "ifname.h"
+#include "link.h"
+#include "log.h"
+#include "netns.h"
+#include "nl-util.h"
+#include "validate.h"
+
+/* Links created so far by one request, deleted again if it fails. */
+typedef struct Undo {
+        struct nl_sock *nl;
+        char names[ARC_VM_N_TAPS + 2][IFNAMSIZ];
+        unsigned n;
+} Undo;
+
+static void undo_push(Undo *u, const char *name) {
+        if (u->n < ELEMENTSOF(u->names))
+                snprintf(u->names[u->n++], IFNAMSIZ, "%s", name);
+}
+
+static void undo_run(Undo *u) {
+        while (u->n > 0) {
+                const char *name = u->names[--u->n];
+                if (link_delete(u->nl, name) < 0)
+                        log_warning("Failed to delete %s while rolling back, ignoring", name);
+        }
+}
+
+/* Delete a link only if it is ours; gone already is fine. */
+static int delete_ours(Helper *h, const char *name, ErrBuf *err) {
+        int r = link_is_ours(h->nl, name, NULL);
+
+        if (r == -ENODEV)
+                return 0;
+        if (r == -EPERM)
+                return errbuf_set(err, r, "%s is not the daemon's", name);
+        if (r < 0)
+                return errbuf_set(err, r, "cannot look at %s: %s", name, strerror(-r));
+        r = link_delete(h->nl, name);
+        if (r < 0 && r != -ENODEV)
+                return errbuf_set(err, r, "cannot delete %s: %s", name, strerror(-r));
+        return 0;
+}
+
+/* A bridge, ours, up, with address .1 of s. */
+static int bridge_add(Helper *h, Undo *u, const char *name, const Subnet *s, int *ret_ifindex,
+                      ErrBuf *err) {
+        int ifindex, r;
+
+        r = link_create_bridge(h->nl, name, err);
+        if (r < 0)
+                return r;
+        undo_push(u, name);
+        r = link_get_ifindex_ioctl(h->ioctl_fd, name, &ifindex);
+        if (r < 0)
+                return errbuf_set(err, r, "%s vanished after its creation", name);
+        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .alias = true,
+                                                           .master = -1 }, err);
+        if (r < 0)
+                return r;
+        r = addr_add_ipv4(h->nl, ifindex, subnet_addr(s, 0), s->prefix_len, err);
+        if (r < 0)
+                return r;
+        *ret_ifindex = ifindex;
+        return 0;
+}
+
+/*
+ * A veth from the host (a port of bridge master, IPv4 nothing, IPv6 off) into the netns of
+ * a process, where it is called peer, gets .2 of s and mac, and goes up.
+ */
+static int veth_into_guest(Helper *h, Undo *u, const char *host, int master, int pidfd,
+                           pid_t pid, const char *peer, const MacAddr *mac, const Subnet *s,
+                           ErrBuf *err) {
+        _cleanup_(nl_socket_freep) struct nl_sock *ns_nl = NULL;
+        _cleanup_close_ int netns_fd = -EBADF;
+        int host_ifindex, peer_ifindex, r;
+
+        r = netns_open_pidfd(pidfd, pid, h->host_netns_fd, &netns_fd, &ns_nl, err);
+        if (r < 0)
+                return r;
+        /* A bridge port: the kernel's random MAC will do on the host side. */
+        r = link_create_veth(h->nl, host, NULL, peer, mac, netns_fd, false, err);
+        if (r < 0)
+                return r;
+        undo_push(u, host);
+        r = link_get_ifindex_ioctl(h->ioctl_fd, host, &host_ifindex);
+        if (r < 0)
+                return errbuf_set(err, r, "%s vanished after its creation", host);
+        r = link_get_ifindex(ns_nl, peer, &peer_ifindex);
+        if (r < 0)
+                return errbuf_set(err, r, "%s vanished after its creation", peer);
+        r = link_disable_ipv6(host, err);
+        if (r < 0)
+                return r;
+        r = link_configure(h->nl, host_ifindex, &(LinkConfig) { .up = true, .alias = true,
+                                                                .master = master }, err);
+        if (r < 0)
+                return r;
+        r = addr_add_ipv4(ns_nl, peer_ifindex, subnet_addr(s, 1), s->prefix_len, err);
+        if (r < 0)
+                return r;
+        return link_configure(ns_nl, peer_ifindex, &(LinkConfig) { .up = true, .master = -1 }, err);
+}
+
+/* ---- VM TAPs ---------------------------------------------------------------------------- */
+
+int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf *err) {
+        Undo u = { .nl = h->nl };
+        char tap[IFNAMSIZ];
+        MacAddr mac;
+        Subnet s, lxd = {};
+        TrafficSource source;
+        FwBatch b = {};
+        int ifindex, r;
+
+        r = validate_vm_tap_add(&h->pools, m, err);
+        if (r < 0)
+                return r;
+        (void) validate_mac(&m->mac, "TAP", &mac, NULL);
+        s = (Subnet) { .base = m->subnet_base, .prefix_len = (uint8_t) m->subnet_prefix_len };
+        if (m->lxd_subnet_prefix_len)
+                lxd = (Subnet) { .base = m->lxd_subnet_base,
+                                 .prefix_len = (uint8_t) m->lxd_subnet_prefix_len };
+        source = m->kind == PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA ? TRAFFIC_SOURCE_CROSVM
+                                                                      : TRAFFIC_SOURCE_PLUGINVM;
+
+        r = tap_create((uid_t) m->owner_uid, tap, err);
+        if (r < 0)
+                return r;
+        undo_push(&u, tap);
+        r = link_get_ifindex_ioctl(h->ioctl_fd, tap, &ifindex);
+        if (r < 0) {
+                errbuf_set(err, r, "%s vanished after its creation", tap);
+                goto fail;
+        }
+        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .alias = true,
+                                                           .mac = &mac, .master = -1 }, err);
+        if (r < 0)
+                goto fail;
+        r = addr_add_ipv4(h->nl, ifindex, subnet_addr(&s, 0), s.prefix_len, err);
+        if (r < 0)
+                goto fail;
+        if (lxd.prefix_len) {
+                r = route_add_ipv4(h->nl, lxd.base, lxd.prefix_len, subnet_addr(&s, 1), ifindex,
+                                   err);
+                if (r < 0)
+                        goto fail;
+        }
+        fw_batch_guest_add(&b, tap, FWMARK_SNAT | fwmark_from_source(source));
+        r = fw_batch_commit(h->nft, &b, "add the VM", err);
+        if (r < 0)
+                goto fail;
+
+        snprintf(ret->ifname, IFNAMSIZ, "%s", tap);
+        ret->ifindex = ifindex;
+        return 0;
+fail:
+        undo_run(&u);
+        return r;
+}
+
+int helper_vm_tap_remove(Helper *h, const IpcVmTapRemove *m, ErrBuf *err) {
+        FwBatch b = {};
+        int r, k;
+
+        r = validate_tap_name(m->ifname, err);
+        if (r < 0)
+                return r;
+        r = delete_ours(h, m->ifname, err);
+        fw_batch_guest_remove(&b, m->ifname);
+        k = fw_batch_commit_removal(h->nft, &b, "remove the VM", r < 0 ? NULL : err);
+        return r < 0 ? r : k;
+}
+
+/* ---- ARC -------------------------------------------------------------------------------- */
+
+static uint32_t arc_mark(uint32_t tag) {
+        return FWMARK_SNAT | fwmark_from_source(TRAFFIC_SOURCE_ARC) | tag;
+}
+
+int helper_arc_add(Helper *h, const IpcArcAdd *m, int pidfd, char taps[][IFNAMSIZ],
+                   ErrBuf *err) {
+        Undo u = { .nl = h->nl };
+        Subnet s = { .base = h->pools.pools[POOL_ARC].base,
+                     .prefix_len = h->pools.pools[POOL_ARC].prefix_len };
+        FwBatch b = {};
+        int br, r;
+
+        r = validate_arc_add(m, h->self_pid, h->manager_pid, err);
+        if (r < 0)
+                return r;
+
+        r = bridge_add(h, &u, ARC_BRIDGE, &s, &br, err);
+        if (r < 0)
+                goto fail;
+        if (!m->vm) {
+                MacAddr mac;
+                (void) validate_mac(&m->guest_mac, "arc0", &mac, NULL);
+                r = veth_into_guest(h, &u, ARC_HOST_VETH, br, pidfd, m->pid, ARC_GUEST_IFNAME,
+                                    &mac, &s, err);
+                if (r < 0)
+                        goto fail;
+        } else {
+                for (unsigned i = 0; i < ARC_VM_N_TAPS; i++) {
+                        MacAddr mac = mac_stable((uint8_t) (i + 1));
+                        int ifindex;
+
+                        r = tap_create((uid_t) m->tap_owner_uid, taps[i], err);
+                        if (r < 0)
+                                goto fail;
+                        undo_push(&u, taps[i]);
+                        r = link_get_ifindex_ioctl(h->ioctl_fd, taps[i], &ifindex);
+                        if (r < 0) {
+                                errbuf_set(err, r, "%s vanished after its creation", taps[i]);
+                                goto fail;
+                        }
+                        r = link_disable_ipv6(taps[i], err);
+                        if (r < 0)
+                                goto fail;
+                        /* arc0's TAP on arcbr0; the others wait for their uplink's bridge. */
+                        r = link_configure(h->nl, ifindex, &(LinkConfig) {
+                                                   .up = true, .alias = true, .mac = &mac,
+                                                   .master = i == 0 ? br : -1 }, err);
+                        if (r < 0)
+                                goto fail;
+                }
+        }
+        fw_batch_guest_add(&b, ARC_BRIDGE, arc_mark(0));
+        r = fw_batch_commit(h->nft, &b, "add ARC", err);
+        if (r < 0)
+                goto fail;
+        return 0;
+fail:
+        undo_run(&u);
+        return r;
+}
+
+int helper_arc_remove(Helper *h, const IpcArcRemove *m, ErrBuf *err) {
+        FwBatch b = {};
+        int r, k;
+
+        r = validate_arc_remove(m, err);
+        if (r < 0)
+                return r;
+        r = 0;
+        for (size_t i = 0; i < m->n_taps; i++) {
+                k = delete_ours(h, m->taps[i], r < 0 ? NULL : err);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        if (!m->vm) {
+                k = delete_ours(h, ARC_HOST_VETH, r < 0 ? NULL : err);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        k = delete_ours(h, ARC_BRIDGE, r < 0 ? NULL : err);
+        if (k < 0 && r == 0)
+                r = k;
+        fw_batch_guest_remove(&b, ARC_BRIDGE);
+        k = fw_batch_commit_removal(h->nft, &b, "remove ARC", r < 0 ? NULL : err);
+        return r < 0 ? r : k;
+}
+
+int helper_arc_uplink_add(Helper *h, const IpcArcUplinkAdd *m, int pidfd, ErrBuf *err) {
+        Undo u = { .nl = h->nl };
+        char bridge[IFNAMSIZ], veth[IFNAMSIZ];
+        uint32_t tag;
+        FwBatch b = {};
+        Subnet s;
+        int br, r;
+
+        r = validate_arc_uplink_add(&h->pools, m, h->self_pid, h->manager_pid, err);
+        if (r < 0)
+                return r;
+        s = (Subnet) { .base = m->subnet_base, .prefix_len = (uint8_t) m->subnet_prefix_len };
+        (void) fwmark_routing_tag(m->uplink_ifindex, &tag);
+        (void) ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, m->uplink_ifname, bridge);
+        (void) ifname_prefixed(ARC_UPLINK_VETH_PREFIX, m->uplink_ifname, veth);
+
+        r = bridge_add(h, &u, bridge, &s, &br, err);
+        if (r < 0)
+                goto fail;
+        if (m->vm) {
+                int tap;
+                r = link_is_ours(h->nl, m->tap_ifname, &tap);
+                if (r < 0) {
+                        errbuf_set(err, r, "TAP %s is missing or not the daemon's", m->tap_ifname);
+                        goto fail;
+                }
+                r = link_configure(h->nl, tap, &(LinkConfig) { .up = true, .master = br }, err);
+        } else {
+                MacAddr mac;
+                (void) validate_mac(&m->guest_mac, "guest", &mac, NULL);
+                r = veth_into_guest(h, &u, veth, br, pidfd, m->pid, m->uplink_ifname, &mac, &s,
+                                    err);
+        }
+        if (r < 0)
+                goto fail;
+
+        fw_batch_guest_add(&b, bridge, arc_mark(tag));
+        fw_batch_arc_dnat_add(&b, m->uplink_ifname, subnet_addr(&s, 1));
+        r = fw_batch_commit(h->nft, &b, "add ARC's uplink", err);
+        if (r < 0)
+                goto fail;
+        log_debug("ARC on %s: %s", m->uplink_ifname, bridge);
+        return 0;
+fail:
+        if (m->vm) {
+                int tap;
+                if (link_is_ours(h->nl, m->tap_ifname, &tap) == 0)
+                        (void) link_configure(h->nl, tap, &(LinkConfig) { .master = 0 }, NULL);
+        }
+        undo_run(&u);
+        return r;
+}
+
+int helper_arc_uplink_remove(Helper *h, const IpcArcUplinkRemove *m, ErrBuf *err) {
+        char bridge[IFNAMSIZ], veth[IFNAMSIZ];
+        FwBatch b = {};
+        int r = 0, k;
+
+        k = validate_arc_uplink_remove(m, err);
+        if (k < 0)
+                return k;
+        (void) ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, m->uplink_ifname, bridge);
+        (void) ifname_prefixed(ARC_UPLINK_VETH_PREFIX, m->uplink_ifname, veth);
+
+        if (m->vm) {
+                int tap;
+                /* The TAP stays (ArcRemove deletes it); it only leaves the bridge. */
+                if (link_is_ours(h->nl, m->tap_ifname, &tap) == 0)
+                        r = link_configure(h->nl, tap, &(LinkConfig) { .master = 0 }, err);
+        } else
+                r = delete_ours(h, veth, err);
+        k = delete_ours(h, bridge, r < 0 ? NULL : err);
+        if (k < 0 && r == 0)
+                r = k;
+        fw_batch_guest_remove(&b, bridge);
+        fw_batch_arc_dnat_remove(&b, m->uplink_ifname);
+        k = fw_batch_commit_removal(h->nft, &b, "remove ARC's uplink", r < 0 ? NULL : err);
+        return r < 0 ? r : k;
+}

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/rule.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firewall.h"
+#include "fwmark.h"
+#include "ifname.h"
+#include "log.h"
+#include "nl-util.h"
+#include "routing.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_rule *, rtnl_rule_put);
+
+#define ROUTES_MAX 4096u
+
+int routing_check_uplink(Helper *h, const char *ifname, int ifindex, bool must_exist,
+                         uint32_t *ret_table, ErrBuf *err) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        const char *name, *alias;
+        int r;
+
+        if (!ifname_is_valid(ifname))
+                return errbuf_set(err, -EINVAL, "invalid uplink name");
+        if (fwmark_routing_table(ifindex, ret_table) < 0)
+                return errbuf_set(err, -ERANGE, "uplink ifindex %d is out of range", ifindex);
+        if (!must_exist)
+                return 0;
+        r = rtnl_link_get_kernel(h->nl, ifindex, NULL, &link);
+        if (r < 0)
+                return errbuf_set(err, -ENODEV, "uplink %s (ifindex %d) does not exist", ifname,
+                                  ifindex);
+        name = rtnl_link_get_name(link);
+        if (!name || strcmp(name, ifname) != 0)
+                return errbuf_set(err, -EINVAL, "ifindex %d is %s, not %s", ifindex,
+                                  name ?: "nameless", ifname);
+        alias = rtnl_link_get_ifalias(link);
+        if (alias && strcmp(alias, PP_LINK_ALIAS) == 0)
+                return errbuf_set(err, -EINVAL, "%s is a guest link, not an uplink", ifname);
+        return 0;
+}
+
+/* ---- rules ------------------------------------------------------------------------------ */
+
+static int rule_add(Helper *h, int family, uint32_t table, uint32_t tag, const char *oif,
+                    ErrBuf *err) {
+        _cleanup_(rtnl_rule_putp) struct rtnl_rule *rule = rtnl_rule_alloc();
+        int r;
+
+        if (!rule)
+                return errbuf_set(err, -ENOMEM, "out of memory for a rule");
+        rtnl_rule_set_family(rule, family);
+        rtnl_rule_set_prio(rule, PP_RULE_PRIORITY);
+        rtnl_rule_set_table(rule, table);
+        rtnl_rule_set_action(rule, FR_ACT_TO_TBL);
+        rtnl_rule_set_protocol(rule, RTPROT_PATCHPANEL);
+        if (oif)
+                r = rtnl_rule_set_oif(rule, oif);
+        else {
+                rtnl_rule_set_mark(rule, tag);
+                rtnl_rule_set_mask(rule, FWMARK_ROUTING_MASK);
+                r = 0;
+        }
+        if (r >= 0)
+                r = rtnl_rule_add(h->nl, rule, NLM_F_EXCL);
+        r = nlerr_to_errno(r);
+        if (r == -EEXIST)
+                return 0;
+        if (r < 0)
+                return errbuf_set(err, r, "cannot add a rule to table %u: %s", table, strerror(-r));
+        return 0;
+}
+
+typedef struct RuleScan {
+        uint32_t table; /* 0: every table */
+        struct rtnl_rule *found[256];
+        unsigned n;
+} RuleScan;
+
+static void rule_collect(struct nl_object *obj, void *userdata) {
+        struct rtnl_rule *rule = (struct rtnl_rule *) obj;
+        RuleScan *s = userdata;
+        uint8_t proto;
+
+        if (rtnl_rule_get_protocol(rule, &proto) < 0 || proto != RTPROT_PATCHPANEL)
+                return;
+        if (s->table && rtnl_rule_get_table(rule) != s->table)
+                return;
+        if (s->n < ELEMENTSOF(s->found)) {
+                nl_object_get(obj);
+                s->found[s->n++] = rule;
+        }
+}
+
+static int rules_delete(Helper *h, uint32_t table, ErrBuf *err) {
+        _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
+        RuleScan s = { .table = table };
+        int r, first = 0;
+
+        r = rtnl_rule_alloc_cache(h->nl, AF_UNSPEC, &cache);
+        if (r < 0)
+                return errbuf_set(err, nlerr_to_errno(r), "cannot list rules");
+        nl_cache_foreach(cache, rule_collect, &s);
+        for (unsigned i = 0; i < s.n; i++) {
+                r = nlerr_to_errno(rtnl_rule_delete(h->nl, s.found[i], 0));
+                if (r < 0 && r != -ENOENT && first == 0)
+                        first = errbuf_set(err, r, "cannot delete a rule: %s", strerror(-r));
+                rtnl_rule_put(s.found[i]);
+        }
+        return first;
+}
+
+/* ---- routes ----------------------------------------------------------------------------- */
+
+typedef struct RouteScan {
+        int ifindex;
+        uint32_t table;
+        struct rtnl_route **want; /* main-table routes through the uplink */
+        struct rtnl_route **have; /* routes of ours in its table */
+        unsigned n_want, n_have;
+        bool all_ours;            /* collect every route of ours in any table into have */
+} RouteScan;
+
+static int route_oif(struct rtnl_route *r) {
+        struct rtnl_nexthop *nh;
+
+        if (rtnl_route_get_nnexthops(r) != 1)
+                return 0;
+        nh = rtnl_route_nexthop_n(r, 0);
+        return nh ? rtnl_route_nh_get_ifindex(nh) : 0;
+}
+
+static void route_collect(struct nl_object *obj, void *userdata) {
+        struct rtnl_route *route = (struct rtnl_route *) obj;
+        RouteScan *s = userdata;
+        uint8_t family = rtnl_route_get_family(route);
+
+        if (family != AF_INET && family != AF_INET6)
+                return;
+        if (rtnl_route_get_protocol(route) == RTPROT_PATCHPANEL &&
+            (s->all_ours || rtnl_route_get_table(route) == s->table)) {
+                if (s->n_have < ROUTES_MAX) {
+                        nl_object_get(obj);
+                        s->have[s->n_have++] = route;
+                }
+                return;
+        }
+        if (s->all_ours || rtnl_route_get_table(route) != RT_TABLE_MAIN ||
+            rtnl_route_get_type(route) != RTN_UNICAST || route_oif(route) != s->ifindex)
+                return;
+        if (s->n_want < ROUTES_MAX) {
+                nl_object_get(obj);
+                s->want[s->n_want++] = route;
+        }
+}
+
+static void route_scan_free(RouteScan *s) {
+        for (unsigned i = 0; i < s->n_want; i++)
+                rtnl_route_put(s->want[i]);
+        for (unsigned i = 0; i < s->n_have; i++)
+                rtnl_route_put(s->have[i]);
+        free(s->want);
+        free(s->have);
+}
+
+static int route_scan(Helper *h, RouteScan *s, ErrBuf *err) {
+        _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
+        int r;
+
+        s->want = calloc(ROUTES_MAX, sizeof *s->want);
+        s->have = calloc(ROUTES_MAX, sizeof *s->have);
+        if (!s->want || !s->have)
+                return errbuf_set(err, -ENOMEM, "out of memory for routes");
+        r = rtnl_route_alloc_cache(h->nl, AF_UNSPEC, 0, &cache);
+        if (r < 0)
+                return errbuf_set(err, nlerr_to_errno(r), "cannot list routes");
+        nl_cache_foreach(cache, route_collect, s);
+        return 0;
+}
+
+static struct nl_addr *route_gateway(struct rtnl_route *r) {
+        struct rtnl_nexthop *nh = rtnl_route_get_nnexthops(r) == 1 ? rtnl_route_nexthop_n(r, 0) : NULL;
+        return nh ? rtnl_route_nh_get_gateway(nh) : NULL;
+}
+
+static bool addr_equal(struct nl_addr *a, struct nl_addr *b) {
+        if (!a || !b)
+                return a == b;
+        return nl_addr_cmp(a, b) == 0;
+}
+
+/* Same destination, tos and metric: the kernel would consider them the same route. */
+static bool route_same_key(struct rtnl_route *a, struct rtnl_route *b) {
+        return rtnl_route_get_family(a) == rtnl_route_get_family(b) &&
+               addr_equal(rtnl_route_get_dst(a), rtnl_route_get_dst(b)) &&
+               rtnl_route_get_tos(a) == rtnl_route_get_tos(b) &&
+               rtnl_route_get_priority(a) == rtnl_route_get_priority(b);
+}
+
+static bool route_same(struct rtnl_route *a, struct rtnl_route *b) {
+        return route_same_key(a, b) && rtnl_route_get_type(a) == rtnl_route_get_type(b) &&
+               rtnl_route_get_scope(a) == rtnl_route_get_scope(b) &&
+               addr_equal(route_gateway(a), route_gateway(b)) &&
+               addr_equal(rtnl_route_get_pref_src(a), rtnl_route_get_pref_src(b)) &&
+               route_oif(a) == route_oif(b);
+}
+
+/* The copy of a main-table route for the uplink's table (or, with src NULL, the table's
+ * unreachable default for family). */
+static struct rtnl_route *route_for_table(struct rtnl_route *src, int family, uint32_t table) {
+        _cleanup_(rtnl_route_putp) struct rtnl_route *r = rtnl_route_alloc();
+        _cleanup_(nl_addr_putp) struct nl_addr *any = NULL;
+        struct rtnl_nexthop *nh;
+
+        if (!r)
+                return NULL;
+        rtnl_route_set_family(r, (uint8_t) family);
+        rtnl_route_set_table(r, table);
+        rtnl_route_set_protocol(r, RTPROT_PATCHPANEL);
+        if (!src) {
+                any = nl_addr_build(family, NULL, 0);
+                if (!any)
+                        return NULL;
+                nl_addr_set_prefixlen(any, 0);
+                rtnl_route_set_dst(r, any);
+                rtnl_route_set_type(r, RTN_UNREACHABLE);
+                rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
+                rtnl_route_set_priority(r, UINT32_MAX);
+                return TAKE_PTR(r);
+        }
+        rtnl_route_set_dst(r, rtnl_route_get_dst(src));
+        rtnl_route_set_tos(r, rtnl_route_get_tos(src));
+        rtnl_route_set_priority(r, rtnl_route_get_priority(src));
+        rtnl_route_set_type(r, rtnl_route_get_type(src));
+        rtnl_route_set_scope(r, rtnl_route_get_scope(src));
+        if (rtnl_route_get_pref_src(src))
+                rtnl_route_set_pref_src(r, rtnl_route_get_pref_src(src));
+        nh = rtnl_route_nh_alloc();
+        if (!nh)
+                return NULL;
+        rtnl_route_nh_set_ifindex(nh, route_oif(src));
+        if (route_gateway(src))
+                rtnl_route_nh_set_gateway(nh, route_gateway(src));
+        rtnl_route_add_nexthop(r, nh);
+        return TAKE_PTR(r);
+}
+
+static int routes_sync(Helper *h, int ifindex, uint32_t table, ErrBuf *err) {
+        RouteScan s = { .ifindex = ifindex, .table = table };
+        bool *kept = NULL;
+        int r, first = 0;
+
+        r = route_scan(h, &s, err);
+        if (r < 0)
+                goto out;
+        kept = calloc(s.n_have + 1, sizeof(bool));
+        if (!kept) {
+                r = errbuf_set(err, -ENOMEM, "out of memory for routes");
+                goto out;
+        }
+
+        /* Add or replace what the table should have... */
+        for (unsigned i = 0; i < s.n_want + 2; i++) {
+                _cleanup_(rtnl_route_putp) struct rtnl_route *copy = NULL;
+                bool present = false;
+
+                if (i < s.n_want)
+                        copy = route_for_table(s.want[i], rtnl_route_get_family(s.want[i]), table);
+                else
+                        copy = route_for_table(NULL, i == s.n_want ? AF_INET : AF_INET6, table);
+                if (!copy) {
+                        r = errbuf_set(err, -ENOMEM, "out of memory for a route");
+                        goto out;
+                }
+                for (unsigned j = 0; j < s.n_have; j++)
+                        if (route_same(copy, s.have[j])) {
+                                kept[j] = present = true;
+                                break;
+                        }
+                if (present)
+                        continue;
+                r = nlerr_to_errno(rtnl_route_add(h->nl, copy, NLM_F_CREATE | NLM_F_REPLACE));
+                if (r < 0 && first == 0)
+                        first = errbuf_set(err, r, "cannot add a route to table %u: %s", table,
+                                           strerror(-r));
+                /* Replaced in place: the old one of the same key is gone. */
+                for (unsigned j = 0; j < s.n_have; j++)
+                        if (route_same_key(copy, s.have[j]))
+                                kept[j] = true;
+        }
+        /* ...then delete what it should not. */
+        for (unsigned j = 0; j < s.n_have; j++) {
+                if (kept[j])
+                        continue;
+                r = nlerr_to_errno(rtnl_route_delete(h->nl, s.have[j], 0));
+                if (r < 0 && r != -ENOENT && r != -ESRCH && first == 0)
+                        first = errbuf_set(err, r, "cannot delete a route from table %u: %s",
+                                           table, strerror(-r));
+        }
+        r = first;
+out:
+        free(kept);
+        route_scan_free(&s);
+        return r;
+}
+
+/* Delete the routes of ours in one table, or (table 0) in all. */
+static int routes_delete(Helper *h, uint32_t table, ErrBuf *err) {
+        RouteScan s = { .ifindex = -1, .table = table, .all_ours = table == 0 };
+        int r, first = 0;
+
+        r = route_scan(h, &s, err);
+        for (unsigned j = 0; r >= 0 && j < s.n_have; j++) {
+                int k = nlerr_to_errno(rtnl_route_delete(h->nl, s.have[j], 0));
+                if (k < 0 && k != -ENOENT && k != -ESRCH && first == 0)
+                        first = errbuf_set(err, k, "cannot delete a route: %s", strerror(-k));
+        }
+        route_scan_free(&s);
+        return r < 0 ? r : first;
+}
+
+/* ---- uplinks ---------------------------------------------------------------------------- */
+
+int routing_uplink_add(Helper *h, const char *ifname, int ifindex, ErrBuf *err) {
+        uint32_t table, tag;
+        FwBatch b = {};
+        int r;
+
+        r = routing_check_uplink(h, ifname, ifindex, true, &table, err);
+        if (r < 0)
+                return r;
+        (void) fwmark_routing_tag(ifindex, &tag);
+
+        r = routes_sync(h, ifindex, table, err);
+        for (int family = AF_INET; r >= 0 && family != 0; family = family == AF_INET ? AF_INET6 : 0) {
+                r = rule_add(h, family, table, tag, NULL, err);
+                if (r >= 0)
+                        r = rule_add(h, family, table, 0, ifname, err);
+        }
+        if (r >= 0) {
+                fw_batch_uplink_add(&b, ifname, ifindex, tag);
+                r = fw_batch_commit(h->nft, &b, "pin connections to the uplink", err);
+        }
+        if (r < 0) {
+                (void) rules_delete(h, table, NULL);
+                (void) routes_delete(h, table, NULL);
+                return r;
+        }
+        log_debug("Uplink %s: table %u, routing tag 0x%08x", ifname, table, tag);
+        return 0;
+}
+
+int routing_uplink_sync(Helper *h, const char *ifname, int ifindex, ErrBuf *err) {
+        uint32_t table;
+        int r;
+
+        r = routing_check_uplink(h, ifname, ifindex, true, &table, err);
+        if (r < 0)
+                return r;
+        return routes_sync(h, ifindex, table, err);
+}
+
+int routing_uplink_remove(Helper *h, const char *ifname, int ifindex, ErrBuf *err) {
+        uint32_t table;
+        FwBatch b = {};
+        int r, k;
+
+        r = routing_check_uplink(h, ifname, ifindex, false, &table, err);
+        if (r < 0)
+                return r;
+        r = rules_delete(h, table, err);
+        k = routes_delete(h, table, r < 0 ? NULL : err);
+        if (r == 0)
+                r = k;
+        fw_batch_uplink_remove(&b, ifname, ifindex);
+        k = fw_batch_commit_removal(h->nft, &b, "unpin the uplink", r < 0 ? NULL : err);
+        return r < 0 ? r : k;
+}
+
+int routing_remove_all(Helper *h, ErrBuf *err) {
+        int r = rules_delete(h, 0, err);
+        int k = routes_delete(h, 0, r < 0 ? NULL : err);
+        return r < 0 ? r : k;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+/*
+ * Policy routing for the host's uplinks, which the original left to shill: for each uplink
+ * a routing table 1000 + ifindex that mirrors the uplink's routes in the main table (plus an
+ * unreachable default, so traffic meant for that uplink never falls back to another one),
+ * and rules sending packets whose fwmark carries the uplink's routing tag, or sockets bound
+ * to the uplink, to that table. Routes and rules the daemon adds carry RTPROT_PATCHPANEL,
+ * so that what an earlier run left behind is found and removed at start.
+ */
+
+#include "errbuf.h"
+#include "helper.h"
+
+#define RTPROT_PATCHPANEL 177
+#define PP_RULE_PRIORITY 1000
+
+/*
+ * routing_check_uplink() - the uplink must be the link the manager says it is (when
+ * @must_exist), and not a guest link of ours.
+ * @ret_table: its routing table
+ */
+int routing_check_uplink(Helper *h, const char *ifname, int ifindex, bool must_exist,
+                         uint32_t *ret_table, ErrBuf *err);
+
+/* Rules, the mirrored table and the uplink's pinning chain. */
+int routing_uplink_add(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
+/* Bring the uplink's table in step with its routes in the main table. */
+int routing_uplink_sync(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
+/* Undo routing_uplink_add(); the uplink itself may already be gone. */
+int routing_uplink_remove(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
+/* Remove every rule and route carrying RTPROT_PATCHPANEL. */
+int routing_remove_all(Helper *h, ErrBuf *err);

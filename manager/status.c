@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * GetStatus on org.chromium.PatchPanel.Status: a read-only snapshot of what the daemon
+ * manages (uplinks, guests, connected namespaces, pools) as one JSON document, for
+ * `patchpanel-cli status` and for people debugging a host. Not part of the original API.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arc.h"
+#include "bus.h"
+#include "connected-ns.h"
+#include "log.h"
+#include "status.h"
+#include "vm.h"
+
+typedef struct Json {
+        FILE *f;
+        bool first; /* no comma before the next member */
+} Json;
+
+static void json_string(Json *j, const char *s) {
+        fputc('"', j->f);
+        for (; s && *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '"' || c == '\\')
+                        fprintf(j->f, "\\%c", c);
+                else if (c < 0x20)
+                        fprintf(j->f, "\\u%04x", c);
+                else
+                        fputc(c, j->f);
+        }
+        fputc('"', j->f);
+}
+
+static void json_sep(Json *j) {
+        if (!j->first)
+                fputc(',', j->f);
+        j->first = false;
+}
+
+static void json_key(Json *j, const char *key) {
+        json_sep(j);
+        json_string(j, key);
+        fputc(':', j->f);
+}
+
+static void json_open(Json *j, const char *key, char c) {
+        if (key)
+                json_key(j, key);
+        else
+                json_sep(j);
+        fputc(c, j->f);
+        j->first = true;
+}
+
+static void json_close(Json *j, char c) {
+        fputc(c, j->f);
+        j->first = false;
+}
+
+static void json_str(Json *j, const char *key, const char *v) {
+        json_key(j, key);
+        json_string(j, v);
+}
+
+_printf_(3, 4) static void json_fmt(Json *j, const char *key, const char *format, ...) {
+        char buf[64];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(buf, sizeof buf, format, ap);
+        va_end(ap);
+        json_str(j, key, buf);
+}
+
+static void json_int(Json *j, const char *key, long long v) {
+        json_key(j, key);
+        fprintf(j->f, "%lld", v);
+}
+
+static void json_bool(Json *j, const char *key, bool v) {
+        json_key(j, key);
+        fputs(v ? "true" : "false", j->f);
+}
+
+static void json_subnet(Json *j, const char *key, const Subnet *s) {
+        char a[IPV4_STRLEN];
+        json_fmt(j, key, "%s/%u", ipv4_to_string(s->base, a), s->prefix_len);
+}
+
+static void status_uplinks(Manager *m, Json *j) {
+        json_open(j, "uplinks", '[');
+        for (const Uplink *u = link_monitor_uplinks(m->links); u; u = u->uplinks_next) {
+                json_open(j, NULL, '{');
+                json_str(j, "name", u->name);
+                json_int(j, "ifindex", u->ifindex);
+                json_str(j, "technology", uplink_technology_to_string(u->technology));
+                json_bool(j, "up", u->up);
+                json_int(j, "routing_table", 1000 + u->ifindex);
+                json_close(j, '}');
+        }
+        json_close(j, ']');
+        json_str(j, "default_interface", link_monitor_default_ifname(m->links) ?: "");
+        json_open(j, "vpn_links", '[');
+        for (const VpnLink *v = link_monitor_vpns(m->links); v; v = v->vpns_next) {
+                json_open(j, NULL, '{');
+                json_str(j, "name", v->name);
+                json_int(j, "ifindex", v->ifindex);
+                json_str(j, "kind", v->kind);
+                json_close(j, '}');
+        }
+        json_close(j, ']');
+}
+
+static void status_device(Json *j, const DeviceInfo *d) {
+        char a[IPV4_STRLEN];
+
+        json_open(j, NULL, '{');
+        json_str(j, "ifname", d->ifname);
+        json_str(j, "guest_address", ipv4_to_string(d->guest_addr, a));
+        json_subnet(j, "subnet", &d->subnet);
+        json_close(j, '}');
+}
+
+static void status_guests(Manager *m, Json *j) {
+        DeviceInfo devs[ARC_N_CONFIGS];
+
+        json_key(j, "arc");
+        if (!m->arc)
+                fputs("null", j->f);
+        else {
+                Arc *arc = m->arc;
+                static const char *const states[] = { "starting", "running", "stopping" };
+                size_t n = arc_devices(arc, devs, ARC_N_CONFIGS);
+
+                fputc('{', j->f);
+                j->first = true;
+                json_str(j, "kind", arc->kind == ARC_KIND_VM ? "vm" : "container");
+                json_str(j, "state", states[arc->state]);
+                if (arc->kind == ARC_KIND_VM)
+                        json_int(j, "cid", arc->cid);
+                else
+                        json_int(j, "pid", arc->pid);
+                json_open(j, "devices", '[');
+                for (size_t i = 0; i < n; i++)
+                        status_device(j, &devs[i]);
+                json_close(j, ']');
+                json_close(j, '}');
+        }
+
+        json_open(j, "vms", '[');
+        LIST_FOREACH(vms, vm, m->vms) {
+                static const char *const states[] = { "starting", "running", "stopping" };
+                json_open(j, NULL, '{');
+                json_str(j, "kind", vm_kind_to_string(vm->kind));
+                json_int(j, "id", (long long) vm->id);
+                json_str(j, "state", states[vm->state]);
+                json_str(j, "tap", vm->tap);
+                json_subnet(j, "subnet", &vm->subnet);
+                if (vm->lxd.prefix_len)
+                        json_subnet(j, "container_subnet", &vm->lxd);
+                json_close(j, '}');
+        }
+        json_close(j, ']');
+
+        json_open(j, "connected_namespaces", '[');
+        LIST_FOREACH(namespaces, ns, m->namespaces) {
+                json_open(j, NULL, '{');
+                json_int(j, "pid", ns->pid);
+                json_str(j, "state", connected_ns_state_to_string(ns->state));
+                json_str(j, "host_ifname", ns->host_ifname);
+                json_str(j, "peer_ifname", ns->peer_ifname);
+                json_subnet(j, "subnet", &ns->subnet);
+                json_str(j, "source", traffic_source_to_string(ns->source));
+                json_str(j, "outbound", ns->outbound_ifname);
+                json_close(j, '}');
+        }
+        json_close(j, ']');
+}
+
+static void status_pools(Manager *m, Json *j) {
+        json_open(j, "pools", '[');
+        for (PoolKind k = 0; k < _POOL_KIND_MAX; k++) {
+                const PoolConfig *c = pool_get_config(m->pools[k]);
+                char buf[48];
+                json_open(j, NULL, '{');
+                json_str(j, "name", pool_kind_to_string(k));
+                json_str(j, "subnets", pool_config_to_string(c, buf, sizeof buf));
+                json_int(j, "in_use", pool_n_allocated(m->pools[k]));
+                json_close(j, '}');
+        }
+        json_close(j, ']');
+}
+
+int manager_status_json(Manager *m, char **ret) {
+        char *buf = NULL;
+        size_t size = 0;
+        Json j = { .first = true };
+
+        j.f = open_memstream(&buf, &size);
+        if (!j.f)
+                return -ENOMEM;
+        fputc('{', j.f);
+        json_int(&j, "pid", getpid());
+        status_uplinks(m, &j);
+        status_guests(m, &j);
+        status_pools(m, &j);
+        fputc('}', j.f);
+        if (fclose(j.f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+int bus_method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        (void) error;
+        r = manager_status_json(userdata, &json);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "s", json);
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "manager.h"
+
+#define PP_STATUS_INTERFACE "org.chromium.PatchPanel.Status"
+
+/* The daemon's state as one JSON object (see status.c); free with free(). */
+int manager_status_json(Manager *m, char **ret);
+int bus_method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error);

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+/*
+ * Termina and PluginVM guests: a TAP per VM with a /30 (Termina) or /29 (PluginVM) whose .1
+ * is the host side, masquerade, forwarding and the VM's source mark; Termina also gets an
+ * LXD container /28 routed via the VM. The VM monitor opens the TAP by the name returned.
+ *
+ *   STARTING ── helper ok ──> RUNNING ── Shutdown ──> STOPPING ──> freed
+ *       └── helper failed ──────────────────────────────────────────┘
+ */
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "devices.h"
+#include "ipc-msg.h"
+#include "list.h"
+#include "mac.h"
+#include "manager.h"
+#include "pool.h"
+
+typedef enum VmGuestState {
+        VM_GUEST_STARTING,
+        VM_GUEST_RUNNING,
+        VM_GUEST_STOPPING,
+        _VM_GUEST_STATE_MAX,
+        _VM_GUEST_STATE_INVALID = -22,
+} VmGuestState;
+
+struct VmGuest {
+        Manager *manager;
+        Patchpanel__Ipc__VmKind kind;
+        uint64_t id;             /* Termina: the cid; PluginVM: the id */
+        VmGuestState state;
+        Subnet subnet;
+        Subnet lxd;              /* prefix_len 0: none */
+        MacAddr mac;
+        bool mac_random;         /* from the generator, to give back */
+        char tap[IFNAMSIZ];
+        sd_bus_message *call;    /* Startup or Shutdown awaiting its reply */
+        LIST_FIELDS(VmGuest, vms);
+};
+
+const char *vm_kind_to_string(Patchpanel__Ipc__VmKind k);
+VmGuest *manager_find_vm(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id);
+
+/*
+ * vm_guest_start() - allocate and ask the helper for the TAP; @call is answered when it does.
+ * @subnet_index: PluginVM only, 1-based, 0 for any (and then a random MAC)
+ *
+ * Return: 0; -EEXIST if this VM runs already; -ENOSPC if a pool is exhausted; -ERANGE for a
+ * subnet_index beyond the pool; -EBUSY if that subnet is taken; another negative errno.
+ * Nothing is left allocated on failure.
+ */
+int vm_guest_start(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, uint32_t subnet_index,
+                   sd_bus_message *call);
+/* Return: 0, -ENOENT if no such VM runs (nothing changes). */
+int vm_guest_stop(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, sd_bus_message *call);
+VmGuest *vm_guest_free(VmGuest *vm);
+void vm_guest_device(const VmGuest *vm, DeviceInfo *ret);
+
+int bus_method_termina_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_termina_vm_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_plugin_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_plugin_vm_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error);
