@@ -2,6 +2,7 @@
 /* patchpanel-cli: the command line over libpatchpanel-client. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,8 +13,8 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "fwmark.h"
 #include "macro.h"
+#include "json.h"
 #include "patchpanel-client.h"
 
 static void usage(FILE *f) {
@@ -23,7 +24,13 @@ static void usage(FILE *f) {
                 "  connect-ns --pid=PID [--outbound-ifname=IF] [--allow-user-traffic]\n"
                 "             [--route-on-vpn] [--source=NAME] [--json]\n"
                 "      Connect the network namespace of PID, print what was created, and\n"
-                "      keep it connected until interrupted (Ctrl-C, SIGTERM).\n\n"
+                "      keep it connected until interrupted (Ctrl-C, SIGTERM).\n"
+                "  status [--json]           uplinks, guests, connected namespaces, pools\n"
+                "  devices [--json]          the guest devices (GetDevices)\n"
+                "  termina-vm start|stop --cid=CID [--json]\n"
+                "  plugin-vm start|stop --id=ID [--subnet-index=N] [--json]\n"
+                "  arc start|stop --pid=PID  the ARC container\n"
+                "  arcvm start|stop --cid=CID [--json]\n\n"
                 "Sources: unknown chrome user arc crosvm pluginvm update_engine vpn system\n");
 }
 
@@ -160,6 +167,284 @@ static int cmd_connect_ns(PpClient *c, int argc, char **argv) {
         return 0;
 }
 
+/* ---- guests, devices, status ----------------------------------------------------------- */
+
+typedef struct GuestArgs {
+        bool start;
+        bool json;
+        uint64_t id;       /* --cid, --id or --pid */
+        bool have_id;
+        int32_t subnet_index;
+} GuestArgs;
+
+/* ACTION then --cid/--id/--pid (id_name), [--subnet-index], [--json]. */
+static int parse_guest_args(int argc, char **argv, const char *id_name, bool with_index,
+                            GuestArgs *a) {
+        *a = (GuestArgs) {};
+        if (argc < 2 || (strcmp(argv[1], "start") != 0 && strcmp(argv[1], "stop") != 0)) {
+                fprintf(stderr, "%s: expected start or stop\n", argv[0]);
+                return -EINVAL;
+        }
+        a->start = strcmp(argv[1], "start") == 0;
+        for (int i = 2; i < argc; i++) {
+                const char *arg = argv[i], *v;
+                size_t n = strlen(id_name);
+                char *end;
+
+                if (strcmp(arg, "--json") == 0) {
+                        a->json = true;
+                        continue;
+                }
+                if (strncmp(arg, "--", 2) == 0 && strncmp(arg + 2, id_name, n) == 0 &&
+                    arg[2 + n] == '=') {
+                        v = arg + 3 + n;
+                        errno = 0;
+                        a->id = strtoull(v, &end, 10);
+                        if (errno || *end || !*v || *v == '-') {
+                                fprintf(stderr, "Invalid --%s=%s\n", id_name, v);
+                                return -EINVAL;
+                        }
+                        a->have_id = true;
+                        continue;
+                }
+                if (with_index && strncmp(arg, "--subnet-index=", 15) == 0) {
+                        v = arg + 15;
+                        errno = 0;
+                        long x = strtol(v, &end, 10);
+                        if (errno || *end || !*v || x < INT32_MIN || x > INT32_MAX) {
+                                fprintf(stderr, "Invalid --subnet-index=%s\n", v);
+                                return -EINVAL;
+                        }
+                        a->subnet_index = (int32_t) x;
+                        continue;
+                }
+                fprintf(stderr, "%s: unknown option %s\n", argv[0], arg);
+                return -EINVAL;
+        }
+        if (!a->have_id) {
+                fprintf(stderr, "%s needs --%s=\n", argv[0], id_name);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static void print_devices(const PpDevice *d, size_t n, bool json) {
+        char a[IPV4_STRLEN], s[IPV4_STRLEN];
+
+        if (json) {
+                printf("[");
+                for (size_t i = 0; i < n; i++)
+                        printf("%s{\"ifname\": \"%s\", \"guest_address\": \"%s\", "
+                               "\"subnet\": \"%s/%u\", \"guest_type\": \"%s\"}",
+                               i ? ", " : "", d[i].ifname, ipv4_to_string(d[i].ipv4_addr, a),
+                               ipv4_to_string(d[i].subnet_base, s), d[i].prefix_len,
+                               pp_guest_type_to_string(d[i].guest_type));
+                printf("]\n");
+                return;
+        }
+        printf("%-16s %-16s %-20s %s\n", "IFNAME", "GUEST ADDRESS", "SUBNET", "TYPE");
+        for (size_t i = 0; i < n; i++) {
+                char subnet[32];
+                snprintf(subnet, sizeof subnet, "%s/%u", ipv4_to_string(d[i].subnet_base, s),
+                         d[i].prefix_len);
+                printf("%-16s %-16s %-20s %s\n", d[i].ifname, ipv4_to_string(d[i].ipv4_addr, a),
+                       subnet, pp_guest_type_to_string(d[i].guest_type));
+        }
+}
+
+static int finish(const char *what, int r, const PpError *err) {
+        if (r < 0) {
+                print_error(what, r, err);
+                return 1;
+        }
+        return 0;
+}
+
+static int cmd_termina(PpClient *c, int argc, char **argv) {
+        PpError err = {};
+        PpDevice dev;
+        GuestArgs a;
+        uint32_t lxd, lxd_prefix;
+        char s[IPV4_STRLEN];
+        int r;
+
+        if (parse_guest_args(argc, argv, "cid", false, &a) < 0 || a.id > UINT32_MAX)
+                return 2;
+        if (!a.start)
+                return finish("TerminaVmShutdown", pp_client_termina_vm_shutdown(c, (uint32_t) a.id, &err), &err);
+        r = pp_client_termina_vm_startup(c, (uint32_t) a.id, &dev, &lxd, &lxd_prefix, &err);
+        if (r < 0)
+                return finish("TerminaVmStartup", r, &err);
+        print_devices(&dev, 1, a.json);
+        if (!a.json)
+                printf("container subnet %s/%u\n", ipv4_to_string(lxd, s), lxd_prefix);
+        return 0;
+}
+
+static int cmd_plugin_vm(PpClient *c, int argc, char **argv) {
+        PpError err = {};
+        PpDevice dev;
+        GuestArgs a;
+        int r;
+
+        if (parse_guest_args(argc, argv, "id", true, &a) < 0)
+                return 2;
+        if (!a.start)
+                return finish("PluginVmShutdown", pp_client_plugin_vm_shutdown(c, a.id, &err), &err);
+        r = pp_client_plugin_vm_startup(c, a.id, a.subnet_index, &dev, &err);
+        if (r < 0)
+                return finish("PluginVmStartup", r, &err);
+        print_devices(&dev, 1, a.json);
+        return 0;
+}
+
+static int cmd_arc(PpClient *c, int argc, char **argv) {
+        PpError err = {};
+        GuestArgs a;
+
+        if (parse_guest_args(argc, argv, "pid", false, &a) < 0 || a.id > INT32_MAX)
+                return 2;
+        if (a.start)
+                return finish("ArcStartup", pp_client_arc_startup(c, (pid_t) a.id, &err), &err);
+        return finish("ArcShutdown", pp_client_arc_shutdown(c, (pid_t) a.id, &err), &err);
+}
+
+static int cmd_arcvm(PpClient *c, int argc, char **argv) {
+        _cleanup_free_ PpDevice *devs = NULL;
+        PpError err = {};
+        size_t n;
+        GuestArgs a;
+        int r;
+
+        if (parse_guest_args(argc, argv, "cid", false, &a) < 0 || a.id > UINT32_MAX)
+                return 2;
+        if (!a.start)
+                return finish("ArcVmShutdown", pp_client_arc_vm_shutdown(c, (uint32_t) a.id, &err), &err);
+        r = pp_client_arc_vm_startup(c, (uint32_t) a.id, &devs, &n, &err);
+        if (r < 0)
+                return finish("ArcVmStartup", r, &err);
+        print_devices(devs, n, a.json);
+        return 0;
+}
+
+static int cmd_devices(PpClient *c, int argc, char **argv) {
+        _cleanup_free_ PpDevice *devs = NULL;
+        PpError err = {};
+        size_t n;
+        bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+        int r;
+
+        if (argc > (json ? 2 : 1)) {
+                fprintf(stderr, "devices: unexpected %s\n", argv[json ? 2 : 1]);
+                return 2;
+        }
+        r = pp_client_get_devices(c, &devs, &n, &err);
+        if (r < 0)
+                return finish("GetDevices", r, &err);
+        print_devices(devs, n, json);
+        return 0;
+}
+
+static void print_status(const JsonValue *st) {
+        const JsonValue *v;
+        const char *def = json_get_string(st, "default_interface");
+
+        printf("Uplinks\n  %-16s %-8s %-10s %-4s %-6s %s\n", "NAME", "IFINDEX", "TYPE", "UP",
+               "TABLE", "DEFAULT");
+        v = json_get(st, "uplinks");
+        for (const JsonValue *u = v ? v->child : NULL; u; u = u->next)
+                printf("  %-16s %-8lld %-10s %-4s %-6lld %s\n", json_get_string(u, "name"),
+                       json_get_int(u, "ifindex"), json_get_string(u, "technology"),
+                       json_get_bool(u, "up") ? "yes" : "no", json_get_int(u, "routing_table"),
+                       strcmp(def, json_get_string(u, "name")) == 0 ? "*" : "");
+        v = json_get(st, "vpn_links");
+        if (v && v->child) {
+                printf("VPN links\n");
+                for (const JsonValue *u = v->child; u; u = u->next)
+                        printf("  %-16s %s%s\n", json_get_string(u, "name"),
+                               json_get_string(u, "kind"),
+                               strcmp(def, json_get_string(u, "name")) == 0 ? " (default)" : "");
+        }
+
+        v = json_get(st, "arc");
+        if (v && v->type == JSON_OBJECT) {
+                bool vm = strcmp(json_get_string(v, "kind"), "vm") == 0;
+                printf("ARC %s %s %lld, %s\n", vm ? "VM" : "container", vm ? "cid" : "pid",
+                       json_get_int(v, vm ? "cid" : "pid"), json_get_string(v, "state"));
+                const JsonValue *devs = json_get(v, "devices");
+                for (const JsonValue *d = devs ? devs->child : NULL; d; d = d->next)
+                        printf("  %-16s %-16s %s\n", json_get_string(d, "ifname"),
+                               json_get_string(d, "guest_address"), json_get_string(d, "subnet"));
+        } else
+                printf("ARC not running\n");
+
+        v = json_get(st, "vms");
+        printf("VMs\n  %-9s %-10s %-9s %-10s %-20s %s\n", "KIND", "ID", "STATE", "TAP", "SUBNET",
+               "CONTAINER SUBNET");
+        for (const JsonValue *u = v ? v->child : NULL; u; u = u->next)
+                printf("  %-9s %-10lld %-9s %-10s %-20s %s\n", json_get_string(u, "kind"),
+                       json_get_int(u, "id"), json_get_string(u, "state"),
+                       json_get_string(u, "tap"), json_get_string(u, "subnet"),
+                       json_get_string(u, "container_subnet"));
+
+        v = json_get(st, "connected_namespaces");
+        printf("Connected namespaces\n  %-8s %-12s %-12s %-20s %-10s %-10s %s\n", "PID", "HOST",
+               "PEER", "SUBNET", "SOURCE", "OUTBOUND", "STATE");
+        for (const JsonValue *u = v ? v->child : NULL; u; u = u->next)
+                printf("  %-8lld %-12s %-12s %-20s %-10s %-10s %s\n", json_get_int(u, "pid"),
+                       json_get_string(u, "host_ifname"), json_get_string(u, "peer_ifname"),
+                       json_get_string(u, "subnet"), json_get_string(u, "source"),
+                       *json_get_string(u, "outbound") ? json_get_string(u, "outbound") : "-",
+                       json_get_string(u, "state"));
+
+        v = json_get(st, "pools");
+        printf("Pools\n  %-10s %-28s %s\n", "NAME", "SUBNETS", "IN USE");
+        for (const JsonValue *u = v ? v->child : NULL; u; u = u->next)
+                printf("  %-10s %-28s %lld\n", json_get_string(u, "name"),
+                       json_get_string(u, "subnets"), json_get_int(u, "in_use"));
+}
+
+static int cmd_status(PpClient *c, int argc, char **argv) {
+        _cleanup_free_ char *json = NULL;
+        JsonValue *st = NULL;
+        PpError err = {};
+        bool as_json = argc > 1 && strcmp(argv[1], "--json") == 0;
+        int r;
+
+        if (argc > (as_json ? 2 : 1)) {
+                fprintf(stderr, "status: unexpected %s\n", argv[as_json ? 2 : 1]);
+                return 2;
+        }
+        r = pp_client_get_status(c, &json, &err);
+        if (r < 0)
+                return finish("GetStatus", r, &err);
+        if (as_json) {
+                printf("%s\n", json);
+                return 0;
+        }
+        r = json_parse(json, &st);
+        if (r < 0) {
+                fprintf(stderr, "The daemon's status does not parse: %s\n", strerror(-r));
+                return 1;
+        }
+        print_status(st);
+        json_free(st);
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        int (*fn)(PpClient *c, int argc, char **argv);
+} commands[] = {
+        { "connect-ns", cmd_connect_ns },
+        { "status", cmd_status },
+        { "devices", cmd_devices },
+        { "termina-vm", cmd_termina },
+        { "plugin-vm", cmd_plugin_vm },
+        { "arc", cmd_arc },
+        { "arcvm", cmd_arcvm },
+};
+
 int main(int argc, char **argv) {
         PpClient *c = NULL;
         int r;
@@ -168,18 +453,19 @@ int main(int argc, char **argv) {
                 usage(argc < 2 ? stderr : stdout);
                 return argc < 2 ? 2 : 0;
         }
-        if (strcmp(argv[1], "connect-ns") != 0) {
-                fprintf(stderr, "Unknown command: %s\n", argv[1]);
-                usage(stderr);
-                return 2;
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                if (strcmp(argv[1], commands[i].name) != 0)
+                        continue;
+                r = pp_client_new(&c);
+                if (r < 0) {
+                        fprintf(stderr, "Cannot connect to the system bus: %s\n", strerror(-r));
+                        return 1;
+                }
+                r = commands[i].fn(c, argc - 1, argv + 1);
+                pp_client_free(c);
+                return r;
         }
-
-        r = pp_client_new(&c);
-        if (r < 0) {
-                fprintf(stderr, "Cannot connect to the system bus: %s\n", strerror(-r));
-                return 1;
-        }
-        r = cmd_connect_ns(c, argc - 1, argv + 1);
-        pp_client_free(c);
-        return r;
+        fprintf(stderr, "Unknown command: %s\n", argv[1]);
+        usage(stderr);
+        return 2;
 }

@@ -125,3 +125,184 @@ int pp_client_connect_namespace(PpClient *c, const PpConnectNamespaceOptions *o,
         patchpanel__connect_namespace_response__free_unpacked(resp, NULL);
         return 0;
 }
+
+const char *pp_guest_type_to_string(PpGuestType t) {
+        switch (t) {
+        case PP_GUEST_ARC:
+                return "arc";
+        case PP_GUEST_ARCVM:
+                return "arcvm";
+        case PP_GUEST_TERMINA_VM:
+                return "termina";
+        case PP_GUEST_PLUGIN_VM:
+                return "pluginvm";
+        default:
+                return "unknown";
+        }
+}
+
+static void device_from_proto(const Patchpanel__NetworkDevice *d, PpDevice *ret) {
+        *ret = (PpDevice) {
+                .ipv4_addr = ipv4_from_wire(d->ipv4_addr),
+                .subnet_base = d->ipv4_subnet ? ipv4_from_wire(d->ipv4_subnet->base_addr) : 0,
+                .prefix_len = d->ipv4_subnet ? d->ipv4_subnet->prefix_len : 0,
+                .guest_type = (PpGuestType) d->guest_type,
+        };
+        snprintf(ret->ifname, sizeof ret->ifname, "%s", d->ifname ? d->ifname : "");
+}
+
+static int devices_from_proto(Patchpanel__NetworkDevice **devs, size_t n, PpDevice **ret,
+                              size_t *ret_n) {
+        PpDevice *out = calloc(n ?: 1, sizeof *out);
+
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                device_from_proto(devs[i], &out[i]);
+        *ret = out;
+        *ret_n = n;
+        return 0;
+}
+
+int pp_client_get_devices(PpClient *c, PpDevice **ret, size_t *ret_n, PpError *err) {
+        Patchpanel__GetDevicesRequest req = PATCHPANEL__GET_DEVICES_REQUEST__INIT;
+        Patchpanel__GetDevicesResponse *resp = NULL;
+        int r;
+
+        r = call_proto(c, "GetDevices", &req.base, -1,
+                       &patchpanel__get_devices_response__descriptor,
+                       (ProtobufCMessage **) &resp, err);
+        if (r < 0)
+                return r;
+        r = devices_from_proto(resp->devices, resp->n_devices, ret, ret_n);
+        patchpanel__get_devices_response__free_unpacked(resp, NULL);
+        return r;
+}
+
+int pp_client_termina_vm_startup(PpClient *c, uint32_t cid, PpDevice *ret,
+                                 uint32_t *ret_lxd_base, uint32_t *ret_lxd_prefix, PpError *err) {
+        Patchpanel__TerminaVmStartupRequest req = PATCHPANEL__TERMINA_VM_STARTUP_REQUEST__INIT;
+        Patchpanel__TerminaVmStartupResponse *resp = NULL;
+        int r;
+
+        req.cid = cid;
+        r = call_proto(c, "TerminaVmStartup", &req.base, -1,
+                       &patchpanel__termina_vm_startup_response__descriptor,
+                       (ProtobufCMessage **) &resp, err);
+        if (r < 0)
+                return r;
+        if (resp->device)
+                device_from_proto(resp->device, ret);
+        if (ret_lxd_base)
+                *ret_lxd_base = resp->container_subnet ? ipv4_from_wire(resp->container_subnet->base_addr) : 0;
+        if (ret_lxd_prefix)
+                *ret_lxd_prefix = resp->container_subnet ? resp->container_subnet->prefix_len : 0;
+        patchpanel__termina_vm_startup_response__free_unpacked(resp, NULL);
+        return 0;
+}
+
+/* For methods whose answer carries nothing: send, check it decodes as what it should. */
+static int call_simple(PpClient *c, const char *method, const ProtobufCMessage *req,
+                       const ProtobufCMessageDescriptor *reply_desc, PpError *err) {
+        ProtobufCMessage *resp = NULL;
+        int r = call_proto(c, method, req, -1, reply_desc, &resp, err);
+
+        if (r >= 0)
+                protobuf_c_message_free_unpacked(resp, NULL);
+        return r;
+}
+
+int pp_client_termina_vm_shutdown(PpClient *c, uint32_t cid, PpError *err) {
+        Patchpanel__TerminaVmShutdownRequest req = PATCHPANEL__TERMINA_VM_SHUTDOWN_REQUEST__INIT;
+
+        req.cid = cid;
+        return call_simple(c, "TerminaVmShutdown", &req.base,
+                           &patchpanel__termina_vm_shutdown_response__descriptor, err);
+}
+
+int pp_client_plugin_vm_startup(PpClient *c, uint64_t id, int32_t subnet_index, PpDevice *ret,
+                                PpError *err) {
+        Patchpanel__PluginVmStartupRequest req = PATCHPANEL__PLUGIN_VM_STARTUP_REQUEST__INIT;
+        Patchpanel__PluginVmStartupResponse *resp = NULL;
+        int r;
+
+        req.id = id;
+        req.subnet_index = subnet_index;
+        r = call_proto(c, "PluginVmStartup", &req.base, -1,
+                       &patchpanel__plugin_vm_startup_response__descriptor,
+                       (ProtobufCMessage **) &resp, err);
+        if (r < 0)
+                return r;
+        if (resp->device)
+                device_from_proto(resp->device, ret);
+        patchpanel__plugin_vm_startup_response__free_unpacked(resp, NULL);
+        return 0;
+}
+
+int pp_client_plugin_vm_shutdown(PpClient *c, uint64_t id, PpError *err) {
+        Patchpanel__PluginVmShutdownRequest req = PATCHPANEL__PLUGIN_VM_SHUTDOWN_REQUEST__INIT;
+
+        req.id = id;
+        return call_simple(c, "PluginVmShutdown", &req.base,
+                           &patchpanel__plugin_vm_shutdown_response__descriptor, err);
+}
+
+int pp_client_arc_startup(PpClient *c, pid_t pid, PpError *err) {
+        Patchpanel__ArcStartupRequest req = PATCHPANEL__ARC_STARTUP_REQUEST__INIT;
+
+        req.pid = pid;
+        return call_simple(c, "ArcStartup", &req.base, &patchpanel__arc_startup_response__descriptor,
+                           err);
+}
+
+int pp_client_arc_shutdown(PpClient *c, pid_t pid, PpError *err) {
+        Patchpanel__ArcShutdownRequest req = PATCHPANEL__ARC_SHUTDOWN_REQUEST__INIT;
+
+        req.pid = pid;
+        return call_simple(c, "ArcShutdown", &req.base,
+                           &patchpanel__arc_shutdown_response__descriptor, err);
+}
+
+int pp_client_arc_vm_startup(PpClient *c, uint32_t cid, PpDevice **ret, size_t *ret_n,
+                             PpError *err) {
+        Patchpanel__ArcVmStartupRequest req = PATCHPANEL__ARC_VM_STARTUP_REQUEST__INIT;
+        Patchpanel__ArcVmStartupResponse *resp = NULL;
+        int r;
+
+        req.cid = cid;
+        r = call_proto(c, "ArcVmStartup", &req.base, -1,
+                       &patchpanel__arc_vm_startup_response__descriptor,
+                       (ProtobufCMessage **) &resp, err);
+        if (r < 0)
+                return r;
+        r = devices_from_proto(resp->devices, resp->n_devices, ret, ret_n);
+        patchpanel__arc_vm_startup_response__free_unpacked(resp, NULL);
+        return r;
+}
+
+int pp_client_arc_vm_shutdown(PpClient *c, uint32_t cid, PpError *err) {
+        Patchpanel__ArcVmShutdownRequest req = PATCHPANEL__ARC_VM_SHUTDOWN_REQUEST__INIT;
+
+        req.cid = cid;
+        return call_simple(c, "ArcVmShutdown", &req.base,
+                           &patchpanel__arc_vm_shutdown_response__descriptor, err);
+}
+
+int pp_client_get_status(PpClient *c, char **ret_json, PpError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *json;
+        int r;
+
+        r = sd_bus_call_method(c->bus, PP_BUS_NAME, PP_BUS_PATH, PP_BUS_STATUS_INTERFACE,
+                               "GetStatus", &e, &reply, "");
+        if (r < 0) {
+                error_fill(err, &e);
+                return r;
+        }
+        r = sd_bus_message_read(reply, "s", &json);
+        if (r < 0)
+                return r;
+        *ret_json = strdup(json);
+        return *ret_json ? 0 : -ENOMEM;
+}

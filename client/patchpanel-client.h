@@ -51,3 +51,43 @@ typedef struct PpConnectedNamespace {
  */
 int pp_client_connect_namespace(PpClient *c, const PpConnectNamespaceOptions *o,
                                 PpConnectedNamespace *ret, PpError *err);
+
+typedef enum PpGuestType {
+        PP_GUEST_UNKNOWN = 0,
+        PP_GUEST_ARC = 1,
+        PP_GUEST_ARCVM = 2,
+        PP_GUEST_TERMINA_VM = 3,
+        PP_GUEST_PLUGIN_VM = 4,
+} PpGuestType;
+
+/* A guest device as GetDevices and the startup methods describe it. */
+typedef struct PpDevice {
+        char ifname[IFNAMSIZ];       /* host side: a TAP, or ARC's per-uplink bridge */
+        uint32_t ipv4_addr;          /* the guest's address, host byte order */
+        uint32_t subnet_base;        /* host byte order */
+        uint32_t prefix_len;
+        PpGuestType guest_type;
+} PpDevice;
+
+const char *pp_guest_type_to_string(PpGuestType t);
+
+/* Every guest device; *ret (free()) holds *ret_n of them. */
+int pp_client_get_devices(PpClient *c, PpDevice **ret, size_t *ret_n, PpError *err);
+
+/* @ret_lxd_base/@ret_lxd_prefix: the LXD container subnet routed to the VM (may be NULL). */
+int pp_client_termina_vm_startup(PpClient *c, uint32_t cid, PpDevice *ret,
+                                 uint32_t *ret_lxd_base, uint32_t *ret_lxd_prefix, PpError *err);
+int pp_client_termina_vm_shutdown(PpClient *c, uint32_t cid, PpError *err);
+/* @subnet_index: 1-based, or 0 for any. */
+int pp_client_plugin_vm_startup(PpClient *c, uint64_t id, int32_t subnet_index, PpDevice *ret,
+                                PpError *err);
+int pp_client_plugin_vm_shutdown(PpClient *c, uint64_t id, PpError *err);
+int pp_client_arc_startup(PpClient *c, pid_t pid, PpError *err);
+int pp_client_arc_shutdown(PpClient *c, pid_t pid, PpError *err);
+/* ARCVM's TAPs in order; *ret (free()) holds *ret_n of them. */
+int pp_client_arc_vm_startup(PpClient *c, uint32_t cid, PpDevice **ret, size_t *ret_n,
+                             PpError *err);
+int pp_client_arc_vm_shutdown(PpClient *c, uint32_t cid, PpError *err);
+
+/* The daemon's state as a JSON document (org.chromium.PatchPanel.Status.GetStatus); free(). */
+int pp_client_get_status(PpClient *c, char **ret_json, PpError *err);

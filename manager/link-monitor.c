@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "ifname.h"
 #include "link-monitor.h"
 #include "log.h"
 #include "nl-util.h"
@@ -106,6 +107,13 @@ static char **strv_copy(const char *const *l) {
 }
 
 bool link_monitor_is_uplink_name(const LinkMonitor *m, const char *name) {
+        /* The daemon's own links never are, whatever the patterns (they are told apart by
+         * their alias too, but that is set a moment after they appear). */
+        static const char *const own[] = { ARC_UPLINK_BRIDGE_PREFIX, ARC_BRIDGE, ARC_HOST_VETH,
+                                           VM_TAP_PREFIX, CONNECTED_NS_HOST_PREFIX };
+        for (size_t i = 0; i < ELEMENTSOF(own); i++)
+                if (ifname_has_prefix(name, own[i]))
+                        return false;
         for (char **p = m->patterns; *p; p++)
                 if (fnmatch(*p, name, 0) == 0)
                         return true;
@@ -232,10 +240,11 @@ static void vpn_update(LinkMonitor *m, bool present, int ifindex, const char *na
 }
 
 static void on_link(LinkMonitor *m, bool added, int ifindex, const char *name, const char *kind,
-                    unsigned type, unsigned flags) {
+                    unsigned type, unsigned flags, bool ours) {
         Uplink *u = find_by_ifindex(m, ifindex);
-        bool vpn = strcmp(kind, "tun") == 0 || strcmp(kind, "wireguard") == 0 ||
-                   type == ARPHRD_PPP;
+        /* VPN links are layer 3: tun (not tap: a guest's TAP is ethernet), wireguard, ppp. */
+        bool vpn = !ours && ((strcmp(kind, "tun") == 0 && type != ARPHRD_ETHER) ||
+                             strcmp(kind, "wireguard") == 0 || type == ARPHRD_PPP);
 
         vpn_update(m, added && vpn, ifindex, name, kind[0] ? kind : "ppp");
         if (!added) {
@@ -271,7 +280,7 @@ static void on_link(LinkMonitor *m, bool added, int ifindex, const char *name, c
                 }
                 return;
         }
-        if (vpn || !link_monitor_is_uplink_name(m, name))
+        if (vpn || ours || !link_monitor_is_uplink_name(m, name))
                 return;
 
         u = calloc(1, sizeof *u);
@@ -350,7 +359,7 @@ static int on_nl_finish(struct nl_msg *msg, void *userdata) {
 static void on_link_message(LinkMonitor *m, struct nlmsghdr *h) {
         struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
         struct ifinfomsg *ifi;
-        char name[IFNAMSIZ], kind[16] = "";
+        char name[IFNAMSIZ], kind[16] = "", alias[32] = "";
 
         if (nlmsg_parse(h, sizeof *ifi, tb, IFLA_MAX, NULL) < 0)
                 return;
@@ -364,10 +373,12 @@ static void on_link_message(LinkMonitor *m, struct nlmsghdr *h) {
             nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) >= 0 &&
             info[IFLA_INFO_KIND])
                 nla_strlcpy(kind, info[IFLA_INFO_KIND], sizeof kind);
+        if (tb[IFLA_IFALIAS])
+                nla_strlcpy(alias, tb[IFLA_IFALIAS], sizeof alias);
         if (m->dumping && (h->nlmsg_flags & NLM_F_MULTI) && h->nlmsg_type == RTM_NEWLINK)
                 seen_add(m, ifi->ifi_index);
         on_link(m, h->nlmsg_type == RTM_NEWLINK, ifi->ifi_index, name, kind, ifi->ifi_type,
-                ifi->ifi_flags);
+                ifi->ifi_flags, strcmp(alias, PP_LINK_ALIAS) == 0);
 }
 
 static void on_route_message(LinkMonitor *m, struct nlmsghdr *h) {

@@ -72,7 +72,7 @@ int manager_bus_setup(Manager *m) {
                                      manager_vtable, m);
         if (r >= 0)
                 r = sd_bus_add_object_vtable(m->bus, &m->bus_status_slot, PP_BUS_PATH,
-                                             PP_STATUS_INTERFACE, status_vtable, m);
+                                             PP_BUS_STATUS_INTERFACE, status_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to export the D-Bus API: %m");
         r = sd_bus_request_name(m->bus, PP_BUS_NAME, 0);

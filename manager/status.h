@@ -3,9 +3,9 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-names.h"
 #include "manager.h"
 
-#define PP_STATUS_INTERFACE "org.chromium.PatchPanel.Status"
 
 /* The daemon's state as one JSON object (see status.c); free with free(). */
 int manager_status_json(Manager *m, char **ret);

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+/* A small JSON reader for the daemon's status document: parse into a tree, look members up
+ * by name. Not a general-purpose library: no unicode escapes beyond \u00XX. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum JsonType {
+        JSON_NULL,
+        JSON_BOOL,
+        JSON_NUMBER,
+        JSON_STRING,
+        JSON_ARRAY,
+        JSON_OBJECT,
+} JsonType;
+
+typedef struct JsonValue JsonValue;
+struct JsonValue {
+        JsonType type;
+        bool boolean;
+        double number;
+        char *string;      /* JSON_STRING */
+        char *key;         /* set when the value is an object member */
+        JsonValue *child;  /* JSON_ARRAY / JSON_OBJECT: first element */
+        JsonValue *next;   /* next sibling */
+};
+
+/* Return: 0, -EINVAL for malformed text (or nesting beyond 32), -ENOMEM. */
+int json_parse(const char *text, JsonValue **ret);
+JsonValue *json_free(JsonValue *v);
+
+/* A member of an object, or NULL. */
+const JsonValue *json_get(const JsonValue *object, const char *key);
+/* The member's string, or "" when missing or not a string. */
+const char *json_get_string(const JsonValue *object, const char *key);
+/* The member's number, or 0. */
+long long json_get_int(const JsonValue *object, const char *key);
+bool json_get_bool(const JsonValue *object, const char *key);
