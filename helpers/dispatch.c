@@ -44,7 +44,7 @@ static int helper_datapath_start(Helper *h, ErrBuf *err) {
         h->datapath_started = true;
         /* Interfaces of an earlier run that ended without its teardown (a crash, SIGKILL):
          * their owners' lifelines died with that run. */
-        r = link_delete_matching(h->nl, is_own_link, &n);
+        r = link_delete_matching(h->nl, h->ioctl_fd, is_own_link, &n);
         if (r < 0)
                 return errbuf_set(err, r, "cannot delete leftover interfaces: %s", strerror(-r));
         if (n > 0)
@@ -59,7 +59,7 @@ int helper_datapath_stop(Helper *h, ErrBuf *err) {
         unsigned n = 0;
         int r, k;
 
-        r = link_delete_matching(h->nl, is_own_link, &n);
+        r = link_delete_matching(h->nl, h->ioctl_fd, is_own_link, &n);
         if (r < 0)
                 errbuf_set(err, r, "cannot delete interfaces: %s", strerror(-r));
         k = routing_remove_all(h, r < 0 ? NULL : err);

@@ -40,8 +40,14 @@ static void undo_run(Undo *u) {
         }
 }
 
-/* Delete a link only if it is ours; gone already is fine. */
-static int delete_ours(Helper *h, const char *name, ErrBuf *err) {
+/* Links to delete together (one kernel grace period for all). */
+typedef struct Doomed {
+        char names[ARC_VM_N_TAPS + 2][IFNAMSIZ];
+        unsigned n;
+} Doomed;
+
+/* Add a link to the batch only if it is ours; gone already is fine. */
+static int doom_if_ours(Helper *h, Doomed *d, const char *name, ErrBuf *err) {
         int r = link_is_ours(h->nl, name, NULL);
 
         if (r == -ENODEV)
@@ -50,10 +56,24 @@ static int delete_ours(Helper *h, const char *name, ErrBuf *err) {
                 return errbuf_set(err, r, "%s is not the daemon's", name);
         if (r < 0)
                 return errbuf_set(err, r, "cannot look at %s: %s", name, strerror(-r));
-        r = link_delete(h->nl, name);
-        if (r < 0 && r != -ENODEV)
-                return errbuf_set(err, r, "cannot delete %s: %s", name, strerror(-r));
+        if (d->n < ELEMENTSOF(d->names))
+                snprintf(d->names[d->n++], IFNAMSIZ, "%s", name);
         return 0;
+}
+
+static int doomed_delete(Helper *h, Doomed *d, ErrBuf *err) {
+        int r = link_delete_many(h->nl, h->ioctl_fd, d->names, d->n, NULL);
+        if (r < 0)
+                return errbuf_set(err, r, "cannot delete %s and others: %s", d->names[0],
+                                  strerror(-r));
+        return 0;
+}
+
+/* Delete one link only if it is ours. */
+static int delete_ours(Helper *h, const char *name, ErrBuf *err) {
+        Doomed d = {};
+        int r = doom_if_ours(h, &d, name, err);
+        return r < 0 ? r : doomed_delete(h, &d, err);
 }
 
 /* A bridge, ours, up, with address .1 of s. */
@@ -254,21 +274,26 @@ int helper_arc_remove(Helper *h, const IpcArcRemove *m, ErrBuf *err) {
         FwBatch b = {};
         int r, k;
 
+        Doomed d = {};
+
         r = validate_arc_remove(m, err);
         if (r < 0)
                 return r;
         r = 0;
         for (size_t i = 0; i < m->n_taps; i++) {
-                k = delete_ours(h, m->taps[i], r < 0 ? NULL : err);
+                k = doom_if_ours(h, &d, m->taps[i], r < 0 ? NULL : err);
                 if (k < 0 && r == 0)
                         r = k;
         }
         if (!m->vm) {
-                k = delete_ours(h, ARC_HOST_VETH, r < 0 ? NULL : err);
+                k = doom_if_ours(h, &d, ARC_HOST_VETH, r < 0 ? NULL : err);
                 if (k < 0 && r == 0)
                         r = k;
         }
-        k = delete_ours(h, ARC_BRIDGE, r < 0 ? NULL : err);
+        k = doom_if_ours(h, &d, ARC_BRIDGE, r < 0 ? NULL : err);
+        if (k < 0 && r == 0)
+                r = k;
+        k = doomed_delete(h, &d, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
         fw_batch_guest_remove(&b, ARC_BRIDGE);
@@ -340,14 +365,18 @@ int helper_arc_uplink_remove(Helper *h, const IpcArcUplinkRemove *m, ErrBuf *err
         (void) ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, m->uplink_ifname, bridge);
         (void) ifname_prefixed(ARC_UPLINK_VETH_PREFIX, m->uplink_ifname, veth);
 
+        Doomed d = {};
         if (m->vm) {
                 int tap;
                 /* The TAP stays (ArcRemove deletes it); it only leaves the bridge. */
                 if (link_is_ours(h->nl, m->tap_ifname, &tap) == 0)
                         r = link_configure(h->nl, tap, &(LinkConfig) { .master = 0 }, err);
         } else
-                r = delete_ours(h, veth, err);
-        k = delete_ours(h, bridge, r < 0 ? NULL : err);
+                r = doom_if_ours(h, &d, veth, err);
+        k = doom_if_ours(h, &d, bridge, r < 0 ? NULL : err);
+        if (k < 0 && r == 0)
+                r = k;
+        k = doomed_delete(h, &d, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
         fw_batch_guest_remove(&b, bridge);

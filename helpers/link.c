@@ -198,6 +198,54 @@ int link_delete(struct nl_sock *sk, const char *name) {
         return 0;
 }
 
+int link_delete_many(struct nl_sock *sk, int ioctl_fd, char (*names)[IFNAMSIZ], unsigned n,
+                     unsigned *ret_n) {
+        _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
+        struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+        unsigned grouped = 0;
+        int r;
+
+        /* Into one group, then delete the group: the kernel unregisters them together and
+         * waits for one RCU grace period instead of one per link. */
+        for (unsigned i = 0; i < n; i++) {
+                _cleanup_(rtnl_link_putp) struct rtnl_link *orig = rtnl_link_alloc();
+                _cleanup_(rtnl_link_putp) struct rtnl_link *change = rtnl_link_alloc();
+                int ifindex;
+
+                if (!orig || !change)
+                        return -ENOMEM;
+                r = link_get_ifindex_ioctl(ioctl_fd, names[i], &ifindex);
+                if (r == -ENODEV)
+                        continue; /* gone already, e.g. the peer of one before it */
+                if (r < 0)
+                        return r;
+                rtnl_link_set_ifindex(orig, ifindex);
+                rtnl_link_set_group(change, PP_DELETE_GROUP);
+                r = nlerr_to_errno(rtnl_link_change(sk, orig, change, 0));
+                if (r == -ENOENT || r == -ENODEV)
+                        continue;
+                if (r < 0)
+                        return r;
+                grouped++;
+        }
+        if (grouped > 0) {
+                msg = nlmsg_alloc_simple(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK);
+                if (!msg)
+                        return -ENOMEM;
+                if (nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+                    nla_put_u32(msg, IFLA_GROUP, PP_DELETE_GROUP) < 0)
+                        return -ENOMEM;
+                r = nl_send_auto(sk, msg);
+                if (r >= 0)
+                        r = nl_wait_for_ack(sk);
+                if (r < 0)
+                        return nlerr_to_errno(r);
+        }
+        if (ret_n)
+                *ret_n = grouped;
+        return 0;
+}
+
 struct match_ctx {
         bool (*match)(const char *name, const char *alias);
         char (*names)[IFNAMSIZ];
@@ -215,8 +263,8 @@ static void collect_link(struct nl_object *obj, void *userdata) {
         c->n++;
 }
 
-int link_delete_matching(struct nl_sock *sk, bool (*match)(const char *name, const char *alias),
-                         unsigned *ret_n) {
+int link_delete_matching(struct nl_sock *sk, int ioctl_fd,
+                         bool (*match)(const char *name, const char *alias), unsigned *ret_n) {
         _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
         _cleanup_free_ char(*names)[IFNAMSIZ] = NULL;
         struct match_ctx c = { .match = match };
@@ -233,15 +281,7 @@ int link_delete_matching(struct nl_sock *sk, bool (*match)(const char *name, con
         c.names = names;
         nl_cache_foreach(cache, collect_link, &c);
 
-        r = 0;
-        for (unsigned i = 0; i < c.n; i++) {
-                /* A veth whose peer we deleted a moment ago is gone already. */
-                int k = link_delete(sk, names[i]);
-                if (k == 0)
-                        deleted++;
-                else if (k != -ENODEV && r == 0)
-                        r = k;
-        }
+        r = link_delete_many(sk, ioctl_fd, names, c.n, &deleted);
         if (ret_n)
                 *ret_n = deleted;
         return r;

@@ -62,9 +62,19 @@ int tap_create(uid_t owner, char ret_name[static IFNAMSIZ], ErrBuf *err);
 int link_is_ours(struct nl_sock *sk, const char *name, int *ret_ifindex);
 /* Return: 0, -ENODEV if there is no such link. */
 int link_delete(struct nl_sock *sk, const char *name);
+/* The link group (IFLA_GROUP) links pass through on their way out: no link of anyone else's
+ * should ever be in it. */
+#define PP_DELETE_GROUP UINT32_C(0x70706e6c) /* "ppnl" */
+
+/*
+ * link_delete_many() - delete links in one go (one kernel grace period for all of them,
+ * instead of ~20 ms each). Names already gone are skipped; how many went in *ret_n.
+ */
+int link_delete_many(struct nl_sock *sk, int ioctl_fd, char (*names)[IFNAMSIZ], unsigned n,
+                     unsigned *ret_n);
 /* Delete every link whose name and alias (may be NULL) match() accepts; how many in *ret_n. */
-int link_delete_matching(struct nl_sock *sk, bool (*match)(const char *name, const char *alias),
-                         unsigned *ret_n);
+int link_delete_matching(struct nl_sock *sk, int ioctl_fd,
+                         bool (*match)(const char *name, const char *alias), unsigned *ret_n);
 
 int addr_add_ipv4(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned prefix_len,
                   ErrBuf *err);
