@@ -154,3 +154,47 @@ int helper_ns_disconnect(Helper *h, const IpcNsDisconnect *m, ErrBuf *err) {
         k = fw_batch_commit_removal(h->nft, &b, "remove the namespace", r < 0 ? NULL : err);
         return r < 0 ? r : k;
 }
+
+void helper_ns_disconnect_many(Helper *h, const IpcNsDisconnect **ms, size_t n, int *status,
+                               ErrBuf *errs) {
+        _cleanup_free_ char(*names)[IFNAMSIZ] = calloc(n ?: 1, IFNAMSIZ);
+        _cleanup_free_ size_t *idx = calloc(n ?: 1, sizeof *idx);
+        size_t n_valid = 0;
+        ErrBuf err = {};
+        int r;
+
+        if (!names || !idx) {
+                for (size_t i = 0; i < n; i++)
+                        status[i] = errbuf_set(&errs[i], -ENOMEM, "out of memory");
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                status[i] = validate_ns_disconnect(ms[i], &errs[i]);
+                if (status[i] < 0)
+                        continue;
+                (void) ifname_connected_ns_host(ms[i]->ns_id, names[n_valid]);
+                idx[n_valid++] = i;
+        }
+
+        /* Links first (a namespace that died took its own along: skipped), then elements. */
+        r = link_delete_many(h->nl, h->ioctl_fd, names, (unsigned) n_valid, NULL);
+        if (r < 0)
+                errbuf_set(&err, r, "cannot delete %s and others: %s", names[0], strerror(-r));
+        for (size_t start = 0; start < n_valid; start += 16) {
+                size_t end = start + 16 < n_valid ? start + 16 : n_valid;
+                FwBatch b = {};
+                int k;
+
+                for (size_t j = start; j < end; j++)
+                        fw_batch_guest_remove(&b, names[j]);
+                k = fw_batch_commit_removal(h->nft, &b, "remove the namespaces",
+                                            r < 0 ? NULL : &err);
+                for (size_t j = start; j < end; j++) {
+                        size_t i = idx[j];
+                        int s = r < 0 ? r : k;
+                        status[i] = s < 0 ? s : 0;
+                        if (s < 0)
+                                errs[i] = err;
+                }
+        }
+}

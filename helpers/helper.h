@@ -11,6 +11,13 @@
 struct nl_sock;
 struct nft_ctx;
 
+/* A request as received, with the fds that came with it. */
+typedef struct Received {
+        HelperRequest *req;
+        int fds[1];
+        size_t n_fds;
+} Received;
+
 typedef struct Helper {
         int ipc_fd;          /* socket to the manager; its close ends the helper */
         int host_netns_fd;   /* the netns the helper started in, to return to after setns() */
@@ -22,6 +29,7 @@ typedef struct Helper {
         int signal_fd;       /* SIGTERM, SIGINT, SIGHUP */
         struct nft_ctx *nft;
         bool datapath_started;
+        Received stashed;    /* read ahead while batching; served next */
 } Helper;
 
 /* How many fds must come with a request: NsConnect carries the client's pidfd, nothing else

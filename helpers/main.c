@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "connected-ns.h"
 #include "firewall.h"
 #include "helper.h"
 #include "ipc.h"
@@ -145,14 +146,17 @@ static void helper_cleanup(Helper *h) {
                 log_warning("Teardown at exit incomplete: %s", err.msg);
 }
 
-/* Receive, decode, validate, handle, answer, free: one request. Returns 0 to go on, 1 when
- * the manager has closed the socket or a signal asks us to stop. */
-static int helper_dispatch_ipc(Helper *h) {
-        _cleanup_(helper_request_freep) HelperRequest *req = NULL;
-        HelperResponse resp = HELPER_RESPONSE_INIT;
+/* Teardowns that arrive together are done together (one grace period for all the links). */
+#define DISCONNECT_BATCH_MAX 128u
+
+/*
+ * Receive one request with its fds: 1 with one, 0 when none is queued, -EPIPE when the
+ * manager has closed the socket. A protocol violation ends the helper.
+ */
+static int helper_receive(Helper *h, Received *ret) {
+        HelperRequest *req = NULL;
         int fds[1] = { -EBADF };
         size_t n_fds = 0;
-        ErrBuf err = {};
         int r;
 
         r = ipc_recv(h->ipc_fd, &patchpanel__ipc__helper_request__descriptor,
@@ -160,13 +164,12 @@ static int helper_dispatch_ipc(Helper *h) {
         if (r == -EAGAIN || r == -EINTR)
                 return 0;
         if (r == 0)
-                return 1;
+                return -EPIPE;
         if (r < 0) {
                 /* The manager broke the protocol: it is buggy or compromised. */
                 helper_cleanup(h);
                 log_fatal("Bad message from the manager: %s", strerror(-r));
         }
-
         if (n_fds != helper_request_n_fds(req)) {
                 for (size_t i = 0; i < n_fds; i++)
                         safe_close(fds[i]);
@@ -175,12 +178,24 @@ static int helper_dispatch_ipc(Helper *h) {
                           (unsigned long long) req->id, (int) req->op_case, n_fds,
                           helper_request_n_fds(req));
         }
-        helper_dispatch_request(h, req, fds, &resp, &err);
-        for (size_t i = 0; i < n_fds; i++)
-                safe_close(fds[i]);
+        *ret = (Received) { .req = req, .fds = { fds[0] }, .n_fds = n_fds };
+        return 1;
+}
+
+static void received_free(Received *rc) {
+        for (size_t i = 0; i < rc->n_fds; i++)
+                safe_close(rc->fds[i]);
+        if (rc->req)
+                helper_request_free(rc->req);
+        *rc = (Received) {};
+}
+
+/* Send one answer: 0, or 1 when the helper must stop (the manager is gone, or SIGTERM). */
+static int helper_answer(Helper *h, HelperResponse *resp) {
+        int r;
 
         for (;;) {
-                r = ipc_send(h->ipc_fd, &resp.base, NULL, 0);
+                r = ipc_send(h->ipc_fd, &resp->base, NULL, 0);
                 if (r != -EAGAIN && r != -EINTR)
                         break;
                 /* The manager is behind on reading; wait for room rather than drop a reply,
@@ -199,6 +214,81 @@ static int helper_dispatch_ipc(Helper *h) {
                 log_fatal("Failed to answer the manager: %s", strerror(-r));
         }
         return 0;
+}
+
+/* The NsDisconnect in first and any queued right behind it, as one batch. */
+static int helper_dispatch_disconnects(Helper *h, Received *first) {
+        _cleanup_free_ Received *batch = calloc(DISCONNECT_BATCH_MAX, sizeof *batch);
+        _cleanup_free_ const IpcNsDisconnect **ops = calloc(DISCONNECT_BATCH_MAX, sizeof *ops);
+        _cleanup_free_ int *status = calloc(DISCONNECT_BATCH_MAX, sizeof *status);
+        _cleanup_free_ ErrBuf *errs = calloc(DISCONNECT_BATCH_MAX, sizeof *errs);
+        size_t n = 0;
+        int stop = 0, r;
+
+        if (!batch || !ops || !status || !errs) {
+                received_free(first);
+                return 0;
+        }
+        batch[n++] = *first;
+        *first = (Received) {};
+        while (n < DISCONNECT_BATCH_MAX) {
+                Received next;
+                r = helper_receive(h, &next);
+                if (r == -EPIPE)
+                        stop = 1;
+                if (r <= 0)
+                        break;
+                if (next.req->op_case != OP(NS_DISCONNECT)) {
+                        h->stashed = next; /* served right after this batch */
+                        break;
+                }
+                batch[n++] = next;
+        }
+
+        for (size_t i = 0; i < n; i++)
+                ops[i] = batch[i].req->ns_disconnect;
+        helper_ns_disconnect_many(h, ops, n, status, errs);
+        for (size_t i = 0; i < n; i++) {
+                HelperResponse resp = HELPER_RESPONSE_INIT;
+                resp.id = batch[i].req->id;
+                resp.status = status[i];
+                if (status[i] < 0)
+                        resp.message = errs[i].msg;
+                if (!stop)
+                        stop = helper_answer(h, &resp);
+                received_free(&batch[i]);
+        }
+        if (n > 1)
+                log_debug("Disconnected %zu namespaces in one batch", n);
+        return stop;
+}
+
+/* Receive, decode, validate, handle, answer, free: one request (or one batch of
+ * teardowns). Returns 0 to go on, 1 when the manager has closed the socket or a signal
+ * asks us to stop. */
+static int helper_dispatch_ipc(Helper *h) {
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        Received rc;
+        ErrBuf err = {};
+        int r;
+
+        if (h->stashed.req) {
+                rc = h->stashed;
+                h->stashed = (Received) {};
+        } else {
+                r = helper_receive(h, &rc);
+                if (r == 0)
+                        return 0;
+                if (r < 0)
+                        return 1;
+        }
+        if (rc.req->op_case == OP(NS_DISCONNECT))
+                return helper_dispatch_disconnects(h, &rc);
+
+        helper_dispatch_request(h, rc.req, rc.fds, &resp, &err);
+        r = helper_answer(h, &resp);
+        received_free(&rc);
+        return r;
 }
 
 int main(int argc, char **argv) {
@@ -277,7 +367,11 @@ int main(int argc, char **argv) {
                         }
                 }
                 if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        if (helper_dispatch_ipc(&h) > 0) {
+                        int stop = helper_dispatch_ipc(&h);
+                        /* A request read ahead while batching is served before waiting. */
+                        while (!stop && h.stashed.req)
+                                stop = helper_dispatch_ipc(&h);
+                        if (stop) {
                                 log_debug("Manager gone or signalled, exiting");
                                 break;
                         }
