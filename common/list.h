@@ -15,6 +15,22 @@
                 *_head = _item;                                         \
         } while (0)
 
+/* At the end: keeps the order items came in (walks the list; for short lists). */
+#define LIST_APPEND(name, head, item)                                   \
+        do {                                                            \
+                typeof(*(head)) **_head = &(head), *_item = (item), *_t; \
+                _item->name##_next = NULL;                              \
+                if (!*_head) {                                          \
+                        _item->name##_prev = NULL;                      \
+                        *_head = _item;                                 \
+                        break;                                          \
+                }                                                       \
+                for (_t = *_head; _t->name##_next; _t = _t->name##_next) \
+                        ;                                               \
+                _t->name##_next = _item;                                \
+                _item->name##_prev = _t;                                \
+        } while (0)
+
 #define LIST_REMOVE(name, head, item)                                            \
         do {                                                                     \
                 typeof(*(head)) **_head = &(head), *_item = (item);              \

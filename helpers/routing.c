@@ -15,6 +15,7 @@
 #include "routing.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_rule *, rtnl_rule_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cb *, nl_cb_put);
 
 #define ROUTES_MAX 4096u
 
@@ -119,11 +120,16 @@ static int rules_delete(Helper *h, uint32_t table, ErrBuf *err) {
 typedef struct RouteScan {
         int ifindex;
         uint32_t table;
-        struct rtnl_route **want; /* main-table routes through the uplink */
+        struct rtnl_route **want; /* copies for the uplink's table of its main-table routes */
         struct rtnl_route **have; /* routes of ours in its table */
         unsigned n_want, n_have;
         bool all_ours;            /* collect every route of ours in any table into have */
+        int error;
 } RouteScan;
+
+static struct nl_addr *nh_gateway(struct rtnl_nexthop *nh) {
+        return nh ? rtnl_route_nh_get_gateway(nh) : NULL;
+}
 
 static int route_oif(struct rtnl_route *r) {
         struct rtnl_nexthop *nh;
@@ -134,84 +140,14 @@ static int route_oif(struct rtnl_route *r) {
         return nh ? rtnl_route_nh_get_ifindex(nh) : 0;
 }
 
-static void route_collect(struct nl_object *obj, void *userdata) {
-        struct rtnl_route *route = (struct rtnl_route *) obj;
-        RouteScan *s = userdata;
-        uint8_t family = rtnl_route_get_family(route);
-
-        if (family != AF_INET && family != AF_INET6)
-                return;
-        if (rtnl_route_get_protocol(route) == RTPROT_PATCHPANEL &&
-            (s->all_ours || rtnl_route_get_table(route) == s->table)) {
-                if (s->n_have < ROUTES_MAX) {
-                        nl_object_get(obj);
-                        s->have[s->n_have++] = route;
-                }
-                return;
-        }
-        if (s->all_ours || rtnl_route_get_table(route) != RT_TABLE_MAIN ||
-            rtnl_route_get_type(route) != RTN_UNICAST || route_oif(route) != s->ifindex)
-                return;
-        if (s->n_want < ROUTES_MAX) {
-                nl_object_get(obj);
-                s->want[s->n_want++] = route;
-        }
-}
-
-static void route_scan_free(RouteScan *s) {
-        for (unsigned i = 0; i < s->n_want; i++)
-                rtnl_route_put(s->want[i]);
-        for (unsigned i = 0; i < s->n_have; i++)
-                rtnl_route_put(s->have[i]);
-        free(s->want);
-        free(s->have);
-}
-
-static int route_scan(Helper *h, RouteScan *s, ErrBuf *err) {
-        _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
-        int r;
-
-        s->want = calloc(ROUTES_MAX, sizeof *s->want);
-        s->have = calloc(ROUTES_MAX, sizeof *s->have);
-        if (!s->want || !s->have)
-                return errbuf_set(err, -ENOMEM, "out of memory for routes");
-        r = rtnl_route_alloc_cache(h->nl, AF_UNSPEC, 0, &cache);
-        if (r < 0)
-                return errbuf_set(err, nlerr_to_errno(r), "cannot list routes");
-        nl_cache_foreach(cache, route_collect, s);
-        return 0;
-}
-
 static struct nl_addr *route_gateway(struct rtnl_route *r) {
-        struct rtnl_nexthop *nh = rtnl_route_get_nnexthops(r) == 1 ? rtnl_route_nexthop_n(r, 0) : NULL;
-        return nh ? rtnl_route_nh_get_gateway(nh) : NULL;
+        return rtnl_route_get_nnexthops(r) == 1 ? nh_gateway(rtnl_route_nexthop_n(r, 0)) : NULL;
 }
 
-static bool addr_equal(struct nl_addr *a, struct nl_addr *b) {
-        if (!a || !b)
-                return a == b;
-        return nl_addr_cmp(a, b) == 0;
-}
-
-/* Same destination, tos and metric: the kernel would consider them the same route. */
-static bool route_same_key(struct rtnl_route *a, struct rtnl_route *b) {
-        return rtnl_route_get_family(a) == rtnl_route_get_family(b) &&
-               addr_equal(rtnl_route_get_dst(a), rtnl_route_get_dst(b)) &&
-               rtnl_route_get_tos(a) == rtnl_route_get_tos(b) &&
-               rtnl_route_get_priority(a) == rtnl_route_get_priority(b);
-}
-
-static bool route_same(struct rtnl_route *a, struct rtnl_route *b) {
-        return route_same_key(a, b) && rtnl_route_get_type(a) == rtnl_route_get_type(b) &&
-               rtnl_route_get_scope(a) == rtnl_route_get_scope(b) &&
-               addr_equal(route_gateway(a), route_gateway(b)) &&
-               addr_equal(rtnl_route_get_pref_src(a), rtnl_route_get_pref_src(b)) &&
-               route_oif(a) == route_oif(b);
-}
-
-/* The copy of a main-table route for the uplink's table (or, with src NULL, the table's
- * unreachable default for family). */
-static struct rtnl_route *route_for_table(struct rtnl_route *src, int family, uint32_t table) {
+/* A route for the uplink's table: the unreachable default of family (src NULL), or a copy of
+ * a main-table route through one of its nexthops. */
+static struct rtnl_route *route_for_table(struct rtnl_route *src, struct rtnl_nexthop *via,
+                                          int family, uint32_t table) {
         _cleanup_(rtnl_route_putp) struct rtnl_route *r = rtnl_route_alloc();
         _cleanup_(nl_addr_putp) struct nl_addr *any = NULL;
         struct rtnl_nexthop *nh;
@@ -242,11 +178,107 @@ static struct rtnl_route *route_for_table(struct rtnl_route *src, int family, ui
         nh = rtnl_route_nh_alloc();
         if (!nh)
                 return NULL;
-        rtnl_route_nh_set_ifindex(nh, route_oif(src));
-        if (route_gateway(src))
-                rtnl_route_nh_set_gateway(nh, route_gateway(src));
+        rtnl_route_nh_set_ifindex(nh, rtnl_route_nh_get_ifindex(via));
+        if (nh_gateway(via))
+                rtnl_route_nh_set_gateway(nh, nh_gateway(via));
         rtnl_route_add_nexthop(r, nh);
         return TAKE_PTR(r);
+}
+
+static void route_collect(struct nl_object *obj, void *userdata) {
+        struct rtnl_route *route = (struct rtnl_route *) obj;
+        RouteScan *s = userdata;
+        uint8_t family = rtnl_route_get_family(route);
+        int n;
+
+        if (family != AF_INET && family != AF_INET6)
+                return;
+        if (rtnl_route_get_protocol(route) == RTPROT_PATCHPANEL &&
+            (s->all_ours || rtnl_route_get_table(route) == s->table)) {
+                if (s->n_have < ROUTES_MAX) {
+                        nl_object_get(obj);
+                        s->have[s->n_have++] = route;
+                }
+                return;
+        }
+        if (s->all_ours || rtnl_route_get_table(route) != RT_TABLE_MAIN ||
+            rtnl_route_get_type(route) != RTN_UNICAST)
+                return;
+        /* libnl merges IPv6 routes of the same destination and metric on several links into
+         * one object with several nexthops: take the nexthop through our uplink. */
+        n = rtnl_route_get_nnexthops(route);
+        for (int i = 0; i < n; i++) {
+                struct rtnl_nexthop *nh = rtnl_route_nexthop_n(route, i);
+                if (!nh || rtnl_route_nh_get_ifindex(nh) != s->ifindex)
+                        continue;
+                if (s->n_want >= ROUTES_MAX)
+                        return;
+                s->want[s->n_want] = route_for_table(route, nh, family, s->table);
+                if (!s->want[s->n_want]) {
+                        s->error = -ENOMEM;
+                        return;
+                }
+                s->n_want++;
+        }
+}
+
+static void route_scan_free(RouteScan *s) {
+        for (unsigned i = 0; i < s->n_want; i++)
+                rtnl_route_put(s->want[i]);
+        for (unsigned i = 0; i < s->n_have; i++)
+                rtnl_route_put(s->have[i]);
+        free(s->want);
+        free(s->have);
+}
+
+static int route_dump_message(struct nl_msg *msg, void *userdata) {
+        /* Parsed one by one: a libnl cache would fold routes that differ only in their
+         * device (IPv6 fe80::/64 on every link) into one. */
+        (void) nl_msg_parse(msg, route_collect, userdata);
+        return NL_OK;
+}
+
+static int route_scan(Helper *h, RouteScan *s, ErrBuf *err) {
+        _cleanup_(nl_cb_putp) struct nl_cb *cb = NULL;
+        int r;
+
+        s->want = calloc(ROUTES_MAX, sizeof *s->want);
+        s->have = calloc(ROUTES_MAX, sizeof *s->have);
+        cb = nl_cb_clone(nl_socket_get_cb(h->nl));
+        if (!s->want || !s->have || !cb)
+                return errbuf_set(err, -ENOMEM, "out of memory for routes");
+        nl_cb_put(nl_socket_get_cb(h->nl)); /* nl_socket_get_cb() took a reference */
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, route_dump_message, s);
+        r = nl_rtgen_request(h->nl, RTM_GETROUTE, AF_UNSPEC, NLM_F_DUMP);
+        if (r >= 0)
+                r = nl_recvmsgs(h->nl, cb);
+        if (r < 0)
+                return errbuf_set(err, nlerr_to_errno(r), "cannot list routes");
+        if (s->error < 0)
+                return errbuf_set(err, s->error, "out of memory for routes");
+        return 0;
+}
+
+static bool addr_equal(struct nl_addr *a, struct nl_addr *b) {
+        if (!a || !b)
+                return a == b;
+        return nl_addr_cmp(a, b) == 0;
+}
+
+/* Same destination, tos and metric: the kernel would consider them the same route. */
+static bool route_same_key(struct rtnl_route *a, struct rtnl_route *b) {
+        return rtnl_route_get_family(a) == rtnl_route_get_family(b) &&
+               addr_equal(rtnl_route_get_dst(a), rtnl_route_get_dst(b)) &&
+               rtnl_route_get_tos(a) == rtnl_route_get_tos(b) &&
+               rtnl_route_get_priority(a) == rtnl_route_get_priority(b);
+}
+
+static bool route_same(struct rtnl_route *a, struct rtnl_route *b) {
+        return route_same_key(a, b) && rtnl_route_get_type(a) == rtnl_route_get_type(b) &&
+               rtnl_route_get_scope(a) == rtnl_route_get_scope(b) &&
+               addr_equal(route_gateway(a), route_gateway(b)) &&
+               addr_equal(rtnl_route_get_pref_src(a), rtnl_route_get_pref_src(b)) &&
+               route_oif(a) == route_oif(b);
 }
 
 static int routes_sync(Helper *h, int ifindex, uint32_t table, ErrBuf *err) {
@@ -268,10 +300,12 @@ static int routes_sync(Helper *h, int ifindex, uint32_t table, ErrBuf *err) {
                 _cleanup_(rtnl_route_putp) struct rtnl_route *copy = NULL;
                 bool present = false;
 
-                if (i < s.n_want)
-                        copy = route_for_table(s.want[i], rtnl_route_get_family(s.want[i]), table);
-                else
-                        copy = route_for_table(NULL, i == s.n_want ? AF_INET : AF_INET6, table);
+                if (i < s.n_want) {
+                        copy = s.want[i];
+                        nl_object_get(OBJ_CAST(copy));
+                } else
+                        copy = route_for_table(NULL, NULL, i == s.n_want ? AF_INET : AF_INET6,
+                                               table);
                 if (!copy) {
                         r = errbuf_set(err, -ENOMEM, "out of memory for a route");
                         goto out;
@@ -359,6 +393,12 @@ int routing_uplink_sync(Helper *h, const char *ifname, int ifindex, ErrBuf *err)
         int r;
 
         r = routing_check_uplink(h, ifname, ifindex, true, &table, err);
+        if (r == -ENODEV) {
+                /* Unplugged: its route events came before the manager heard it is gone, and
+                 * the removal comes next. Nothing to bring in step. */
+                log_debug("Uplink %s is gone, nothing to sync", ifname);
+                return 0;
+        }
         if (r < 0)
                 return r;
         return routes_sync(h, ifindex, table, err);

@@ -239,6 +239,8 @@ Arc *arc_free(Arc *arc) {
                 }
         if (arc->kind == ARC_KIND_CONTAINER)
                 mac_generator_release(arc->manager->macs, &arc->arc0_mac);
+        if (arc->management.prefix_len)
+                (void) pool_release(arc->manager->pools[POOL_ARC], &arc->management);
         safe_close(arc->pidfd);
         if (arc->manager->arc == arc)
                 arc->manager->arc = NULL;
@@ -322,9 +324,16 @@ int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, sd_b
                 return -ENOMEM;
         *arc = (Arc) { .manager = m, .kind = kind, .state = ARC_STARTING, .pid = pid,
                        .cid = cid, .pidfd = -EBADF };
+        /* The management link's /30: the ARC pool's only subnet, accounted like the rest. */
+        r = pool_allocate(m->pools[POOL_ARC], 1, &arc->management);
+        if (r < 0) {
+                free(arc);
+                return r;
+        }
         if (kind == ARC_KIND_CONTAINER) {
                 r = mac_generator_random(m->macs, &arc->arc0_mac);
                 if (r < 0) {
+                        (void) pool_release(m->pools[POOL_ARC], &arc->management);
                         free(arc);
                         return r;
                 }
@@ -332,6 +341,7 @@ int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, sd_b
                 if (fds[0] < 0) {
                         r = -errno;
                         mac_generator_release(m->macs, &arc->arc0_mac);
+                        (void) pool_release(m->pools[POOL_ARC], &arc->management);
                         free(arc);
                         return r;
                 }

@@ -56,6 +56,7 @@ struct Arc {
         int pidfd;               /* container: pins its process for later uplinks */
         uint32_t cid;            /* VM */
         MacAddr arc0_mac;        /* container: random */
+        Subnet management;       /* arcbr0's, from the ARC pool */
         char taps[ARC_VM_N_TAPS][IFNAMSIZ]; /* VM: arc0's, then one per slot */
         ArcDevice *slots[ARC_N_CONFIGS];
         sd_bus_message *call;    /* Startup or Shutdown awaiting its reply */

@@ -292,7 +292,9 @@ static void on_link(LinkMonitor *m, bool added, int ifindex, const char *name, c
         u->ifindex = ifindex;
         u->technology = uplink_technology_from_name(name);
         u->up = flags & IFF_UP;
-        LIST_PREPEND(uplinks, m->uplinks, u);
+        /* In the order they came (ifindex order at start): ARC gives the first ethernet
+         * uplink the first ethernet slot. */
+        LIST_APPEND(uplinks, m->uplinks, u);
         log_info("Uplink %s (ifindex %d, %s) added", u->name, u->ifindex,
                  uplink_technology_to_string(u->technology));
         if (!m->quiet && m->cb.uplink_added)
