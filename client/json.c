@@ -36,6 +36,8 @@ static int parse_string(Parser *ps, char **ret) {
         start = ++ps->p;
         /* The decoded string is never longer than its encoding. */
         while (*ps->p && *ps->p != '"') {
+                if ((unsigned char) *ps->p < 0x20)
+                        return -EINVAL; /* JSON strings carry control characters escaped */
                 if (*ps->p == '\\' && ps->p[1])
                         ps->p++;
                 ps->p++;
@@ -61,7 +63,7 @@ static int parse_string(Parser *ps, char **ret) {
                         int a = s[1] ? hexval(s[1]) : -1, b = a >= 0 && s[2] ? hexval(s[2]) : -1,
                             c = b >= 0 && s[3] ? hexval(s[3]) : -1,
                             d = c >= 0 && s[4] ? hexval(s[4]) : -1;
-                        if (d < 0 || a != 0 || b != 0) {
+                        if (d < 0 || a != 0 || b != 0 || (c == 0 && d == 0)) {
                                 free(out);
                                 return -EINVAL;
                         }
@@ -69,13 +71,51 @@ static int parse_string(Parser *ps, char **ret) {
                         s += 4;
                         break;
                 }
-                default: *o++ = *s; break;
+                case '"':
+                case '\\':
+                case '/':
+                        *o++ = *s;
+                        break;
+                default:
+                        free(out);
+                        return -EINVAL;
                 }
         }
         *o = '\0';
         ps->p++;
         *ret = out;
         return 0;
+}
+
+/* The end of a number in JSON's grammar (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), or
+ * NULL: strtod() alone would take hex, inf, nan, "+1", ".5"... */
+static const char *number_end(const char *p) {
+        if (*p == '-')
+                p++;
+        if (*p == '0')
+                p++;
+        else if (*p >= '1' && *p <= '9')
+                while (*p >= '0' && *p <= '9')
+                        p++;
+        else
+                return NULL;
+        if (*p == '.') {
+                p++;
+                if (*p < '0' || *p > '9')
+                        return NULL;
+                while (*p >= '0' && *p <= '9')
+                        p++;
+        }
+        if (*p == 'e' || *p == 'E') {
+                p++;
+                if (*p == '+' || *p == '-')
+                        p++;
+                if (*p < '0' || *p > '9')
+                        return NULL;
+                while (*p >= '0' && *p <= '9')
+                        p++;
+        }
+        return p;
 }
 
 static int parse_value(Parser *ps, JsonValue **ret);
@@ -165,14 +205,20 @@ static int parse_value(Parser *ps, JsonValue **ret) {
                                 v->boolean = words[i].value;
                                 ps->p += strlen(words[i].word);
                                 r = 0;
+                                break;
                         }
                 break;
         }
         default: {
-                char *end;
+                const char *end = number_end(ps->p);
+                char *stop;
                 v->type = JSON_NUMBER;
-                v->number = strtod(ps->p, &end);
-                if (end == ps->p)
+                if (!end) {
+                        r = -EINVAL;
+                        break;
+                }
+                v->number = strtod(ps->p, &stop);
+                if (stop != end)
                         r = -EINVAL;
                 ps->p = end;
         }
@@ -230,7 +276,13 @@ const char *json_get_string(const JsonValue *object, const char *key) {
 
 long long json_get_int(const JsonValue *object, const char *key) {
         const JsonValue *v = json_get(object, key);
-        return v && v->type == JSON_NUMBER ? (long long) v->number : 0;
+
+        if (!v || v->type != JSON_NUMBER)
+                return 0;
+        /* Out of range (1e19, an overflow to inf) would make the conversion undefined. */
+        if (!(v->number > -9.2e18 && v->number < 9.2e18))
+                return 0;
+        return (long long) v->number;
 }
 
 bool json_get_bool(const JsonValue *object, const char *key) {

@@ -2,7 +2,7 @@
 #pragma once
 
 /* A small JSON reader for the daemon's status document: parse into a tree, look members up
- * by name. Not a general-purpose library: no unicode escapes beyond \u00XX. */
+ * by name. Not a general-purpose library: no unicode escapes beyond \u0001..\u00ff. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,6 +35,6 @@ JsonValue *json_free(JsonValue *v);
 const JsonValue *json_get(const JsonValue *object, const char *key);
 /* The member's string, or "" when missing or not a string. */
 const char *json_get_string(const JsonValue *object, const char *key);
-/* The member's number, or 0. */
+/* The member's number, or 0 (also when it does not fit a long long). */
 long long json_get_int(const JsonValue *object, const char *key);
 bool json_get_bool(const JsonValue *object, const char *key);

@@ -45,7 +45,7 @@ int ifname_connected_ns_peer(uint32_t id, char ret[static IFNAMSIZ]);
 /*
  * ifname_prefixed() - prefix + base, cut to 15 characters by dropping characters before
  * the last one of base, which usually tells interfaces apart ("arc_" + "wlp0s20f3abc1" ->
- * "arc_wlp0s20f31"), as the original did.
+ * "arc_wlp0s20f3a1"), as the original did.
  * Return: 0, or -EINVAL if base is not a valid name.
  */
 int ifname_prefixed(const char *prefix, const char *base, char ret[static IFNAMSIZ]);

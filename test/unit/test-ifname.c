@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * common/ifname.h: validation of interface names from outside, and the ConnectNamespace
- * names derived from ids (arc_ns<id> on the host, veth<id> in the namespace).
+ * common/ifname.h: validation of interface names from outside, the ConnectNamespace
+ * names derived from ids (arc_ns<id> on the host, veth<id> in the namespace), the ARC
+ * per-uplink names cut to fit (ifname_prefixed()) and the VM TAP names (vmtap<N>).
  */
 
 #include <stdarg.h>
@@ -347,6 +348,248 @@ static void test_parse_host_overflow_uint64(void **state) {
         assert_parse_fails("arc_ns99999999999999999999999999", -ERANGE);
 }
 
+/* ifname_prefixed(): prefix + base, cut to IFNAME_MAX keeping the prefix, the first
+ * IFNAME_MAX - strlen(prefix) - 1 characters of base, and base's last character. */
+
+static void test_prefixed_short(void **state) {
+        char name[IFNAMSIZ];
+
+        (void) state;
+        assert_int_equal(ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, "eth0", name), 0);
+        assert_string_equal(name, "arc_eth0");
+}
+
+static void test_prefixed_veth_short(void **state) {
+        char name[IFNAMSIZ];
+
+        (void) state;
+        assert_int_equal(ifname_prefixed(ARC_UPLINK_VETH_PREFIX, "wlan0", name), 0);
+        assert_string_equal(name, "vethwlan0");
+}
+
+static void test_prefixed_exactly_15(void **state) {
+        char name[IFNAMSIZ];
+
+        (void) state;
+        /* "arc_" + an 11-character base: 15 characters, nothing cut. */
+        assert_int_equal(strlen("wlp0s20f3ab"), IFNAME_MAX - strlen(ARC_UPLINK_BRIDGE_PREFIX));
+        assert_int_equal(ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, "wlp0s20f3ab", name), 0);
+        assert_string_equal(name, "arc_wlp0s20f3ab");
+        assert_int_equal(strlen(name), IFNAME_MAX);
+}
+
+static void test_prefixed_one_over(void **state) {
+        char name[IFNAMSIZ];
+
+        (void) state;
+        /* 12-character base: its first 10 characters, then its last. */
+        assert_int_equal(ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, "wlp0s20f3abc", name), 0);
+        assert_string_equal(name, "arc_wlp0s20f3ac");
+        assert_int_equal(strlen(name), IFNAME_MAX);
+}
+
+static void test_prefixed_keeps_last_char(void **state) {
+        char name[IFNAMSIZ];
+
+        (void) state;
+        assert_int_equal(ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, "wlp0s20f3abc1", name), 0);
+        assert_string_equal(name, "arc_wlp0s20f3a1");
+        assert_int_equal(strlen(name), IFNAME_MAX);
+        assert_true(ifname_is_valid(name));
+}
+
+static void test_prefixed_veth_keeps_last_char(void **state) {
+        char name[IFNAMSIZ];
+
+        (void) state;
+        assert_int_equal(ifname_prefixed(ARC_UPLINK_VETH_PREFIX, "wlp0s20f3abc1", name), 0);
+        assert_string_equal(name, "vethwlp0s20f3a1");
+}
+
+static void test_prefixed_base_15_chars(void **state) {
+        char name[IFNAMSIZ];
+
+        (void) state;
+        assert_int_equal(ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, "abcdefghijklmn5", name), 0);
+        assert_string_equal(name, "arc_abcdefghij5");
+        assert_int_equal(strlen(name), IFNAME_MAX);
+}
+
+static void test_prefixed_last_char_tells_apart(void **state) {
+        char a[IFNAMSIZ], b[IFNAMSIZ];
+
+        (void) state;
+        assert_int_equal(ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, "enx00e04c680011", a), 0);
+        assert_int_equal(ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, "enx00e04c680012", b), 0);
+        assert_string_equal(a, "arc_enx00e04c61");
+        assert_string_equal(b, "arc_enx00e04c62");
+}
+
+static void test_prefixed_empty_prefix(void **state) {
+        char name[IFNAMSIZ];
+
+        (void) state;
+        assert_int_equal(ifname_prefixed("", "abcdefghijklmno", name), 0);
+        assert_string_equal(name, "abcdefghijklmno");
+}
+
+static void test_prefixed_prefix_14_fits(void **state) {
+        char name[IFNAMSIZ];
+
+        (void) state;
+        assert_int_equal(ifname_prefixed("abcdefghijklmn", "x", name), 0);
+        assert_string_equal(name, "abcdefghijklmnx");
+}
+
+static void test_prefixed_prefix_14_cut(void **state) {
+        char name[IFNAMSIZ];
+
+        (void) state;
+        /* No room for any of base but its last character. */
+        assert_int_equal(ifname_prefixed("abcdefghijklmn", "eth0", name), 0);
+        assert_string_equal(name, "abcdefghijklmn0");
+}
+
+/* ifname_prefixed(): rejected, one per test; the output is left alone */
+
+static void assert_prefixed_fails(const char *prefix, const char *base) {
+        char name[IFNAMSIZ] = "untouched";
+
+        assert_int_equal(ifname_prefixed(prefix, base, name), -EINVAL);
+        assert_string_equal(name, "untouched");
+}
+
+static void test_prefixed_prefix_15(void **state) {
+        (void) state;
+        assert_prefixed_fails("abcdefghijklmno", "x");
+}
+
+static void test_prefixed_prefix_16(void **state) {
+        (void) state;
+        assert_prefixed_fails("abcdefghijklmnop", "x");
+}
+
+static void test_prefixed_base_null(void **state) {
+        (void) state;
+        assert_prefixed_fails(ARC_UPLINK_BRIDGE_PREFIX, NULL);
+}
+
+static void test_prefixed_base_empty(void **state) {
+        (void) state;
+        assert_prefixed_fails(ARC_UPLINK_BRIDGE_PREFIX, "");
+}
+
+static void test_prefixed_base_16_chars(void **state) {
+        (void) state;
+        assert_prefixed_fails(ARC_UPLINK_BRIDGE_PREFIX, "abcdefghijklmnop");
+}
+
+static void test_prefixed_base_slash(void **state) {
+        (void) state;
+        assert_prefixed_fails(ARC_UPLINK_BRIDGE_PREFIX, "eth/0");
+}
+
+static void test_prefixed_base_trailing_dot(void **state) {
+        (void) state;
+        assert_prefixed_fails(ARC_UPLINK_BRIDGE_PREFIX, "wlp0s20f3abc1.");
+}
+
+static void test_prefixed_base_leading_dash(void **state) {
+        (void) state;
+        assert_prefixed_fails(ARC_UPLINK_BRIDGE_PREFIX, "-eth0");
+}
+
+/* ifname_is_vm_tap(): accepted */
+
+static void test_vm_tap_0(void **state) {
+        (void) state;
+        assert_true(ifname_is_vm_tap("vmtap0"));
+}
+
+static void test_vm_tap_123(void **state) {
+        (void) state;
+        assert_true(ifname_is_vm_tap("vmtap123"));
+}
+
+static void test_vm_tap_15_chars(void **state) {
+        (void) state;
+        assert_int_equal(strlen("vmtap9999999999"), IFNAME_MAX);
+        assert_true(ifname_is_vm_tap("vmtap9999999999"));
+}
+
+/* ifname_is_vm_tap(): rejected, one per test */
+
+static void test_vm_tap_prefix_only(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap("vmtap"));
+}
+
+static void test_vm_tap_letter(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap("vmtapx"));
+}
+
+static void test_vm_tap_trailing_letter(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap("vmtap1a"));
+}
+
+static void test_vm_tap_negative(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap("vmtap-1"));
+}
+
+static void test_vm_tap_sign(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap("vmtap+1"));
+}
+
+static void test_vm_tap_space(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap("vmtap 1"));
+}
+
+static void test_vm_tap_leading_char(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap("xvmtap0"));
+}
+
+static void test_vm_tap_case(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap("VMTAP0"));
+}
+
+static void test_vm_tap_16_chars(void **state) {
+        (void) state;
+        assert_int_equal(strlen("vmtap99999999999"), IFNAMSIZ);
+        assert_false(ifname_is_vm_tap("vmtap99999999999"));
+}
+
+static void test_vm_tap_very_long(void **state) {
+        char s[64];
+
+        (void) state;
+        memcpy(s, VM_TAP_PREFIX, strlen(VM_TAP_PREFIX));
+        memset(s + strlen(VM_TAP_PREFIX), '1', sizeof s - 1 - strlen(VM_TAP_PREFIX));
+        s[sizeof s - 1] = '\0';
+        assert_false(ifname_is_vm_tap(s));
+}
+
+static void test_vm_tap_other_name(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap("eth0"));
+}
+
+static void test_vm_tap_empty(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap(""));
+}
+
+static void test_vm_tap_null(void **state) {
+        (void) state;
+        assert_false(ifname_is_vm_tap(NULL));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid_simple),
@@ -400,6 +643,41 @@ int main(void) {
                 cmocka_unit_test(test_parse_host_above_max),
                 cmocka_unit_test(test_parse_host_overflow_uint32),
                 cmocka_unit_test(test_parse_host_overflow_uint64),
+                cmocka_unit_test(test_prefixed_short),
+                cmocka_unit_test(test_prefixed_veth_short),
+                cmocka_unit_test(test_prefixed_exactly_15),
+                cmocka_unit_test(test_prefixed_one_over),
+                cmocka_unit_test(test_prefixed_keeps_last_char),
+                cmocka_unit_test(test_prefixed_veth_keeps_last_char),
+                cmocka_unit_test(test_prefixed_base_15_chars),
+                cmocka_unit_test(test_prefixed_last_char_tells_apart),
+                cmocka_unit_test(test_prefixed_empty_prefix),
+                cmocka_unit_test(test_prefixed_prefix_14_fits),
+                cmocka_unit_test(test_prefixed_prefix_14_cut),
+                cmocka_unit_test(test_prefixed_prefix_15),
+                cmocka_unit_test(test_prefixed_prefix_16),
+                cmocka_unit_test(test_prefixed_base_null),
+                cmocka_unit_test(test_prefixed_base_empty),
+                cmocka_unit_test(test_prefixed_base_16_chars),
+                cmocka_unit_test(test_prefixed_base_slash),
+                cmocka_unit_test(test_prefixed_base_trailing_dot),
+                cmocka_unit_test(test_prefixed_base_leading_dash),
+                cmocka_unit_test(test_vm_tap_0),
+                cmocka_unit_test(test_vm_tap_123),
+                cmocka_unit_test(test_vm_tap_15_chars),
+                cmocka_unit_test(test_vm_tap_prefix_only),
+                cmocka_unit_test(test_vm_tap_letter),
+                cmocka_unit_test(test_vm_tap_trailing_letter),
+                cmocka_unit_test(test_vm_tap_negative),
+                cmocka_unit_test(test_vm_tap_sign),
+                cmocka_unit_test(test_vm_tap_space),
+                cmocka_unit_test(test_vm_tap_leading_char),
+                cmocka_unit_test(test_vm_tap_case),
+                cmocka_unit_test(test_vm_tap_16_chars),
+                cmocka_unit_test(test_vm_tap_very_long),
+                cmocka_unit_test(test_vm_tap_other_name),
+                cmocka_unit_test(test_vm_tap_empty),
+                cmocka_unit_test(test_vm_tap_null),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

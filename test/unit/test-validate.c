@@ -12,6 +12,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fwmark.h"
@@ -24,11 +27,29 @@
 static const uint8_t good_host_mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
 static const uint8_t good_peer_mac[6] = { 0x02, 0x66, 0x77, 0x88, 0x99, 0xaa };
 
+/*
+ * One passing request of each kind. The strings the requests point to live here too, so
+ * that a test can change a name in place.
+ */
 typedef struct Fixture {
         PoolLayout pools;
         IpcNsConnect msg;
         uint8_t host_mac[8];
         uint8_t peer_mac[8];
+        IpcVmTapAdd tap;
+        uint8_t tap_mac[8];
+        IpcArcAdd arc;
+        uint8_t arc_mac[8];
+        IpcArcRemove arc_remove;
+        char arc_tap_names[ARC_VM_N_TAPS][IFNAMSIZ];
+        char *arc_taps[ARC_VM_N_TAPS];
+        IpcArcUplinkAdd uplink;
+        uint8_t uplink_mac[8];
+        char uplink_name[IFNAMSIZ];
+        char uplink_tap[IFNAMSIZ];
+        IpcArcUplinkRemove uplink_remove;
+        char uplink_remove_name[IFNAMSIZ];
+        char uplink_remove_tap[IFNAMSIZ];
         ErrBuf err;
 } Fixture;
 
@@ -53,6 +74,48 @@ static int setup(void **state) {
         f->msg.host_mac = bytes(f->host_mac, 6);
         f->msg.peer_mac = bytes(f->peer_mac, 6);
         f->msg.source = TRAFFIC_SOURCE_ARC;
+
+        /* A Termina TAP without an LXD subnet. */
+        memcpy(f->tap_mac, good_host_mac, sizeof good_host_mac);
+        f->tap = (IpcVmTapAdd) PATCHPANEL__IPC__VM_TAP_ADD__INIT;
+        f->tap.kind = PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA;
+        f->tap.subnet_base = 0x64735c18u; /* 100.115.92.24, the Termina pool's first /30 */
+        f->tap.subnet_prefix_len = 30;
+        f->tap.mac = bytes(f->tap_mac, 6);
+        f->tap.owner_uid = 1000;
+
+        /* The ARC container. */
+        memcpy(f->arc_mac, good_peer_mac, sizeof good_peer_mac);
+        f->arc = (IpcArcAdd) PATCHPANEL__IPC__ARC_ADD__INIT;
+        f->arc.pid = 4321;
+        f->arc.guest_mac = bytes(f->arc_mac, 6);
+
+        /* Removal of the ARC container; the TAP names are there for the VM tests to use. */
+        for (size_t i = 0; i < ARC_VM_N_TAPS; i++) {
+                snprintf(f->arc_tap_names[i], IFNAMSIZ, VM_TAP_TEMPLATE, (int) i + 7);
+                f->arc_taps[i] = f->arc_tap_names[i];
+        }
+        f->arc_remove = (IpcArcRemove) PATCHPANEL__IPC__ARC_REMOVE__INIT;
+        f->arc_remove.taps = f->arc_taps;
+
+        /* The ARC container on eth0. */
+        memcpy(f->uplink_mac, good_peer_mac, sizeof good_peer_mac);
+        strcpy(f->uplink_name, "eth0");
+        strcpy(f->uplink_tap, "vmtap8");
+        f->uplink = (IpcArcUplinkAdd) PATCHPANEL__IPC__ARC_UPLINK_ADD__INIT;
+        f->uplink.uplink_ifname = f->uplink_name;
+        f->uplink.uplink_ifindex = 2;
+        f->uplink.subnet_base = 0x64735c04u; /* 100.115.92.4, the ARC per-uplink pool's first */
+        f->uplink.subnet_prefix_len = 30;
+        f->uplink.pid = 4321;
+        f->uplink.guest_mac = bytes(f->uplink_mac, 6);
+
+        /* The ARC container off eth0. */
+        strcpy(f->uplink_remove_name, "eth0");
+        strcpy(f->uplink_remove_tap, "vmtap8");
+        f->uplink_remove = (IpcArcUplinkRemove) PATCHPANEL__IPC__ARC_UPLINK_REMOVE__INIT;
+        f->uplink_remove.uplink_ifname = f->uplink_remove_name;
+
         f->err.msg[0] = '\0';
         *state = f;
         return 0;
@@ -513,6 +576,1241 @@ static void test_ns_connect_null_errbuf(void **state) {
         assert_int_equal(validate_ns_connect(&f->pools, &f->msg, SELF, MANAGER, NULL), -EINVAL);
 }
 
+/* validate_uplink() */
+
+static void assert_uplink_rejected(Fixture *f, const char *ifname, int ifindex, int expected) {
+        int r = validate_uplink(ifname, ifindex, &f->err);
+
+        assert_int_equal(r, expected);
+        assert_rejected(r, &f->err);
+}
+
+static void test_uplink_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(validate_uplink("eth0", 2, &f->err), 0);
+}
+
+static void test_uplink_ifindex_1(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(validate_uplink("eth0", 1, &f->err), 0);
+}
+
+static void test_uplink_ifindex_max(void **state) {
+        Fixture *f = *state;
+
+        /* The highest ifindex whose table 1000 + ifindex still fits the 16-bit routing tag. */
+        assert_int_equal(validate_uplink("eth0", 0xffff - ROUTING_TABLE_OFFSET, &f->err), 0);
+}
+
+static void test_uplink_ifindex_0(void **state) {
+        Fixture *f = *state;
+
+        assert_uplink_rejected(f, "eth0", 0, -ERANGE);
+}
+
+static void test_uplink_ifindex_negative(void **state) {
+        Fixture *f = *state;
+
+        assert_uplink_rejected(f, "eth0", -1, -ERANGE);
+}
+
+static void test_uplink_ifindex_int_min(void **state) {
+        Fixture *f = *state;
+
+        assert_uplink_rejected(f, "eth0", INT_MIN, -ERANGE);
+}
+
+static void test_uplink_ifindex_above_max(void **state) {
+        Fixture *f = *state;
+
+        assert_uplink_rejected(f, "eth0", 0xffff - ROUTING_TABLE_OFFSET + 1, -ERANGE);
+}
+
+static void test_uplink_ifindex_int_max(void **state) {
+        Fixture *f = *state;
+
+        assert_uplink_rejected(f, "eth0", INT_MAX, -ERANGE);
+}
+
+static void test_uplink_name_null(void **state) {
+        Fixture *f = *state;
+
+        assert_uplink_rejected(f, NULL, 2, -EINVAL);
+}
+
+static void test_uplink_name_empty(void **state) {
+        Fixture *f = *state;
+
+        assert_uplink_rejected(f, "", 2, -EINVAL);
+}
+
+static void test_uplink_name_16_chars(void **state) {
+        Fixture *f = *state;
+
+        assert_uplink_rejected(f, "abcdefghijklmnop", 2, -EINVAL);
+}
+
+static void test_uplink_name_slash(void **state) {
+        Fixture *f = *state;
+
+        assert_uplink_rejected(f, "eth/0", 2, -EINVAL);
+}
+
+static void test_uplink_name_dot_dot(void **state) {
+        Fixture *f = *state;
+
+        assert_uplink_rejected(f, "..", 2, -EINVAL);
+}
+
+/* validate_subnet(): against each pool of the default layout at 100.115.92.0/23 */
+
+static void assert_subnet_ok(Fixture *f, PoolKind pool, uint32_t base, uint32_t prefix_len) {
+        Subnet s = { 0 };
+
+        assert_int_equal(validate_subnet(&f->pools, pool, base, prefix_len, &s, &f->err), 0);
+        assert_int_equal(s.base, base);
+        assert_int_equal(s.prefix_len, prefix_len);
+}
+
+static void assert_subnet_rejected(Fixture *f, PoolKind pool, uint32_t base,
+                                   uint32_t prefix_len) {
+        Subnet s = { .base = 0x01020304u, .prefix_len = 9 };
+        int r;
+
+        r = validate_subnet(&f->pools, pool, base, prefix_len, &s, &f->err);
+        assert_int_equal(r, -EINVAL);
+        assert_rejected(r, &f->err);
+        /* The reason names the pool, and the output is left alone. */
+        assert_non_null(strstr(f->err.msg, pool_kind_to_string(pool)));
+        assert_int_equal(s.base, 0x01020304u);
+        assert_int_equal(s.prefix_len, 9);
+}
+
+static void test_subnet_null_ret(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(validate_subnet(&f->pools, POOL_TERMINA, 0x64735c18u, 30, NULL,
+                                         &f->err), 0);
+}
+
+/* ARC: 100.115.92.0/30, one subnet */
+
+static void test_subnet_arc_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_ARC, 0x64735c00u, 30); /* 100.115.92.0 */
+}
+
+static void test_subnet_arc_misaligned(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_ARC, 0x64735c02u, 30); /* 100.115.92.2 */
+}
+
+static void test_subnet_arc_wrong_prefix(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_ARC, 0x64735c00u, 29);
+}
+
+static void test_subnet_arc_outside(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_ARC, 0x64735c04u, 30); /* 100.115.92.4, ARC per-uplink */
+}
+
+static void test_subnet_arc_prefix_33(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_ARC, 0x64735c00u, 33);
+}
+
+/* ARC per-uplink: 100.115.92.4/30 x5 */
+
+static void test_subnet_arc_net_first_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_ARC_NET, 0x64735c04u, 30); /* 100.115.92.4 */
+}
+
+static void test_subnet_arc_net_last_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_ARC_NET, 0x64735c14u, 30); /* 100.115.92.20 */
+}
+
+static void test_subnet_arc_net_misaligned(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_ARC_NET, 0x64735c06u, 30); /* 100.115.92.6 */
+}
+
+static void test_subnet_arc_net_wrong_prefix(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_ARC_NET, 0x64735c08u, 29); /* 100.115.92.8/29 */
+}
+
+static void test_subnet_arc_net_below(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_ARC_NET, 0x64735c00u, 30); /* 100.115.92.0, ARC's */
+}
+
+static void test_subnet_arc_net_past(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_ARC_NET, 0x64735c18u, 30); /* 100.115.92.24, Termina */
+}
+
+static void test_subnet_arc_net_prefix_33(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_ARC_NET, 0x64735c04u, 33);
+}
+
+/* Termina: 100.115.92.24/30 x26 */
+
+static void test_subnet_termina_first_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_TERMINA, 0x64735c18u, 30); /* 100.115.92.24 */
+}
+
+static void test_subnet_termina_last_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_TERMINA, 0x64735c7cu, 30); /* 100.115.92.124 */
+}
+
+static void test_subnet_termina_misaligned(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_TERMINA, 0x64735c1au, 30); /* 100.115.92.26 */
+}
+
+static void test_subnet_termina_wrong_prefix(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_TERMINA, 0x64735c18u, 31);
+}
+
+static void test_subnet_termina_past(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_TERMINA, 0x64735c80u, 30); /* 100.115.92.128, netns */
+}
+
+static void test_subnet_termina_elsewhere(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_TERMINA, 0x0a000018u, 30); /* 10.0.0.24 */
+}
+
+static void test_subnet_termina_prefix_33(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_TERMINA, 0x64735c18u, 33);
+}
+
+static void test_subnet_termina_prefix_wraps_to_30(void **state) {
+        Fixture *f = *state;
+
+        /* 286 = 256 + 30: must not be taken for /30 after a cast to uint8_t. */
+        assert_subnet_rejected(f, POOL_TERMINA, 0x64735c18u, 286);
+}
+
+static void test_subnet_termina_prefix_uint32_max(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_TERMINA, 0x64735c18u, UINT32_MAX);
+}
+
+/* ConnectNamespace: 100.115.92.128/30 x16 */
+
+static void test_subnet_netns_first_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_NETNS, 0x64735c80u, 30); /* 100.115.92.128 */
+}
+
+static void test_subnet_netns_last_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_NETNS, 0x64735cbcu, 30); /* 100.115.92.188 */
+}
+
+static void test_subnet_netns_misaligned(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_NETNS, 0x64735c82u, 30); /* 100.115.92.130 */
+}
+
+static void test_subnet_netns_wrong_prefix(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_NETNS, 0x64735c80u, 29);
+}
+
+static void test_subnet_netns_past(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_NETNS, 0x64735cc0u, 30); /* 100.115.92.192, LXD */
+}
+
+static void test_subnet_netns_prefix_33(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_NETNS, 0x64735c80u, 33);
+}
+
+/* LXD: 100.115.92.192/28 x4 */
+
+static void test_subnet_lxd_first_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_LXD, 0x64735cc0u, 28); /* 100.115.92.192 */
+}
+
+static void test_subnet_lxd_last_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_LXD, 0x64735cf0u, 28); /* 100.115.92.240 */
+}
+
+static void test_subnet_lxd_misaligned(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_LXD, 0x64735cc8u, 28); /* 100.115.92.200 */
+}
+
+static void test_subnet_lxd_wrong_prefix(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_LXD, 0x64735cc0u, 30);
+}
+
+static void test_subnet_lxd_below(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_LXD, 0x64735cb0u, 28); /* 100.115.92.176, netns */
+}
+
+static void test_subnet_lxd_past(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_LXD, 0x64735d00u, 28); /* 100.115.93.0, PluginVM */
+}
+
+static void test_subnet_lxd_prefix_33(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_LXD, 0x64735cc0u, 33);
+}
+
+static void test_subnet_lxd_prefix_wraps_to_28(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_LXD, 0x64735cc0u, 256 + 28);
+}
+
+/* PluginVM: 100.115.93.0/29 x32 */
+
+static void test_subnet_pluginvm_first_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_PLUGINVM, 0x64735d00u, 29); /* 100.115.93.0 */
+}
+
+static void test_subnet_pluginvm_last_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_ok(f, POOL_PLUGINVM, 0x64735df8u, 29); /* 100.115.93.248 */
+}
+
+static void test_subnet_pluginvm_misaligned(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_PLUGINVM, 0x64735d04u, 29); /* 100.115.93.4 */
+}
+
+static void test_subnet_pluginvm_wrong_prefix(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_PLUGINVM, 0x64735d00u, 30);
+}
+
+static void test_subnet_pluginvm_past(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_PLUGINVM, 0x64735e00u, 29); /* 100.115.94.0 */
+}
+
+static void test_subnet_pluginvm_prefix_33(void **state) {
+        Fixture *f = *state;
+
+        assert_subnet_rejected(f, POOL_PLUGINVM, 0x64735d00u, 33);
+}
+
+/* validate_vm_tap_add(): accepted */
+
+static int vm_tap_add(Fixture *f) {
+        return validate_vm_tap_add(&f->pools, &f->tap, &f->err);
+}
+
+static void assert_vm_tap_add_rejected(Fixture *f) {
+        int r = vm_tap_add(f);
+
+        assert_int_equal(r, -EINVAL);
+        assert_rejected(r, &f->err);
+}
+
+static void test_vm_tap_add_termina_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(vm_tap_add(f), 0);
+}
+
+static void test_vm_tap_add_termina_last_subnet_ok(void **state) {
+        Fixture *f = *state;
+
+        f->tap.subnet_base = 0x64735c7cu; /* 100.115.92.124 */
+        assert_int_equal(vm_tap_add(f), 0);
+}
+
+static void test_vm_tap_add_termina_lxd_ok(void **state) {
+        Fixture *f = *state;
+
+        f->tap.lxd_subnet_base = 0x64735cc0u; /* 100.115.92.192 */
+        f->tap.lxd_subnet_prefix_len = 28;
+        assert_int_equal(vm_tap_add(f), 0);
+}
+
+static void test_vm_tap_add_termina_lxd_last_ok(void **state) {
+        Fixture *f = *state;
+
+        f->tap.lxd_subnet_base = 0x64735cf0u; /* 100.115.92.240 */
+        f->tap.lxd_subnet_prefix_len = 28;
+        assert_int_equal(vm_tap_add(f), 0);
+}
+
+static void test_vm_tap_add_pluginvm_ok(void **state) {
+        Fixture *f = *state;
+
+        f->tap.kind = PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM;
+        f->tap.subnet_base = 0x64735d00u; /* 100.115.93.0 */
+        f->tap.subnet_prefix_len = 29;
+        assert_int_equal(vm_tap_add(f), 0);
+}
+
+/* validate_vm_tap_add(): rejected, one field per test */
+
+static void test_vm_tap_add_termina_subnet_misaligned(void **state) {
+        Fixture *f = *state;
+
+        f->tap.subnet_base = 0x64735c19u; /* 100.115.92.25 */
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_prefix_29(void **state) {
+        Fixture *f = *state;
+
+        f->tap.subnet_prefix_len = 29;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_prefix_33(void **state) {
+        Fixture *f = *state;
+
+        f->tap.subnet_prefix_len = 33;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_subnet_in_netns_pool(void **state) {
+        Fixture *f = *state;
+
+        f->tap.subnet_base = 0x64735c80u; /* 100.115.92.128 */
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_subnet_in_pluginvm_pool(void **state) {
+        Fixture *f = *state;
+
+        f->tap.subnet_base = 0x64735d00u; /* 100.115.93.0 */
+        f->tap.subnet_prefix_len = 29;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_subnet_missing(void **state) {
+        Fixture *f = *state;
+
+        f->tap.subnet_base = 0;
+        f->tap.subnet_prefix_len = 0;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_lxd_outside(void **state) {
+        Fixture *f = *state;
+
+        f->tap.lxd_subnet_base = 0x64735d00u; /* 100.115.93.0, past the LXD pool */
+        f->tap.lxd_subnet_prefix_len = 28;
+        assert_vm_tap_add_rejected(f);
+        assert_non_null(strstr(f->err.msg, "lxd"));
+}
+
+static void test_vm_tap_add_termina_lxd_in_termina_pool(void **state) {
+        Fixture *f = *state;
+
+        /* The VM's own kind of subnet is not a container subnet. */
+        f->tap.lxd_subnet_base = 0x64735c1cu; /* 100.115.92.28 */
+        f->tap.lxd_subnet_prefix_len = 30;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_lxd_misaligned(void **state) {
+        Fixture *f = *state;
+
+        f->tap.lxd_subnet_base = 0x64735cc8u; /* 100.115.92.200 */
+        f->tap.lxd_subnet_prefix_len = 28;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_lxd_prefix_30(void **state) {
+        Fixture *f = *state;
+
+        f->tap.lxd_subnet_base = 0x64735cc0u;
+        f->tap.lxd_subnet_prefix_len = 30;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_lxd_prefix_33(void **state) {
+        Fixture *f = *state;
+
+        f->tap.lxd_subnet_base = 0x64735cc0u;
+        f->tap.lxd_subnet_prefix_len = 33;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_lxd_base_only(void **state) {
+        Fixture *f = *state;
+
+        f->tap.lxd_subnet_base = 0x64735cc0u;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_termina_lxd_prefix_only(void **state) {
+        Fixture *f = *state;
+
+        f->tap.lxd_subnet_prefix_len = 28;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_pluginvm_with_lxd(void **state) {
+        Fixture *f = *state;
+
+        f->tap.kind = PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM;
+        f->tap.subnet_base = 0x64735d00u;
+        f->tap.subnet_prefix_len = 29;
+        f->tap.lxd_subnet_base = 0x64735cc0u;
+        f->tap.lxd_subnet_prefix_len = 28;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_pluginvm_with_lxd_prefix_only(void **state) {
+        Fixture *f = *state;
+
+        f->tap.kind = PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM;
+        f->tap.subnet_base = 0x64735d00u;
+        f->tap.subnet_prefix_len = 29;
+        f->tap.lxd_subnet_prefix_len = 28;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_pluginvm_subnet_in_termina_pool(void **state) {
+        Fixture *f = *state;
+
+        /* The fixture's Termina subnet, with the kind changed. */
+        f->tap.kind = PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_pluginvm_misaligned(void **state) {
+        Fixture *f = *state;
+
+        f->tap.kind = PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM;
+        f->tap.subnet_base = 0x64735d04u; /* 100.115.93.4 */
+        f->tap.subnet_prefix_len = 29;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_kind_unspecified(void **state) {
+        Fixture *f = *state;
+
+        f->tap.kind = PATCHPANEL__IPC__VM_KIND__VM_KIND_UNSPECIFIED;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_kind_7(void **state) {
+        Fixture *f = *state;
+
+        f->tap.kind = (Patchpanel__Ipc__VmKind) 7;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_kind_negative(void **state) {
+        Fixture *f = *state;
+
+        f->tap.kind = (Patchpanel__Ipc__VmKind) -1;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_mac_5_bytes(void **state) {
+        Fixture *f = *state;
+
+        f->tap.mac.len = 5;
+        assert_vm_tap_add_rejected(f);
+        assert_non_null(strstr(f->err.msg, "TAP"));
+}
+
+static void test_vm_tap_add_mac_7_bytes(void **state) {
+        Fixture *f = *state;
+
+        f->tap.mac.len = 7;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_mac_missing(void **state) {
+        Fixture *f = *state;
+
+        f->tap.mac = bytes(NULL, 0);
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_mac_multicast(void **state) {
+        Fixture *f = *state;
+
+        f->tap_mac[0] = 0x01;
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_mac_zero(void **state) {
+        Fixture *f = *state;
+
+        memset(f->tap_mac, 0, sizeof f->tap_mac);
+        assert_vm_tap_add_rejected(f);
+}
+
+static void test_vm_tap_add_pluginvm_mac_missing(void **state) {
+        Fixture *f = *state;
+
+        f->tap.kind = PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM;
+        f->tap.subnet_base = 0x64735d00u;
+        f->tap.subnet_prefix_len = 29;
+        f->tap.mac = bytes(NULL, 0);
+        assert_vm_tap_add_rejected(f);
+}
+
+/* validate_tap_name() */
+
+static void assert_tap_name_rejected(Fixture *f, const char *ifname) {
+        int r = validate_tap_name(ifname, &f->err);
+
+        assert_int_equal(r, -EINVAL);
+        assert_rejected(r, &f->err);
+}
+
+static void test_tap_name_0(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(validate_tap_name("vmtap0", &f->err), 0);
+}
+
+static void test_tap_name_123(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(validate_tap_name("vmtap123", &f->err), 0);
+}
+
+static void test_tap_name_prefix_only(void **state) {
+        Fixture *f = *state;
+
+        assert_tap_name_rejected(f, "vmtap");
+}
+
+static void test_tap_name_letter(void **state) {
+        Fixture *f = *state;
+
+        assert_tap_name_rejected(f, "vmtapx");
+}
+
+static void test_tap_name_negative(void **state) {
+        Fixture *f = *state;
+
+        assert_tap_name_rejected(f, "vmtap-1");
+}
+
+static void test_tap_name_leading_char(void **state) {
+        Fixture *f = *state;
+
+        assert_tap_name_rejected(f, "xvmtap0");
+}
+
+static void test_tap_name_16_chars(void **state) {
+        Fixture *f = *state;
+
+        assert_tap_name_rejected(f, "vmtap99999999999");
+}
+
+static void test_tap_name_uplink(void **state) {
+        Fixture *f = *state;
+
+        assert_tap_name_rejected(f, "eth0");
+}
+
+static void test_tap_name_bridge(void **state) {
+        Fixture *f = *state;
+
+        assert_tap_name_rejected(f, ARC_BRIDGE);
+}
+
+static void test_tap_name_empty(void **state) {
+        Fixture *f = *state;
+
+        assert_tap_name_rejected(f, "");
+}
+
+static void test_tap_name_null(void **state) {
+        Fixture *f = *state;
+
+        assert_tap_name_rejected(f, NULL);
+}
+
+/* validate_arc_add(): accepted */
+
+static int arc_add(Fixture *f) {
+        return validate_arc_add(&f->arc, SELF, MANAGER, &f->err);
+}
+
+static void assert_arc_add_rejected(Fixture *f) {
+        int r = arc_add(f);
+
+        assert_int_equal(r, -EINVAL);
+        assert_rejected(r, &f->err);
+}
+
+static void test_arc_add_container_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(arc_add(f), 0);
+}
+
+static void test_arc_add_vm_ok(void **state) {
+        Fixture *f = *state;
+
+        f->arc.vm = 1;
+        f->arc.tap_owner_uid = 655360;
+        assert_int_equal(arc_add(f), 0);
+}
+
+static void test_arc_add_vm_no_pid_ok(void **state) {
+        Fixture *f = *state;
+
+        /* ARCVM has no pid and no arc0 inside a namespace: neither is looked at. */
+        f->arc.vm = 1;
+        f->arc.pid = 0;
+        f->arc.guest_mac = bytes(NULL, 0);
+        assert_int_equal(arc_add(f), 0);
+}
+
+/* validate_arc_add(): container, rejected, one field per test */
+
+static void test_arc_add_pid_0(void **state) {
+        Fixture *f = *state;
+
+        f->arc.pid = 0;
+        assert_arc_add_rejected(f);
+}
+
+static void test_arc_add_pid_1(void **state) {
+        Fixture *f = *state;
+
+        f->arc.pid = 1;
+        assert_arc_add_rejected(f);
+}
+
+static void test_arc_add_pid_negative(void **state) {
+        Fixture *f = *state;
+
+        f->arc.pid = -5;
+        assert_arc_add_rejected(f);
+}
+
+static void test_arc_add_pid_self(void **state) {
+        Fixture *f = *state;
+
+        f->arc.pid = SELF;
+        assert_arc_add_rejected(f);
+}
+
+static void test_arc_add_pid_manager(void **state) {
+        Fixture *f = *state;
+
+        f->arc.pid = MANAGER;
+        assert_arc_add_rejected(f);
+}
+
+static void test_arc_add_mac_5_bytes(void **state) {
+        Fixture *f = *state;
+
+        f->arc.guest_mac.len = 5;
+        assert_arc_add_rejected(f);
+        assert_non_null(strstr(f->err.msg, ARC_GUEST_IFNAME));
+}
+
+static void test_arc_add_mac_7_bytes(void **state) {
+        Fixture *f = *state;
+
+        f->arc.guest_mac.len = 7;
+        assert_arc_add_rejected(f);
+}
+
+static void test_arc_add_mac_missing(void **state) {
+        Fixture *f = *state;
+
+        f->arc.guest_mac = bytes(NULL, 0);
+        assert_arc_add_rejected(f);
+}
+
+static void test_arc_add_mac_multicast(void **state) {
+        Fixture *f = *state;
+
+        f->arc_mac[0] = 0x01;
+        assert_arc_add_rejected(f);
+}
+
+static void test_arc_add_mac_zero(void **state) {
+        Fixture *f = *state;
+
+        memset(f->arc_mac, 0, sizeof f->arc_mac);
+        assert_arc_add_rejected(f);
+}
+
+/* validate_arc_remove() */
+
+static void assert_arc_remove_rejected(Fixture *f) {
+        int r = validate_arc_remove(&f->arc_remove, &f->err);
+
+        assert_int_equal(r, -EINVAL);
+        assert_rejected(r, &f->err);
+}
+
+static void test_arc_remove_container_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(validate_arc_remove(&f->arc_remove, &f->err), 0);
+}
+
+static void test_arc_remove_vm_ok(void **state) {
+        Fixture *f = *state;
+
+        f->arc_remove.vm = 1;
+        f->arc_remove.n_taps = ARC_VM_N_TAPS;
+        assert_int_equal(validate_arc_remove(&f->arc_remove, &f->err), 0);
+}
+
+static void test_arc_remove_container_with_tap(void **state) {
+        Fixture *f = *state;
+
+        f->arc_remove.n_taps = 1;
+        assert_arc_remove_rejected(f);
+}
+
+static void test_arc_remove_container_with_taps(void **state) {
+        Fixture *f = *state;
+
+        f->arc_remove.n_taps = ARC_VM_N_TAPS;
+        assert_arc_remove_rejected(f);
+}
+
+static void test_arc_remove_vm_no_taps(void **state) {
+        Fixture *f = *state;
+
+        f->arc_remove.vm = 1;
+        assert_arc_remove_rejected(f);
+}
+
+static void test_arc_remove_vm_one_tap_short(void **state) {
+        Fixture *f = *state;
+
+        f->arc_remove.vm = 1;
+        f->arc_remove.n_taps = ARC_VM_N_TAPS - 1;
+        assert_arc_remove_rejected(f);
+}
+
+static void test_arc_remove_vm_one_tap_over(void **state) {
+        char *taps[ARC_VM_N_TAPS + 1];
+        char extra[] = "vmtap99";
+        Fixture *f = *state;
+
+        memcpy(taps, f->arc_taps, sizeof f->arc_taps);
+        taps[ARC_VM_N_TAPS] = extra;
+        f->arc_remove.vm = 1;
+        f->arc_remove.taps = taps;
+        f->arc_remove.n_taps = ARC_VM_N_TAPS + 1;
+        assert_arc_remove_rejected(f);
+}
+
+static void test_arc_remove_vm_first_name_bad(void **state) {
+        Fixture *f = *state;
+
+        strcpy(f->arc_tap_names[0], "eth0");
+        f->arc_remove.vm = 1;
+        f->arc_remove.n_taps = ARC_VM_N_TAPS;
+        assert_arc_remove_rejected(f);
+}
+
+static void test_arc_remove_vm_last_name_bad(void **state) {
+        Fixture *f = *state;
+
+        strcpy(f->arc_tap_names[ARC_VM_N_TAPS - 1], ARC_BRIDGE);
+        f->arc_remove.vm = 1;
+        f->arc_remove.n_taps = ARC_VM_N_TAPS;
+        assert_arc_remove_rejected(f);
+}
+
+static void test_arc_remove_vm_name_empty(void **state) {
+        Fixture *f = *state;
+
+        f->arc_tap_names[2][0] = '\0';
+        f->arc_remove.vm = 1;
+        f->arc_remove.n_taps = ARC_VM_N_TAPS;
+        assert_arc_remove_rejected(f);
+}
+
+static void test_arc_remove_vm_name_null(void **state) {
+        Fixture *f = *state;
+
+        f->arc_taps[3] = NULL;
+        f->arc_remove.vm = 1;
+        f->arc_remove.n_taps = ARC_VM_N_TAPS;
+        assert_arc_remove_rejected(f);
+}
+
+/* validate_arc_uplink_add(): accepted */
+
+static int arc_uplink_add(Fixture *f) {
+        return validate_arc_uplink_add(&f->pools, &f->uplink, SELF, MANAGER, &f->err);
+}
+
+static void assert_arc_uplink_add_rejected(Fixture *f, int expected) {
+        int r = arc_uplink_add(f);
+
+        assert_int_equal(r, expected);
+        assert_rejected(r, &f->err);
+}
+
+static void set_uplink_vm(Fixture *f) {
+        f->uplink.vm = 1;
+        f->uplink.tap_ifname = f->uplink_tap;
+        f->uplink.pid = 0;
+        f->uplink.guest_mac = bytes(NULL, 0);
+}
+
+static void test_arc_uplink_add_container_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(arc_uplink_add(f), 0);
+}
+
+static void test_arc_uplink_add_last_subnet_ok(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.subnet_base = 0x64735c14u; /* 100.115.92.20 */
+        assert_int_equal(arc_uplink_add(f), 0);
+}
+
+static void test_arc_uplink_add_long_uplink_ok(void **state) {
+        Fixture *f = *state;
+
+        /* Its bridge and veth names get cut, which is not the validator's business. */
+        strcpy(f->uplink_name, "wlp0s20f3abc1");
+        assert_int_equal(arc_uplink_add(f), 0);
+}
+
+static void test_arc_uplink_add_vm_ok(void **state) {
+        Fixture *f = *state;
+
+        /* No pid and no guest MAC: the VM side is the TAP. */
+        set_uplink_vm(f);
+        assert_int_equal(arc_uplink_add(f), 0);
+}
+
+/* validate_arc_uplink_add(): rejected, one field per test */
+
+static void test_arc_uplink_add_uplink_name_empty(void **state) {
+        Fixture *f = *state;
+
+        f->uplink_name[0] = '\0';
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_uplink_name_slash(void **state) {
+        Fixture *f = *state;
+
+        strcpy(f->uplink_name, "eth/0");
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_uplink_name_16_chars(void **state) {
+        char name[] = "abcdefghijklmnop";
+        Fixture *f = *state;
+
+        f->uplink.uplink_ifname = name;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_ifindex_0(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.uplink_ifindex = 0;
+        assert_arc_uplink_add_rejected(f, -ERANGE);
+}
+
+static void test_arc_uplink_add_ifindex_negative(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.uplink_ifindex = -2;
+        assert_arc_uplink_add_rejected(f, -ERANGE);
+}
+
+static void test_arc_uplink_add_ifindex_above_max(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.uplink_ifindex = 0xffff - ROUTING_TABLE_OFFSET + 1;
+        assert_arc_uplink_add_rejected(f, -ERANGE);
+}
+
+static void test_arc_uplink_add_subnet_arc(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.subnet_base = 0x64735c00u; /* 100.115.92.0, arcbr0's */
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+        assert_non_null(strstr(f->err.msg, "arc-net"));
+}
+
+static void test_arc_uplink_add_subnet_termina(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.subnet_base = 0x64735c18u; /* 100.115.92.24 */
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_subnet_misaligned(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.subnet_base = 0x64735c05u; /* 100.115.92.5 */
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_prefix_29(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.subnet_prefix_len = 29;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_prefix_33(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.subnet_prefix_len = 33;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_pid_0(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.pid = 0;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_pid_1(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.pid = 1;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_pid_self(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.pid = SELF;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_pid_manager(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.pid = MANAGER;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_mac_missing(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.guest_mac = bytes(NULL, 0);
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+        assert_non_null(strstr(f->err.msg, "guest"));
+}
+
+static void test_arc_uplink_add_mac_5_bytes(void **state) {
+        Fixture *f = *state;
+
+        f->uplink.guest_mac.len = 5;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_mac_multicast(void **state) {
+        Fixture *f = *state;
+
+        f->uplink_mac[0] = 0x01;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_mac_zero(void **state) {
+        Fixture *f = *state;
+
+        memset(f->uplink_mac, 0, sizeof f->uplink_mac);
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_vm_tap_missing(void **state) {
+        Fixture *f = *state;
+
+        set_uplink_vm(f);
+        f->uplink_tap[0] = '\0';
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_vm_tap_not_tap(void **state) {
+        Fixture *f = *state;
+
+        set_uplink_vm(f);
+        strcpy(f->uplink_tap, "eth1");
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_vm_tap_is_uplink(void **state) {
+        Fixture *f = *state;
+
+        set_uplink_vm(f);
+        f->uplink.tap_ifname = f->uplink_name;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_vm_tap_null(void **state) {
+        Fixture *f = *state;
+
+        set_uplink_vm(f);
+        f->uplink.tap_ifname = NULL;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+static void test_arc_uplink_add_vm_ifindex_0(void **state) {
+        Fixture *f = *state;
+
+        /* A VM's uplink is checked as a container's is. */
+        set_uplink_vm(f);
+        f->uplink.uplink_ifindex = 0;
+        assert_arc_uplink_add_rejected(f, -ERANGE);
+}
+
+static void test_arc_uplink_add_vm_subnet_termina(void **state) {
+        Fixture *f = *state;
+
+        set_uplink_vm(f);
+        f->uplink.subnet_base = 0x64735c18u;
+        assert_arc_uplink_add_rejected(f, -EINVAL);
+}
+
+/* validate_arc_uplink_remove() */
+
+static void assert_arc_uplink_remove_rejected(Fixture *f) {
+        int r = validate_arc_uplink_remove(&f->uplink_remove, &f->err);
+
+        assert_int_equal(r, -EINVAL);
+        assert_rejected(r, &f->err);
+}
+
+static void test_arc_uplink_remove_container_ok(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(validate_arc_uplink_remove(&f->uplink_remove, &f->err), 0);
+}
+
+static void test_arc_uplink_remove_vm_ok(void **state) {
+        Fixture *f = *state;
+
+        f->uplink_remove.vm = 1;
+        f->uplink_remove.tap_ifname = f->uplink_remove_tap;
+        assert_int_equal(validate_arc_uplink_remove(&f->uplink_remove, &f->err), 0);
+}
+
+static void test_arc_uplink_remove_uplink_name_empty(void **state) {
+        Fixture *f = *state;
+
+        f->uplink_remove_name[0] = '\0';
+        assert_arc_uplink_remove_rejected(f);
+}
+
+static void test_arc_uplink_remove_uplink_name_slash(void **state) {
+        Fixture *f = *state;
+
+        strcpy(f->uplink_remove_name, "eth/0");
+        assert_arc_uplink_remove_rejected(f);
+}
+
+static void test_arc_uplink_remove_uplink_name_16_chars(void **state) {
+        char name[] = "abcdefghijklmnop";
+        Fixture *f = *state;
+
+        f->uplink_remove.uplink_ifname = name;
+        assert_arc_uplink_remove_rejected(f);
+}
+
+static void test_arc_uplink_remove_uplink_name_null(void **state) {
+        Fixture *f = *state;
+
+        f->uplink_remove.uplink_ifname = NULL;
+        assert_arc_uplink_remove_rejected(f);
+}
+
+static void test_arc_uplink_remove_vm_tap_missing(void **state) {
+        Fixture *f = *state;
+
+        f->uplink_remove.vm = 1;
+        assert_arc_uplink_remove_rejected(f);
+}
+
+static void test_arc_uplink_remove_vm_tap_not_tap(void **state) {
+        Fixture *f = *state;
+
+        strcpy(f->uplink_remove_tap, "eth1");
+        f->uplink_remove.vm = 1;
+        f->uplink_remove.tap_ifname = f->uplink_remove_tap;
+        assert_arc_uplink_remove_rejected(f);
+}
+
+static void test_arc_uplink_remove_vm_uplink_name_bad(void **state) {
+        Fixture *f = *state;
+
+        strcpy(f->uplink_remove_name, "-eth0");
+        f->uplink_remove.vm = 1;
+        f->uplink_remove.tap_ifname = f->uplink_remove_tap;
+        assert_arc_uplink_remove_rejected(f);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -574,6 +1872,165 @@ int main(void) {
                 T(test_ns_connect_source_0x40),
                 T(test_ns_connect_source_huge),
                 T(test_ns_connect_null_errbuf),
+                T(test_uplink_ok),
+                T(test_uplink_ifindex_1),
+                T(test_uplink_ifindex_max),
+                T(test_uplink_ifindex_0),
+                T(test_uplink_ifindex_negative),
+                T(test_uplink_ifindex_int_min),
+                T(test_uplink_ifindex_above_max),
+                T(test_uplink_ifindex_int_max),
+                T(test_uplink_name_null),
+                T(test_uplink_name_empty),
+                T(test_uplink_name_16_chars),
+                T(test_uplink_name_slash),
+                T(test_uplink_name_dot_dot),
+                T(test_subnet_null_ret),
+                T(test_subnet_arc_ok),
+                T(test_subnet_arc_misaligned),
+                T(test_subnet_arc_wrong_prefix),
+                T(test_subnet_arc_outside),
+                T(test_subnet_arc_prefix_33),
+                T(test_subnet_arc_net_first_ok),
+                T(test_subnet_arc_net_last_ok),
+                T(test_subnet_arc_net_misaligned),
+                T(test_subnet_arc_net_wrong_prefix),
+                T(test_subnet_arc_net_below),
+                T(test_subnet_arc_net_past),
+                T(test_subnet_arc_net_prefix_33),
+                T(test_subnet_termina_first_ok),
+                T(test_subnet_termina_last_ok),
+                T(test_subnet_termina_misaligned),
+                T(test_subnet_termina_wrong_prefix),
+                T(test_subnet_termina_past),
+                T(test_subnet_termina_elsewhere),
+                T(test_subnet_termina_prefix_33),
+                T(test_subnet_termina_prefix_wraps_to_30),
+                T(test_subnet_termina_prefix_uint32_max),
+                T(test_subnet_netns_first_ok),
+                T(test_subnet_netns_last_ok),
+                T(test_subnet_netns_misaligned),
+                T(test_subnet_netns_wrong_prefix),
+                T(test_subnet_netns_past),
+                T(test_subnet_netns_prefix_33),
+                T(test_subnet_lxd_first_ok),
+                T(test_subnet_lxd_last_ok),
+                T(test_subnet_lxd_misaligned),
+                T(test_subnet_lxd_wrong_prefix),
+                T(test_subnet_lxd_below),
+                T(test_subnet_lxd_past),
+                T(test_subnet_lxd_prefix_33),
+                T(test_subnet_lxd_prefix_wraps_to_28),
+                T(test_subnet_pluginvm_first_ok),
+                T(test_subnet_pluginvm_last_ok),
+                T(test_subnet_pluginvm_misaligned),
+                T(test_subnet_pluginvm_wrong_prefix),
+                T(test_subnet_pluginvm_past),
+                T(test_subnet_pluginvm_prefix_33),
+                T(test_vm_tap_add_termina_ok),
+                T(test_vm_tap_add_termina_last_subnet_ok),
+                T(test_vm_tap_add_termina_lxd_ok),
+                T(test_vm_tap_add_termina_lxd_last_ok),
+                T(test_vm_tap_add_pluginvm_ok),
+                T(test_vm_tap_add_termina_subnet_misaligned),
+                T(test_vm_tap_add_termina_prefix_29),
+                T(test_vm_tap_add_termina_prefix_33),
+                T(test_vm_tap_add_termina_subnet_in_netns_pool),
+                T(test_vm_tap_add_termina_subnet_in_pluginvm_pool),
+                T(test_vm_tap_add_termina_subnet_missing),
+                T(test_vm_tap_add_termina_lxd_outside),
+                T(test_vm_tap_add_termina_lxd_in_termina_pool),
+                T(test_vm_tap_add_termina_lxd_misaligned),
+                T(test_vm_tap_add_termina_lxd_prefix_30),
+                T(test_vm_tap_add_termina_lxd_prefix_33),
+                T(test_vm_tap_add_termina_lxd_base_only),
+                T(test_vm_tap_add_termina_lxd_prefix_only),
+                T(test_vm_tap_add_pluginvm_with_lxd),
+                T(test_vm_tap_add_pluginvm_with_lxd_prefix_only),
+                T(test_vm_tap_add_pluginvm_subnet_in_termina_pool),
+                T(test_vm_tap_add_pluginvm_misaligned),
+                T(test_vm_tap_add_kind_unspecified),
+                T(test_vm_tap_add_kind_7),
+                T(test_vm_tap_add_kind_negative),
+                T(test_vm_tap_add_mac_5_bytes),
+                T(test_vm_tap_add_mac_7_bytes),
+                T(test_vm_tap_add_mac_missing),
+                T(test_vm_tap_add_mac_multicast),
+                T(test_vm_tap_add_mac_zero),
+                T(test_vm_tap_add_pluginvm_mac_missing),
+                T(test_tap_name_0),
+                T(test_tap_name_123),
+                T(test_tap_name_prefix_only),
+                T(test_tap_name_letter),
+                T(test_tap_name_negative),
+                T(test_tap_name_leading_char),
+                T(test_tap_name_16_chars),
+                T(test_tap_name_uplink),
+                T(test_tap_name_bridge),
+                T(test_tap_name_empty),
+                T(test_tap_name_null),
+                T(test_arc_add_container_ok),
+                T(test_arc_add_vm_ok),
+                T(test_arc_add_vm_no_pid_ok),
+                T(test_arc_add_pid_0),
+                T(test_arc_add_pid_1),
+                T(test_arc_add_pid_negative),
+                T(test_arc_add_pid_self),
+                T(test_arc_add_pid_manager),
+                T(test_arc_add_mac_5_bytes),
+                T(test_arc_add_mac_7_bytes),
+                T(test_arc_add_mac_missing),
+                T(test_arc_add_mac_multicast),
+                T(test_arc_add_mac_zero),
+                T(test_arc_remove_container_ok),
+                T(test_arc_remove_vm_ok),
+                T(test_arc_remove_container_with_tap),
+                T(test_arc_remove_container_with_taps),
+                T(test_arc_remove_vm_no_taps),
+                T(test_arc_remove_vm_one_tap_short),
+                T(test_arc_remove_vm_one_tap_over),
+                T(test_arc_remove_vm_first_name_bad),
+                T(test_arc_remove_vm_last_name_bad),
+                T(test_arc_remove_vm_name_empty),
+                T(test_arc_remove_vm_name_null),
+                T(test_arc_uplink_add_container_ok),
+                T(test_arc_uplink_add_last_subnet_ok),
+                T(test_arc_uplink_add_long_uplink_ok),
+                T(test_arc_uplink_add_vm_ok),
+                T(test_arc_uplink_add_uplink_name_empty),
+                T(test_arc_uplink_add_uplink_name_slash),
+                T(test_arc_uplink_add_uplink_name_16_chars),
+                T(test_arc_uplink_add_ifindex_0),
+                T(test_arc_uplink_add_ifindex_negative),
+                T(test_arc_uplink_add_ifindex_above_max),
+                T(test_arc_uplink_add_subnet_arc),
+                T(test_arc_uplink_add_subnet_termina),
+                T(test_arc_uplink_add_subnet_misaligned),
+                T(test_arc_uplink_add_prefix_29),
+                T(test_arc_uplink_add_prefix_33),
+                T(test_arc_uplink_add_pid_0),
+                T(test_arc_uplink_add_pid_1),
+                T(test_arc_uplink_add_pid_self),
+                T(test_arc_uplink_add_pid_manager),
+                T(test_arc_uplink_add_mac_missing),
+                T(test_arc_uplink_add_mac_5_bytes),
+                T(test_arc_uplink_add_mac_multicast),
+                T(test_arc_uplink_add_mac_zero),
+                T(test_arc_uplink_add_vm_tap_missing),
+                T(test_arc_uplink_add_vm_tap_not_tap),
+                T(test_arc_uplink_add_vm_tap_is_uplink),
+                T(test_arc_uplink_add_vm_tap_null),
+                T(test_arc_uplink_add_vm_ifindex_0),
+                T(test_arc_uplink_add_vm_subnet_termina),
+                T(test_arc_uplink_remove_container_ok),
+                T(test_arc_uplink_remove_vm_ok),
+                T(test_arc_uplink_remove_uplink_name_empty),
+                T(test_arc_uplink_remove_uplink_name_slash),
+                T(test_arc_uplink_remove_uplink_name_16_chars),
+                T(test_arc_uplink_remove_uplink_name_null),
+                T(test_arc_uplink_remove_vm_tap_missing),
+                T(test_arc_uplink_remove_vm_tap_not_tap),
+                T(test_arc_uplink_remove_vm_uplink_name_bad),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
