@@ -6,18 +6,28 @@ on a private system bus, and a "lan" namespace as its upstream router:
 
     lan (lan0 192.0.2.1/24) ==veth== host (eth0 192.0.2.2/24, default via 192.0.2.1)
 
-The lan has no route back to the guest pools, so a guest reaches 192.0.2.1 only through
-patchpanel's masquerade. Client namespaces are created on demand. Every name carries a
-random tag, so labs never collide, and close() removes all of it even after a failure.
-Only documentation prefixes are used; the root namespace is never touched.
+and, with Lab(uplinks=2), a second uplink and its router, without a default route:
+
+    lan2 (lan0 198.51.100.1/24) ==veth== host (eth1 198.51.100.2/24)
+
+Uplinks can be added and removed at run time (add_uplink(), remove_uplink()). The lans have
+no route back to the guest pools, so a guest reaches them only through patchpanel's
+masquerade. Client namespaces are created on demand, and so are VMs: lab.vm(tap) makes a
+namespace whose eth0 is relayed to a TAP patchpanel built (taprelay.py), so a VM guest sends
+real frames. Every name carries a random tag, so labs never collide, and close() removes
+all of it even after a failure. Only documentation prefixes are used; the root namespace is
+never touched.
 """
 
 import asyncio
+import ipaddress
 import json
 import os
 import secrets
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -27,12 +37,29 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 POLICY_FILE = REPO / "systemd" / "org.chromium.PatchPanel.conf"
 
+TAPRELAY = Path(__file__).resolve().parent / "taprelay.py"
+
 LAN_ADDR = "192.0.2.1"
 HOST_UPLINK_ADDR = "192.0.2.2"
+LAN2_ADDR = "198.51.100.1"
+HOST_UPLINK2_ADDR = "198.51.100.2"
 
 BUS_NAME = "org.chromium.PatchPanel"
 BUS_PATH = "/org/chromium/PatchPanel"
 BUS_INTERFACE = "org.chromium.PatchPanel"
+STATUS_INTERFACE = "org.chromium.PatchPanel.Status"
+
+INVALID_ARGUMENT = "org.chromium.PatchPanel.Error.InvalidArgument"
+FAILED = "org.chromium.PatchPanel.Error.Failed"
+EXHAUSTED = "org.chromium.PatchPanel.Error.Exhausted"
+
+# NetworkDevice.GuestType and NetworkDeviceChangedSignal.Event values.
+ARC, ARCVM, TERMINA_VM, PLUGIN_VM = 1, 2, 3, 4
+DEVICE_ADDED, DEVICE_REMOVED = 1, 2
+
+# Routing of uplinks (common/fwmark.h, helpers/routing.c).
+RTPROT_PATCHPANEL = 177
+RULE_PRIORITY = 1000
 
 
 def build_dir():
@@ -52,8 +79,8 @@ def import_protos(build=None):
 def run(args, check=True, timeout=30, **kw):
     """Run a command and return the CompletedProcess (text). Raise with its output on
     failure when check is set."""
-    p = subprocess.run([str(a) for a in args], capture_output=True, text=True,
-                       timeout=timeout, **kw)
+    kw.setdefault("text", True)
+    p = subprocess.run([str(a) for a in args], capture_output=True, timeout=timeout, **kw)
     if check and p.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, args))} failed ({p.returncode}): "
                            f"{p.stdout}{p.stderr}")
@@ -71,6 +98,81 @@ def poll(check, timeout=5.0, interval=0.02, what="condition"):
         if time.monotonic() >= deadline:
             return f"{what} after {timeout}s: {result}"
         time.sleep(interval)
+
+
+def wire_to_ip(value):
+    """IPv4 uint32 fields carry in_addr.s_addr, i.e. the address bytes in network order
+    read as a little-endian integer on this host."""
+    return socket.inet_ntoa(struct.pack("=I", value))
+
+
+def subnet_of(subnet):
+    """An IPv4Subnet message as an ipaddress network."""
+    return ipaddress.ip_network(f"{wire_to_ip(subnet.base_addr)}/{subnet.prefix_len}")
+
+
+def device_key(dev):
+    """A NetworkDevice as a comparable tuple: (ifname, guest address, subnet, guest type)."""
+    return (dev.ifname, wire_to_ip(dev.ipv4_addr), str(subnet_of(dev.ipv4_subnet)),
+            dev.guest_type)
+
+
+def routing_table(ifindex):
+    """The routing table patchpanel keeps for the uplink with this ifindex."""
+    return 1000 + ifindex
+
+
+# A TCP and UDP server on each port given: it answers every connection or datagram with
+# "<name> <local address the client reached>" and a newline.
+NAME_SERVER = """
+import socket, sys, threading
+name = sys.argv[1]
+def tcp(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(16)
+    while True:
+        c, _ = s.accept()
+        c.sendall(f"{name} {c.getsockname()[0]}\\n".encode())
+        c.close()
+def udp(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, 8, 1)  # IP_PKTINFO: answer with the address hit
+    s.bind(("0.0.0.0", port))
+    while True:
+        _, anc, _, peer = s.recvmsg(512, 256)
+        info = anc[0][2]  # struct in_pktinfo: ifindex, spec_dst, addr (the one hit)
+        local = socket.inet_ntoa(info[8:12])
+        # Answer from the address hit, which need not be the one routing would pick.
+        reply = [(socket.IPPROTO_IP, 8, bytes(4) + info[8:12] + bytes(4))]
+        s.sendmsg([f"{name} {local}\\n".encode()], reply, 0, peer)
+for p in sys.argv[2:]:
+    threading.Thread(target=tcp, args=(int(p),), daemon=True).start()
+    threading.Thread(target=udp, args=(int(p),), daemon=True).start()
+threading.Event().wait()
+"""
+
+# Ask a server: TCP connect, or one UDP datagram (from sport, if given), and print the
+# answer; nothing when refused or unanswered within two seconds.
+NAME_CLIENT = """
+import socket, sys
+addr, port, udp, sport = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "udp", int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+s.settimeout(2)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+if sport:
+    s.bind(("0.0.0.0", sport))
+try:
+    if udp:
+        s.sendto(b"?", (addr, port))
+        print(s.recv(512).decode().strip())
+    else:
+        s.connect((addr, port))
+        print(s.recv(512).decode().strip())
+except OSError:
+    pass
+"""
 
 
 class Netns:
@@ -117,9 +219,66 @@ class Netns:
     def nft_json(self, *args):
         return json.loads(self.out("nft", "-j", *args))
 
-    def ping(self, addr, count=1, wait=1):
-        return self.ok("ping", "-n", "-q", "-c", str(count), "-W", str(wait), addr,
-                       timeout=count * wait + 10)
+    def ping(self, addr, count=1, wait=1, interface=None):
+        """Whether addr answers; interface (a name or a source address) goes to ping -I."""
+        iface = ["-I", interface] if interface else []
+        return self.ok("ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", str(wait),
+                       *iface, addr, timeout=count * wait + 10)
+
+    def ifindex(self, ifname):
+        return self.ip_json("link", "show", "dev", ifname)[0]["ifindex"]
+
+    def mac(self, ifname):
+        return self.ip_json("link", "show", "dev", ifname)[0]["address"]
+
+    def master(self, ifname):
+        """The bridge ifname is a port of, or None."""
+        return self.ip_json("link", "show", "dev", ifname)[0].get("master")
+
+    def name_server(self, name, *ports):
+        """Start NAME_SERVER (TCP and UDP on each port) and wait until it listens; it is
+        ended by delete(), or earlier by kill() on the returned Popen."""
+        p = self.spawn("/usr/bin/python3", "-c", NAME_SERVER, name, *ports,
+                       stdout=subprocess.DEVNULL)
+        for port in ports:
+            for udp in (False, True):
+                err = self.wait_listening(port, udp=udp)
+                if err:
+                    raise RuntimeError(err)
+        return p
+
+    def ask(self, addr, port, udp=False, sport=0):
+        """The answer of a NAME_SERVER at addr:port ("" if none) over TCP or UDP."""
+        return self.exec("/usr/bin/python3", "-c", NAME_CLIENT, addr, str(port),
+                         "udp" if udp else "tcp", str(sport), timeout=10).stdout.strip()
+
+    def wait_listening(self, port, udp=False, timeout=5.0):
+        """Wait until a socket listens on port (TCP, or UDP); None, or what went wrong."""
+        args = ("ss", "-Hlun" if udp else "-Hltn", f"sport = :{port}")
+        return poll(lambda: None if self.out(*args).strip() else "nothing listens",
+                    timeout=timeout, what=f"port {port} in {self.name}")
+
+    def sysctl(self, key, value):
+        self.out("sysctl", "-qw", f"{key}={value}")
+
+    def counter(self, name, match):
+        """An nftables counter of the packets this namespace receives that match (nft
+        syntax, e.g. "icmp type echo-request ip daddr 192.0.2.1"); returns a function
+        reading it. Several counters can coexist; delete_counters() removes them all."""
+        table = "pplabcount"
+        self.exec("nft", "add table inet pplabcount")
+        self.exec("nft", "add chain inet pplabcount input "
+                  "{ type filter hook prerouting priority -300; policy accept; }")
+        self.out("nft", f"add counter inet {table} {name}")
+        self.out("nft", f"add rule inet {table} input {match} counter name {name}")
+
+        def read():
+            data = self.nft_json("list", "counter", "inet", table, name)
+            return next(i["counter"]["packets"] for i in data["nftables"] if "counter" in i)
+        return read
+
+    def delete_counters(self):
+        self.exec("nft", "delete table inet pplabcount")
 
     def spawn(self, *args, **kw):
         """Start a long-running process inside the namespace; it is ended by delete()."""
@@ -181,21 +340,22 @@ class Bus:
             return await MessageBus(bus_address=address, negotiate_unix_fd=True).connect()
         self.bus = self.loop.run_until_complete(connect())
 
-    def _message(self, member, signature, body, fds):
+    def _message(self, member, signature, body, fds, interface=BUS_INTERFACE):
         from dbus_next import Message  # pylint: disable=import-outside-toplevel
-        return Message(destination=BUS_NAME, path=BUS_PATH, interface=BUS_INTERFACE,
+        return Message(destination=BUS_NAME, path=BUS_PATH, interface=interface,
                        member=member, signature=signature, body=body, unix_fds=list(fds))
 
-    async def _call(self, member, signature, body, fds):
+    async def _call(self, member, signature, body, fds, interface=BUS_INTERFACE):
         from dbus_next import MessageType  # pylint: disable=import-outside-toplevel
-        reply = await self.bus.call(self._message(member, signature, body, fds))
+        reply = await self.bus.call(self._message(member, signature, body, fds, interface))
         if reply.message_type == MessageType.ERROR:
             raise DBusError(reply.error_name, reply.body[0] if reply.body else "")
         return reply.body
 
-    def call(self, member, signature, body, fds=()):
+    def call(self, member, signature, body, fds=(), interface=BUS_INTERFACE):
         """Call a method; return its body or raise DBusError."""
-        return self.loop.run_until_complete(self._call(member, signature, body, fds))
+        return self.loop.run_until_complete(self._call(member, signature, body, fds,
+                                                       interface))
 
     def call_many(self, calls):
         """Make many calls at once, all in flight together; return each body or
@@ -204,6 +364,21 @@ class Bus:
             return await asyncio.gather(*(self._call(*c) for c in calls),
                                         return_exceptions=True)
         return self.loop.run_until_complete(gather())
+
+    def bus_call(self, member, signature="", body=()):
+        """A call to the bus daemon itself; returns the body."""
+        from dbus_next import Message, MessageType  # pylint: disable=import-outside-toplevel
+        reply = self.loop.run_until_complete(self.bus.call(Message(
+            destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
+            interface="org.freedesktop.DBus", member=member, signature=signature,
+            body=list(body))))
+        if reply.message_type == MessageType.ERROR:
+            raise DBusError(reply.error_name, reply.body[0] if reply.body else "")
+        return reply.body
+
+    def run_for(self, seconds):
+        """Let the connection process what arrives (signals) for a while."""
+        self.loop.run_until_complete(asyncio.sleep(seconds))
 
     def name_has_owner(self, name=BUS_NAME):
         from dbus_next import Message  # pylint: disable=import-outside-toplevel
@@ -220,6 +395,114 @@ class Bus:
         except Exception:  # pylint: disable=broad-except
             pass
         self.loop.close()
+
+
+class SignalCollector:
+    """Collects NetworkDeviceChanged signals on a bus connection from its creation on, as
+    (event, device_key(device)) pairs. Signals are read while the connection's loop runs:
+    in wait_for(), or during any call on the same Bus."""
+
+    MATCH = (f"type='signal',sender='{BUS_NAME}',path='{BUS_PATH}',"
+             f"interface='{BUS_INTERFACE}',member='NetworkDeviceChanged'")
+
+    def __init__(self, bus, pb):
+        self.bus = bus
+        self.pb = pb
+        self.events = []
+        self.bus.bus.add_message_handler(self._on_message)
+        self.bus.bus_call("AddMatch", "s", [self.MATCH])
+
+    def _on_message(self, msg):
+        from dbus_next import MessageType  # pylint: disable=import-outside-toplevel
+        if msg.message_type != MessageType.SIGNAL or msg.member != "NetworkDeviceChanged" or \
+                msg.interface != BUS_INTERFACE:
+            return None
+        sig = self.pb.NetworkDeviceChangedSignal()
+        sig.ParseFromString(bytes(msg.body[0]))
+        self.events.append((sig.event, device_key(sig.device)))
+        return None
+
+    def take(self):
+        """The events collected so far, which are then forgotten."""
+        out, self.events = self.events, []
+        return out
+
+    def wait_for(self, count, timeout=5.0):
+        """Wait until at least count events are collected; return them all (and forget
+        them). Fewer are returned on timeout."""
+        deadline = time.monotonic() + timeout
+        while len(self.events) < count and time.monotonic() < deadline:
+            self.bus.run_for(0.01)
+        return self.take()
+
+    def quiet(self, seconds=0.2):
+        """The events that arrive within seconds (expected: none)."""
+        self.bus.run_for(seconds)
+        return self.take()
+
+    def close(self):
+        self.bus.bus.remove_message_handler(self._on_message)
+        try:
+            self.bus.bus_call("RemoveMatch", "s", [self.MATCH])
+        except DBusError:
+            pass
+
+
+class VmNetns(Netns):
+    """A VM stand-in: a namespace whose eth0 is relayed to a TAP of the host namespace by
+    taprelay.py, through a veth whose host end (relay_ifname) has no address, ARP off and
+    IPv6 disabled, so that the host's stack never uses it. The test configures eth0 as the
+    guest would (configure())."""
+
+    def __init__(self, name, host, tap, relay_ifname, log_path):
+        super().__init__(name)
+        self.host = host
+        self.tap = tap
+        self.relay_ifname = relay_ifname
+        self.relay = None
+        try:
+            run(["ip", "link", "add", "name", relay_ifname, "netns", host.name, "type", "veth",
+                 "peer", "name", "eth0", "netns", name])
+            host.sysctl(f"net.ipv6.conf.{relay_ifname}.disable_ipv6", 1)
+            host.out("ip", "link", "set", relay_ifname, "arp", "off", "up")
+            self.sysctl("net.ipv6.conf.eth0.disable_ipv6", 1)
+            self.out("ip", "link", "set", "eth0", "up")
+            with open(log_path, "w") as log:
+                self.relay = subprocess.Popen(
+                    ["ip", "netns", "exec", host.name, "/usr/bin/python3", str(TAPRELAY), tap,
+                     relay_ifname], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=log, text=True, start_new_session=True)
+            self.procs.append(self.relay)
+            line = self.relay.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"taprelay on {tap} did not start: "
+                                   f"{Path(log_path).read_text()}")
+            # The TAP has a carrier once a queue is attached.
+            err = poll(lambda: None if "LOWER_UP" in host.ip_json("link", "show", "dev", tap)
+                       [0]["flags"] else "no carrier", timeout=5, what=f"{tap} carrier")
+            if err:
+                raise RuntimeError(err)
+        except BaseException:
+            self.delete()
+            raise
+
+    def configure(self, device):
+        """Configure eth0 from a NetworkDevice: its address in its subnet, default route
+        via the host side (.1 of the subnet)."""
+        net = subnet_of(device.ipv4_subnet)
+        self.out("ip", "addr", "add", f"{wire_to_ip(device.ipv4_addr)}/{net.prefixlen}",
+                 "dev", "eth0")
+        self.out("ip", "route", "add", "default", "via", str(net.network_address + 1))
+
+    def relay_running(self):
+        return self.relay is not None and self.relay.poll() is None
+
+    def delete(self):
+        if self.relay and self.relay.stdout:
+            self.relay.stdout.close()
+        super().delete()
+        # The veth goes with the namespace, but the kernel destroys a namespace lazily.
+        self.host.exec("ip", "link", "del", self.relay_ifname)
 
 
 class Lifeline:
@@ -246,8 +529,9 @@ class Lab:
     """Host + lan namespaces, a private bus, and the suite running in host."""
 
     def __init__(self, build=None, daemon_args=(), tag=None, log_level="debug",
-                 extra_policy=""):
+                 extra_policy="", uplinks=1):
         self.build = Path(build) if build else build_dir()
+        self.n_uplinks = uplinks  # 1: eth0 and lan; 2: also eth1 and lan2
         self.extra_policy = extra_policy  # more <policy> XML for the private bus
         self.tag = tag or "pp" + secrets.token_hex(3)
         self.daemon_args = list(daemon_args)
@@ -258,9 +542,10 @@ class Lab:
         self.daemon = None
         self.daemon_log = None
         self.host = None
-        self.lan = None
+        self.uplink_lans = {}  # host uplink name -> its lan Netns
         self.clients = []
         self._n_clients = 0
+        self._n_vms = 0
         self._bus = None
         self.pb = import_protos(self.build)
 
@@ -283,16 +568,49 @@ class Lab:
         os.chmod(self.dir, 0o755)
         self._start_bus()
         self.host = Netns(f"{self.tag}-host")
-        self.lan = Netns(f"{self.tag}-lan")
-        run(["ip", "link", "add", "name", "lan0", "netns", self.lan.name, "type", "veth",
-             "peer", "name", "eth0", "netns", self.host.name])
-        self.lan.out("ip", "link", "set", "lan0", "up")
-        self.lan.out("ip", "addr", "add", f"{LAN_ADDR}/24", "dev", "lan0")
-        self.host.out("ip", "link", "set", "eth0", "up")
-        self.host.out("ip", "addr", "add", f"{HOST_UPLINK_ADDR}/24", "dev", "eth0")
-        self.host.out("ip", "route", "add", "default", "via", LAN_ADDR)
+        self.add_uplink("eth0", LAN_ADDR, HOST_UPLINK_ADDR, default_route=True,
+                        lan_suffix="lan")
+        if self.n_uplinks >= 2:
+            self.add_uplink("eth1", LAN2_ADDR, HOST_UPLINK2_ADDR, lan_suffix="lan2")
         if daemon:
             self.start_daemon()
+
+    @property
+    def lan(self):
+        """The router behind eth0 (192.0.2.1)."""
+        return self.uplink_lans.get("eth0")
+
+    @property
+    def lan2(self):
+        """The router behind eth1 (198.51.100.1), when there is one."""
+        return self.uplink_lans.get("eth1")
+
+    def add_uplink(self, name, lan_addr, host_addr, prefix_len=24, default_route=False,
+                   lan_suffix=None):
+        """A new uplink `name` in host (host_addr/prefix_len, up, a default route via the
+        lan if asked) and its router, a namespace with lan0 (lan_addr) at the other end of
+        the veth; returns the router's Netns. Works before and while the daemon runs."""
+        lan = Netns(f"{self.tag}-{lan_suffix or 'lan-' + name}")
+        try:
+            run(["ip", "link", "add", "name", "lan0", "netns", lan.name, "type", "veth",
+                 "peer", "name", name, "netns", self.host.name])
+            lan.out("ip", "link", "set", "lan0", "up")
+            lan.out("ip", "addr", "add", f"{lan_addr}/{prefix_len}", "dev", "lan0")
+            self.host.out("ip", "link", "set", name, "up")
+            self.host.out("ip", "addr", "add", f"{host_addr}/{prefix_len}", "dev", name)
+            if default_route:
+                self.host.out("ip", "route", "add", "default", "via", lan_addr, "dev", name)
+        except BaseException:
+            self.host.exec("ip", "link", "del", name)
+            lan.delete()
+            raise
+        self.uplink_lans[name] = lan
+        return lan
+
+    def remove_uplink(self, name):
+        """Delete the uplink `name` (the veth) and its router namespace."""
+        self.host.out("ip", "link", "del", name)
+        self.uplink_lans.pop(name).delete()
 
     def _start_bus(self):
         sock = self.dir / "system_bus_socket"
@@ -418,10 +736,76 @@ class Lab:
         self.clients.append(ns)
         return ns, ns.sleeper()
 
+    def vm(self, tap):
+        """A VM behind the TAP `tap` of host: a new namespace whose eth0 exchanges frames
+        with the TAP (taprelay.py). Returns its VmNetns, unconfigured; it is removed with
+        the lab, or earlier by its delete()."""
+        self._n_vms += 1
+        vm = VmNetns(f"{self.tag}-vm{self._n_vms}", self.host, tap, f"vmrelay{self._n_vms}",
+                     self.dir / f"taprelay-{self._n_vms}.log")
+        self.clients.append(vm)
+        return vm
+
     def bus(self):
         if not self._bus:
             self._bus = Bus(self.bus_address)
         return self._bus
+
+    def signals(self, bus=None):
+        """A collector of NetworkDeviceChanged signals on bus (default: the lab's)."""
+        return SignalCollector(bus or self.bus(), self.pb)
+
+    # ---- typed calls -------------------------------------------------------------------
+
+    def call_raw(self, method, request_bytes, bus=None):
+        """Call a method of the `ay` -> `ay` kind with the given bytes; return the reply's
+        bytes or raise DBusError."""
+        body = (bus or self.bus()).call(method, "ay", [request_bytes])
+        return bytes(body[0])
+
+    def request(self, method, bus=None, **fields):
+        """Call `method` with a <method>Request built from fields; return the parsed
+        <method>Response or raise DBusError."""
+        req = getattr(self.pb, f"{method}Request")(**fields)
+        resp = getattr(self.pb, f"{method}Response")()
+        resp.ParseFromString(self.call_raw(method, req.SerializeToString(), bus))
+        return resp
+
+    def termina_vm_startup(self, cid):
+        return self.request("TerminaVmStartup", cid=cid)
+
+    def termina_vm_shutdown(self, cid):
+        return self.request("TerminaVmShutdown", cid=cid)
+
+    def plugin_vm_startup(self, vm_id, subnet_index=0):
+        return self.request("PluginVmStartup", id=vm_id, subnet_index=subnet_index)
+
+    def plugin_vm_shutdown(self, vm_id):
+        return self.request("PluginVmShutdown", id=vm_id)
+
+    def arc_vm_startup(self, cid):
+        return self.request("ArcVmStartup", cid=cid)
+
+    def arc_vm_shutdown(self, cid):
+        return self.request("ArcVmShutdown", cid=cid)
+
+    def arc_startup(self, pid):
+        return self.request("ArcStartup", pid=pid)
+
+    def arc_shutdown(self, pid):
+        return self.request("ArcShutdown", pid=pid)
+
+    def get_devices(self):
+        """GetDevices as a sorted list of device_key() tuples."""
+        return sorted(device_key(d) for d in self.request("GetDevices").devices)
+
+    def status(self):
+        """GetStatus (org.chromium.PatchPanel.Status) as parsed JSON."""
+        return json.loads(self.bus().call("GetStatus", "", [], interface=STATUS_INTERFACE)[0])
+
+    def pools_in_use(self):
+        """{pool name: subnets in use} from GetStatus."""
+        return {p["name"]: p["in_use"] for p in self.status()["pools"]}
 
     def connect_ns_request(self, pid, **fields):
         req = self.pb.ConnectNamespaceRequest(pid=pid, **fields)
@@ -443,17 +827,80 @@ class Lab:
     def datapath_state(self):
         """What patchpanel owns in host, for leak checks: our links, the elements of our
         sets and maps, routes and rules."""
-        links = sorted(n for n in self.host.links() if n.startswith(("arc_", "vmtap", "veth")))
+        links = sorted(n for n in self.host.links()
+                       if n.startswith(("arc_", "arcbr", "vmtap", "veth")))
         elements = {}
+        chains = []
         tables = self.host.exec("nft", "-j", "list", "table", "inet", "patchpanel")
         if tables.returncode == 0:
             for item in json.loads(tables.stdout)["nftables"]:
                 for kind in ("set", "map"):
                     if kind in item:
                         elements[item[kind]["name"]] = len(item[kind].get("elem", []))
-        routes = sorted(json.dumps(r, sort_keys=True) for r in self.host.routes("table", "all"))
+                if "chain" in item:
+                    chains.append(item["chain"]["name"])
+
+        def stable(route):
+            # Whether a link has a carrier comes and goes (a TAP gets one when its VM
+            # attaches): it says nothing about what was left behind.
+            route["flags"] = [f for f in route.get("flags", []) if f != "linkdown"]
+            return json.dumps(route, sort_keys=True)
+        routes = sorted(stable(r) for r in self.host.routes("table", "all"))
+        routes6 = sorted(stable(r) for r in self.host.ip_json(
+            "-6", "route", "show", "table", "all", "proto", str(RTPROT_PATCHPANEL)))
         rules = self.host.out("ip", "rule", "show")
-        return {"links": links, "elements": elements, "routes": routes, "rules": rules}
+        rules6 = self.host.out("ip", "-6", "rule", "show")
+        return {"links": links, "elements": elements, "chains": sorted(chains),
+                "routes": routes, "routes6": routes6, "rules": rules, "rules6": rules6}
+
+    def nft_elements(self, name):
+        """Elements of one of our sets or maps in host: {key: value, or None for a set}."""
+        data = self.host.nft_json("list", "table", "inet", "patchpanel")
+        for item in data["nftables"]:
+            obj = item.get("map") or item.get("set")
+            if obj and obj["name"] == name:
+                out = {}
+                for e in obj.get("elem", []):
+                    if isinstance(e, list):
+                        out[e[0]] = e[1]
+                    else:
+                        out[e] = None
+                return out
+        raise KeyError(f"no set or map {name} in table inet patchpanel")
+
+    def kernel_devices(self):
+        """The guest devices GetDevices should list, read from the kernel as device_key()
+        tuples: each ARC bridge arc_<uplink> (ARC when the container's vetharc0 exists,
+        else ARCVM) and each VM TAP with an address (Termina in 100.115.92.0/24, PluginVM
+        in 100.115.93.0/24); the guest address is the one after the host side's."""
+        links = self.host.links()
+        arc_type = ARC if "vetharc0" in links else ARCVM
+        out = []
+        for name in links:
+            if not name.startswith(("arc_", "vmtap")):
+                continue
+            for a in self.host.ip_json("-4", "addr", "show", "dev", name):
+                for info in a.get("addr_info", []):
+                    iface = ipaddress.ip_interface(f"{info['local']}/{info['prefixlen']}")
+                    if name.startswith("arc_"):
+                        kind = arc_type
+                    elif iface.ip in ipaddress.ip_network("100.115.93.0/24"):
+                        kind = PLUGIN_VM
+                    else:
+                        kind = TERMINA_VM
+                    out.append((name, str(iface.ip + 1), str(iface.network), kind))
+        return sorted(out)
+
+    def snapshot(self):
+        """Everything a test must leave as it found it: the datapath_state() in the kernel
+        and, from the daemon, the subnets in use per pool and the devices."""
+        return {"datapath": self.datapath_state(), "pools": self.pools_in_use(),
+                "devices": self.get_devices()}
+
+    def wait_for_snapshot(self, snap, timeout=5.0):
+        """None once snapshot() equals snap, else (after timeout) what differs."""
+        return poll(lambda: snapshot_diff(snap, self.snapshot()), timeout=timeout,
+                    interval=0.05, what="state not back")
 
     # ---- teardown ----------------------------------------------------------------------
 
@@ -472,10 +919,11 @@ class Lab:
         for ns in self.clients:
             ns.delete()
         self.clients = []
-        for ns in (self.host, self.lan):
+        for ns in (self.host, *self.uplink_lans.values()):
             if ns:
                 ns.delete()
-        self.host = self.lan = None
+        self.host = None
+        self.uplink_lans = {}
         if self.bus_proc and self.bus_proc.poll() is None:
             self.bus_proc.terminate()
             try:
@@ -485,6 +933,30 @@ class Lab:
                 self.bus_proc.wait()
         if self.dir and os.environ.get("PP_KEEP_LOGS") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def snapshot_diff(expected, now):
+    """None if two snapshot()s (or datapath_state()s) are equal, else a readable list of
+    what was expected but is missing ("-") and what is there but was not expected ("+")."""
+    if expected == now:
+        return None
+    out = []
+
+    def walk(path, a, b):
+        if a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b), key=str):
+                walk(f"{path}.{k}", a.get(k), b.get(k))
+        elif isinstance(a, list) and isinstance(b, list):
+            out.extend(f"{path} - {x}" for x in a if x not in b)
+            out.extend(f"{path} + {x}" for x in b if x not in a)
+        elif isinstance(a, str) and isinstance(b, str) and "\n" in a + b:
+            walk(path, a.splitlines(), b.splitlines())
+        else:
+            out.append(f"{path}: {a!r} -> {b!r}")
+    walk("", expected, now)
+    return out or ["(order differs)"]
 
 
 def proc_status(pid):
