@@ -240,6 +240,46 @@ def test_default_interface_follows_the_main_table(lab, baseline):
     assert err is None, err
 
 
+def test_vpn_links_are_tracked_and_can_be_the_default(lab, baseline):
+    """A tun link is a VPN link (not an uplink); with the default route through it, it is
+    the default interface. Our own TAPs (also kind tun, but ethernet) never count."""
+    def vpn_names():
+        return sorted(v["name"] for v in lab.status()["vpn_links"])
+
+    lab.host.out("ip", "tuntap", "add", "dev", "tun7", "mode", "tun")
+    try:
+        err = pplab.poll(lambda: None if vpn_names() == ["tun7"] else vpn_names(), timeout=1,
+                         what="VPN links")
+        assert err is None, err
+        assert lab.status()["vpn_links"][0]["kind"] == "tun"
+        assert "tun7" not in [u["name"] for u in lab.status()["uplinks"]]
+
+        lab.host.out("ip", "link", "set", "tun7", "up")
+        lab.host.out("ip", "addr", "add", "198.51.100.77/32", "dev", "tun7")
+        # The VPN takes over the default route, as a VPN client does.
+        lab.host.out("ip", "route", "del", "default", "via", pplab.LAN_ADDR, "dev", "eth0")
+        lab.host.out("ip", "route", "add", "default", "dev", "tun7")
+        err = pplab.poll(lambda: None if lab.status()["default_interface"] == "tun7" else
+                         lab.status()["default_interface"], timeout=1, what="default interface")
+        assert err is None, err
+
+        # A guest's TAP is not a VPN link.
+        lab.termina_vm_startup(4242)
+        try:
+            assert vpn_names() == ["tun7"], vpn_names()
+        finally:
+            lab.termina_vm_shutdown(4242)
+    finally:
+        lab.host.exec("ip", "link", "del", "tun7")
+        lab.host.exec("ip", "route", "replace", "default", "via", pplab.LAN_ADDR, "dev", "eth0")
+    err = pplab.poll(lambda: None if vpn_names() == [] else vpn_names(), timeout=1,
+                     what="VPN links")
+    assert err is None, err
+    err = pplab.poll(lambda: None if lab.status()["default_interface"] == "eth0" else
+                     lab.status()["default_interface"], timeout=1, what="default interface")
+    assert err is None, err
+
+
 # ---- traffic: pinned namespaces and pinned connections -----------------------------------------
 
 def test_pinned_namespace_never_leaks_over_another_uplink(lab, baseline, shared_addr):
