@@ -548,3 +548,20 @@ def test_arcvm_duplicate_and_unknown(lab, baseline):
         lab.arc_vm_shutdown(71)
     for _ in range(2):
         expect_error(lab, INVALID_ARGUMENT, "No such ARCVM is running", lab.arc_vm_shutdown, 71)
+
+
+def test_tap_user_owns_the_taps(fresh_lab):
+    """--tap-user: the VM monitor running as that user may open the TAPs."""
+    lab = fresh_lab(daemon_args=["--tap-user=nobody"])
+    resp = lab.termina_vm_startup(77)
+    try:
+        link = lab.host.ip_json("-d", "link", "show", "dev", resp.device.ifname)[0]
+        assert link["linkinfo"]["info_data"]["user"] == "nobody", link
+    finally:
+        lab.termina_vm_shutdown(77)
+
+
+def test_unknown_tap_user_is_refused(fresh_lab):
+    lab = fresh_lab()
+    p = pplab.run(lab.daemon_command(["--tap-user=no-such-user-x"]), check=False, timeout=20)
+    assert p.returncode != 0 and "No such user for --tap-user" in p.stderr, p.stderr

@@ -1,0 +1,91 @@
+"""patchpanel-cli against a running suite: status, devices and the guest commands, as
+tables and as JSON, and its exit codes."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+import pplab
+from conftest import finish_lab, make_lab
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = make_lab()
+    yield lab
+    finish_lab(lab)
+
+
+def cli(lab, *args):
+    return subprocess.run([str(lab.build / "bin" / "patchpanel-cli"), *args],
+                          capture_output=True, text=True, timeout=20,
+                          env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": lab.bus_address})
+
+
+def test_status_table_and_json(lab):
+    p = cli(lab, "status")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "Uplinks"
+    eth0 = next(l for l in lines if l.split()[:1] == ["eth0"])
+    # name, ifindex, technology, up, table, default marker
+    assert eth0.split()[2:6] == ["ethernet", "yes", str(1000 + lab.host.ifindex("eth0")), "*"]
+    assert "ARC not running" in p.stdout
+
+    j = cli(lab, "status", "--json")
+    assert j.returncode == 0, j.stderr
+    st = json.loads(j.stdout)
+    assert st["default_interface"] == "eth0"
+    assert {p["name"] for p in st["pools"]} == {"arc", "arc-net", "termina", "netns", "lxd",
+                                                "pluginvm"}
+
+
+def test_guest_commands_and_devices(lab):
+    p = cli(lab, "termina-vm", "start", "--cid=31", "--json")
+    assert p.returncode == 0, p.stderr
+    (dev,) = json.loads(p.stdout)
+    assert dev["ifname"].startswith("vmtap") and dev["guest_type"] == "termina"
+    try:
+        p = cli(lab, "plugin-vm", "start", "--id=32", "--subnet-index=4")
+        assert p.returncode == 0, p.stderr
+        assert "100.115.93.24/29" in p.stdout, p.stdout
+        try:
+            d = cli(lab, "devices", "--json")
+            assert d.returncode == 0, d.stderr
+            got = {x["ifname"]: x["guest_type"] for x in json.loads(d.stdout)}
+            assert got[dev["ifname"]] == "termina" and "pluginvm" in got.values(), got
+            s = cli(lab, "status")
+            assert "termina" in s.stdout and "pluginvm" in s.stdout, s.stdout
+        finally:
+            assert cli(lab, "plugin-vm", "stop", "--id=32").returncode == 0
+    finally:
+        assert cli(lab, "termina-vm", "stop", "--cid=31").returncode == 0
+    assert json.loads(cli(lab, "devices", "--json").stdout) == []
+
+
+def test_arc_commands(lab):
+    ns, proc = lab.client()
+    p = cli(lab, "arc", "start", f"--pid={proc.pid}")
+    assert p.returncode == 0, p.stderr
+    try:
+        st = json.loads(cli(lab, "status", "--json").stdout)
+        assert st["arc"]["kind"] == "container" and st["arc"]["pid"] == proc.pid, st["arc"]
+        assert "arc0" in ns.links()
+    finally:
+        assert cli(lab, "arc", "stop", f"--pid={proc.pid}").returncode == 0
+    p = cli(lab, "arcvm", "start", "--cid=5")
+    assert p.returncode == 0 and p.stdout.count("arcvm") == 6, p.stdout + p.stderr
+    assert cli(lab, "arcvm", "stop", "--cid=5").returncode == 0
+
+
+def test_errors_and_usage(lab):
+    p = cli(lab, "termina-vm", "stop", "--cid=999")
+    assert p.returncode == 1
+    assert "org.chromium.PatchPanel.Error.InvalidArgument" in p.stderr, p.stderr
+    assert cli(lab, "termina-vm", "start").returncode == 2
+    assert cli(lab, "plugin-vm", "start", "--id=1", "--subnet-index=x").returncode == 2
+    assert cli(lab, "no-such-command").returncode == 2
+    assert cli(lab, "status", "--bogus").returncode == 2
+    assert cli(lab, "--help").returncode == 0
