@@ -25,8 +25,9 @@
 #define ARC_UPLINK_BRIDGE_PREFIX "arc_"
 #define ARC_UPLINK_VETH_PREFIX "veth"
 
-/* ARCVM: arc0's TAP and one per ARC per-uplink configuration. */
-#define ARC_VM_N_TAPS 6
+/* ARC's per-uplink slots; ARCVM has arc0's TAP and one per slot. */
+#define ARC_N_UPLINK_SLOTS 5
+#define ARC_VM_N_TAPS (ARC_N_UPLINK_SLOTS + 1)
 
 /* VM TAPs: the kernel picks the number. */
 #define VM_TAP_PREFIX "vmtap"

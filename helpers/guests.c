@@ -42,7 +42,7 @@ static void undo_run(Undo *u) {
 
 /* Links to delete together (one kernel grace period for all). */
 typedef struct Doomed {
-        char names[ARC_VM_N_TAPS + 2][IFNAMSIZ];
+        char names[ARC_VM_N_TAPS + 2 + 2 * ARC_N_UPLINK_SLOTS][IFNAMSIZ];
         unsigned n;
 } Doomed;
 
@@ -293,6 +293,19 @@ int helper_arc_remove(Helper *h, const IpcArcRemove *m, ErrBuf *err) {
         k = doom_if_ours(h, &d, ARC_BRIDGE, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
+        for (size_t i = 0; i < m->n_uplinks; i++) {
+                char bridge[IFNAMSIZ], veth[IFNAMSIZ];
+
+                (void) ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, m->uplinks[i], bridge);
+                (void) ifname_prefixed(ARC_UPLINK_VETH_PREFIX, m->uplinks[i], veth);
+                k = doom_if_ours(h, &d, bridge, r < 0 ? NULL : err);
+                if (k >= 0 && !m->vm)
+                        k = doom_if_ours(h, &d, veth, r < 0 ? NULL : err);
+                if (k < 0 && r == 0)
+                        r = k;
+                fw_batch_guest_remove(&b, bridge);
+                fw_batch_arc_dnat_remove(&b, m->uplinks[i]);
+        }
         k = doomed_delete(h, &d, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;

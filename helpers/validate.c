@@ -148,6 +148,12 @@ int validate_arc_remove(const IpcArcRemove *m, ErrBuf *err) {
                 if (r < 0)
                         return r;
         }
+        if (m->n_uplinks > ARC_N_UPLINK_SLOTS)
+                return errbuf_set(err, -EINVAL, "ARC has at most %d uplinks, not %zu",
+                                  ARC_N_UPLINK_SLOTS, m->n_uplinks);
+        for (size_t i = 0; i < m->n_uplinks; i++)
+                if (!ifname_is_valid(m->uplinks[i]))
+                        return errbuf_set(err, -EINVAL, "invalid uplink name");
         return 0;
 }
 

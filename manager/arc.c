@@ -229,14 +229,17 @@ Arc *arc_free(Arc *arc) {
                 (void) bus_reply_errno(arc->call, -ECANCELED, "ARC's networking was torn down");
                 sd_bus_message_unref(arc->call);
         }
-        /* Devices still in a slot have no request in flight only at exit; the helper goes
-         * with everything it built. */
-        for (unsigned i = 0; i < ARC_N_CONFIGS; i++)
+        /* Devices still here have no request in flight only at exit; the helper goes with
+         * everything it built. */
+        for (unsigned i = 0; i < ARC_N_CONFIGS; i++) {
                 if (arc->slots[i]) {
                         ArcDevice *d = arc->slots[i];
                         arc_device_unslot(d);
                         arc_device_free(d);
                 }
+                if (arc->leaving[i])
+                        arc_device_free(arc->leaving[i]);
+        }
         if (arc->kind == ARC_KIND_CONTAINER)
                 mac_generator_release(arc->manager->macs, &arc->arc0_mac);
         if (arc->management.prefix_len)
@@ -367,9 +370,21 @@ int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, sd_b
 static void arc_on_stopped(const HelperResponse *resp, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         Arc *arc = userdata;
+        DeviceInfo info;
         int r;
 
         call = TAKE_PTR(arc->call);
+        for (unsigned i = 0; i < ARC_N_CONFIGS; i++) {
+                ArcDevice *d = arc->leaving[i];
+                if (!d)
+                        continue;
+                if (d->announced) {
+                        arc_device_info(d, &info);
+                        manager_emit_device_changed(arc->manager, &info, false);
+                }
+                arc_device_free(d);
+                arc->leaving[i] = NULL;
+        }
         if (resp->status < 0)
                 log_error("ARC %s: teardown failed: %s", arc_kind_to_string(arc->kind),
                           resp->message);
@@ -391,7 +406,7 @@ int arc_stop(Manager *m, ArcKind kind, pid_t pid, uint32_t cid, sd_bus_message *
         Patchpanel__Ipc__ArcRemove op = PATCHPANEL__IPC__ARC_REMOVE__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
         Arc *arc = m->arc;
-        char *taps[ARC_VM_N_TAPS];
+        char *taps[ARC_VM_N_TAPS], *uplinks[ARC_N_CONFIGS];
         int r;
 
         if (!arc || arc->kind != kind || (kind == ARC_KIND_CONTAINER ? arc->pid != pid : arc->cid != cid))
@@ -399,11 +414,19 @@ int arc_stop(Manager *m, ArcKind kind, pid_t pid, uint32_t cid, sd_bus_message *
         if (arc->state != ARC_RUNNING)
                 return -EBUSY;
 
-        /* Every per-uplink link first: the helper runs them before the management link. */
+        /* The per-uplink links go in the same request as the management link: one kernel
+         * grace period for all. An addition still in flight runs before it. */
         arc->state = ARC_STOPPING;
-        for (unsigned i = 0; i < ARC_N_CONFIGS; i++)
-                if (arc->slots[i])
-                        arc_device_remove(arc->slots[i]);
+        for (unsigned i = 0; i < ARC_N_CONFIGS; i++) {
+                ArcDevice *d = arc->slots[i];
+                if (!d)
+                        continue;
+                d->state = ARC_DEVICE_REMOVING;
+                arc_device_unslot(d);
+                arc->leaving[i] = d;
+                uplinks[op.n_uplinks++] = d->uplink;
+        }
+        op.uplinks = uplinks;
 
         op.vm = kind == ARC_KIND_VM;
         if (op.vm) {

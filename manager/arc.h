@@ -29,7 +29,7 @@
 #include "manager.h"
 #include "pool.h"
 
-#define ARC_N_CONFIGS 5
+#define ARC_N_CONFIGS ARC_N_UPLINK_SLOTS
 
 typedef enum ArcKind {
         ARC_KIND_CONTAINER,
@@ -59,6 +59,7 @@ struct Arc {
         Subnet management;       /* arcbr0's, from the ARC pool */
         char taps[ARC_VM_N_TAPS][IFNAMSIZ]; /* VM: arc0's, then one per slot */
         ArcDevice *slots[ARC_N_CONFIGS];
+        ArcDevice *leaving[ARC_N_CONFIGS]; /* going with the whole of ARC, in ArcRemove */
         sd_bus_message *call;    /* Startup or Shutdown awaiting its reply */
 };
 
