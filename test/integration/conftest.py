@@ -58,11 +58,21 @@ def finish_lab(lab):
 
 
 @pytest.fixture(scope="module")
-def lab():
-    """One lab for a whole test module; tests must leave it as they found it."""
-    lab = make_lab()
+def lab(request):
+    """One lab for a whole test module (with a second uplink where the module sets
+    LAB_UPLINKS = 2); tests must leave it as they found it."""
+    lab = make_lab(uplinks=getattr(request.module, "LAB_UPLINKS", 1))
     yield lab
     finish_lab(lab)
+
+
+@pytest.fixture
+def baseline(lab):
+    """The kernel state, pools and devices before a test; the test must return to them."""
+    snap = lab.snapshot()
+    yield snap
+    left = lab.wait_for_snapshot(snap, timeout=5)
+    assert left is None, f"the test left state behind: {left}"
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import ipaddress
 import pytest
 
 import pplab
-from conftest import finish_lab, make_lab
 
 INVALID_ARGUMENT = pplab.INVALID_ARGUMENT
 MARK_ARC = 0x2001  # SNAT | ARC (README "Datapath")
@@ -22,20 +21,7 @@ UPLINKS = (("eth0", pplab.LAN_ADDR, pplab.HOST_UPLINK_ADDR),
 SHARED_ADDR = "192.0.2.200"  # on both lans; reachable over eth1 only by policy routing
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """One two-uplink lab for the module; tests must leave it as they found it."""
-    lab = make_lab(uplinks=2)
-    yield lab
-    finish_lab(lab)
-
-
-@pytest.fixture
-def baseline(lab):
-    snap = lab.snapshot()
-    yield snap
-    left = lab.wait_for_snapshot(snap, timeout=5)
-    assert left is None, f"the test left state behind: {left}"
+LAB_UPLINKS = 2  # the conftest lab gets eth1 <-> lan2 too
 
 
 class Arc:

@@ -5,17 +5,7 @@ import json
 import os
 import subprocess
 
-import pytest
-
 import pplab
-from conftest import finish_lab, make_lab
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lab = make_lab()
-    yield lab
-    finish_lab(lab)
 
 
 def cli(lab, *args):

@@ -11,7 +11,6 @@ import ipaddress
 import pytest
 
 import pplab
-from conftest import finish_lab, make_lab
 
 INVALID_ARGUMENT = pplab.INVALID_ARGUMENT
 EXHAUSTED = pplab.EXHAUSTED
@@ -27,21 +26,7 @@ MARK_PLUGINVM = 0x2201  # SNAT | PLUGINVM
 MARK_ARC = 0x2001       # SNAT | ARC
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """One two-uplink lab for the module; tests must leave it as they found it."""
-    lab = make_lab(uplinks=2)
-    yield lab
-    finish_lab(lab)
-
-
-@pytest.fixture
-def baseline(lab):
-    """The kernel state, pools and devices before a test; the test must return to them."""
-    snap = lab.snapshot()
-    yield snap
-    left = lab.wait_for_snapshot(snap, timeout=5)
-    assert left is None, f"the test left state behind: {left}"
+LAB_UPLINKS = 2  # the conftest lab gets eth1 <-> lan2 too
 
 
 @pytest.fixture

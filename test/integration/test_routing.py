@@ -12,26 +12,12 @@ import json
 import pytest
 
 import pplab
-from conftest import finish_lab, make_lab
 
 SHARED_ADDR = "192.0.2.200"
 UNREACHABLE_METRIC = 4294967295
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """One two-uplink lab for the module; tests must leave it as they found it."""
-    lab = make_lab(uplinks=2)
-    yield lab
-    finish_lab(lab)
-
-
-@pytest.fixture
-def baseline(lab):
-    snap = lab.snapshot()
-    yield snap
-    left = lab.wait_for_snapshot(snap, timeout=5)
-    assert left is None, f"the test left state behind: {left}"
+LAB_UPLINKS = 2  # the conftest lab gets eth1 <-> lan2 too
 
 
 @pytest.fixture
