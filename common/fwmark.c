@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <string.h>
 
 #include "fwmark.h"
 #include "macro.h"
@@ -34,6 +35,13 @@ const char *traffic_source_to_string(TrafficSource s) {
                 if (sources[i].source == s)
                         return sources[i].name;
         return NULL;
+}
+
+TrafficSource traffic_source_from_string(const char *name) {
+        for (size_t i = 0; name && i < ELEMENTSOF(sources); i++)
+                if (strcmp(sources[i].name, name) == 0)
+                        return sources[i].source;
+        return _TRAFFIC_SOURCE_INVALID;
 }
 
 TrafficSource traffic_source_from_proto(int proto_source) {

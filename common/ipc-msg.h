@@ -24,6 +24,14 @@ typedef Patchpanel__Ipc__ArcAddResult IpcArcAddResult;
 typedef Patchpanel__Ipc__ArcRemove IpcArcRemove;
 typedef Patchpanel__Ipc__ArcUplinkAdd IpcArcUplinkAdd;
 typedef Patchpanel__Ipc__ArcUplinkRemove IpcArcUplinkRemove;
+typedef Patchpanel__Ipc__PortRule IpcPortRule;
+typedef Patchpanel__Ipc__CountersGet IpcCountersGet;
+typedef Patchpanel__Ipc__Counter IpcCounter;
+typedef Patchpanel__Ipc__CountersResult IpcCountersResult;
+typedef Patchpanel__Ipc__VpnIntent IpcVpnIntent;
+typedef Patchpanel__Ipc__VpnBypass IpcVpnBypass;
+typedef Patchpanel__Ipc__ForeignChain IpcForeignChain;
+typedef Patchpanel__Ipc__ForeignDrops IpcForeignDrops;
 
 #define HELPER_REQUEST_INIT PATCHPANEL__IPC__HELPER_REQUEST__INIT
 #define HELPER_RESPONSE_INIT PATCHPANEL__IPC__HELPER_RESPONSE__INIT

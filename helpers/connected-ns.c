@@ -111,8 +111,11 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
         }
         t[4] = now_usec();
         FwBatch b = {};
+        /* Pinned traffic follows its uplink's tag; the rest asks to use or avoid a VPN. */
         fw_batch_guest_add(&b, host,
-                           FWMARK_SNAT | fwmark_from_source((TrafficSource) m->source) | tag);
+                           FWMARK_SNAT | fwmark_from_source((TrafficSource) m->source) | tag |
+                           (tag ? 0 : fwmark_from_vpn_policy(m->route_on_vpn ? VPN_POLICY_ROUTE_ON_VPN
+                                                                           : VPN_POLICY_BYPASS_VPN)));
         r = fw_batch_commit(h->nft, &b, "add the namespace", err);
         if (r < 0)
                 goto fail;

@@ -8,6 +8,7 @@
 #include "guests.h"
 #include "routing.h"
 #include "firewall.h"
+#include "rules.h"
 #include "helper.h"
 #include "ifname.h"
 #include "link.h"
@@ -33,11 +34,12 @@ static int sysctl_write(const char *path, const char *value, ErrBuf *err) {
         return 0;
 }
 
-static int helper_datapath_start(Helper *h, ErrBuf *err) {
+static int helper_datapath_start(Helper *h, const IpcDatapathStart *m, ErrBuf *err) {
+        FwConfig config = { .ingress_firewall = m->ingress_firewall };
         unsigned n = 0;
         int r;
 
-        r = fw_tables_replace(h->nft, err);
+        r = fw_tables_replace(h->nft, &config, err);
         if (r < 0)
                 return r;
         /* From here on there is something to remove at exit, even if a later step fails. */
@@ -52,6 +54,9 @@ static int helper_datapath_start(Helper *h, ErrBuf *err) {
         r = routing_remove_all(h, err);
         if (r < 0)
                 return r;
+        /* The manager hears of foreign drop policies right after this answer. */
+        h->foreign_dirty = true;
+        h->foreign_sent = false;
         return sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err);
 }
 
@@ -68,6 +73,10 @@ int helper_datapath_stop(Helper *h, ErrBuf *err) {
         k = fw_tables_remove(h->nft, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
+        k = fw_local_table_remove(h->nft, r < 0 ? NULL : err);
+        if (k < 0 && r == 0)
+                r = k;
+        h->local_table = false;
         if (n > 0)
                 log_debug("Deleted %u interfaces at stop", n);
         h->datapath_started = false;
@@ -82,6 +91,8 @@ size_t helper_request_n_fds(const HelperRequest *req) {
                 return req->arc_add->vm ? 0 : 1;
         case OP(ARC_UPLINK_ADD):
                 return req->arc_uplink_add->vm ? 0 : 1;
+        case OP(VPN_INTENT):
+                return 1;
         default:
                 return 0;
         }
@@ -96,12 +107,13 @@ void helper_dispatch_request(Helper *h, const HelperRequest *req, const int *fds
         static IpcArcAddResult arc_result;
         static char arc_taps[ARC_VM_N_TAPS][IFNAMSIZ];
         static char *arc_tap_ptrs[ARC_VM_N_TAPS];
+        static IpcCountersResult counters_result;
         int r;
 
         resp->id = req->id;
         switch (req->op_case) {
         case OP(DATAPATH_START):
-                r = helper_datapath_start(h, err);
+                r = helper_datapath_start(h, req->datapath_start, err);
                 break;
         case OP(DATAPATH_STOP):
                 r = helper_datapath_stop(h, err);
@@ -164,6 +176,23 @@ void helper_dispatch_request(Helper *h, const HelperRequest *req, const int *fds
                 break;
         case OP(ARC_UPLINK_REMOVE):
                 r = helper_arc_uplink_remove(h, req->arc_uplink_remove, err);
+                break;
+        case OP(PORT_RULE):
+                r = helper_port_rule(h, req->port_rule, err);
+                break;
+        case OP(COUNTERS_GET):
+                patchpanel__ipc__counters_result__init(&counters_result);
+                r = helper_counters_get(h, req->counters_get, &counters_result, err);
+                if (r >= 0) {
+                        resp->result_case = RESULT(COUNTERS);
+                        resp->counters = &counters_result;
+                }
+                break;
+        case OP(VPN_INTENT):
+                r = helper_vpn_intent(h, req->vpn_intent, fds[0], err);
+                break;
+        case OP(VPN_BYPASS):
+                r = routing_vpn_bypass(h, req->vpn_bypass->ifname, req->vpn_bypass->ifindex, err);
                 break;
         default:
                 r = errbuf_set(err, -EOPNOTSUPP, "unknown operation %d", (int) req->op_case);

@@ -1,33 +1,44 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <inttypes.h>
 #include <nftables/libnftables.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
 #include "firewall.h"
 #include "fwmark.h"
 #include "ifname.h"
+#include "json.h"
 #include "macro.h"
 
-/* The whole static ruleset. Per-guest and per-uplink data live in the sets and maps. */
-static const char table_definition[] =
+/* The static ruleset; per-guest, per-uplink and per-rule data live in the sets and maps.
+ * Where a chain depends on the configuration, fw_table_definition() fills it in. */
+static const char table_head[] =
         "table inet " FW_TABLE " {\n"
         "  map guest_mark { type ifname : mark; }\n"
         "  set guest_ifs { type ifname; }\n"
+        "  set uplinks { type ifname; }\n"
         "  map uplink_post { type ifname : verdict; }\n"
         "  map arc_dnat { type ifname : ipv4_addr; }\n"
+        "  set access { type ifname . inet_proto . inet_service; }\n"
+        "  set access_any { type inet_proto . inet_service; }\n"
+        "  map port_fwd { type ifname . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+        "  map port_fwd_ip { type ifname . inet_proto . ipv4_addr . inet_service :"
+        " ipv4_addr . inet_service; }\n"
         "  chain prerouting {\n"
         "    type filter hook prerouting priority mangle; policy accept;\n"
         "    iifname @guest_ifs ct state established,related meta mark set ct mark\n"
         "    iifname @guest_ifs ct state new meta mark set iifname map @guest_mark\n"
         "    iifname @guest_ifs ct state new ct mark set meta mark\n"
         "  }\n"
+        /* The host's own traffic: restore the connection's mark, which re-routes the packet
+         * if it changed; patchpanel_local's output chain comes next. */
         "  chain output {\n"
         "    type route hook output priority mangle; policy accept;\n"
-        "    ct state established,related ct mark & 0xffff0000 != 0 meta mark set ct mark\n"
-        "    ct state new ct mark set meta mark\n"
+        "    ct mark != 0 meta mark set ct mark\n"
         "  }\n"
         "  chain postrouting {\n"
         "    type filter hook postrouting priority mangle; policy accept;\n"
@@ -40,8 +51,11 @@ static const char table_definition[] =
         "    oifname @guest_ifs ct state established,related accept\n"
         "    oifname @guest_ifs ct status dnat accept\n"
         "  }\n"
+        /* Port forwards first: they win over ARC's catch-all. */
         "  chain prerouting_nat {\n"
         "    type nat hook prerouting priority dstnat; policy accept;\n"
+        "    meta nfproto ipv4 dnat ip to iifname . meta l4proto . ip daddr . th dport map @port_fwd_ip\n"
+        "    meta nfproto ipv4 dnat ip to iifname . meta l4proto . th dport map @port_fwd\n"
         "    iifname @arc_dnat socket transparent 0 accept\n"
         "    iifname @arc_dnat socket transparent 1 accept\n"
         "    meta l4proto { tcp, udp } dnat ip to iifname map @arc_dnat\n"
@@ -49,8 +63,78 @@ static const char table_definition[] =
         "  chain postrouting_nat {\n"
         "    type nat hook postrouting priority srcnat; policy accept;\n"
         "    meta nfproto ipv4 meta mark & 0x00000001 == 0x00000001 oifname != @guest_ifs masquerade\n"
+        "  }\n";
+
+/* The ingress firewall: new inbound connections on uplinks only to ACCESS ports, for ICMP
+ * (neighbour discovery, path MTU) and for the DHCP clients. */
+static const char input_chain[] =
+        "  chain input {\n"
+        "    type filter hook input priority filter; policy accept;\n"
+        "    iifname != @uplinks accept\n"
+        "    ct state established,related accept\n"
+        "    ct state invalid drop\n"
+        "    meta l4proto { icmp, ipv6-icmp } accept\n"
+        "    meta nfproto ipv4 udp dport 68 accept\n"
+        "    meta nfproto ipv6 udp dport 546 accept\n"
+        "    meta l4proto . th dport @access_any accept\n"
+        "    iifname . meta l4proto . th dport @access accept\n"
+        "    drop\n"
+        "  }\n";
+
+/* The host's own sockets, after patchpanel's output chain: tag a packet the connection's
+ * mark left untagged by the socket's owner (SYSTEM when there is none), keeping the
+ * socket's VPN bits; then save it into the connection (its first packet, or the first
+ * answer of an inbound one). Only the allowed user reaches LOCKDOWN ports. */
+static const char local_head[] =
+        "table inet " FW_LOCAL_TABLE " {\n"
+        "  set lockdown { type inet_proto . inet_service; }\n"
+        "  chain output {\n"
+        "    type route hook output priority mangle + 1; policy accept;\n"
+        "    meta mark & 0x00003f00 == 0 meta skuid vmap @uid_source\n"
+        "    meta mark & 0x00003f00 == 0 meta mark set meta mark | 0x%08x\n"
+        "    ct mark == 0 ct mark set meta mark\n"
         "  }\n"
-        "}\n";
+        "  chain output_filter {\n"
+        "    type filter hook output priority filter; policy accept;\n"
+        "    oifname \"lo\" meta l4proto . th dport @lockdown meta skuid != %" PRIu32
+        " meta l4proto tcp reject with tcp reset\n"
+        "    oifname \"lo\" meta l4proto . th dport @lockdown meta skuid != %" PRIu32 " reject\n"
+        "  }\n";
+
+/* The counters' table: created if missing, its sets (and their counters) kept if not. */
+static const char acct_definition[] =
+        "add table inet " FW_ACCT_TABLE "\n"
+        "add set inet " FW_ACCT_TABLE " tx { type ifname . mark . nf_proto; flags dynamic;"
+        " counter; size 65536; }\n"
+        "add set inet " FW_ACCT_TABLE " rx { type ifname . mark . nf_proto; flags dynamic;"
+        " counter; size 65536; }\n"
+        "add set inet " FW_ACCT_TABLE " uplinks { type ifname; }\n"
+        "flush set inet " FW_ACCT_TABLE " uplinks\n"
+        "add chain inet " FW_ACCT_TABLE " postrouting { type filter hook postrouting priority 300;"
+        " policy accept; }\n"
+        "add chain inet " FW_ACCT_TABLE " input { type filter hook input priority 300;"
+        " policy accept; }\n"
+        "add chain inet " FW_ACCT_TABLE " forward { type filter hook forward priority 300;"
+        " policy accept; }\n"
+        "flush chain inet " FW_ACCT_TABLE " postrouting\n"
+        "flush chain inet " FW_ACCT_TABLE " input\n"
+        "flush chain inet " FW_ACCT_TABLE " forward\n"
+        "add rule inet " FW_ACCT_TABLE " postrouting oifname @uplinks"
+        " update @tx { oifname . meta mark & 0x00003f00 . meta nfproto }\n"
+        "add rule inet " FW_ACCT_TABLE " input iifname @uplinks"
+        " update @rx { iifname . ct mark & 0x00003f00 . meta nfproto }\n"
+        "add rule inet " FW_ACCT_TABLE " forward iifname @uplinks"
+        " update @rx { iifname . ct mark & 0x00003f00 . meta nfproto }\n";
+
+/* What goes at stop: everything of the counters' table but the counters. */
+static const char acct_removal[] =
+        "flush chain inet " FW_ACCT_TABLE " postrouting\n"
+        "flush chain inet " FW_ACCT_TABLE " input\n"
+        "flush chain inet " FW_ACCT_TABLE " forward\n"
+        "delete chain inet " FW_ACCT_TABLE " postrouting\n"
+        "delete chain inet " FW_ACCT_TABLE " input\n"
+        "delete chain inet " FW_ACCT_TABLE " forward\n"
+        "delete set inet " FW_ACCT_TABLE " uplinks\n";
 
 int fw_open(struct nft_ctx **ret) {
         struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -89,26 +173,84 @@ static bool fw_error_is_missing(struct nft_ctx *nft) {
         return text && strstr(text, "No such file or directory");
 }
 
-int fw_tables_replace(struct nft_ctx *nft, ErrBuf *err) {
-        char cmd[sizeof table_definition + 128];
+/* Run a transaction built in a memory stream: check it, then apply it. */
+static int fw_run_stream(struct nft_ctx *nft, FILE *f, char **text, const char *what,
+                         ErrBuf *err) {
         int r;
 
-        /* "add" then "delete" makes the delete succeed whether or not an old table exists;
-         * the new definition follows in the same transaction. */
-        snprintf(cmd, sizeof cmd, "add table inet %s\ndelete table inet %s\n%s", FW_TABLE,
-                 FW_TABLE, table_definition);
-
+        if (fclose(f) != 0)
+                return errbuf_set(err, -ENOMEM, "out of memory to %s", what);
         nft_ctx_set_dry_run(nft, true);
-        r = fw_run(nft, cmd, "check the tables", err);
+        r = fw_run(nft, *text, what, err);
         nft_ctx_set_dry_run(nft, false);
-        if (r < 0)
-                return r;
-        return fw_run(nft, cmd, "install the tables", err);
+        if (r >= 0)
+                r = fw_run(nft, *text, what, err);
+        return r;
 }
 
+int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f)
+                return errbuf_set(err, -ENOMEM, "out of memory for the tables");
+        /* "add" then "delete" makes the delete succeed whether or not an old table exists;
+         * the new definition follows in the same transaction. */
+        fprintf(f, "add table inet %s\ndelete table inet %s\n", FW_TABLE, FW_TABLE);
+        fputs(table_head, f);
+        if (config->ingress_firewall)
+                fputs(input_chain, f);
+        fputs("}\n", f);
+        fputs(acct_definition, f);
+        return fw_run_stream(nft, f, &text, "install the tables", err);
+}
+
+int fw_local_table_replace(struct nft_ctx *nft, const FwLocalConfig *c, ErrBuf *err) {
+        const SourceMap *map = &c->uid_sources;
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (source_map_validate(map->ranges, map->n) < 0 || c->lockdown_uid == UINT32_MAX)
+                return errbuf_set(err, -EINVAL, "invalid uids for the host's sockets");
+        f = open_memstream(&text, &size);
+        if (!f)
+                return errbuf_set(err, -ENOMEM, "out of memory for the tables");
+        fprintf(f, "add table inet %s\ndelete table inet %s\n", FW_LOCAL_TABLE, FW_LOCAL_TABLE);
+        fprintf(f, local_head, fwmark_from_source(TRAFFIC_SOURCE_SYSTEM), c->lockdown_uid,
+                c->lockdown_uid);
+        /* One chain per local source sets its bits, keeping the others (VPN intent). */
+        for (int s = 1; s < TRAFFIC_SOURCE_ARC; s++)
+                if (traffic_source_is_local((TrafficSource) s) && traffic_source_to_string((TrafficSource) s))
+                        fprintf(f, "  chain source_%s { meta mark set meta mark & 0x%08x | 0x%08x; }\n",
+                                traffic_source_to_string((TrafficSource) s), ~FWMARK_SOURCE_MASK,
+                                fwmark_from_source((TrafficSource) s));
+        fputs("  map uid_source { type uid : verdict; flags interval;", f);
+        for (size_t i = 0; i < map->n; i++) {
+                const UidRange *u = &map->ranges[i];
+                fprintf(f, "%s %" PRIu32, i == 0 ? " elements = {" : ",", u->first);
+                if (u->last != u->first)
+                        fprintf(f, "-%" PRIu32, u->last);
+                fprintf(f, " : jump source_%s", traffic_source_to_string(u->source));
+        }
+        fputs(map->n ? " }; }\n" : " }\n", f);
+        fputs("}\n", f);
+        return fw_run_stream(nft, f, &text, "install the table of the host's sockets", err);
+}
+
+int fw_local_table_remove(struct nft_ctx *nft, ErrBuf *err) {
+        return fw_run(nft, "add table inet " FW_LOCAL_TABLE "\ndelete table inet " FW_LOCAL_TABLE "\n",
+                      "remove the table of the host's sockets", err);
+}
+
+static int fw_run_removal(struct nft_ctx *nft, const char *cmds, const char *what, ErrBuf *err);
+
 int fw_tables_remove(struct nft_ctx *nft, ErrBuf *err) {
-        return fw_run(nft, "add table inet " FW_TABLE "\ndelete table inet " FW_TABLE "\n",
-                      "remove the tables", err);
+        int r = fw_run(nft, "add table inet " FW_TABLE "\ndelete table inet " FW_TABLE "\n",
+                       "remove the tables", err);
+        int k = fw_run_removal(nft, acct_removal, "remove the counters' chains", r < 0 ? NULL : err);
+        return r < 0 ? r : k;
 }
 
 _printf_(2, 3) static void fw_batch_append(FwBatch *b, const char *format, ...) {
@@ -159,9 +301,12 @@ void fw_batch_uplink_add(FwBatch *b, const char *ifname, int ifindex, uint32_t t
         fw_batch_append(b, "add chain inet %s uplink_%d\n"
                            "flush chain inet %s uplink_%d\n"
                            "add rule inet %s uplink_%d ct mark set ct mark & 0x0000ffff | 0x%08x\n"
-                           "add element inet %s uplink_post { \"%s\" : jump uplink_%d }\n",
+                           "add element inet %s uplink_post { \"%s\" : jump uplink_%d }\n"
+                           "add element inet %s uplinks { \"%s\" }\n"
+                           "add element inet %s uplinks { \"%s\" }\n",
                         FW_TABLE, ifindex, FW_TABLE, ifindex, FW_TABLE, ifindex,
-                        tag & FWMARK_ROUTING_MASK, FW_TABLE, ifname, ifindex);
+                        tag & FWMARK_ROUTING_MASK, FW_TABLE, ifname, ifindex, FW_TABLE, ifname,
+                        FW_ACCT_TABLE, ifname);
 }
 
 void fw_batch_uplink_remove(FwBatch *b, const char *ifname, int ifindex) {
@@ -172,8 +317,11 @@ void fw_batch_uplink_remove(FwBatch *b, const char *ifname, int ifindex) {
         /* A chain goes only once empty and no longer jumped to. */
         fw_batch_append(b, "delete element inet %s uplink_post { \"%s\" }\n"
                            "flush chain inet %s uplink_%d\n"
-                           "delete chain inet %s uplink_%d\n",
-                        FW_TABLE, ifname, FW_TABLE, ifindex, FW_TABLE, ifindex);
+                           "delete chain inet %s uplink_%d\n"
+                           "delete element inet %s uplinks { \"%s\" }\n"
+                           "delete element inet %s uplinks { \"%s\" }\n",
+                        FW_TABLE, ifname, FW_TABLE, ifindex, FW_TABLE, ifindex, FW_TABLE, ifname,
+                        FW_ACCT_TABLE, ifname);
 }
 
 void fw_batch_arc_dnat_add(FwBatch *b, const char *uplink, uint32_t addr) {
@@ -191,6 +339,51 @@ void fw_batch_arc_dnat_remove(FwBatch *b, const char *uplink) {
         fw_batch_append(b, "delete element inet %s arc_dnat { \"%s\" }\n", FW_TABLE, uplink);
 }
 
+void fw_batch_port_rule(FwBatch *b, const PortRule *rule, bool create) {
+        const PortRuleKey *k = &rule->key;
+        const char *verb = create ? "add" : "delete";
+        const char *proto = k->proto == PORT_PROTO_TCP ? "tcp" : "udp";
+        char in[IPV4_STRLEN], out[IPV4_STRLEN], value[48] = "";
+
+        if (k->proto != PORT_PROTO_TCP && k->proto != PORT_PROTO_UDP) {
+                b->invalid = true;
+                return;
+        }
+        switch (k->type) {
+        case PORT_RULE_ACCESS:
+                if (!k->ifname[0]) {
+                        fw_batch_append(b, "%s element inet %s access_any { %s . %u }\n", verb,
+                                        FW_TABLE, proto, k->port);
+                        return;
+                }
+                if (!fw_batch_name_ok(b, k->ifname))
+                        return;
+                fw_batch_append(b, "%s element inet %s access { \"%s\" . %s . %u }\n", verb,
+                                FW_TABLE, k->ifname, proto, k->port);
+                return;
+        case PORT_RULE_LOCKDOWN:
+                fw_batch_append(b, "%s element inet %s lockdown { %s . %u }\n", verb,
+                                FW_LOCAL_TABLE, proto, k->port);
+                return;
+        case PORT_RULE_FORWARDING:
+                if (!fw_batch_name_ok(b, k->ifname))
+                        return;
+                if (create)
+                        snprintf(value, sizeof value, " : %s . %u",
+                                 ipv4_to_string(rule->dst_ip, out), rule->dst_port);
+                if (k->input_dst_ip)
+                        fw_batch_append(b, "%s element inet %s port_fwd_ip { \"%s\" . %s . %s . %u%s }\n",
+                                        verb, FW_TABLE, k->ifname, proto,
+                                        ipv4_to_string(k->input_dst_ip, in), k->port, value);
+                else
+                        fw_batch_append(b, "%s element inet %s port_fwd { \"%s\" . %s . %u%s }\n",
+                                        verb, FW_TABLE, k->ifname, proto, k->port, value);
+                return;
+        default:
+                b->invalid = true;
+        }
+}
+
 int fw_batch_commit(struct nft_ctx *nft, const FwBatch *b, const char *what, ErrBuf *err) {
         if (b->invalid)
                 return errbuf_set(err, -EINVAL, "cannot %s: invalid field", what);
@@ -199,18 +392,16 @@ int fw_batch_commit(struct nft_ctx *nft, const FwBatch *b, const char *what, Err
         return fw_run(nft, b->buf, what, err);
 }
 
-int fw_batch_commit_removal(struct nft_ctx *nft, const FwBatch *b, const char *what,
-                            ErrBuf *err) {
+/* Run removals; if the batch fails because something is already gone, one at a time. */
+static int fw_run_removal(struct nft_ctx *nft, const char *cmds, const char *what, ErrBuf *err) {
         char line[512];
         int r = 0;
 
-        if (b->invalid)
-                return errbuf_set(err, -EINVAL, "cannot %s: invalid field", what);
-        if (b->len == 0 || fw_run(nft, b->buf, what, NULL) == 0)
+        if (cmds[0] == '\0' || fw_run(nft, cmds, what, NULL) == 0)
                 return 0;
 
         /* The batch is all or nothing: something was already gone. One command at a time. */
-        for (const char *p = b->buf; *p;) {
+        for (const char *p = cmds; *p;) {
                 size_t n = strcspn(p, "\n");
                 if (n + 2 > sizeof line)
                         return errbuf_set(err, -EINVAL, "cannot %s: command too long", what);
@@ -223,4 +414,183 @@ int fw_batch_commit_removal(struct nft_ctx *nft, const FwBatch *b, const char *w
                         r = -EIO;
         }
         return r;
+}
+
+int fw_batch_commit_removal(struct nft_ctx *nft, const FwBatch *b, const char *what,
+                            ErrBuf *err) {
+        if (b->invalid)
+                return errbuf_set(err, -EINVAL, "cannot %s: invalid field", what);
+        return fw_run_removal(nft, b->buf, what, err);
+}
+
+/* ---- reading the ruleset ----------------------------------------------------------------- */
+
+/* Run a listing with JSON output and parse what it printed. */
+static int fw_list_json(struct nft_ctx *nft, const char *cmd, const char *what, JsonValue **ret,
+                        ErrBuf *err) {
+        unsigned flags = nft_ctx_output_get_flags(nft);
+        const char *text;
+        int r;
+
+        nft_ctx_output_set_flags(nft, flags | NFT_CTX_OUTPUT_JSON);
+        r = fw_run(nft, cmd, what, err);
+        nft_ctx_output_set_flags(nft, flags);
+        if (r < 0)
+                return r;
+        text = nft_ctx_get_output_buffer(nft);
+        r = json_parse(text ? text : "", ret);
+        if (r < 0)
+                return errbuf_set(err, r, "cannot %s: unreadable listing", what);
+        return 0;
+}
+
+static const JsonValue *fw_json_items(const JsonValue *doc) {
+        const JsonValue *items = json_get(doc, "nftables");
+        return items && items->type == JSON_ARRAY ? items->child : NULL;
+}
+
+static bool ifname_wanted(const char *ifname, char *const *ifnames, size_t n) {
+        if (n == 0)
+                return true;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(ifnames[i], ifname) == 0)
+                        return true;
+        return false;
+}
+
+static int counter_cmp(const void *a, const void *b) {
+        const FwCounter *x = a, *y = b;
+        int c = strcmp(x->ifname, y->ifname);
+        return c ? c : (x->source > y->source) - (x->source < y->source);
+}
+
+/* One element of tx or rx: {"elem": {"val": {"concat": [ifname, mark, family]},
+ * "counter": {"packets": N, "bytes": N}}}. */
+static int counter_from_elem(const JsonValue *e, FwCounter *c, uint64_t *packets,
+                             uint64_t *bytes) {
+        const JsonValue *elem = json_get(e, "elem"), *concat, *name, *mark;
+        const JsonValue *counter = json_get(elem, "counter");
+        uint64_t m;
+
+        concat = json_get(json_get(elem, "val"), "concat");
+        if (!concat || concat->type != JSON_ARRAY || !counter)
+                return -EINVAL;
+        name = concat->child;
+        mark = name ? name->next : NULL;
+        if (!name || name->type != JSON_STRING || strlen(name->string) >= sizeof c->ifname ||
+            json_value_u64(mark, &m) < 0 || json_get_u64(counter, "packets", packets) < 0 ||
+            json_get_u64(counter, "bytes", bytes) < 0)
+                return -EINVAL;
+        snprintf(c->ifname, sizeof c->ifname, "%s", name->string);
+        c->source = (uint32_t) fwmark_get_source((uint32_t) m);
+        return 0;
+}
+
+int fw_counters_read(struct nft_ctx *nft, char *const *ifnames, size_t n_ifnames,
+                     FwCounter **ret, size_t *ret_n, ErrBuf *err) {
+        _cleanup_(json_freep) JsonValue *doc = NULL;
+        _cleanup_free_ FwCounter *all = NULL;
+        size_t n = 0, cap = 0, k = 0;
+        int r;
+
+        r = fw_list_json(nft, "list table inet " FW_ACCT_TABLE "\n", "read the counters", &doc, err);
+        if (r < 0)
+                return r;
+
+        /* Every element of both sets, then one entry per (ifname, source): the kernel keeps
+         * IPv4 and IPv6 apart. */
+        for (const JsonValue *item = fw_json_items(doc); item; item = item->next) {
+                const JsonValue *set = json_get(item, "set"), *elems;
+                const char *name = json_get_string(set, "name");
+                bool tx = strcmp(name, "tx") == 0;
+
+                if (!set || (!tx && strcmp(name, "rx") != 0))
+                        continue;
+                elems = json_get(set, "elem");
+                for (const JsonValue *e = elems ? elems->child : NULL; e; e = e->next) {
+                        FwCounter c = {};
+                        uint64_t packets, bytes;
+
+                        if (counter_from_elem(e, &c, &packets, &bytes) < 0)
+                                return errbuf_set(err, -EINVAL, "cannot read the counters: "
+                                                  "unexpected element in set %s", name);
+                        if (!ifname_wanted(c.ifname, ifnames, n_ifnames))
+                                continue;
+                        if (tx) {
+                                c.tx_packets = packets;
+                                c.tx_bytes = bytes;
+                        } else {
+                                c.rx_packets = packets;
+                                c.rx_bytes = bytes;
+                        }
+                        if (n == cap) {
+                                size_t want = cap ? cap * 2 : 64;
+                                FwCounter *grown = reallocarray(all, want, sizeof *all);
+                                if (!grown)
+                                        return errbuf_set(err, -ENOMEM, "out of memory for counters");
+                                all = grown;
+                                cap = want;
+                        }
+                        all[n++] = c;
+                }
+        }
+
+        if (n > 0)
+                qsort(all, n, sizeof *all, counter_cmp);
+        for (size_t i = 0; i < n; i++) {
+                if (k > 0 && counter_cmp(&all[k - 1], &all[i]) == 0) {
+                        all[k - 1].rx_bytes += all[i].rx_bytes;
+                        all[k - 1].rx_packets += all[i].rx_packets;
+                        all[k - 1].tx_bytes += all[i].tx_bytes;
+                        all[k - 1].tx_packets += all[i].tx_packets;
+                } else
+                        all[k++] = all[i];
+        }
+        *ret = TAKE_PTR(all);
+        *ret_n = k;
+        return 0;
+}
+
+static bool is_own_table(const char *family, const char *table) {
+        return strcmp(family, "inet") == 0 &&
+               (strcmp(table, FW_TABLE) == 0 || strcmp(table, FW_ACCT_TABLE) == 0 ||
+                strcmp(table, FW_LOCAL_TABLE) == 0);
+}
+
+int fw_foreign_drops(struct nft_ctx *nft, FwForeignChain *ret, size_t *ret_n, ErrBuf *err) {
+        /* The hooks a guest's packets, or an inbound connection to an ACCESS port, cross. */
+        static const char *const hooks[] = { "prerouting", "input", "forward", "postrouting" };
+        _cleanup_(json_freep) JsonValue *doc = NULL;
+        size_t n = 0;
+        int r;
+
+        r = fw_list_json(nft, "list chains\n", "list the chains", &doc, err);
+        if (r < 0)
+                return r;
+        for (const JsonValue *item = fw_json_items(doc); item; item = item->next) {
+                const JsonValue *chain = json_get(item, "chain");
+                const char *family = json_get_string(chain, "family");
+                const char *table = json_get_string(chain, "table");
+                const char *hook = json_get_string(chain, "hook");
+                bool wanted = false;
+
+                if (!chain || strcmp(json_get_string(chain, "policy"), "drop") != 0 ||
+                    is_own_table(family, table))
+                        continue;
+                if (strcmp(family, "ip") != 0 && strcmp(family, "ip6") != 0 &&
+                    strcmp(family, "inet") != 0)
+                        continue;
+                for (size_t i = 0; i < ELEMENTSOF(hooks); i++)
+                        wanted = wanted || strcmp(hook, hooks[i]) == 0;
+                if (!wanted || n >= FW_FOREIGN_MAX)
+                        continue;
+                FwForeignChain *c = &ret[n++];
+                snprintf(c->family, sizeof c->family, "%s", family);
+                snprintf(c->table, sizeof c->table, "%s", table);
+                snprintf(c->chain, sizeof c->chain, "%s", json_get_string(chain, "name"));
+                snprintf(c->hook, sizeof c->hook, "%s", hook);
+                c->priority = (int) json_get_int(chain, "prio");
+        }
+        *ret_n = n;
+        return 0;
 }

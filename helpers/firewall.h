@@ -2,25 +2,43 @@
 #pragma once
 
 /*
- * The helper's nftables backend (libnftables, in process). The daemon owns `table inet
- * patchpanel` and touches nothing else: no other table, no base policy. Everything
- * per-guest or per-uplink is an element of a set or map (plus one small chain per uplink),
- * so the number of rules does not grow with guests and adding one costs the same whether
- * it is the first or the thousandth. Every request is one atomic batch, built only from
- * validated fields.
+ * The helper's nftables backend (libnftables, in process). The daemon owns two tables and
+ * touches nothing else: no other table, no base policy. Everything per guest, per uplink
+ * or per port rule is an element of a set or map (plus one small chain per uplink), so
+ * the number of rules does not grow with guests or rules, and adding one costs the same
+ * whether it is the first or the ten-thousandth. Every request is one atomic batch, built
+ * only from validated fields.
  *
+ * table inet patchpanel, replaced at start and removed at stop:
  *   map guest_mark   ifname -> fwmark     mark of new connections from a guest link:
- *                                         SNAT bit | source | routing tag if pinned
+ *                                         SNAT bit | source | VPN intent | routing tag
  *   set guest_ifs    ifname               guest links: forwarded, never masqueraded into
+ *   set uplinks      ifname               the uplinks: what the ingress firewall guards
  *   map uplink_post  ifname -> verdict    uplink -> chain uplink_<ifindex>, which writes
  *                                         the uplink's routing tag into the conntrack mark
  *                                         of new connections leaving through it (pinning)
  *   map arc_dnat     ifname -> ipv4_addr  uplink -> ARC's address behind it: inbound
  *                                         TCP/UDP not for a host socket goes to ARC
+ *   set access       ifname . proto . port          ACCESS rules on one uplink
+ *   set access_any   proto . port                   ACCESS rules on every uplink
+ *   map port_fwd     ifname . proto . port -> ipv4 . port           FORWARDING rules
+ *   map port_fwd_ip  ifname . proto . ipv4 . port -> ipv4 . port    ... for one address
+ *
+ * table inet patchpanel_local, the host's own sockets, installed when the helper starts
+ * (nftables resolves every uid through NSS, which the seccomp policy of a running helper
+ * does not allow), removed when it stops:
+ *   map uid_source   uid -> verdict (interval)      source of a socket by owner, through
+ *                                                   chains source_<name>
+ *   set lockdown     proto . port                   LOCKDOWN rules (loopback ports)
+ *
+ * table inet patchpanel_acct, the traffic counters: two dynamic sets keyed by uplink,
+ * source and IP family with a counter per element, updated after every other hook; it
+ * outlives the daemon (only its chains go at stop) so counters are cumulative across
+ * restarts for as long as the kernel runs.
  *
  * Conntrack carries each connection's mark: set from the packet's mark when the connection
- * starts, it is restored onto every later packet of a guest's or the host's connection, so
- * a connection keeps its uplink when the default route moves.
+ * starts, it is restored onto every later packet, so a connection keeps its uplink when the
+ * default route moves and every packet of it counts for the right source.
  */
 
 #include <stdbool.h>
@@ -28,18 +46,36 @@
 #include <stdint.h>
 
 #include "errbuf.h"
+#include "ipc-msg.h"
+#include "port-rule.h"
+#include "source-map.h"
 
 struct nft_ctx;
 
 #define FW_TABLE "patchpanel"
+#define FW_ACCT_TABLE "patchpanel_acct"
+#define FW_LOCAL_TABLE "patchpanel_local"
+
+typedef struct FwConfig {
+        bool ingress_firewall;
+} FwConfig;
+
+typedef struct FwLocalConfig {
+        uint32_t lockdown_uid;
+        SourceMap uid_sources;
+} FwLocalConfig;
 
 int fw_open(struct nft_ctx **ret);
 void fw_close(struct nft_ctx *nft);
 
-/* Replace the daemon's tables with empty fresh ones in one transaction. */
-int fw_tables_replace(struct nft_ctx *nft, ErrBuf *err);
-/* Remove the daemon's tables; fine if they are absent. */
+/* Replace the daemon's table with an empty fresh one, and set up the counters' table,
+ * keeping the counters an earlier run left, in one transaction. */
+int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err);
+/* Remove the daemon's table and the counters' chains; fine if they are absent. */
 int fw_tables_remove(struct nft_ctx *nft, ErrBuf *err);
+/* Replace the table of the host's own sockets; only before the seccomp policy is loaded. */
+int fw_local_table_replace(struct nft_ctx *nft, const FwLocalConfig *config, ErrBuf *err);
+int fw_local_table_remove(struct nft_ctx *nft, ErrBuf *err);
 
 /* A batch of commands, applied at once by fw_batch_commit(). */
 typedef struct FwBatch {
@@ -51,12 +87,15 @@ typedef struct FwBatch {
 /* Forward and masquerade traffic from @ifname, and mark its new connections with @mark. */
 void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark);
 void fw_batch_guest_remove(FwBatch *b, const char *ifname);
-/* Pin connections leaving through an uplink to it (conntrack mark = @tag). */
+/* Guard an uplink, count its traffic, and pin connections leaving through it to it
+ * (conntrack mark = @tag). */
 void fw_batch_uplink_add(FwBatch *b, const char *ifname, int ifindex, uint32_t tag);
 void fw_batch_uplink_remove(FwBatch *b, const char *ifname, int ifindex);
 /* Send inbound TCP/UDP on @uplink that no host socket wants to @addr (ARC). */
 void fw_batch_arc_dnat_add(FwBatch *b, const char *uplink, uint32_t addr);
 void fw_batch_arc_dnat_remove(FwBatch *b, const char *uplink);
+/* The element of a port rule, which must have passed port_rule_validate(). */
+void fw_batch_port_rule(FwBatch *b, const PortRule *rule, bool create);
 
 /* Apply a batch atomically. */
 int fw_batch_commit(struct nft_ctx *nft, const FwBatch *b, const char *what, ErrBuf *err);
@@ -64,3 +103,32 @@ int fw_batch_commit(struct nft_ctx *nft, const FwBatch *b, const char *what, Err
  * what is missing is fine, any other refusal is returned. */
 int fw_batch_commit_removal(struct nft_ctx *nft, const FwBatch *b, const char *what,
                             ErrBuf *err);
+
+/* One uplink's traffic of one source (fwmark.h), IPv4 and IPv6 together. */
+typedef struct FwCounter {
+        char ifname[16];
+        uint32_t source;
+        uint64_t rx_bytes, rx_packets, tx_bytes, tx_packets;
+} FwCounter;
+
+/*
+ * fw_counters_read() - every counter, in one listing of the counters' table.
+ * @ifnames: only these uplinks (n_ifnames == 0: all)
+ * @ret: sorted by ifname, then source; the caller frees it
+ */
+int fw_counters_read(struct nft_ctx *nft, char *const *ifnames, size_t n_ifnames,
+                     FwCounter **ret, size_t *ret_n, ErrBuf *err);
+
+/* A base chain of another table that drops by default at a hook guests' traffic crosses. */
+typedef struct FwForeignChain {
+        char family[8];
+        char table[64];
+        char chain[64];
+        char hook[16];
+        int priority;
+} FwForeignChain;
+
+#define FW_FOREIGN_MAX 32u
+
+/* The foreign drop policies in the ruleset now (at most FW_FOREIGN_MAX). */
+int fw_foreign_drops(struct nft_ctx *nft, FwForeignChain *ret, size_t *ret_n, ErrBuf *err);

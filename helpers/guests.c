@@ -181,7 +181,8 @@ int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf
                 if (r < 0)
                         goto fail;
         }
-        fw_batch_guest_add(&b, tap, FWMARK_SNAT | fwmark_from_source(source));
+        /* VMs' traffic goes through the host's VPN, as the original's did. */
+        fw_batch_guest_add(&b, tap, FWMARK_SNAT | fwmark_from_source(source) | FWMARK_ROUTE_ON_VPN);
         r = fw_batch_commit(h->nft, &b, "add the VM", err);
         if (r < 0)
                 goto fail;

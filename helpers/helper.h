@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "errbuf.h"
+#include "firewall.h"
 #include "ipc-msg.h"
 #include "pool.h"
 
@@ -29,11 +30,17 @@ typedef struct Helper {
         int signal_fd;       /* SIGTERM, SIGINT, SIGHUP */
         struct nft_ctx *nft;
         bool datapath_started;
+        bool local_table;    /* patchpanel_local is installed (from start to stop) */
         Received stashed;    /* read ahead while batching; served next */
+        int nfmon_fd;        /* nftables events (nfmon.c) */
+        bool foreign_dirty;  /* the foreign chains may have changed: look again */
+        bool foreign_sent;   /* the manager has heard of foreign[] */
+        FwForeignChain foreign[FW_FOREIGN_MAX];
+        size_t n_foreign;
 } Helper;
 
-/* How many fds must come with a request: NsConnect carries the client's pidfd, nothing else
- * carries any. A mismatch is a protocol violation by the manager. */
+/* How many fds must come with a request (proto/ipc.proto says which carry one). A mismatch
+ * is a protocol violation by the manager. */
 size_t helper_request_n_fds(const HelperRequest *req);
 
 /* Apply one request, whose fds were checked against helper_request_n_fds() and stay the

@@ -12,11 +12,14 @@
  *   3. open everything it will ever need: its own netns, rtnetlink, libnftables;
  *   4. no_new_privs, then the seccomp policy, before the first byte from the manager;
  *   5. serve requests one at a time until the socket closes or SIGTERM arrives, then
- *      remove whatever it created and exit.
+ *      remove whatever it created and exit; between requests, tell the manager when
+ *      another table's drop policy starts or stops threatening guests' traffic.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +35,7 @@
 #include "ipc.h"
 #include "link.h"
 #include "log.h"
+#include "nfmon.h"
 #include "nl-util.h"
 #include "privs.h"
 #include "seccomp-policy.h"
@@ -42,6 +46,7 @@ typedef struct Args {
         int ipc_fd;
         SeccompMode seccomp;
         PoolLayout pools;
+        FwLocalConfig local;
 } Args;
 
 static void usage(FILE *f) {
@@ -52,17 +57,22 @@ static void usage(FILE *f) {
                 "  --seccomp=enforce|log  what a syscall outside the policy does\n"
                 "  --log-level=LEVEL      debug, info, notice, warning, error\n"
                 "  --pool-base=ADDR       where the /23 of guest pools starts\n"
-                "  --netns-pool=A/LxN     the ConnectNamespace pool\n");
+                "  --netns-pool=A/LxN     the ConnectNamespace pool\n"
+                "  --lockdown-uid=UID     the one uid that may connect to LOCKDOWN ports\n"
+                "  --uid-source=UID[-UID]=SOURCE  traffic source of these uids' sockets\n");
 }
 
 static int parse_args(int argc, char **argv, Args *a) {
-        enum { ARG_IPC_FD = 0x100, ARG_SECCOMP, ARG_LOG_LEVEL, ARG_POOL_BASE, ARG_NETNS_POOL };
+        enum { ARG_IPC_FD = 0x100, ARG_SECCOMP, ARG_LOG_LEVEL, ARG_POOL_BASE, ARG_NETNS_POOL,
+               ARG_LOCKDOWN_UID, ARG_UID_SOURCE };
         static const struct option options[] = {
                 { "ipc-fd", required_argument, NULL, ARG_IPC_FD },
                 { "seccomp", required_argument, NULL, ARG_SECCOMP },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "pool-base", required_argument, NULL, ARG_POOL_BASE },
                 { "netns-pool", required_argument, NULL, ARG_NETNS_POOL },
+                { "lockdown-uid", required_argument, NULL, ARG_LOCKDOWN_UID },
+                { "uid-source", required_argument, NULL, ARG_UID_SOURCE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -100,6 +110,23 @@ static int parse_args(int argc, char **argv, Args *a) {
                 case ARG_NETNS_POOL:
                         netns_pool = optarg;
                         break;
+                case ARG_LOCKDOWN_UID: {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || *end || optarg[0] == '-' || v >= UINT32_MAX)
+                                return log_error_errno(-EINVAL, "Invalid --lockdown-uid: %s", optarg);
+                        a->local.lockdown_uid = (uint32_t) v;
+                        break;
+                }
+                case ARG_UID_SOURCE: {
+                        uint32_t first, last;
+                        TrafficSource s;
+                        if (source_map_parse_entry(optarg, &first, &last, &s) < 0 ||
+                            source_map_set(&a->local.uid_sources, first, last, s) < 0)
+                                return log_error_errno(-EINVAL, "Invalid --uid-source: %s", optarg);
+                        break;
+                }
                 case 'h':
                         usage(stdout);
                         exit(EXIT_SUCCESS);
@@ -140,10 +167,44 @@ static int check_ipc_fd(int fd) {
 static void helper_cleanup(Helper *h) {
         ErrBuf err = {};
 
-        if (!h->datapath_started)
-                return;
-        if (helper_datapath_stop(h, &err) < 0)
+        if (h->datapath_started) {
+                if (helper_datapath_stop(h, &err) < 0)
+                        log_warning("Teardown at exit incomplete: %s", err.msg);
+        } else if (h->local_table && fw_local_table_remove(h->nft, &err) < 0)
                 log_warning("Teardown at exit incomplete: %s", err.msg);
+}
+
+/* nftables reads every uid through NSS, as a user name first: a user named "1000" would
+ * silently stand for someone else. Refuse to start rather than tag the wrong sockets. */
+static int check_uid_not_a_name(uint32_t uid) {
+        char name[16];
+        struct passwd *pw;
+
+        snprintf(name, sizeof name, "%" PRIu32, uid);
+        pw = getpwnam(name);
+        if (pw && pw->pw_uid != uid)
+                return log_error_errno(-EINVAL, "User \"%s\" has uid %u: nftables would read "
+                                       "uid %s as that user", name, (unsigned) pw->pw_uid, name);
+        return 0;
+}
+
+static int local_table_install(Helper *h, const FwLocalConfig *c) {
+        ErrBuf err = {};
+        int r;
+
+        r = check_uid_not_a_name(c->lockdown_uid);
+        for (size_t i = 0; r >= 0 && i < c->uid_sources.n; i++) {
+                r = check_uid_not_a_name(c->uid_sources.ranges[i].first);
+                if (r >= 0)
+                        r = check_uid_not_a_name(c->uid_sources.ranges[i].last);
+        }
+        if (r < 0)
+                return r;
+        r = fw_local_table_replace(h->nft, c, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err.msg);
+        h->local_table = true;
+        return 0;
 }
 
 /* Teardowns that arrive together are done together (one grace period for all the links). */
@@ -263,6 +324,50 @@ static int helper_dispatch_disconnects(Helper *h, Received *first) {
         return stop;
 }
 
+static bool foreign_equal(const FwForeignChain *a, size_t na, const FwForeignChain *b,
+                          size_t nb) {
+        return na == nb && (na == 0 || memcmp(a, b, na * sizeof *a) == 0);
+}
+
+/* If the ruleset changed, look at the foreign chains again and, if the drops among them
+ * changed, send the manager an event. Returns 1 when the helper must stop. */
+static int helper_report_foreign(Helper *h) {
+        FwForeignChain now[FW_FOREIGN_MAX] = {};
+        IpcForeignChain chains[FW_FOREIGN_MAX], *ptrs[FW_FOREIGN_MAX];
+        IpcForeignDrops drops = PATCHPANEL__IPC__FOREIGN_DROPS__INIT;
+        HelperResponse ev = HELPER_RESPONSE_INIT;
+        ErrBuf err = {};
+        size_t n = 0;
+
+        if (!h->foreign_dirty || !h->datapath_started)
+                return 0;
+        h->foreign_dirty = false;
+        if (fw_foreign_drops(h->nft, now, &n, &err) < 0) {
+                log_warning("Cannot check other tables' policies: %s", err.msg);
+                return 0;
+        }
+        if (h->foreign_sent && foreign_equal(now, n, h->foreign, h->n_foreign))
+                return 0;
+        memcpy(h->foreign, now, sizeof now);
+        h->n_foreign = n;
+        h->foreign_sent = true;
+        for (size_t i = 0; i < n; i++) {
+                patchpanel__ipc__foreign_chain__init(&chains[i]);
+                chains[i].family = h->foreign[i].family;
+                chains[i].table = h->foreign[i].table;
+                chains[i].chain = h->foreign[i].chain;
+                chains[i].hook = h->foreign[i].hook;
+                chains[i].priority = h->foreign[i].priority;
+                ptrs[i] = &chains[i];
+        }
+        drops.chains = ptrs;
+        drops.n_chains = n;
+        ev.id = 0;
+        ev.result_case = RESULT(FOREIGN_DROPS);
+        ev.foreign_drops = &drops;
+        return helper_answer(h, &ev);
+}
+
 /* Receive, decode, validate, handle, answer, free: one request (or one batch of
  * teardowns). Returns 0 to go on, 1 when the manager has closed the socket or a signal
  * asks us to stop. */
@@ -293,7 +398,7 @@ static int helper_dispatch_ipc(Helper *h) {
 
 int main(int argc, char **argv) {
         Helper h = { .ipc_fd = -EBADF, .host_netns_fd = -EBADF, .ioctl_fd = -EBADF,
-                     .signal_fd = -EBADF };
+                     .signal_fd = -EBADF, .nfmon_fd = -EBADF };
         _cleanup_close_ int sfd = -EBADF;
         unsigned line = 0;
         sigset_t mask;
@@ -340,21 +445,31 @@ int main(int argc, char **argv) {
         r = fw_open(&h.nft);
         if (r < 0)
                 log_fatal("Failed to set up libnftables: %s", strerror(-r));
-
-        if (privs_set_no_new_privs() < 0)
-                log_fatal("Failed to set no_new_privs: %m");
-        r = seccomp_policy_load(seccomp_policy_patchpanel_helper, args.seccomp, &line);
+        r = nfmon_open(&h.nfmon_fd);
         if (r < 0)
-                log_fatal("Failed to load the seccomp policy (line %u): %s", line, strerror(-r));
+                log_fatal("Failed to subscribe to nftables events: %s", strerror(-r));
+        /* Before the seccomp policy: nftables resolves these uids through NSS. */
+        if (local_table_install(&h, &args.local) < 0)
+                log_fatal("Failed to set up the table of the host's sockets");
+
+        r = privs_set_no_new_privs() < 0 ? -errno : 0;
+        if (r >= 0)
+                r = seccomp_policy_load(seccomp_policy_patchpanel_helper, args.seccomp, &line);
+        if (r < 0) {
+                helper_cleanup(&h);
+                log_fatal("Failed to lock the helper down (seccomp policy line %u): %s", line,
+                          strerror(-r));
+        }
         log_debug("Ready, seccomp %s", seccomp_mode_to_string(args.seccomp));
 
         for (;;) {
-                struct pollfd p[2] = {
+                struct pollfd p[3] = {
                         { .fd = h.ipc_fd, .events = POLLIN },
                         { .fd = sfd, .events = POLLIN },
+                        { .fd = h.nfmon_fd, .events = POLLIN },
                 };
 
-                if (poll(p, 2, -1) < 0) {
+                if (poll(p, 3, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         log_fatal("poll: %m");
@@ -376,6 +491,17 @@ int main(int argc, char **argv) {
                                 break;
                         }
                 }
+                if (p[2].revents & (POLLIN | POLLERR)) {
+                        r = nfmon_drain(h.nfmon_fd);
+                        if (r < 0)
+                                log_fatal("Lost the nftables event socket: %s", strerror(-r));
+                        if (r > 0)
+                                h.foreign_dirty = true;
+                }
+                if (helper_report_foreign(&h)) {
+                        log_debug("Manager gone or signalled, exiting");
+                        break;
+                }
         }
 
         helper_cleanup(&h);
@@ -383,6 +509,7 @@ int main(int argc, char **argv) {
         nl_socket_free(h.nl);
         safe_close(h.host_netns_fd);
         safe_close(h.ioctl_fd);
+        safe_close(h.nfmon_fd);
         safe_close(h.ipc_fd);
         return EXIT_SUCCESS;
 }

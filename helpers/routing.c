@@ -47,23 +47,24 @@ int routing_check_uplink(Helper *h, const char *ifname, int ifindex, bool must_e
 
 /* ---- rules ------------------------------------------------------------------------------ */
 
-static int rule_add(Helper *h, int family, uint32_t table, uint32_t tag, const char *oif,
-                    ErrBuf *err) {
+/* A rule of ours to table: by outgoing interface (oif), else by mark/mask at prio. */
+static int rule_add(Helper *h, int family, uint32_t prio, uint32_t table, uint32_t mark,
+                    uint32_t mask, const char *oif, ErrBuf *err) {
         _cleanup_(rtnl_rule_putp) struct rtnl_rule *rule = rtnl_rule_alloc();
         int r;
 
         if (!rule)
                 return errbuf_set(err, -ENOMEM, "out of memory for a rule");
         rtnl_rule_set_family(rule, family);
-        rtnl_rule_set_prio(rule, PP_RULE_PRIORITY);
+        rtnl_rule_set_prio(rule, prio);
         rtnl_rule_set_table(rule, table);
         rtnl_rule_set_action(rule, FR_ACT_TO_TBL);
         rtnl_rule_set_protocol(rule, RTPROT_PATCHPANEL);
         if (oif)
                 r = rtnl_rule_set_oif(rule, oif);
         else {
-                rtnl_rule_set_mark(rule, tag);
-                rtnl_rule_set_mask(rule, FWMARK_ROUTING_MASK);
+                rtnl_rule_set_mark(rule, mark);
+                rtnl_rule_set_mask(rule, mask);
                 r = 0;
         }
         if (r >= 0)
@@ -78,6 +79,7 @@ static int rule_add(Helper *h, int family, uint32_t table, uint32_t tag, const c
 
 typedef struct RuleScan {
         uint32_t table; /* 0: every table */
+        uint32_t prio;  /* 0: every priority */
         struct rtnl_rule *found[256];
         unsigned n;
 } RuleScan;
@@ -91,15 +93,17 @@ static void rule_collect(struct nl_object *obj, void *userdata) {
                 return;
         if (s->table && rtnl_rule_get_table(rule) != s->table)
                 return;
+        if (s->prio && rtnl_rule_get_prio(rule) != s->prio)
+                return;
         if (s->n < ELEMENTSOF(s->found)) {
                 nl_object_get(obj);
                 s->found[s->n++] = rule;
         }
 }
 
-static int rules_delete(Helper *h, uint32_t table, ErrBuf *err) {
+static int rules_delete(Helper *h, uint32_t table, uint32_t prio, ErrBuf *err) {
         _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
-        RuleScan s = { .table = table };
+        RuleScan s = { .table = table, .prio = prio };
         int r, first = 0;
 
         r = rtnl_rule_alloc_cache(h->nl, AF_UNSPEC, &cache);
@@ -371,16 +375,17 @@ int routing_uplink_add(Helper *h, const char *ifname, int ifindex, ErrBuf *err) 
 
         r = routes_sync(h, ifindex, table, err);
         for (int family = AF_INET; r >= 0 && family != 0; family = family == AF_INET ? AF_INET6 : 0) {
-                r = rule_add(h, family, table, tag, NULL, err);
+                r = rule_add(h, family, PP_RULE_PRIORITY, table, tag, FWMARK_ROUTING_MASK, NULL,
+                             err);
                 if (r >= 0)
-                        r = rule_add(h, family, table, 0, ifname, err);
+                        r = rule_add(h, family, PP_RULE_PRIORITY, table, 0, 0, ifname, err);
         }
         if (r >= 0) {
                 fw_batch_uplink_add(&b, ifname, ifindex, tag);
                 r = fw_batch_commit(h->nft, &b, "pin connections to the uplink", err);
         }
         if (r < 0) {
-                (void) rules_delete(h, table, NULL);
+                (void) rules_delete(h, table, PP_RULE_PRIORITY, NULL);
                 (void) routes_delete(h, table, NULL);
                 return r;
         }
@@ -412,7 +417,9 @@ int routing_uplink_remove(Helper *h, const char *ifname, int ifindex, ErrBuf *er
         r = routing_check_uplink(h, ifname, ifindex, false, &table, err);
         if (r < 0)
                 return r;
-        r = rules_delete(h, table, err);
+        /* The uplink's rules, and the VPN bypass into its table if it was the physical
+         * default. */
+        r = rules_delete(h, table, 0, err);
         k = routes_delete(h, table, r < 0 ? NULL : err);
         if (r == 0)
                 r = k;
@@ -421,8 +428,32 @@ int routing_uplink_remove(Helper *h, const char *ifname, int ifindex, ErrBuf *er
         return r < 0 ? r : k;
 }
 
+int routing_vpn_bypass(Helper *h, const char *ifname, int ifindex, ErrBuf *err) {
+        uint32_t table = 0;
+        int r;
+
+        if (ifindex != 0) {
+                r = routing_check_uplink(h, ifname, ifindex, true, &table, err);
+                if (r < 0)
+                        return r;
+        }
+        /* At most one bypass rule per family: the old one goes first. */
+        r = rules_delete(h, 0, PP_BYPASS_RULE_PRIORITY, err);
+        if (r < 0 || ifindex == 0)
+                return r;
+        for (int family = AF_INET; r >= 0 && family != 0; family = family == AF_INET ? AF_INET6 : 0)
+                r = rule_add(h, family, PP_BYPASS_RULE_PRIORITY, table, FWMARK_BYPASS_VPN,
+                             FWMARK_VPN_MASK, NULL, err);
+        if (r < 0) {
+                (void) rules_delete(h, 0, PP_BYPASS_RULE_PRIORITY, NULL);
+                return r;
+        }
+        log_debug("Traffic bypassing the VPN goes to %s (table %u)", ifname, table);
+        return 0;
+}
+
 int routing_remove_all(Helper *h, ErrBuf *err) {
-        int r = rules_delete(h, 0, err);
+        int r = rules_delete(h, 0, 0, err);
         int k = routes_delete(h, 0, r < 0 ? NULL : err);
         return r < 0 ? r : k;
 }

@@ -15,6 +15,8 @@
 
 #define RTPROT_PATCHPANEL 177
 #define PP_RULE_PRIORITY 1000
+/* After the uplinks' rules, so a pinned connection keeps its uplink; before main (32766). */
+#define PP_BYPASS_RULE_PRIORITY 1010
 
 /*
  * routing_check_uplink() - the uplink must be the link the manager says it is (when
@@ -30,5 +32,8 @@ int routing_uplink_add(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
 int routing_uplink_sync(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
 /* Undo routing_uplink_add(); the uplink itself may already be gone. */
 int routing_uplink_remove(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
+/* The default route goes through a VPN: traffic marked BYPASS_VPN takes the routing table
+ * of the physical default uplink instead. ifindex 0: no such rule. */
+int routing_vpn_bypass(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
 /* Remove every rule and route carrying RTPROT_PATCHPANEL. */
 int routing_remove_all(Helper *h, ErrBuf *err);

@@ -58,6 +58,7 @@ const char *bus_error_name_from_errno(int r) {
         case -ENODEV:
         case -EEXIST:
         case -EBADF:
+        case -ENOTSOCK:
                 return PP_ERROR_INVALID_ARGUMENT;
         case -ENOSPC:
                 return PP_ERROR_EXHAUSTED;

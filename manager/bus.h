@@ -11,6 +11,11 @@
 
 #define BUS_REQUEST_MAX 16384u
 
+static inline void protobuf_message_freep(ProtobufCMessage **m) {
+        if (*m)
+                protobuf_c_message_free_unpacked(*m, NULL);
+}
+
 /* Read an `ay` argument and decode it; a D-Bus InvalidArgument error if it is larger than
  * BUS_REQUEST_MAX or does not parse. */
 int bus_message_read_proto(sd_bus_message *m, const ProtobufCMessageDescriptor *desc,

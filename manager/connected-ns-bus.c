@@ -101,11 +101,8 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
                 p.source = TRAFFIC_SOURCE_SYSTEM;
         /* Accepted and without effect, as in the original. */
         p.allow_user_traffic = req->allow_user_traffic;
-        /* Refused rather than silently ignored: a caller asking for routing it would not get
-         * must know. */
-        if (req->route_on_vpn)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "route_on_vpn is not supported yet");
+        /* Through a VPN that carries the default route, or around it. */
+        p.route_on_vpn = req->route_on_vpn;
 
         if (req->outbound_physical_device && req->outbound_physical_device[0]) {
                 const Uplink *u;

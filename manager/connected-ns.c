@@ -241,6 +241,7 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
         ns->pid = p->pid;
         ns->source = p->source;
         ns->allow_user_traffic = p->allow_user_traffic;
+        ns->route_on_vpn = p->route_on_vpn;
         ns->outbound_ifindex = p->outbound_ifindex;
         snprintf(ns->outbound_ifname, sizeof ns->outbound_ifname, "%s", p->outbound_ifname);
         (void) ifname_connected_ns_host(ns->id, ns->host_ifname);
@@ -258,6 +259,7 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
         op.source = (uint32_t) ns->source;
         op.outbound_ifindex = ns->outbound_ifindex;
         op.outbound_ifname = ns->outbound_ifname;
+        op.route_on_vpn = ns->route_on_vpn;
         req.op_case = OP(NS_CONNECT);
         req.ns_connect = &op;
         r = helper_channel_call(m->helper, &req, (int[]) { TAKE_FD(process) }, 1, ns_on_connected,

@@ -38,6 +38,7 @@ struct ConnectedNs {
         MacAddr host_mac, peer_mac;
         TrafficSource source;
         bool allow_user_traffic;
+        bool route_on_vpn;
         int outbound_ifindex; /* pinned to this uplink, or 0 */
         char outbound_ifname[IFNAMSIZ];
         char host_ifname[IFNAMSIZ];
@@ -60,6 +61,7 @@ typedef struct ConnectedNsParams {
         pid_t pid;
         TrafficSource source;
         bool allow_user_traffic;
+        bool route_on_vpn;
         int outbound_ifindex; /* 0: follow the default route */
         char outbound_ifname[IFNAMSIZ];
         int lifeline_fd; /* while the caller is being checked */

@@ -26,6 +26,7 @@ struct HelperChannel {
         int fd;
         sd_event_source *io;
         HelperDeadFn on_dead;
+        HelperEventFn on_event;
         void *userdata;
         uint64_t next_id;
         /* FIFO: head is the oldest request (the next answer), tail the newest. */
@@ -96,6 +97,13 @@ static void channel_read(HelperChannel *c) {
                         return;
                 }
 
+                if (resp->id == 0) {
+                        if (c->on_event)
+                                c->on_event(resp, c->userdata);
+                        if (c->dead)
+                                return;
+                        continue;
+                }
                 Pending *p = c->head;
                 if (!p || p == c->unsent || p->id != resp->id) {
                         log_error("Answer %llu from the helper matches no request",
@@ -127,6 +135,10 @@ static int channel_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         if (!c->dead && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
                 channel_read(c);
         return 0;
+}
+
+void helper_channel_set_event_handler(HelperChannel *c, HelperEventFn on_event) {
+        c->on_event = on_event;
 }
 
 int helper_channel_new(sd_event *e, int fd, HelperDeadFn on_dead, void *userdata,

@@ -55,6 +55,7 @@ struct LinkMonitor {
         VpnLink *vpns;
         DefaultRoute *defaults;
         char default_ifname[IFNAMSIZ];
+        int physical_ifindex;     /* the best default route through an uplink */
         LinkMonitorCallbacks cb;
         void *userdata;
         bool quiet; /* reading the initial state: no callbacks yet */
@@ -146,6 +147,17 @@ const char *link_monitor_default_ifname(const LinkMonitor *m) {
         return m->default_ifname[0] ? m->default_ifname : NULL;
 }
 
+const Uplink *link_monitor_physical_default(const LinkMonitor *m) {
+        return m->physical_ifindex ? find_by_ifindex(m, m->physical_ifindex) : NULL;
+}
+
+bool link_monitor_is_vpn(const LinkMonitor *m, const char *name) {
+        LIST_FOREACH(vpns, v, m->vpns)
+                if (name && strcmp(v->name, name) == 0)
+                        return true;
+        return false;
+}
+
 uint64_t link_monitor_generation(const LinkMonitor *m) {
         return m->generation;
 }
@@ -163,21 +175,29 @@ static const char *ifname_of(const LinkMonitor *m, int ifindex) {
         return NULL;
 }
 
-/* Recompute the default interface; tell the manager if it changed. */
+/* Recompute the default interface and the physical default; tell the manager if either
+ * changed. */
 static void default_update(LinkMonitor *m) {
-        const DefaultRoute *best = NULL;
+        const DefaultRoute *best = NULL, *physical = NULL;
         char old[IFNAMSIZ];
         const char *name;
+        int physical_ifindex;
 
-        LIST_FOREACH(defaults, d, m->defaults)
+        LIST_FOREACH(defaults, d, m->defaults) {
                 if (ifname_of(m, d->ifindex) && (!best || d->metric < best->metric))
                         best = d;
+                if (find_by_ifindex(m, d->ifindex) && (!physical || d->metric < physical->metric))
+                        physical = d;
+        }
         name = best ? ifname_of(m, best->ifindex) : NULL;
-        if (strcmp(m->default_ifname, name ?: "") == 0)
+        physical_ifindex = physical ? physical->ifindex : 0;
+        if (strcmp(m->default_ifname, name ?: "") == 0 && physical_ifindex == m->physical_ifindex)
                 return;
+        m->physical_ifindex = physical_ifindex;
         snprintf(old, sizeof old, "%s", m->default_ifname);
         snprintf(m->default_ifname, sizeof m->default_ifname, "%s", name ?: "");
-        log_info("Default route now through %s", name ?: "nothing");
+        if (strcmp(old, m->default_ifname) != 0)
+                log_info("Default route now through %s", name ?: "nothing");
         if (!m->quiet && m->cb.default_changed)
                 m->cb.default_changed(old[0] ? old : NULL, name, m->userdata);
 }

@@ -7,7 +7,8 @@
  *    the ifindex cached when first seen (a name that comes back with a new ifindex is a
  *    removal and an addition);
  *  - VPN links: tun, wireguard and ppp interfaces;
- *  - the default route's interface (lowest metric IPv4 default in the main table);
+ *  - the default route's interface (lowest metric IPv4 default in the main table), and the
+ *    physical default (the same among uplinks only: what a VPN's traffic rides on);
  *  - changes to the main-table routes through each uplink, so its routing table follows;
  *  - links that disappear, so objects bound to one (a connected namespace's veth) go too.
  */
@@ -60,7 +61,8 @@ typedef struct LinkMonitorCallbacks {
         void (*uplink_removed)(Uplink *u, void *userdata);
         /* The main-table routes through this uplink may have changed. */
         void (*uplink_routes_changed)(Uplink *u, void *userdata);
-        /* The default route's interface changed; either name may be NULL. */
+        /* The default route's interface changed, or the physical default did; either name
+         * may be NULL. */
         void (*default_changed)(const char *old_ifname, const char *new_ifname, void *userdata);
 } LinkMonitorCallbacks;
 
@@ -85,6 +87,9 @@ Uplink *link_monitor_uplinks(const LinkMonitor *m);
 const VpnLink *link_monitor_vpns(const LinkMonitor *m);
 /* The default route's interface, or NULL. */
 const char *link_monitor_default_ifname(const LinkMonitor *m);
+/* The uplink of the best default route through an uplink (never a VPN), or NULL. */
+const Uplink *link_monitor_physical_default(const LinkMonitor *m);
+bool link_monitor_is_vpn(const LinkMonitor *m, const char *name);
 /* How many re-reads of the link table have been requested; stamp objects with it. */
 uint64_t link_monitor_generation(const LinkMonitor *m);
 bool link_monitor_is_uplink_name(const LinkMonitor *m, const char *name);

@@ -47,6 +47,7 @@ typedef struct Args {
         const char *pool_base;
         const char *netns_pool;
         const char *tap_user;
+        const char *lockdown_user;
         char **uplinks;
         ManagerConfig config;
 } Args;
@@ -71,6 +72,16 @@ static void usage(FILE *f) {
                 "  --uplinks=GLOB,...     interface names that count as uplinks\n"
                 "                         (default: eth*,en*,usb*,wlan*,wl*,mlan*,wwan*,ww*,\n"
                 "                         rmnet*,mbimmux*,qmapmux*)\n"
+                "  --ingress-firewall=on|off\n"
+                "                         drop new inbound connections on uplinks except to\n"
+                "                         ports opened by ACCESS rules (default: off)\n"
+                "  --lockdown-user=NAME   the one user that may connect to LOCKDOWN ports\n"
+                "                         (default: chronos if that user exists, else root)\n"
+                "  --uid-source=UID[-UID]=SOURCE\n"
+                "                         count the host's traffic of these uids as SOURCE\n"
+                "                         (chrome, user, update-engine, system, host-vpn);\n"
+                "                         repeatable, later ones win (default: 1000-60000=user,\n"
+                "                         the lockdown user=chrome, everyone else system)\n"
                 "  -h, --help             this text\n");
 }
 
@@ -96,7 +107,11 @@ static char **split_commas(const char *s) {
 
 static int parse_args(int argc, char **argv, Args *a) {
         enum { ARG_USER = 0x100, ARG_HELPER, ARG_SECCOMP, ARG_LOG_LEVEL, ARG_POOL_BASE,
-               ARG_NETNS_POOL, ARG_UPLINKS, ARG_TAP_USER };
+               ARG_NETNS_POOL, ARG_UPLINKS, ARG_TAP_USER, ARG_INGRESS_FIREWALL,
+               ARG_LOCKDOWN_USER, ARG_UID_SOURCE };
+        /* --uid-source entries, applied after the defaults they override. */
+        UidRange given[SOURCE_MAP_MAX];
+        size_t n_given = 0;
         static const struct option options[] = {
                 { "user", required_argument, NULL, ARG_USER },
                 { "helper", required_argument, NULL, ARG_HELPER },
@@ -106,6 +121,9 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "netns-pool", required_argument, NULL, ARG_NETNS_POOL },
                 { "uplinks", required_argument, NULL, ARG_UPLINKS },
                 { "tap-user", required_argument, NULL, ARG_TAP_USER },
+                { "ingress-firewall", required_argument, NULL, ARG_INGRESS_FIREWALL },
+                { "lockdown-user", required_argument, NULL, ARG_LOCKDOWN_USER },
+                { "uid-source", required_argument, NULL, ARG_UID_SOURCE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -144,6 +162,30 @@ static int parse_args(int argc, char **argv, Args *a) {
                 case ARG_TAP_USER:
                         a->tap_user = optarg;
                         break;
+                case ARG_INGRESS_FIREWALL:
+                        if (strcmp(optarg, "on") == 0)
+                                a->config.ingress_firewall = true;
+                        else if (strcmp(optarg, "off") == 0)
+                                a->config.ingress_firewall = false;
+                        else
+                                return log_error_errno(-EINVAL, "Invalid --ingress-firewall=%s: on or off",
+                                                       optarg);
+                        break;
+                case ARG_LOCKDOWN_USER:
+                        a->lockdown_user = optarg;
+                        break;
+                case ARG_UID_SOURCE: {
+                        UidRange *u = &given[n_given];
+                        if (n_given >= ELEMENTSOF(given))
+                                return log_error_errno(-E2BIG, "Too many --uid-source options");
+                        if (source_map_parse_entry(optarg, &u->first, &u->last, &u->source) < 0)
+                                return log_error_errno(-EINVAL, "Invalid --uid-source=%s: expected "
+                                                       "UID[-UID]=SOURCE with a local source "
+                                                       "(chrome, user, update-engine, system, host-vpn)",
+                                                       optarg);
+                        n_given++;
+                        break;
+                }
                 case ARG_UPLINKS:
                         a->uplinks = split_commas(optarg);
                         if (!a->uplinks || !a->uplinks[0])
@@ -184,6 +226,29 @@ static int parse_args(int argc, char **argv, Args *a) {
                 struct passwd *pw = getpwnam("crosvm");
                 a->config.tap_owner = pw ? pw->pw_uid : 0;
         }
+
+        if (a->lockdown_user) {
+                struct passwd *pw = getpwnam(a->lockdown_user);
+                if (!pw)
+                        return log_error_errno(-ENOENT, "No such user for --lockdown-user: %s",
+                                               a->lockdown_user);
+                a->config.lockdown_uid = pw->pw_uid;
+        } else {
+                struct passwd *pw = getpwnam("chronos");
+                a->config.lockdown_uid = pw ? pw->pw_uid : 0;
+        }
+
+        /* Regular users (Debian's UID_MIN..UID_MAX), then the browser-like lockdown user,
+         * then what the command line says. */
+        r = source_map_set(&a->config.uid_sources, 1000, 60000, TRAFFIC_SOURCE_USER);
+        if (r >= 0 && a->config.lockdown_uid != 0)
+                r = source_map_set(&a->config.uid_sources, a->config.lockdown_uid,
+                                   a->config.lockdown_uid, TRAFFIC_SOURCE_CHROME);
+        for (size_t i = 0; r >= 0 && i < n_given; i++)
+                r = source_map_set(&a->config.uid_sources, given[i].first, given[i].last,
+                                   given[i].source);
+        if (r < 0)
+                return log_error_errno(r, "The --uid-source ranges are too fragmented");
         return 0;
 }
 
@@ -236,7 +301,10 @@ static int spawn_helper(const char *path, const Args *a, int *ret_fd, pid_t *ret
                 return log_error_errno(r, "Failed to fork the helper: %m");
         }
         if (pid == 0) {
-                char *argv[16];
+                /* Fixed ones, then --lockdown-uid and one --uid-source per range. */
+                static char *argv[16 + SOURCE_MAP_MAX];
+                static char uid_args[SOURCE_MAP_MAX][64];
+                char lockdown_arg[48];
                 size_t n = 0;
                 char fd_arg[32], level_arg[64] = "", base_arg[64] = "", pool_arg[96] = "";
                 char seccomp_arg[32];
@@ -276,6 +344,16 @@ static int spawn_helper(const char *path, const Args *a, int *ret_fd, pid_t *ret
                 if (a->netns_pool) {
                         snprintf(pool_arg, sizeof pool_arg, "--netns-pool=%s", a->netns_pool);
                         argv[n++] = pool_arg;
+                }
+                snprintf(lockdown_arg, sizeof lockdown_arg, "--lockdown-uid=%u",
+                         (unsigned) a->config.lockdown_uid);
+                argv[n++] = lockdown_arg;
+                for (size_t i = 0; i < a->config.uid_sources.n; i++) {
+                        const UidRange *u = &a->config.uid_sources.ranges[i];
+                        snprintf(uid_args[i], sizeof uid_args[i], "--uid-source=%u-%u=%s",
+                                 (unsigned) u->first, (unsigned) u->last,
+                                 traffic_source_to_string(u->source));
+                        argv[n++] = uid_args[i];
                 }
                 argv[n] = NULL;
                 execv(path, argv);

@@ -7,6 +7,7 @@
 #include "manager.h"
 #include "arc.h"
 #include "devices.h"
+#include "port-rules.h"
 #include "status.h"
 #include "vm.h"
 
@@ -34,6 +35,12 @@ const sd_bus_vtable manager_vtable[] = {
         METHOD("PluginVmStartup", bus_method_plugin_vm_startup),
         METHOD("PluginVmShutdown", bus_method_plugin_vm_shutdown),
         METHOD("GetDevices", bus_method_get_devices),
+        METHOD("ModifyPortRule", bus_method_modify_port_rule),
+        METHOD("GetTrafficCounters", bus_method_get_traffic_counters),
+        SD_BUS_METHOD_WITH_ARGS("SetVpnIntent",
+                                SD_BUS_ARGS("ay", request, "h", socket),
+                                SD_BUS_RESULT("ay", response),
+                                bus_method_set_vpn_intent, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("NetworkDeviceChanged", SD_BUS_ARGS("ay", signal), 0),
         SD_BUS_VTABLE_END,
 };

@@ -4,3 +4,5 @@
 #include <systemd/sd-bus.h>
 
 int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error *error);

@@ -11,6 +11,8 @@
 #include "vm.h"
 #include "log.h"
 #include "manager.h"
+#include "coexist.h"
+#include "port-rules.h"
 
 int manager_new(const ManagerConfig *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -27,6 +29,9 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         }
         m->macs = mac_generator_new(NULL, NULL);
         if (!m->macs)
+                return -ENOMEM;
+        m->port_rules = port_rules_new();
+        if (!m->port_rules)
                 return -ENOMEM;
         *ret = TAKE_PTR(m);
         return 0;
@@ -51,6 +56,8 @@ Manager *manager_free(Manager *m) {
         for (PoolKind k = 0; k < _POOL_KIND_MAX; k++)
                 pool_free(m->pools[k]);
         mac_generator_free(m->macs);
+        port_rules_free(m->port_rules);
+        free(m->foreign_drops);
         free(m);
         return NULL;
 }
@@ -117,6 +124,7 @@ int manager_attach_helper(Manager *m, int fd, pid_t pid) {
                 safe_close(fd);
                 return r;
         }
+        helper_channel_set_event_handler(m->helper, manager_on_helper_event);
         m->helper_pid = pid;
         return sd_event_add_child(m->event, &m->helper_child, pid, WEXITED, manager_on_helper_exit, m);
 }
@@ -168,6 +176,7 @@ int manager_start_datapath(Manager *m) {
         IpcDatapathStart op = PATCHPANEL__IPC__DATAPATH_START__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
 
+        op.ingress_firewall = m->config.ingress_firewall;
         req.op_case = OP(DATAPATH_START);
         req.datapath_start = &op;
         /* The helper serves requests in order: anything a client asks for after this is

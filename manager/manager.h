@@ -9,15 +9,29 @@
 #include "link-monitor.h"
 #include "mac.h"
 #include "pool.h"
+#include "source-map.h"
 
 typedef struct ConnectedNs ConnectedNs;
 typedef struct Arc Arc;
 typedef struct VmGuest VmGuest;
+typedef struct PortRules PortRules;
+
+/* A base chain of another table that drops by default where guests' traffic passes. */
+typedef struct ForeignDrop {
+        char family[8];
+        char table[64];
+        char chain[64];
+        char hook[16];
+        int priority;
+} ForeignDrop;
 
 typedef struct ManagerConfig {
         PoolLayout pools;
         char **uplink_patterns; /* NULL: the defaults */
         uid_t tap_owner;        /* who may open VM TAPs (the VM monitor's user) */
+        bool ingress_firewall;  /* drop new inbound connections on uplinks but to ACCESS ports */
+        uid_t lockdown_uid;     /* the one user that may connect to LOCKDOWN ports */
+        SourceMap uid_sources;  /* traffic source of the host's sockets by owner */
 } ManagerConfig;
 
 typedef struct Manager {
@@ -42,6 +56,11 @@ typedef struct Manager {
         Arc *arc;                 /* at most one ARC, container or VM */
         VmGuest *vms;             /* Termina and PluginVM */
         sd_event_source *uplink_sync; /* routes of some uplinks changed */
+        PortRules *port_rules;    /* ModifyPortRule's rules */
+        int vpn_bypass_ifindex;   /* uplink BYPASS_VPN traffic goes to (helper's rule); 0 none */
+        char vpn_bypass_ifname[IFNAMSIZ];
+        ForeignDrop *foreign_drops; /* as the helper last reported them */
+        size_t n_foreign_drops;
 
         bool stopping;
         bool finishing;  /* the helper's socket is closed; waiting for it to exit */

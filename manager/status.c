@@ -14,8 +14,10 @@
 
 #include "arc.h"
 #include "bus.h"
+#include "coexist.h"
 #include "connected-ns.h"
 #include "log.h"
+#include "port-rules.h"
 #include "status.h"
 #include "vm.h"
 
@@ -179,6 +181,7 @@ static void status_guests(Manager *m, Json *j) {
                 json_subnet(j, "subnet", &ns->subnet);
                 json_str(j, "source", traffic_source_to_string(ns->source));
                 json_str(j, "outbound", ns->outbound_ifname);
+                json_bool(j, "route_on_vpn", ns->route_on_vpn);
                 json_close(j, '}');
         }
         json_close(j, ']');
@@ -198,6 +201,64 @@ static void status_pools(Manager *m, Json *j) {
         json_close(j, ']');
 }
 
+/* The first STATUS_RULES_MAX rules: enough to debug with, bounded in size. */
+#define STATUS_RULES_MAX 1000u
+
+typedef struct RulesWalk {
+        Json *j;
+        size_t n;
+} RulesWalk;
+
+static void status_rule(const PortRule *rule, bool active, void *userdata) {
+        RulesWalk *w = userdata;
+        Json *j = w->j;
+        char a[IPV4_STRLEN];
+
+        if (w->n++ >= STATUS_RULES_MAX)
+                return;
+        json_open(j, NULL, '{');
+        json_str(j, "type", port_rule_type_to_string(rule->key.type));
+        json_str(j, "proto", port_proto_to_string(rule->key.proto));
+        json_str(j, "ifname", rule->key.ifname);
+        json_int(j, "port", rule->key.port);
+        if (rule->key.input_dst_ip)
+                json_str(j, "input_dst_ip", ipv4_to_string(rule->key.input_dst_ip, a));
+        if (rule->key.type == PORT_RULE_FORWARDING) {
+                json_str(j, "dst_ip", ipv4_to_string(rule->dst_ip, a));
+                json_int(j, "dst_port", rule->dst_port);
+        }
+        json_bool(j, "active", active);
+        json_close(j, '}');
+}
+
+static void status_firewall(Manager *m, Json *j) {
+        RulesWalk w = { .j = j };
+        char fix[512];
+
+        json_open(j, "firewall", '{');
+        json_bool(j, "ingress_firewall", m->config.ingress_firewall);
+        json_int(j, "lockdown_uid", m->config.lockdown_uid);
+        json_int(j, "port_rules_count", (long long) port_rules_count(m->port_rules));
+        json_open(j, "port_rules", '[');
+        port_rules_foreach(m->port_rules, status_rule, &w);
+        json_close(j, ']');
+        json_str(j, "vpn_bypass_uplink", m->vpn_bypass_ifname);
+        json_open(j, "foreign_drops", '[');
+        for (size_t i = 0; i < m->n_foreign_drops; i++) {
+                const ForeignDrop *d = &m->foreign_drops[i];
+                json_open(j, NULL, '{');
+                json_str(j, "family", d->family);
+                json_str(j, "table", d->table);
+                json_str(j, "chain", d->chain);
+                json_str(j, "hook", d->hook);
+                json_int(j, "priority", d->priority);
+                json_str(j, "fix", foreign_drop_fix(d, fix, sizeof fix));
+                json_close(j, '}');
+        }
+        json_close(j, ']');
+        json_close(j, '}');
+}
+
 int manager_status_json(Manager *m, char **ret) {
         char *buf = NULL;
         size_t size = 0;
@@ -211,6 +272,7 @@ int manager_status_json(Manager *m, char **ret) {
         status_uplinks(m, &j);
         status_guests(m, &j);
         status_pools(m, &j);
+        status_firewall(m, &j);
         fputc('}', j.f);
         if (fclose(j.f) != 0) {
                 free(buf);

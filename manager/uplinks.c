@@ -11,6 +11,7 @@
 #include "connected-ns.h"
 #include "log.h"
 #include "manager.h"
+#include "vpn.h"
 
 static void on_uplink_helper_reply(const HelperResponse *resp, void *userdata) {
         (void) userdata;
@@ -65,6 +66,7 @@ static void on_uplink_removed(Uplink *u, void *userdata) {
         LIST_FOREACH_SAFE(namespaces, ns, next, m->namespaces)
                 if (ns->outbound_ifindex == u->ifindex)
                         connected_ns_disconnect(ns, "the uplink it was pinned to is gone");
+        vpn_on_uplink_removed(m, u->ifindex);
         op.ifname = u->name;
         op.ifindex = u->ifindex;
         req.op_case = OP(UPLINK_REMOVE);
@@ -111,9 +113,9 @@ static void on_uplink_routes_changed(Uplink *u, void *userdata) {
 static void on_default_changed(const char *old, const char *new, void *userdata) {
         (void) old;
         (void) new;
-        (void) userdata;
         /* New connections follow the main table by themselves; established ones keep their
-         * uplink through their conntrack mark. Nothing to do here yet. */
+         * uplink through their conntrack mark. Only the VPN bypass depends on the default. */
+        vpn_routing_update(userdata);
 }
 
 const LinkMonitorCallbacks manager_link_callbacks = {

@@ -220,6 +220,12 @@ static int parse_value(Parser *ps, JsonValue **ret) {
                 v->number = strtod(ps->p, &stop);
                 if (stop != end)
                         r = -EINVAL;
+                if (r == 0 && ps->p[0] != '-' && strspn(ps->p, "0123456789") == (size_t) (end - ps->p)) {
+                        errno = 0;
+                        unsigned long long u = strtoull(ps->p, &stop, 10);
+                        v->integer = errno == 0 && stop == end;
+                        v->u64 = v->integer ? (uint64_t) u : 0;
+                }
                 ps->p = end;
         }
         }
@@ -288,4 +294,15 @@ long long json_get_int(const JsonValue *object, const char *key) {
 bool json_get_bool(const JsonValue *object, const char *key) {
         const JsonValue *v = json_get(object, key);
         return v && v->type == JSON_BOOL && v->boolean;
+}
+
+int json_value_u64(const JsonValue *v, uint64_t *ret) {
+        if (!v || v->type != JSON_NUMBER || !v->integer)
+                return -EINVAL;
+        *ret = v->u64;
+        return 0;
+}
+
+int json_get_u64(const JsonValue *object, const char *key, uint64_t *ret) {
+        return json_value_u64(json_get(object, key), ret);
 }
