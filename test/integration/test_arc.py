@@ -79,10 +79,6 @@ def host_addrs(lab, ns, ifname):
             for a in l.get("addr_info", [])]
 
 
-def routing_tag(lab, uplink):
-    return pplab.routing_table(lab.host.ifindex(uplink)) << 16
-
-
 def assert_nat(lab, src, dst, uplink_addr):
     flows = lab.host.out("conntrack", "-L", "-s", src, "-d", dst)
     assert f"src={dst} dst={uplink_addr}" in flows, f"no NAT of {src} -> {dst}: {flows!r}"
@@ -116,7 +112,7 @@ def test_arc_links_addresses_and_marks(lab, arc):
         # In the container, a link named like the uplink with the guest address.
         assert host_addrs(lab, ns, uplink) == [f"{guest}/30"]
         assert "UP" in ns.links()[uplink]["flags"]
-        assert marks[bridge] == MARK_ARC | routing_tag(lab, uplink)
+        assert marks[bridge] == MARK_ARC | lab.routing_tag(uplink)
         assert dnat[uplink] == guest
     assert sorted(n for n in ns.links() if n != "lo") == ["arc0", "eth0", "eth1"]
     # patchpanel gives the container no routes: only the kernel's on-link ones.
@@ -204,6 +200,10 @@ def test_inbound_connections_reach_the_container_unless_the_host_listens(lab, ar
         arc.route(str(ipaddress.ip_network(f"{lan_addr}/24", strict=False)), uplink)
     container = arc.ns.name_server("container", 7001, 7003)
     host = lab.host.name_server("host", 7002, 7003)
+    # The lab's ingress firewall guards the host's own ports: open them.
+    opened = [(port, proto) for port in (7002, 7003) for proto in ("tcp", "udp")]
+    for port, proto in opened:
+        assert lab.modify_port_rule("create", "access", proto, port)
     try:
         for uplink, _, host_addr in UPLINKS:
             lan = lab.uplink_lans[uplink]
@@ -218,6 +218,8 @@ def test_inbound_connections_reach_the_container_unless_the_host_listens(lab, ar
         # Only for the uplinks: the host's own connections to itself are not redirected.
         assert lab.host.ask(pplab.HOST_UPLINK_ADDR, 7001) == ""
     finally:
+        for port, proto in opened:
+            lab.modify_port_rule("delete", "access", proto, port)
         for p in (container, host):
             p.kill()
             p.wait()
@@ -257,7 +259,7 @@ def test_uplink_that_goes_and_comes_back_while_arc_runs(fresh_lab):
         assert added[0][1] == ("arc_eth1", guest, str(net), pplab.ARC)
         assert lab.host.master("vetheth1") == "arc_eth1"
         assert host_addrs(lab, a.ns, "eth1") == [f"{guest}/30"]
-        assert lab.nft_elements("guest_mark")["arc_eth1"] == MARK_ARC | routing_tag(lab, "eth1")
+        assert lab.nft_elements("guest_mark")["arc_eth1"] == MARK_ARC | lab.routing_tag("eth1")
         assert lab.nft_elements("arc_dnat")["eth1"] == guest
         assert lab.get_devices() == lab.kernel_devices()
         a.route("198.51.100.0/24", "eth1")

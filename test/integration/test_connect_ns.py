@@ -101,8 +101,9 @@ def test_response_matches_kernel_state(lab, baseline):
         assert default == [{"dst": "default", "gateway": host_addr, "dev": resp.peer_ifname,
                             "protocol": "static", "flags": []}], default
 
-        # Source SYSTEM (UNKNOWN defaults to it) in bits 8-13, SNAT in bit 0.
-        assert nft_map(lab, "guest_mark")[resp.host_ifname] == 0x401
+        # Source SYSTEM (UNKNOWN defaults to it) in bits 8-13, SNAT in bit 0, and
+        # route_on_vpn unset: bypass a VPN (bit 14).
+        assert nft_map(lab, "guest_mark")[resp.host_ifname] == 0x4401
         assert resp.host_ifname in nft_map(lab, "guest_ifs")
     finally:
         lifeline.close()
@@ -111,9 +112,10 @@ def test_response_matches_kernel_state(lab, baseline):
 @pytest.mark.parametrize("source,mark", [(1, 0x101), (2, 0x201), (3, 0x2001), (8, 0x401)])
 def test_traffic_source_sets_the_mark(lab, baseline, source, mark):
     _, proc = lab.client()
-    resp, lifeline = lab.connect_namespace(proc.pid, traffic_source=source)
+    resp, lifeline = lab.connect_namespace(proc.pid, traffic_source=source, route_on_vpn=True)
     try:
-        assert nft_map(lab, "guest_mark")[resp.host_ifname] == mark
+        # route_on_vpn: bit 15.
+        assert nft_map(lab, "guest_mark")[resp.host_ifname] == mark | 0x8000
     finally:
         lifeline.close()
 
@@ -247,12 +249,16 @@ def test_unknown_outbound_device(lab, baseline):
                  outbound_physical_device="../eth0")
 
 
-def test_options_without_effect_yet_are_refused(lab, baseline):
-    """VPN routing is not built yet: a caller asking for it must hear so rather than get
-    different routing than it asked for."""
+def test_pinned_namespace_carries_no_vpn_intent(lab, baseline):
+    """Traffic pinned to an uplink goes there by its routing tag, VPN or not."""
     _, proc = lab.client()
-    expect_error(lab, baseline, INVALID_ARGUMENT, "not supported yet", proc.pid,
-                 route_on_vpn=True)
+    resp, lifeline = lab.connect_namespace(proc.pid, outbound_physical_device="eth0",
+                                           route_on_vpn=True)
+    try:
+        mark = nft_map(lab, "guest_mark")[resp.host_ifname]
+        assert mark & 0xc000 == 0 and mark & 0xffff0000 == lab.routing_tag("eth0"), hex(mark)
+    finally:
+        lifeline.close()
 
 
 def test_bridge_port_events_do_not_remove_an_uplink(lab, baseline):

@@ -21,8 +21,8 @@ PLUGINVM_POOL = ipaddress.ip_network("100.115.93.0/24")
 STABLE_MAC = "42:37:05:13:17:{:02x}"
 
 # fwmarks (README "Datapath"): bit 0 masquerade, source in bits 8-13.
-MARK_TERMINA = 0x2101   # SNAT | CROSVM
-MARK_PLUGINVM = 0x2201  # SNAT | PLUGINVM
+MARK_TERMINA = 0xa101   # SNAT | CROSVM | ROUTE_ON_VPN
+MARK_PLUGINVM = 0xa201  # SNAT | PLUGINVM | ROUTE_ON_VPN
 MARK_ARC = 0x2001       # SNAT | ARC
 
 
@@ -34,10 +34,6 @@ def signals(lab):
     collector = lab.signals()
     yield collector
     collector.close()
-
-
-def routing_tag(lab, uplink):
-    return pplab.routing_table(lab.host.ifindex(uplink)) << 16
 
 
 def flush_conntrack(lab, src):
@@ -241,7 +237,7 @@ def test_arcvm_taps_bridges_and_traffic(lab, baseline, signals):
         assert sorted(slot.values()) == [0, 1], slot
         for u, k in slot.items():
             assert lab.host.master(taps[k + 1]) == f"arc_{u}", (u, k)
-            assert lab.nft_elements("guest_mark")[f"arc_{u}"] == MARK_ARC | routing_tag(lab, u)
+            assert lab.nft_elements("guest_mark")[f"arc_{u}"] == MARK_ARC | lab.routing_tag(u)
             assert lab.nft_elements("arc_dnat")[u] == f"100.115.92.{4 * k + 6}"
         for t in taps[3:]:
             assert lab.host.master(t) is None, t

@@ -529,12 +529,14 @@ class Lab:
     """Host + lan namespaces, a private bus, and the suite running in host."""
 
     def __init__(self, build=None, daemon_args=(), tag=None, log_level="debug",
-                 extra_policy="", uplinks=1):
+                 extra_policy="", uplinks=1, ingress_firewall=True):
         self.build = Path(build) if build else build_dir()
         self.n_uplinks = uplinks  # 1: eth0 and lan; 2: also eth1 and lan2
         self.extra_policy = extra_policy  # more <policy> XML for the private bus
         self.tag = tag or "pp" + secrets.token_hex(3)
-        self.daemon_args = list(daemon_args)
+        # The ingress firewall is on in labs, as on a host that wants its ACCESS rules to
+        # mean something; Lab(ingress_firewall=False) runs the daemon's default.
+        self.daemon_args = (["--ingress-firewall=on"] if ingress_firewall else []) + list(daemon_args)
         self.log_level = log_level
         self.dir = None
         self.bus_proc = None
@@ -795,6 +797,36 @@ class Lab:
     def arc_shutdown(self, pid):
         return self.request("ArcShutdown", pid=pid)
 
+    def modify_port_rule(self, op, rule_type, proto, port, ifname="", input_dst_ip="",
+                         dst_ip="", dst_port=0, bus=None):
+        """ModifyPortRule; op "create"/"delete", rule_type "access"/"lockdown"/"forwarding",
+        proto "tcp"/"udp" (or the enum values); returns the response's success."""
+        R = self.pb.ModifyPortRuleRequest
+        enum = lambda v: getattr(R, v.upper()) if isinstance(v, str) else v  # noqa: E731
+        return self.request("ModifyPortRule", bus=bus, op=enum(op), type=enum(rule_type),
+                            proto=enum(proto), input_dst_port=port, input_ifname=ifname,
+                            input_dst_ip=input_dst_ip, dst_ip=dst_ip, dst_port=dst_port).success
+
+    def traffic_counters(self, devices=(), bus=None):
+        """GetTrafficCounters as {(source name, device): TrafficCounter}."""
+        req = self.pb.TrafficCountersRequest(devices=list(devices))
+        resp = self.pb.TrafficCountersResponse()
+        resp.ParseFromString(self.call_raw("GetTrafficCounters", req.SerializeToString(), bus))
+        names = self.pb.TrafficCounter.Source
+        return {(names.Name(c.source), c.device): c for c in resp.counters}
+
+    def set_vpn_intent(self, fd, policy, bus=None):
+        """SetVpnIntent for the socket fd; policy "DEFAULT_ROUTING"/"ROUTE_ON_VPN"/
+        "BYPASS_VPN" or its value. Returns the response; raises DBusError."""
+        if isinstance(policy, str):
+            policy = self.pb.VpnRoutingPolicy.Value(policy)
+        req = self.pb.SetVpnIntentRequest(policy=policy)
+        body = (bus or self.bus()).call("SetVpnIntent", "ayh", [req.SerializeToString(), 0],
+                                        [fd])
+        resp = self.pb.SetVpnIntentResponse()
+        resp.ParseFromString(bytes(body[0]))
+        return resp
+
     def get_devices(self):
         """GetDevices as a sorted list of device_key() tuples."""
         return sorted(device_key(d) for d in self.request("GetDevices").devices)
@@ -823,6 +855,10 @@ class Lab:
         return resp, lifeline
 
     # ---- state -------------------------------------------------------------------------
+
+    def routing_tag(self, uplink):
+        """The fwmark bits (16-31) that pin traffic to uplink."""
+        return routing_table(self.host.ifindex(uplink)) << 16
 
     def datapath_state(self):
         """What patchpanel owns in host, for leak checks: our links, the elements of our
