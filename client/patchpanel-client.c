@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -305,4 +306,97 @@ int pp_client_get_status(PpClient *c, char **ret_json, PpError *err) {
                 return r;
         *ret_json = strdup(json);
         return *ret_json ? 0 : -ENOMEM;
+}
+
+int pp_client_modify_port_rule(PpClient *c, const PpPortRule *rule, PpError *err) {
+        Patchpanel__ModifyPortRuleRequest req = PATCHPANEL__MODIFY_PORT_RULE_REQUEST__INIT;
+        Patchpanel__ModifyPortRuleResponse *resp = NULL;
+        int r;
+
+        req.op = rule->create ? PATCHPANEL__MODIFY_PORT_RULE_REQUEST__OPERATION__CREATE
+                              : PATCHPANEL__MODIFY_PORT_RULE_REQUEST__OPERATION__DELETE;
+        req.type = (Patchpanel__ModifyPortRuleRequest__RuleType) rule->type;
+        req.proto = (Patchpanel__ModifyPortRuleRequest__Protocol) rule->proto;
+        req.input_ifname = (char *) (rule->input_ifname ?: "");
+        req.input_dst_ip = (char *) (rule->input_dst_ip ?: "");
+        req.input_dst_port = rule->input_dst_port;
+        req.dst_ip = (char *) (rule->dst_ip ?: "");
+        req.dst_port = rule->dst_port;
+        r = call_proto(c, "ModifyPortRule", &req.base, -1,
+                       &patchpanel__modify_port_rule_response__descriptor,
+                       (ProtobufCMessage **) &resp, err);
+        if (r < 0)
+                return r;
+        r = resp->success ? 1 : 0;
+        patchpanel__modify_port_rule_response__free_unpacked(resp, NULL);
+        return r;
+}
+
+static const char *const traffic_sources[] = {
+        "unknown", "chrome", "user", "arc", "crosvm", "pluginvm", "update_engine", "vpn", "system",
+};
+
+const char *pp_traffic_source_to_string(int source) {
+        if (source < 0 || (size_t) source >= ELEMENTSOF(traffic_sources))
+                return NULL;
+        return traffic_sources[source];
+}
+
+int pp_traffic_source_from_string(const char *name) {
+        for (size_t i = 0; name && i < ELEMENTSOF(traffic_sources); i++)
+                if (strcasecmp(name, traffic_sources[i]) == 0)
+                        return (int) i;
+        return -EINVAL;
+}
+
+int pp_client_get_traffic_counters(PpClient *c, const char *const *devices, size_t n_devices,
+                                   PpTrafficCounter **ret, size_t *ret_n, PpError *err) {
+        Patchpanel__TrafficCountersRequest req = PATCHPANEL__TRAFFIC_COUNTERS_REQUEST__INIT;
+        Patchpanel__TrafficCountersResponse *resp = NULL;
+        PpTrafficCounter *out;
+        int r;
+
+        req.devices = (char **) devices;
+        req.n_devices = n_devices;
+        r = call_proto(c, "GetTrafficCounters", &req.base, -1,
+                       &patchpanel__traffic_counters_response__descriptor,
+                       (ProtobufCMessage **) &resp, err);
+        if (r < 0)
+                return r;
+        out = calloc(resp->n_counters + 1, sizeof *out);
+        if (!out) {
+                patchpanel__traffic_counters_response__free_unpacked(resp, NULL);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < resp->n_counters; i++) {
+                const Patchpanel__TrafficCounter *t = resp->counters[i];
+                snprintf(out[i].device, sizeof out[i].device, "%s", t->device);
+                out[i].source = (int) t->source;
+                out[i].rx_bytes = t->rx_bytes;
+                out[i].tx_bytes = t->tx_bytes;
+                out[i].rx_packets = t->rx_packets;
+                out[i].tx_packets = t->tx_packets;
+        }
+        *ret = out;
+        *ret_n = resp->n_counters;
+        patchpanel__traffic_counters_response__free_unpacked(resp, NULL);
+        return 0;
+}
+
+int pp_client_set_vpn_intent(PpClient *c, int socket_fd, PpVpnPolicy policy, PpError *err) {
+        Patchpanel__SetVpnIntentRequest req = PATCHPANEL__SET_VPN_INTENT_REQUEST__INIT;
+        Patchpanel__SetVpnIntentResponse *resp = NULL;
+        int r;
+
+        if (socket_fd < 0)
+                return -EBADF;
+        req.policy = (Patchpanel__VpnRoutingPolicy) policy;
+        r = call_proto(c, "SetVpnIntent", &req.base, socket_fd,
+                       &patchpanel__set_vpn_intent_response__descriptor,
+                       (ProtobufCMessage **) &resp, err);
+        if (r < 0)
+                return r;
+        r = resp->success ? 0 : -EIO;
+        patchpanel__set_vpn_intent_response__free_unpacked(resp, NULL);
+        return r;
 }

@@ -91,3 +91,56 @@ int pp_client_arc_vm_shutdown(PpClient *c, uint32_t cid, PpError *err);
 
 /* The daemon's state as a JSON document (org.chromium.PatchPanel.Status.GetStatus); free(). */
 int pp_client_get_status(PpClient *c, char **ret_json, PpError *err);
+
+/* ---- firewall, counters, VPN ---------------------------------------------------------- */
+
+/* ModifyPortRuleRequest's enums. */
+typedef enum PpPortRuleType {
+        PP_PORT_RULE_ACCESS = 1,     /* open an inbound port (ingress firewall) */
+        PP_PORT_RULE_LOCKDOWN = 2,   /* only the lockdown user may reach a loopback port */
+        PP_PORT_RULE_FORWARDING = 3, /* forward an inbound port to a guest */
+} PpPortRuleType;
+
+typedef enum PpProtocol {
+        PP_PROTO_TCP = 1,
+        PP_PROTO_UDP = 2,
+} PpProtocol;
+
+typedef struct PpPortRule {
+        bool create;                 /* CREATE, else DELETE */
+        PpPortRuleType type;
+        PpProtocol proto;
+        const char *input_ifname;    /* NULL or "": every uplink (ACCESS) */
+        const char *input_dst_ip;    /* FORWARDING: only this destination; NULL or "": any */
+        uint32_t input_dst_port;
+        const char *dst_ip;          /* FORWARDING: the guest's address */
+        uint32_t dst_port;
+} PpPortRule;
+
+/* Return: 1 if the daemon applied the rule, 0 if it refused it (its log says why), or a
+ * negative errno. */
+int pp_client_modify_port_rule(PpClient *c, const PpPortRule *rule, PpError *err);
+
+typedef struct PpTrafficCounter {
+        char device[IFNAMSIZ];
+        int source;                  /* TrafficCounter.Source */
+        uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+} PpTrafficCounter;
+
+/* "unknown", "chrome", "user", "arc", "crosvm", "pluginvm", "update_engine", "vpn",
+ * "system"; NULL for other values. */
+const char *pp_traffic_source_to_string(int source);
+int pp_traffic_source_from_string(const char *name);
+
+/* Counters of the devices named (all if n_devices is 0); *ret (free()) holds *ret_n. */
+int pp_client_get_traffic_counters(PpClient *c, const char *const *devices, size_t n_devices,
+                                   PpTrafficCounter **ret, size_t *ret_n, PpError *err);
+
+typedef enum PpVpnPolicy {
+        PP_VPN_DEFAULT_ROUTING = 0,
+        PP_VPN_ROUTE_ON_VPN = 1,
+        PP_VPN_BYPASS_VPN = 2,
+} PpVpnPolicy;
+
+/* Route the socket's traffic through a VPN or around it; call before connect(). */
+int pp_client_set_vpn_intent(PpClient *c, int socket_fd, PpVpnPolicy policy, PpError *err);

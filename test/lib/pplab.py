@@ -867,14 +867,18 @@ class Lab:
                        if n.startswith(("arc_", "arcbr", "vmtap", "veth")))
         elements = {}
         chains = []
-        tables = self.host.exec("nft", "-j", "list", "table", "inet", "patchpanel")
-        if tables.returncode == 0:
-            for item in json.loads(tables.stdout)["nftables"]:
+        # Our main table, and the lockdown rules in the table of the host's own sockets
+        # (as "local.<name>"); the counters' table only ever grows.
+        for table, prefix in (("patchpanel", ""), ("patchpanel_local", "local.")):
+            listing = self.host.exec("nft", "-j", "list", "table", "inet", table)
+            if listing.returncode != 0:
+                continue
+            for item in json.loads(listing.stdout)["nftables"]:
                 for kind in ("set", "map"):
                     if kind in item:
-                        elements[item[kind]["name"]] = len(item[kind].get("elem", []))
+                        elements[prefix + item[kind]["name"]] = len(item[kind].get("elem", []))
                 if "chain" in item:
-                    chains.append(item["chain"]["name"])
+                    chains.append(prefix + item["chain"]["name"])
 
         def stable(route):
             # Whether a link has a carrier comes and goes (a TAP gets one when its VM
