@@ -28,11 +28,14 @@ static const char table_head[] =
         "  map port_fwd { type ifname . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
         "  map port_fwd_ip { type ifname . inet_proto . ipv4_addr . inet_service :"
         " ipv4_addr . inet_service; }\n"
+        /* A guest's packets carry their connection's mark; a connection without one (a
+         * new one, or one that came in from outside) gets the guest link's, so inbound
+         * connections count for the guest and answer through the uplink they came in. */
         "  chain prerouting {\n"
         "    type filter hook prerouting priority mangle; policy accept;\n"
-        "    iifname @guest_ifs ct state established,related meta mark set ct mark\n"
-        "    iifname @guest_ifs ct state new meta mark set iifname map @guest_mark\n"
-        "    iifname @guest_ifs ct state new ct mark set meta mark\n"
+        "    iifname @guest_ifs ct mark != 0 meta mark set ct mark\n"
+        "    iifname @guest_ifs ct mark == 0 meta mark set iifname map @guest_mark\n"
+        "    iifname @guest_ifs ct mark == 0 ct mark set meta mark\n"
         "  }\n"
         /* The host's own traffic: restore the connection's mark, which re-routes the packet
          * if it changed; patchpanel_local's output chain comes next. */
