@@ -72,7 +72,7 @@ const char *traffic_source_to_string(TrafficSource s);
 TrafficSource traffic_source_from_string(const char *name);
 /* Sources of the host's own sockets, as opposed to forwarded guests' (bit 13 set). */
 static inline bool traffic_source_is_local(TrafficSource s) {
-        return s > TRAFFIC_SOURCE_UNKNOWN && s < TRAFFIC_SOURCE_ARC;
+        return s > TRAFFIC_SOURCE_UNKNOWN && s < TRAFFIC_SOURCE_ARC && traffic_source_is_valid((int) s);
 }
 /* D-Bus source -> internal; _TRAFFIC_SOURCE_INVALID for values outside the 2021 enum.
  * UNKNOWN maps to UNKNOWN: callers decide what it defaults to. */

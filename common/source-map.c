@@ -11,7 +11,8 @@ int source_map_set(SourceMap *m, uint32_t first, uint32_t last, TrafficSource s)
         size_t n = 0;
         bool placed = false;
 
-        if (first > last || !traffic_source_is_local(s))
+        /* (uid_t) -1 means "no uid" to the kernel. */
+        if (first > last || last == UINT32_MAX || !traffic_source_is_local(s))
                 return -EINVAL;
         /* Ranges stay sorted: copy the old ones, cut around the new one, which goes where
          * its first uid belongs. SYSTEM is the default and needs no range of its own. */
@@ -75,26 +76,29 @@ static int parse_uid(const char *s, const char *end, uint32_t *ret) {
 int source_map_parse_entry(const char *text, uint32_t *first, uint32_t *last,
                            TrafficSource *source) {
         const char *eq = strchr(text, '='), *dash;
+        uint32_t a, b;
         TrafficSource s;
         int r;
 
         if (!eq)
                 return -EINVAL;
         dash = memchr(text, '-', (size_t) (eq - text));
-        r = parse_uid(text, dash ?: eq, first);
+        r = parse_uid(text, dash ?: eq, &a);
         if (r < 0)
                 return r;
         if (dash) {
-                r = parse_uid(dash + 1, eq, last);
+                r = parse_uid(dash + 1, eq, &b);
                 if (r < 0)
                         return r;
         } else
-                *last = *first;
-        if (*first > *last)
+                b = a;
+        if (a > b)
                 return -EINVAL;
         s = traffic_source_from_string(eq + 1);
         if (!traffic_source_is_local(s))
                 return -EINVAL;
+        *first = a;
+        *last = b;
         *source = s;
         return 0;
 }

@@ -701,6 +701,277 @@ static void test_get_bool_null(void **state) {
         assert_false(json_get_bool(v, "a"));
 }
 
+/* json_get_u64() and json_value_u64(): exact unsigned integers */
+
+/* What *ret holds before a call, to see that a failure leaves it alone. */
+#define U64_SENTINEL UINT64_C(0xdeadbeefcafef00d)
+
+/* The member "a" of text's object, through json_get_u64(). */
+static int get_u64(Fixture *f, const char *text, uint64_t *ret) {
+        const JsonValue *v = parse_ok(f, text);
+
+        return json_get_u64(v, "a", ret);
+}
+
+static void assert_get_u64(Fixture *f, const char *text, uint64_t expected) {
+        uint64_t u = U64_SENTINEL;
+
+        assert_int_equal(get_u64(f, text, &u), 0);
+        assert_true(u == expected);
+}
+
+static void assert_get_u64_fails(Fixture *f, const char *text) {
+        uint64_t u = U64_SENTINEL;
+
+        assert_int_equal(get_u64(f, text, &u), -EINVAL);
+        assert_true(u == U64_SENTINEL);
+}
+
+static void test_get_u64_zero(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64(f, "{\"a\":0}", 0);
+}
+
+static void test_get_u64_small(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64(f, "{\"a\":42}", 42);
+}
+
+static void test_get_u64_whitespace(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64(f, "{ \"a\" :\t7 \n}", 7);
+}
+
+static void test_get_u64_2_pow_53(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64(f, "{\"a\":9007199254740992}", UINT64_C(9007199254740992));
+}
+
+/* The first integer a double cannot hold: it would read 9007199254740992. */
+static void test_get_u64_2_pow_53_plus_1(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64(f, "{\"a\":9007199254740993}", UINT64_C(9007199254740993));
+}
+
+static void test_get_u64_counter(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64(f, "{\"a\":12345678901234567891}", UINT64_C(12345678901234567891));
+}
+
+static void test_get_u64_int64_max_plus_1(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64(f, "{\"a\":9223372036854775808}", UINT64_C(9223372036854775808));
+}
+
+static void test_get_u64_max_minus_1(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64(f, "{\"a\":18446744073709551614}", UINT64_MAX - 1);
+}
+
+static void test_get_u64_max(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64(f, "{\"a\":18446744073709551615}", UINT64_MAX);
+}
+
+/* 2^64 does not fit: neither UINT64_MAX nor 0. */
+static void test_get_u64_2_pow_64(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":18446744073709551616}");
+}
+
+/* 2^64 + 5 would be 5 once wrapped. */
+static void test_get_u64_2_pow_64_plus_5(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":18446744073709551621}");
+}
+
+static void test_get_u64_huge(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":100000000000000000000000000000}");
+}
+
+static void test_get_u64_negative(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":-1}");
+}
+
+/* strtoull() would take "-1" as UINT64_MAX. */
+static void test_get_u64_negative_max(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":-18446744073709551615}");
+}
+
+/* Written with a minus: not a non-negative integer literal, whatever its value. */
+static void test_get_u64_negative_zero(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":-0}");
+}
+
+static void test_get_u64_fraction(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":1.5}");
+}
+
+/* An integral value, but not written as an integer. */
+static void test_get_u64_fraction_zero(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":1.0}");
+}
+
+static void test_get_u64_exponent(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":1e3}");
+}
+
+static void test_get_u64_exponent_upper_plus(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":1E+3}");
+}
+
+static void test_get_u64_exponent_zero(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":0e0}");
+}
+
+static void test_get_u64_missing(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"b\":5}");
+}
+
+static void test_get_u64_empty_object(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{}");
+}
+
+static void test_get_u64_string(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":\"5\"}");
+}
+
+static void test_get_u64_bool(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":true}");
+}
+
+static void test_get_u64_null(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":null}");
+}
+
+static void test_get_u64_array(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":[5]}");
+}
+
+static void test_get_u64_object(void **state) {
+        Fixture *f = *state;
+
+        assert_get_u64_fails(f, "{\"a\":{\"a\":5}}");
+}
+
+/* Members only: an array's element is not a member. */
+static void test_get_u64_on_array(void **state) {
+        Fixture *f = *state;
+        const JsonValue *v = parse_ok(f, "[5]");
+        uint64_t u = U64_SENTINEL;
+
+        assert_int_equal(json_get_u64(v, "a", &u), -EINVAL);
+        assert_true(u == U64_SENTINEL);
+}
+
+static void test_get_u64_on_null(void **state) {
+        uint64_t u = U64_SENTINEL;
+
+        (void) state;
+        assert_int_equal(json_get_u64(NULL, "a", &u), -EINVAL);
+        assert_true(u == U64_SENTINEL);
+}
+
+/* json_get_int() goes through a double; json_get_u64() keeps every digit. */
+static void test_get_u64_and_get_int(void **state) {
+        Fixture *f = *state;
+        const JsonValue *v = parse_ok(f, "{\"a\":9007199254740993}");
+        uint64_t u = 0;
+
+        assert_int_equal(json_get_u64(v, "a", &u), 0);
+        assert_true(u == UINT64_C(9007199254740993));
+        assert_int_equal(json_get_int(v, "a"), 9007199254740992LL);
+}
+
+static void test_value_u64_top_level(void **state) {
+        Fixture *f = *state;
+        const JsonValue *v = parse_ok(f, "18446744073709551615");
+        uint64_t u = 0;
+
+        assert_int_equal(json_value_u64(v, &u), 0);
+        assert_true(u == UINT64_MAX);
+}
+
+static void test_value_u64_array_elements(void **state) {
+        Fixture *f = *state;
+        const JsonValue *v = parse_ok(f, "[0,18446744073709551615,"
+                                         "18446744073709551616,-1,1.5,1e3,\"7\"]");
+        const JsonValue *e = v->child;
+        uint64_t u = U64_SENTINEL;
+
+        assert_int_equal(json_value_u64(e, &u), 0);
+        assert_true(u == 0);
+        e = e->next;
+        assert_int_equal(json_value_u64(e, &u), 0);
+        assert_true(u == UINT64_MAX);
+        u = U64_SENTINEL;
+        for (e = e->next; e; e = e->next) {
+                assert_int_equal(json_value_u64(e, &u), -EINVAL);
+                assert_true(u == U64_SENTINEL);
+        }
+}
+
+static void test_value_u64_null(void **state) {
+        uint64_t u = U64_SENTINEL;
+
+        (void) state;
+        assert_int_equal(json_value_u64(NULL, &u), -EINVAL);
+        assert_true(u == U64_SENTINEL);
+}
+
+/* 2^64 still parses, as a double: only its exact value is refused. */
+static void test_value_u64_2_pow_64_is_a_number(void **state) {
+        Fixture *f = *state;
+        const JsonValue *v = parse_ok(f, "18446744073709551616");
+        uint64_t u = U64_SENTINEL;
+
+        assert_int_equal(v->type, JSON_NUMBER);
+        assert_true(v->number == 18446744073709551616.0);
+        assert_int_equal(json_value_u64(v, &u), -EINVAL);
+        assert_true(u == U64_SENTINEL);
+}
+
 static void test_free_null(void **state) {
         (void) state;
         assert_null(json_free(NULL));
@@ -1180,6 +1451,40 @@ int main(void) {
                 T(test_get_bool_number),
                 T(test_get_bool_string),
                 T(test_get_bool_null),
+                T(test_get_u64_zero),
+                T(test_get_u64_small),
+                T(test_get_u64_whitespace),
+                T(test_get_u64_2_pow_53),
+                T(test_get_u64_2_pow_53_plus_1),
+                T(test_get_u64_counter),
+                T(test_get_u64_int64_max_plus_1),
+                T(test_get_u64_max_minus_1),
+                T(test_get_u64_max),
+                T(test_get_u64_2_pow_64),
+                T(test_get_u64_2_pow_64_plus_5),
+                T(test_get_u64_huge),
+                T(test_get_u64_negative),
+                T(test_get_u64_negative_max),
+                T(test_get_u64_negative_zero),
+                T(test_get_u64_fraction),
+                T(test_get_u64_fraction_zero),
+                T(test_get_u64_exponent),
+                T(test_get_u64_exponent_upper_plus),
+                T(test_get_u64_exponent_zero),
+                T(test_get_u64_missing),
+                T(test_get_u64_empty_object),
+                T(test_get_u64_string),
+                T(test_get_u64_bool),
+                T(test_get_u64_null),
+                T(test_get_u64_array),
+                T(test_get_u64_object),
+                T(test_get_u64_on_array),
+                T(test_get_u64_on_null),
+                T(test_get_u64_and_get_int),
+                T(test_value_u64_top_level),
+                T(test_value_u64_array_elements),
+                T(test_value_u64_null),
+                T(test_value_u64_2_pow_64_is_a_number),
                 T(test_free_null),
                 T(test_depth_32_arrays),
                 T(test_depth_33_arrays),
