@@ -87,7 +87,8 @@ static const char input_chain[] =
 /* The host's own sockets, after patchpanel's output chain: tag a packet the connection's
  * mark left untagged by the socket's owner (SYSTEM when there is none), keeping the
  * socket's VPN bits; then save it into the connection (its first packet, or the first
- * answer of an inbound one). Only the allowed user reaches LOCKDOWN ports. */
+ * answer of an inbound one; never from an ICMP error the host sends about someone else's
+ * connection). Only the allowed user reaches LOCKDOWN ports. */
 static const char local_head[] =
         "table inet " FW_LOCAL_TABLE " {\n"
         "  set lockdown { type inet_proto . inet_service; }\n"
@@ -95,7 +96,7 @@ static const char local_head[] =
         "    type route hook output priority mangle + 1; policy accept;\n"
         "    meta mark & 0x00003f00 == 0 meta skuid vmap @uid_source\n"
         "    meta mark & 0x00003f00 == 0 meta mark set meta mark | 0x%08x\n"
-        "    ct mark == 0 ct mark set meta mark\n"
+        "    ct state new,established ct mark == 0 ct mark set meta mark\n"
         "  }\n"
         "  chain output_filter {\n"
         "    type filter hook output priority filter; policy accept;\n"
