@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "port-rule.h"
+#include "proto-check.h"
 
 const char *port_rule_type_to_string(int type) {
         switch (type) {
@@ -57,11 +58,14 @@ static int check_port(uint32_t port, const char *what, ErrBuf *err) {
 
 /* An optional IPv4 address: "" is 0, anything else must be a dotted quad. */
 static int parse_ip(const char *s, const char *what, uint32_t *ret, ErrBuf *err) {
+        char e[4 * 24 + 1];
+
         *ret = 0;
         if (!s || !*s)
                 return 0;
         if (ipv4_parse(s, ret) < 0)
-                return errbuf_set(err, -EINVAL, "%s \"%.64s\" is not an IPv4 address", what, s);
+                return errbuf_set(err, -EINVAL, "%s \"%s\" is not an IPv4 address", what,
+                                  str_escape(s, 24, e, sizeof e));
         return 0;
 }
 
@@ -127,9 +131,13 @@ int port_rule_from_request(const PoolLayout *pools, int type, int proto, const c
         r = check_port(input_dst_port, "input_dst_port", err);
         if (r < 0)
                 return r;
-        /* Every field given is checked, even where the type then ignores it. */
-        if (ifname && *ifname && !port_rule_ifname_is_valid(ifname))
-                return errbuf_set(err, -EINVAL, "invalid interface name \"%.32s\"", ifname);
+        /* Every field given is checked, even where the type then ignores it. The caller's
+         * strings reach the log escaped: they must not forge lines. */
+        if (ifname && *ifname && !port_rule_ifname_is_valid(ifname)) {
+                char e[4 * 24 + 1];
+                return errbuf_set(err, -EINVAL, "invalid interface name \"%s\"",
+                                  str_escape(ifname, 24, e, sizeof e));
+        }
         r = parse_ip(input_dst_ip, "input_dst_ip", &in_ip, err);
         if (r < 0)
                 return r;

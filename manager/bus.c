@@ -5,6 +5,7 @@
 
 #include "bus.h"
 #include "log.h"
+#include "proto-check.h"
 #include "macro.h"
 
 int bus_message_read_proto(sd_bus_message *m, const ProtobufCMessageDescriptor *desc,
@@ -24,7 +25,12 @@ int bus_message_read_proto(sd_bus_message *m, const ProtobufCMessageDescriptor *
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "%s of %zu bytes is larger than %u", desc->short_name,
                                          size, BUS_REQUEST_MAX);
-        msg = protobuf_c_message_unpack(desc, NULL, size, data);
+        r = proto_check_strings(desc, data, size);
+        if (r == -EILSEQ)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
+                                         "%s has a string that is not UTF-8 text without NUL",
+                                         desc->short_name);
+        msg = r < 0 ? NULL : protobuf_c_message_unpack(desc, NULL, size, data);
         if (!msg)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Malformed %s (%zu bytes)", desc->short_name, size);

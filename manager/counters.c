@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
+#include "proto-check.h"
 #include "service.pb-c.h"
 
 #define COUNTERS_DEVICES_MAX 512u
@@ -88,9 +89,12 @@ int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_
                                          "%zu devices asked for, at most %u", req->n_devices,
                                          COUNTERS_DEVICES_MAX);
         for (size_t i = 0; i < req->n_devices; i++)
-                if (req->devices[i][0] == '\0' || strlen(req->devices[i]) >= IFNAMSIZ)
+                if (req->devices[i][0] == '\0' || strlen(req->devices[i]) >= IFNAMSIZ) {
+                        char e[4 * 24 + 1];
                         return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                                 "Invalid device name \"%.32s\"", req->devices[i]);
+                                                 "Invalid device name \"%s\"",
+                                                 str_escape(req->devices[i], 24, e, sizeof e));
+                }
         if (m->stopping)
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "The daemon is shutting down");
 

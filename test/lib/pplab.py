@@ -701,7 +701,10 @@ class Lab:
         return False
 
     def log(self):
-        return self.daemon_log.read_text() if self.daemon_log and self.daemon_log.exists() else ""
+        """The daemon's log so far (bytes that are not UTF-8 replaced)."""
+        if not self.daemon_log or not self.daemon_log.exists():
+            return ""
+        return self.daemon_log.read_text(errors="replace")
 
     def stop_daemon(self, sig=signal.SIGTERM, timeout=10):
         """Signal patchpaneld and wait for it; return its exit status."""
@@ -893,20 +896,27 @@ class Lab:
         return {"links": links, "elements": elements, "chains": sorted(chains),
                 "routes": routes, "routes6": routes6, "rules": rules, "rules6": rules6}
 
-    def nft_elements(self, name):
-        """Elements of one of our sets or maps in host: {key: value, or None for a set}."""
-        data = self.host.nft_json("list", "table", "inet", "patchpanel")
+    def nft_elements(self, name, table="patchpanel"):
+        """Elements of one of our sets or maps in host: {key: value, or None for a set};
+        concatenations become tuples, e.g. {("eth0", "tcp", 8080): ("100.115.92.130", 80)}."""
+        def plain(v):
+            if isinstance(v, dict) and "concat" in v:
+                return tuple(plain(x) for x in v["concat"])
+            if isinstance(v, dict) and "elem" in v:
+                return plain(v["elem"]["val"])
+            return v
+        data = self.host.nft_json("list", "table", "inet", table)
         for item in data["nftables"]:
             obj = item.get("map") or item.get("set")
             if obj and obj["name"] == name:
                 out = {}
                 for e in obj.get("elem", []):
                     if isinstance(e, list):
-                        out[e[0]] = e[1]
+                        out[plain(e[0])] = plain(e[1])
                     else:
-                        out[e] = None
+                        out[plain(e)] = None
                 return out
-        raise KeyError(f"no set or map {name} in table inet patchpanel")
+        raise KeyError(f"no set or map {name} in table inet {table}")
 
     def kernel_devices(self):
         """The guest devices GetDevices should list, read from the kernel as device_key()

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * client/json.h: the client's reader of the daemon's status document. Every test parses
+ * common/json.h: the reader of the daemon's status document and of nftables listings. Every test parses
  * into the fixture, whose teardown frees the tree, so that LeakSanitizer sees a leak in the
  * parser and not one left by a failed assertion.
  */
