@@ -24,46 +24,11 @@ SHARED_ADDR = "192.0.2.200"  # on both lans; reachable over eth1 only by policy 
 LAB_UPLINKS = 2  # the conftest lab gets eth1 <-> lan2 too
 
 
-class Arc:
-    """A running ARC container: its namespace, process, and per-uplink addressing."""
+class Arc(pplab.ArcContainer):
+    """ARC on both of the module's uplinks."""
 
     def __init__(self, lab, uplinks=("eth0", "eth1")):
-        self.lab = lab
-        self.ns, self.proc = lab.client()
-        self.sig = lab.signals()
-        lab.arc_startup(self.proc.pid)
-        self.running = True
-        err = pplab.poll(lambda: None if all(self.link(u) for u in uplinks) else "not yet",
-                         timeout=5, what=f"ARC's links to {uplinks}")
-        assert err is None, f"{err}\n{lab.log()}"
-
-    def link(self, uplink):
-        """(guest address, host address, subnet) of ARC's link to uplink, from
-        GetDevices; None if there is none."""
-        for name, guest, subnet, kind in self.lab.get_devices():
-            if name == f"arc_{uplink}":
-                assert kind == pplab.ARC
-                net = ipaddress.ip_network(subnet)
-                return guest, str(net.network_address + 1), net
-        return None
-
-    def route(self, dst, uplink):
-        """A route in the container to dst through ARC's link to uplink."""
-        _, gateway, _ = self.link(uplink)
-        self.ns.out("ip", "route", "replace", dst, "via", gateway, "dev", uplink)
-
-    def shutdown(self):
-        if self.running:
-            self.running = False
-            self.lab.arc_shutdown(self.proc.pid)
-
-    def close(self):
-        try:
-            self.shutdown()
-        finally:
-            self.sig.close()
-            self.ns.delete()
-            self.lab.clients.remove(self.ns)
+        super().__init__(lab, uplinks)
 
 
 @pytest.fixture

@@ -79,3 +79,53 @@ def test_errors_and_usage(lab):
     assert cli(lab, "no-such-command").returncode == 2
     assert cli(lab, "status", "--bogus").returncode == 2
     assert cli(lab, "--help").returncode == 0
+
+
+def test_port_rule_commands(lab, baseline):
+    p = cli(lab, "port-rule", "create", "forwarding", "tcp", "8480", "--ifname=eth0",
+            "--to=100.115.92.130:80")
+    assert p.returncode == 0, p.stderr
+    try:
+        assert lab.nft_elements("port_fwd") == {("eth0", "tcp", 8480): ("100.115.92.130", 80)}
+        assert cli(lab, "port-rule", "create", "access", "udp", "8481").returncode == 0
+        assert lab.nft_elements("access_any") == {("udp", 8481): None}
+        # Refused by the daemon (a duplicate, a port beyond 65535): exit 1, nothing changes.
+        p = cli(lab, "port-rule", "create", "access", "udp", "8481")
+        assert p.returncode == 1 and "refused" in p.stderr, p.stderr
+        p = cli(lab, "port-rule", "create", "lockdown", "tcp", "65536")
+        assert p.returncode == 1 and "input_dst_port 65536 is above 65535" in lab.log()
+        s = cli(lab, "status")
+        rows = [l.split() for l in s.stdout.splitlines()]
+        assert ["FORWARDING", "tcp", "eth0", "8480", "100.115.92.130:80"] in rows, s.stdout
+        assert ["ACCESS", "udp", "*", "8481"] in rows, s.stdout
+        # Usage errors: exit 2.
+        for args in (("create", "access", "tcp"), ("make", "access", "tcp", "1"),
+                     ("create", "open", "tcp", "1"), ("create", "access", "sctp", "1"),
+                     ("create", "access", "tcp", "x"), ("create", "forwarding", "tcp", "1",
+                                                        "--to=100.115.92.130"),
+                     ("create", "access", "tcp", "1", "--bogus")):
+            assert cli(lab, "port-rule", *args).returncode == 2, args
+    finally:
+        cli(lab, "port-rule", "delete", "access", "udp", "8481")
+        p = cli(lab, "port-rule", "delete", "forwarding", "tcp", "8480", "--ifname=eth0",
+                "--to=100.115.92.130:80")
+        assert p.returncode == 0, p.stderr
+
+
+def test_counters_table_and_json(lab):
+    assert lab.host.ping(pplab.LAN_ADDR, count=2)
+    p = cli(lab, "counters")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].split()[:2] == ["DEVICE", "SOURCE"]
+    system = [l.split() for l in lines[1:] if l.split()[:2] == ["eth0", "system"]]
+    assert system and int(system[0][2]) >= 168 and int(system[0][4]) >= 168, p.stdout
+
+    j = cli(lab, "counters", "--json", "--device=eth0")
+    assert j.returncode == 0, j.stderr
+    got = {(c["device"], c["source"]): c for c in json.loads(j.stdout)}
+    assert got[("eth0", "system")]["tx_packets"] >= 2, got
+    assert json.loads(cli(lab, "counters", "--json", "--device=eth9").stdout) == []
+    p = cli(lab, "counters", f"--device={'x' * 16}")
+    assert p.returncode == 1 and "InvalidArgument" in p.stderr, p.stderr
+    assert cli(lab, "counters", "--bogus").returncode == 2

@@ -11,7 +11,6 @@ IPv6 one SIZE + 48. Background traffic (neighbour discovery and the like) only e
 so the checks compare deltas with >=, and the bulk (half of what was sent) must not go to
 another source."""
 
-import ipaddress
 import signal
 import subprocess
 
@@ -73,16 +72,10 @@ def ensure_echo_server(ns, port=ECHO_PORT):
     assert err is None, err
 
 
-def as_uid(uid):
-    """The command prefix that runs what follows as uid (and gid uid, no groups)."""
-    return [] if uid is None else ["setpriv", f"--reuid={uid}", f"--regid={uid}",
-                                   "--clear-groups"]
-
-
 def echo(ns, addr, count=COUNT, size=SIZE, uid=None, port=ECHO_PORT):
     """Send count datagrams of size bytes from ns (as uid) to the echo server at addr;
     returns how many echoes came back."""
-    p = ns.exec(*as_uid(uid), "/usr/bin/python3", "-c", ECHO_CLIENT, addr, str(port),
+    p = ns.exec(*pplab.as_uid(uid), "/usr/bin/python3", "-c", ECHO_CLIENT, addr, str(port),
                 str(count), str(size), timeout=count * 2 + 20)
     assert p.returncode == 0, f"echo client in {ns.name} failed: {p.stdout}{p.stderr}"
     return int(p.stdout.strip())
@@ -227,7 +220,7 @@ def test_tcp_download_as_user(lab):
         err = lab.lan.wait_listening(7101)
         assert err is None, err
         before = counters(lab)
-        got = lab.host.exec(*as_uid(1234), "socat", "-T5", "-u",
+        got = lab.host.exec(*pplab.as_uid(1234), "socat", "-T5", "-u",
                             f"TCP:{pplab.LAN_ADDR}:7101,connect-timeout=5", "-", text=False,
                             timeout=20)
         assert len(got.stdout) == size, f"got {len(got.stdout)} bytes: {got.stderr}"
@@ -249,7 +242,7 @@ def test_inbound_connection_to_a_user_server(lab):
     what comes in after the first datagram (which arrives before the connection has a
     source)."""
     port = 7102
-    server = lab.host.spawn(*as_uid(1234), "/usr/bin/python3", "-c", ECHO_SERVER, port,
+    server = lab.host.spawn(*pplab.as_uid(1234), "/usr/bin/python3", "-c", ECHO_SERVER, port,
                             stdout=subprocess.DEVNULL)
     assert lab.modify_port_rule("create", "access", "udp", port, ifname="eth0")
     try:
@@ -328,23 +321,15 @@ def test_vm_counts_as_its_source(lab, baseline, kind, source):
 
 @pytest.fixture
 def arc(lab, baseline):
-    """An ARC container (a namespace with a sleeper) with a default route over its eth0
-    link and an echo server; yields its Netns."""
-    ns, proc = lab.client()
-    lab.arc_startup(proc.pid)
+    """An ARC container with a default route over its eth0 link and an echo server;
+    yields its Netns."""
+    a = pplab.ArcContainer(lab)
     try:
-        def link():
-            for name, _, subnet, _ in lab.get_devices():
-                if name == "arc_eth0":
-                    return str(ipaddress.ip_network(subnet).network_address + 1)
-            return None
-        err = pplab.poll(lambda: None if link() else "no arc_eth0", timeout=5)
-        assert err is None, f"{err}\n{lab.log()}"
-        ns.out("ip", "route", "add", "default", "via", link(), "dev", "eth0")
-        ensure_echo_server(ns)
-        yield ns
+        a.route("default", "eth0")
+        ensure_echo_server(a.ns)
+        yield a.ns
     finally:
-        lab.arc_shutdown(proc.pid)
+        a.close()
 
 
 def test_arc_container_counts_as_arc(lab, arc):

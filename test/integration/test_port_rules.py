@@ -128,11 +128,10 @@ def probe_many(jobs):
     procs = []
     try:
         for ns, asks, uid in jobs:
-            prefix = [] if uid is None else ["setpriv", f"--reuid={uid}", f"--regid={uid}",
-                                             "--clear-groups"]
             args = json.dumps([[*k, wait] for k, wait in asks.items()])
             procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", ns.name, *prefix, "/usr/bin/python3", "-c", PROBE, args],
+                ["ip", "netns", "exec", ns.name, *pplab.as_uid(uid), "/usr/bin/python3", "-c",
+                 PROBE, args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 text=True))
         out = []
@@ -237,41 +236,6 @@ class Guest:
         self.lifeline.close()
         self.ns.delete()
         self.lab.clients.remove(self.ns)
-
-
-class Arc:
-    """A running ARC container (as test_arc.Arc, reduced to what these tests need)."""
-
-    def __init__(self, lab, uplinks=("eth0", "eth1")):
-        self.lab = lab
-        self.ns, self.proc = lab.client()
-        lab.arc_startup(self.proc.pid)
-        self.running = True
-        err = pplab.poll(lambda: None if all(self.link(u) for u in uplinks) else "not yet",
-                         timeout=5, what=f"ARC's links to {uplinks}")
-        assert err is None, f"{err}\n{lab.log()}"
-
-    def link(self, uplink):
-        """(guest address, host address) of ARC's link to uplink, or None."""
-        for name, guest, subnet, _ in self.lab.get_devices():
-            if name == f"arc_{uplink}":
-                return guest, str(ipaddress.ip_network(subnet).network_address + 1)
-        return None
-
-    def route(self, dst, uplink):
-        """A route in the container to dst through its link to uplink (Android makes
-        its own routes; patchpanel gives none)."""
-        _, gateway = self.link(uplink)
-        self.ns.out("ip", "route", "replace", dst, "via", gateway, "dev", uplink)
-
-    def close(self):
-        try:
-            if self.running:
-                self.running = False
-                self.lab.arc_shutdown(self.proc.pid)
-        finally:
-            self.ns.delete()
-            self.lab.clients.remove(self.ns)
 
 
 @pytest.fixture
@@ -387,9 +351,9 @@ def test_forwarding_wins_over_arcs_catch_all(lab, baseline, guests, rules, serve
     """ARC gets every inbound connection the host does not take (its catch-all DNAT); a
     FORWARDING rule comes first, whether it names a connected namespace or ARC itself."""
     port, arc_port, arc_dst = 8182, 8183, 9183
-    arc = Arc(lab)
+    arc = pplab.ArcContainer(lab, ("eth0", "eth1"))
     try:
-        guest, _ = arc.link("eth0")
+        guest, _, _ = arc.link("eth0")
         arc.route("192.0.2.0/24", "eth0")
         servers += [arc.ns.name_server("arc", port), arc.ns.name_server("arc-fwd", arc_dst)]
         g = guests()

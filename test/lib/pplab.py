@@ -76,6 +76,13 @@ def import_protos(build=None):
     return service_pb2
 
 
+def as_uid(uid):
+    """The command prefix that runs what follows as uid (with gid uid and no supplementary
+    groups); nothing for None."""
+    return [] if uid is None else ["setpriv", f"--reuid={uid}", f"--regid={uid}",
+                                   "--clear-groups"]
+
+
 def run(args, check=True, timeout=30, **kw):
     """Run a command and return the CompletedProcess (text). Raise with its output on
     failure when check is set."""
@@ -292,9 +299,7 @@ class Netns:
         """A process that lives in this namespace until killed (as uid, if given); its pid
         is what ConnectNamespace takes. Returns once the process is inside the namespace:
         until `ip netns exec` has switched, the pid is still in the caller's namespace."""
-        prefix = [] if uid is None else ["setpriv", f"--reuid={uid}", f"--regid={uid}",
-                                         "--clear-groups"]
-        p = self.spawn(*prefix, "sleep", "infinity", stdout=subprocess.DEVNULL,
+        p = self.spawn(*as_uid(uid), "sleep", "infinity", stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         want = os.stat(f"/run/netns/{self.name}").st_ino
 
@@ -503,6 +508,53 @@ class VmNetns(Netns):
         super().delete()
         # The veth goes with the namespace, but the kernel destroys a namespace lazily.
         self.host.exec("ip", "link", "del", self.relay_ifname)
+
+
+class ArcContainer:
+    """A running ARC container: a client namespace with a process, ArcStartup on it, and
+    its per-uplink addressing from GetDevices. Android makes its own routes, patchpanel
+    gives the container none: route() adds them."""
+
+    def __init__(self, lab, uplinks=("eth0",)):
+        self.lab = lab
+        self.ns, self.proc = lab.client()
+        self.sig = lab.signals()
+        lab.arc_startup(self.proc.pid)
+        self.running = True
+        err = poll(lambda: None if all(self.link(u) for u in uplinks) else "not yet",
+                   timeout=5, what=f"ARC's links to {uplinks}")
+        if err:
+            self.close()
+            raise RuntimeError(f"{err}\n{lab.log()}")
+
+    def link(self, uplink):
+        """(guest address, host address, subnet) of ARC's link to uplink, from
+        GetDevices; None if there is none."""
+        for name, guest, subnet, kind in self.lab.get_devices():
+            if name == f"arc_{uplink}":
+                assert kind == ARC
+                net = ipaddress.ip_network(subnet)
+                return guest, str(net.network_address + 1), net
+        return None
+
+    def route(self, dst, uplink):
+        """A route in the container to dst ("default" too) through its link to uplink."""
+        _, gateway, _ = self.link(uplink)
+        self.ns.out("ip", "route", "replace", dst, "via", gateway, "dev", uplink)
+
+    def shutdown(self):
+        if self.running:
+            self.running = False
+            self.lab.arc_shutdown(self.proc.pid)
+
+    def close(self):
+        try:
+            self.shutdown()
+        finally:
+            self.sig.close()
+            self.ns.delete()
+            if self.ns in self.lab.clients:
+                self.lab.clients.remove(self.ns)
 
 
 class Lifeline:
