@@ -467,7 +467,7 @@ static int cmd_status(PpClient *c, int argc, char **argv) {
 
 /* ---- firewall and counters ------------------------------------------------------------- */
 
-static int parse_u16(const char *s, uint32_t *ret) {
+static int parse_u32(const char *s, uint32_t *ret) {
         char *end;
         unsigned long v;
 
@@ -503,7 +503,7 @@ static int cmd_port_rule(PpClient *c, int argc, char **argv) {
         for (size_t i = 1; i < ELEMENTSOF(protos); i++)
                 if (strcasecmp(argv[3], protos[i]) == 0)
                         rule.proto = (PpProtocol) i;
-        if (!rule.type || !rule.proto || parse_u16(argv[4], &rule.input_dst_port) < 0) {
+        if (!rule.type || !rule.proto || parse_u32(argv[4], &rule.input_dst_port) < 0) {
                 fprintf(stderr, "port-rule: expected access|lockdown|forwarding tcp|udp PORT\n");
                 return 2;
         }
@@ -516,7 +516,7 @@ static int cmd_port_rule(PpClient *c, int argc, char **argv) {
                 else if (strncmp(a, "--to=", 5) == 0) {
                         const char *colon = strrchr(a + 5, ':');
                         if (!colon || (size_t) (colon - (a + 5)) >= sizeof to_ip ||
-                            parse_u16(colon + 1, &rule.dst_port) < 0) {
+                            parse_u32(colon + 1, &rule.dst_port) < 0) {
                                 fprintf(stderr, "port-rule: --to expects ADDR:PORT\n");
                                 return 2;
                         }

@@ -38,9 +38,16 @@ const char *traffic_source_to_string(TrafficSource s) {
 }
 
 TrafficSource traffic_source_from_string(const char *name) {
-        for (size_t i = 0; name && i < ELEMENTSOF(sources); i++)
-                if (strcmp(sources[i].name, name) == 0)
+        /* "update_engine" too: the D-Bus API's spelling, which patchpanel-cli prints. */
+        for (size_t i = 0; name && i < ELEMENTSOF(sources); i++) {
+                const char *a = sources[i].name, *b = name;
+                while (*a && (*a == *b || (*a == '-' && *b == '_'))) {
+                        a++;
+                        b++;
+                }
+                if (*a == '\0' && *b == '\0')
                         return sources[i].source;
+        }
         return _TRAFFIC_SOURCE_INVALID;
 }
 

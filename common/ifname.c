@@ -10,7 +10,7 @@ static bool ifname_char_ok(char c) {
                c == '_' || c == '.' || c == '-';
 }
 
-bool ifname_is_valid(const char *s) {
+bool ifname_is_valid_strict(const char *s, bool underscore) {
         size_t n;
 
         if (!s)
@@ -19,11 +19,15 @@ bool ifname_is_valid(const char *s) {
         if (n == 0 || n > IFNAME_MAX)
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!ifname_char_ok(s[i]))
+                if (!ifname_char_ok(s[i]) || (s[i] == '_' && !underscore))
                         return false;
         if (s[0] == '-' || s[0] == '.' || s[n - 1] == '-' || s[n - 1] == '.')
                 return false;
         return true;
+}
+
+bool ifname_is_valid(const char *s) {
+        return ifname_is_valid_strict(s, true);
 }
 
 bool ifname_has_prefix(const char *s, const char *prefix) {

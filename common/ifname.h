@@ -39,6 +39,8 @@
 
 /* 1..15 characters from [A-Za-z0-9_.-], not starting or ending with '-' or '.'. */
 bool ifname_is_valid(const char *s);
+/* The same, '_' only if @underscore (ModifyPortRule's names, as the original checked them). */
+bool ifname_is_valid_strict(const char *s, bool underscore);
 bool ifname_has_prefix(const char *s, const char *prefix);
 
 int ifname_connected_ns_host(uint32_t id, char ret[static IFNAMSIZ]);

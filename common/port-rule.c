@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ifname.h"
 #include "port-rule.h"
 #include "proto-check.h"
 
@@ -31,21 +32,30 @@ const char *port_proto_to_string(int proto) {
 }
 
 bool port_rule_ifname_is_valid(const char *s) {
-        size_t n = s ? strlen(s) : 0;
-
-        if (n == 0 || n >= IFNAMSIZ)
-                return false;
-        if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n)
-                return false;
-        return s[0] != '-' && s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '.';
+        return ifname_is_valid_strict(s, false);
 }
 
-static bool addr_in_guest_pools(const PoolLayout *pools, uint32_t addr) {
-        for (int k = 0; k < _POOL_KIND_MAX; k++)
-                if (addr >= pool_config_first(&pools->pools[k]) &&
-                    addr <= pool_config_last(&pools->pools[k]))
-                        return true;
+/* A guest's address: in one of the pools' subnets, and neither its network address, nor
+ * the host's side (the first address), nor its broadcast address. */
+static bool addr_is_guest(const PoolLayout *pools, uint32_t addr) {
+        for (int k = 0; k < _POOL_KIND_MAX; k++) {
+                const PoolConfig *c = &pools->pools[k];
+                uint32_t size, offset;
+
+                if (addr < pool_config_first(c) || addr > pool_config_last(c))
+                        continue;
+                size = UINT32_C(1) << (32 - c->prefix_len);
+                offset = (addr - c->base) % size;
+                return offset >= 2 && offset <= size - 2;
+        }
         return false;
+}
+
+/* The caller's strings reach the log escaped: they must not forge lines. */
+static int invalid_ifname(const char *ifname, ErrBuf *err) {
+        char e[4 * 24 + 1];
+        return errbuf_set(err, -EINVAL, "invalid interface name \"%s\"",
+                          str_escape(ifname, 24, e, sizeof e));
 }
 
 static int check_port(uint32_t port, const char *what, ErrBuf *err) {
@@ -92,7 +102,7 @@ int port_rule_validate(const PoolLayout *pools, const PortRule *rule, ErrBuf *er
                 if (k->type == PORT_RULE_LOCKDOWN && k->ifname[0])
                         return errbuf_set(err, -EINVAL, "LOCKDOWN takes no interface");
                 if (k->ifname[0] && !port_rule_ifname_is_valid(k->ifname))
-                        return errbuf_set(err, -EINVAL, "invalid interface name \"%s\"", k->ifname);
+                        return invalid_ifname(k->ifname, err);
                 if (k->input_dst_ip || rule->dst_ip || rule->dst_port)
                         return errbuf_set(err, -EINVAL, "%s takes no addresses",
                                           port_rule_type_to_string(k->type));
@@ -101,13 +111,14 @@ int port_rule_validate(const PoolLayout *pools, const PortRule *rule, ErrBuf *er
                 if (!k->ifname[0])
                         return errbuf_set(err, -EINVAL, "FORWARDING needs an input interface");
                 if (!port_rule_ifname_is_valid(k->ifname))
-                        return errbuf_set(err, -EINVAL, "invalid interface name \"%s\"", k->ifname);
+                        return invalid_ifname(k->ifname, err);
                 r = check_port(rule->dst_port, "dst_port", err);
                 if (r < 0)
                         return r;
-                if (!addr_in_guest_pools(pools, rule->dst_ip))
+                if (!addr_is_guest(pools, rule->dst_ip))
                         return errbuf_set(err, -EINVAL,
-                                          "dst_ip %s is not a guest address (outside the pools)",
+                                          "dst_ip %s is not a guest address (outside the pools, "
+                                          "or a subnet's network, host side or broadcast)",
                                           ipv4_to_string(rule->dst_ip, a));
                 return 0;
         default:
@@ -131,13 +142,9 @@ int port_rule_from_request(const PoolLayout *pools, int type, int proto, const c
         r = check_port(input_dst_port, "input_dst_port", err);
         if (r < 0)
                 return r;
-        /* Every field given is checked, even where the type then ignores it. The caller's
-         * strings reach the log escaped: they must not forge lines. */
-        if (ifname && *ifname && !port_rule_ifname_is_valid(ifname)) {
-                char e[4 * 24 + 1];
-                return errbuf_set(err, -EINVAL, "invalid interface name \"%s\"",
-                                  str_escape(ifname, 24, e, sizeof e));
-        }
+        /* Every field given is checked, even where the type then ignores it. */
+        if (ifname && *ifname && !port_rule_ifname_is_valid(ifname))
+                return invalid_ifname(ifname, err);
         r = parse_ip(input_dst_ip, "input_dst_ip", &in_ip, err);
         if (r < 0)
                 return r;

@@ -35,10 +35,11 @@ static int sysctl_write(const char *path, const char *value, ErrBuf *err) {
 }
 
 static int helper_datapath_start(Helper *h, const IpcDatapathStart *m, ErrBuf *err) {
-        FwConfig config = { .ingress_firewall = m->ingress_firewall };
+        FwConfig config = h->fw;
         unsigned n = 0;
         int r;
 
+        config.ingress_firewall = m->ingress_firewall;
         r = fw_tables_replace(h->nft, &config, err);
         if (r < 0)
                 return r;
@@ -52,6 +53,9 @@ static int helper_datapath_start(Helper *h, const IpcDatapathStart *m, ErrBuf *e
         if (n > 0)
                 log_info("Deleted %u interfaces left behind by an earlier run", n);
         r = routing_remove_all(h, err);
+        if (r < 0)
+                return r;
+        r = routing_guests_add(h, err);
         if (r < 0)
                 return r;
         /* The manager hears of foreign drop policies right after this answer. */
@@ -73,10 +77,6 @@ int helper_datapath_stop(Helper *h, ErrBuf *err) {
         k = fw_tables_remove(h->nft, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
-        k = fw_local_table_remove(h->nft, r < 0 ? NULL : err);
-        if (k < 0 && r == 0)
-                r = k;
-        h->local_table = false;
         if (n > 0)
                 log_debug("Deleted %u interfaces at stop", n);
         h->datapath_started = false;

@@ -12,13 +12,15 @@
 #include "fwmark.h"
 #include "ifname.h"
 #include "json.h"
+#include "log.h"
 #include "macro.h"
 
 /* The static ruleset; per-guest, per-uplink and per-rule data live in the sets and maps.
- * Where a chain depends on the configuration, fw_table_definition() fills it in. */
+ * Where a chain depends on the configuration, fw_tables_replace() fills it in. */
 static const char table_head[] =
         "table inet " FW_TABLE " {\n"
         "  map guest_mark { type ifname : mark; }\n"
+        "  map guest_source { type ifname : verdict; }\n"
         "  set guest_ifs { type ifname; }\n"
         "  set uplinks { type ifname; }\n"
         "  map uplink_post { type ifname : verdict; }\n"
@@ -28,20 +30,39 @@ static const char table_head[] =
         "  map port_fwd { type ifname . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
         "  map port_fwd_ip { type ifname . inet_proto . ipv4_addr . inet_service :"
         " ipv4_addr . inet_service; }\n"
-        /* A guest's packets carry their connection's mark; a connection without one (a
-         * new one, or one that came in from outside) gets the guest link's, so inbound
-         * connections count for the guest and answer through the uplink they came in. */
+        "  set lockdown { type inet_proto . inet_service; }\n"
+        /* A connection that comes in on an uplink is pinned to it, so that its answers
+         * leave where it came in (whatever the default route, a VPN included). A guest's
+         * packets carry their connection's mark; a new connection of the guest's gets the
+         * guest link's mark; the first answer of one that came in from outside keeps its
+         * pin and gets the guest's source. */
         "  chain prerouting {\n"
         "    type filter hook prerouting priority mangle; policy accept;\n"
+        "    iifname @uplinks ct state new ct mark & 0xffff0000 == 0 iifname vmap @uplink_post\n"
         "    iifname @guest_ifs ct mark != 0 meta mark set ct mark\n"
         "    iifname @guest_ifs ct mark == 0 meta mark set iifname map @guest_mark\n"
-        "    iifname @guest_ifs ct mark == 0 ct mark set meta mark\n"
+        "    iifname @guest_ifs meta mark & 0x00003f00 == 0 iifname vmap @guest_source\n"
+        "    iifname @guest_ifs ct mark & 0x00003f00 == 0 ct mark set meta mark\n"
         "  }\n"
         /* The host's own traffic: restore the connection's mark, which re-routes the packet
-         * if it changed; patchpanel_local's output chain comes next. */
+         * if it changed; else tag the source by the socket's owner (SYSTEM when there is
+         * none), keeping the socket's VPN bits; then save it into the connection (its first
+         * packet, or the first answer of an inbound one, whose pin the restored mark
+         * carries; never from an ICMP error the host sends about someone else's
+         * connection). */
         "  chain output {\n"
         "    type route hook output priority mangle; policy accept;\n"
         "    ct mark != 0 meta mark set ct mark\n"
+        "    meta mark & 0x00003f00 == 0 meta skuid vmap @uid_source\n"
+        "    meta mark & 0x00003f00 == 0 meta mark set meta mark | 0x%08x\n"
+        "    ct state new,established ct mark & 0x00003f00 == 0 ct mark set meta mark\n"
+        "  }\n"
+        /* Only the allowed user reaches LOCKDOWN ports. */
+        "  chain output_filter {\n"
+        "    type filter hook output priority filter; policy accept;\n"
+        "    oifname \"lo\" meta l4proto . th dport @lockdown meta skuid != %" PRIu32
+        " meta l4proto tcp reject with tcp reset\n"
+        "    oifname \"lo\" meta l4proto . th dport @lockdown meta skuid != %" PRIu32 " reject\n"
         "  }\n"
         "  chain postrouting {\n"
         "    type filter hook postrouting priority mangle; policy accept;\n"
@@ -68,41 +89,24 @@ static const char table_head[] =
         "    meta nfproto ipv4 meta mark & 0x00000001 == 0x00000001 oifname != @guest_ifs masquerade\n"
         "  }\n";
 
-/* The ingress firewall: new inbound connections on uplinks only to ACCESS ports, for ICMP
- * (neighbour discovery, path MTU) and for the DHCP clients. */
+/* The ingress firewall: new inbound connections on uplinks, and on layer-3 links (tun,
+ * wireguard: ARPHRD_NONE; ppp), only to ACCESS ports, and for what a host on a network
+ * needs: ICMP (neighbour discovery, path MTU), IGMP (or snooping switches prune the host's
+ * groups), mDNS (answers to multicast questions match no connection) and the DHCP
+ * clients. Loopback and guest links are not guarded. */
 static const char input_chain[] =
         "  chain input {\n"
         "    type filter hook input priority filter; policy accept;\n"
-        "    iifname != @uplinks accept\n"
+        "    iifname != @uplinks meta iiftype != { ppp, 65534 } accept\n"
         "    ct state established,related accept\n"
         "    ct state invalid drop\n"
-        "    meta l4proto { icmp, ipv6-icmp } accept\n"
+        "    meta l4proto { icmp, ipv6-icmp, igmp } accept\n"
+        "    udp dport 5353 accept\n"
         "    meta nfproto ipv4 udp dport 68 accept\n"
         "    meta nfproto ipv6 udp dport 546 accept\n"
         "    meta l4proto . th dport @access_any accept\n"
         "    iifname . meta l4proto . th dport @access accept\n"
         "    drop\n"
-        "  }\n";
-
-/* The host's own sockets, after patchpanel's output chain: tag a packet the connection's
- * mark left untagged by the socket's owner (SYSTEM when there is none), keeping the
- * socket's VPN bits; then save it into the connection (its first packet, or the first
- * answer of an inbound one; never from an ICMP error the host sends about someone else's
- * connection). Only the allowed user reaches LOCKDOWN ports. */
-static const char local_head[] =
-        "table inet " FW_LOCAL_TABLE " {\n"
-        "  set lockdown { type inet_proto . inet_service; }\n"
-        "  chain output {\n"
-        "    type route hook output priority mangle + 1; policy accept;\n"
-        "    meta mark & 0x00003f00 == 0 meta skuid vmap @uid_source\n"
-        "    meta mark & 0x00003f00 == 0 meta mark set meta mark | 0x%08x\n"
-        "    ct state new,established ct mark == 0 ct mark set meta mark\n"
-        "  }\n"
-        "  chain output_filter {\n"
-        "    type filter hook output priority filter; policy accept;\n"
-        "    oifname \"lo\" meta l4proto . th dport @lockdown meta skuid != %" PRIu32
-        " meta l4proto tcp reject with tcp reset\n"
-        "    oifname \"lo\" meta l4proto . th dport @lockdown meta skuid != %" PRIu32 " reject\n"
         "  }\n";
 
 /* The counters' table: created if missing, its sets (and their counters) kept if not. */
@@ -177,56 +181,24 @@ static bool fw_error_is_missing(struct nft_ctx *nft) {
         return text && strstr(text, "No such file or directory");
 }
 
-/* Run a transaction built in a memory stream: check it, then apply it. */
-static int fw_run_stream(struct nft_ctx *nft, FILE *f, char **text, const char *what,
-                         ErrBuf *err) {
+/* Check a transaction, then apply it. */
+static int fw_run_checked(struct nft_ctx *nft, const char *text, const char *what, ErrBuf *err) {
         int r;
 
-        if (fclose(f) != 0)
-                return errbuf_set(err, -ENOMEM, "out of memory to %s", what);
         nft_ctx_set_dry_run(nft, true);
-        r = fw_run(nft, *text, what, err);
+        r = fw_run(nft, text, what, err);
         nft_ctx_set_dry_run(nft, false);
         if (r >= 0)
-                r = fw_run(nft, *text, what, err);
+                r = fw_run(nft, text, what, err);
         return r;
 }
 
-int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err) {
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&text, &size);
-
-        if (!f)
-                return errbuf_set(err, -ENOMEM, "out of memory for the tables");
-        /* "add" then "delete" makes the delete succeed whether or not an old table exists;
-         * the new definition follows in the same transaction. */
-        fprintf(f, "add table inet %s\ndelete table inet %s\n", FW_TABLE, FW_TABLE);
-        fputs(table_head, f);
-        if (config->ingress_firewall)
-                fputs(input_chain, f);
-        fputs("}\n", f);
-        fputs(acct_definition, f);
-        return fw_run_stream(nft, f, &text, "install the tables", err);
-}
-
-int fw_local_table_replace(struct nft_ctx *nft, const FwLocalConfig *c, ErrBuf *err) {
-        const SourceMap *map = &c->uid_sources;
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        if (source_map_validate(map->ranges, map->n) < 0 || c->lockdown_uid == UINT32_MAX)
-                return errbuf_set(err, -EINVAL, "invalid uids for the host's sockets");
-        f = open_memstream(&text, &size);
-        if (!f)
-                return errbuf_set(err, -ENOMEM, "out of memory for the tables");
-        fprintf(f, "add table inet %s\ndelete table inet %s\n", FW_LOCAL_TABLE, FW_LOCAL_TABLE);
-        fprintf(f, local_head, fwmark_from_source(TRAFFIC_SOURCE_SYSTEM), c->lockdown_uid,
-                c->lockdown_uid);
-        /* One chain per local source sets its bits, keeping the others (VPN intent). */
-        for (int s = 1; s < TRAFFIC_SOURCE_ARC; s++)
-                if (traffic_source_is_local((TrafficSource) s) && traffic_source_to_string((TrafficSource) s))
+/* One chain per source, setting its bits and keeping the others (routing tag, VPN
+ * intent), for the uid -> source map and guest_source; then the uid map. Every uid is
+ * written as a number, which the helper's NSS stubs (nss-none.c) make nftables read as one. */
+static void fw_print_sources(FILE *f, const SourceMap *map) {
+        for (int s = 1; s < _TRAFFIC_SOURCE_MAX; s++)
+                if (traffic_source_is_valid(s))
                         fprintf(f, "  chain source_%s { meta mark set meta mark & 0x%08x | 0x%08x; }\n",
                                 traffic_source_to_string((TrafficSource) s), ~FWMARK_SOURCE_MASK,
                                 fwmark_from_source((TrafficSource) s));
@@ -239,13 +211,56 @@ int fw_local_table_replace(struct nft_ctx *nft, const FwLocalConfig *c, ErrBuf *
                 fprintf(f, " : jump source_%s", traffic_source_to_string(u->source));
         }
         fputs(map->n ? " }; }\n" : " }\n", f);
-        fputs("}\n", f);
-        return fw_run_stream(nft, f, &text, "install the table of the host's sockets", err);
 }
 
-int fw_local_table_remove(struct nft_ctx *nft, ErrBuf *err) {
-        return fw_run(nft, "add table inet " FW_LOCAL_TABLE "\ndelete table inet " FW_LOCAL_TABLE "\n",
-                      "remove the table of the host's sockets", err);
+/* The whole transaction of fw_tables_replace(), starting the counters afresh if asked. */
+static char *fw_tables_text(const FwConfig *config, bool reset_counters) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f)
+                return NULL;
+        /* "add" then "delete" makes the delete succeed whether or not an old table exists;
+         * the new definition follows in the same transaction. */
+        fprintf(f, "add table inet %s\ndelete table inet %s\n", FW_TABLE, FW_TABLE);
+        fprintf(f, table_head, fwmark_from_source(TRAFFIC_SOURCE_SYSTEM), config->lockdown_uid,
+                config->lockdown_uid);
+        if (config->ingress_firewall)
+                fputs(input_chain, f);
+        fw_print_sources(f, &config->uid_sources);
+        fputs("}\n", f);
+        if (reset_counters)
+                fprintf(f, "add table inet %s\ndelete table inet %s\n", FW_ACCT_TABLE,
+                        FW_ACCT_TABLE);
+        fputs(acct_definition, f);
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err) {
+        const SourceMap *map = &config->uid_sources;
+        _cleanup_free_ char *text = NULL, *retry = NULL;
+        int r;
+
+        if (source_map_validate(map->ranges, map->n) < 0 || config->lockdown_uid == UINT32_MAX)
+                return errbuf_set(err, -EINVAL, "invalid uids for the host's sockets");
+        text = fw_tables_text(config, false);
+        if (!text)
+                return errbuf_set(err, -ENOMEM, "out of memory for the tables");
+        r = fw_run_checked(nft, text, "install the tables", err);
+        if (r != -EIO)
+                return r;
+        /* A counters' table an earlier version left may not fit this one's definition:
+         * better counters that start again than a daemon that cannot start. */
+        retry = fw_tables_text(config, true);
+        if (!retry || fw_run_checked(nft, retry, "install the tables", NULL) < 0)
+                return r;
+        log_warning("The traffic counters left by an earlier version did not fit: they start again");
+        return 0;
 }
 
 static int fw_run_removal(struct nft_ctx *nft, const char *cmds, const char *what, ErrBuf *err);
@@ -282,19 +297,27 @@ static bool fw_batch_name_ok(FwBatch *b, const char *ifname) {
 }
 
 void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark) {
+        const char *source = traffic_source_to_string(fwmark_get_source(mark));
+
         if (!fw_batch_name_ok(b, ifname))
                 return;
+        if (!source || fwmark_get_source(mark) == TRAFFIC_SOURCE_UNKNOWN) {
+                b->invalid = true;
+                return;
+        }
         fw_batch_append(b, "add element inet %s guest_mark { \"%s\" : 0x%08x }\n"
+                           "add element inet %s guest_source { \"%s\" : jump source_%s }\n"
                            "add element inet %s guest_ifs { \"%s\" }\n",
-                        FW_TABLE, ifname, mark, FW_TABLE, ifname);
+                        FW_TABLE, ifname, mark, FW_TABLE, ifname, source, FW_TABLE, ifname);
 }
 
 void fw_batch_guest_remove(FwBatch *b, const char *ifname) {
         if (!fw_batch_name_ok(b, ifname))
                 return;
         fw_batch_append(b, "delete element inet %s guest_mark { \"%s\" }\n"
+                           "delete element inet %s guest_source { \"%s\" }\n"
                            "delete element inet %s guest_ifs { \"%s\" }\n",
-                        FW_TABLE, ifname, FW_TABLE, ifname);
+                        FW_TABLE, ifname, FW_TABLE, ifname, FW_TABLE, ifname);
 }
 
 void fw_batch_uplink_add(FwBatch *b, const char *ifname, int ifindex, uint32_t tag) {
@@ -366,8 +389,8 @@ void fw_batch_port_rule(FwBatch *b, const PortRule *rule, bool create) {
                                 FW_TABLE, k->ifname, proto, k->port);
                 return;
         case PORT_RULE_LOCKDOWN:
-                fw_batch_append(b, "%s element inet %s lockdown { %s . %u }\n", verb,
-                                FW_LOCAL_TABLE, proto, k->port);
+                fw_batch_append(b, "%s element inet %s lockdown { %s . %u }\n", verb, FW_TABLE,
+                                proto, k->port);
                 return;
         case PORT_RULE_FORWARDING:
                 if (!fw_batch_name_ok(b, k->ifname))
@@ -557,11 +580,10 @@ int fw_counters_read(struct nft_ctx *nft, char *const *ifnames, size_t n_ifnames
 
 static bool is_own_table(const char *family, const char *table) {
         return strcmp(family, "inet") == 0 &&
-               (strcmp(table, FW_TABLE) == 0 || strcmp(table, FW_ACCT_TABLE) == 0 ||
-                strcmp(table, FW_LOCAL_TABLE) == 0);
+               (strcmp(table, FW_TABLE) == 0 || strcmp(table, FW_ACCT_TABLE) == 0);
 }
 
-int fw_foreign_drops(struct nft_ctx *nft, FwForeignChain *ret, size_t *ret_n, ErrBuf *err) {
+int fw_foreign_drops(struct nft_ctx *nft, ForeignDrop *ret, size_t *ret_n, ErrBuf *err) {
         /* The hooks a guest's packets, or an inbound connection to an ACCESS port, cross. */
         static const char *const hooks[] = { "prerouting", "input", "forward", "postrouting" };
         _cleanup_(json_freep) JsonValue *doc = NULL;
@@ -586,14 +608,10 @@ int fw_foreign_drops(struct nft_ctx *nft, FwForeignChain *ret, size_t *ret_n, Er
                         continue;
                 for (size_t i = 0; i < ELEMENTSOF(hooks); i++)
                         wanted = wanted || strcmp(hook, hooks[i]) == 0;
-                if (!wanted || n >= FW_FOREIGN_MAX)
+                if (!wanted || n >= FOREIGN_DROPS_MAX)
                         continue;
-                FwForeignChain *c = &ret[n++];
-                snprintf(c->family, sizeof c->family, "%s", family);
-                snprintf(c->table, sizeof c->table, "%s", table);
-                snprintf(c->chain, sizeof c->chain, "%s", json_get_string(chain, "name"));
-                snprintf(c->hook, sizeof c->hook, "%s", hook);
-                c->priority = (int) json_get_int(chain, "prio");
+                foreign_drop_set(&ret[n++], family, table, json_get_string(chain, "name"), hook,
+                                 (int) json_get_int(chain, "prio"));
         }
         *ret_n = n;
         return 0;

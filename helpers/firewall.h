@@ -12,24 +12,23 @@
  * table inet patchpanel, replaced at start and removed at stop:
  *   map guest_mark   ifname -> fwmark     mark of new connections from a guest link:
  *                                         SNAT bit | source | VPN intent | routing tag
+ *   map guest_source ifname -> verdict    its source alone (chains source_<name>), for
+ *                                         connections that came in from outside
  *   set guest_ifs    ifname               guest links: forwarded, never masqueraded into
  *   set uplinks      ifname               the uplinks: what the ingress firewall guards
  *   map uplink_post  ifname -> verdict    uplink -> chain uplink_<ifindex>, which writes
  *                                         the uplink's routing tag into the conntrack mark
- *                                         of new connections leaving through it (pinning)
+ *                                         of new connections leaving or entering through
+ *                                         it (pinning)
  *   map arc_dnat     ifname -> ipv4_addr  uplink -> ARC's address behind it: inbound
  *                                         TCP/UDP not for a host socket goes to ARC
  *   set access       ifname . proto . port          ACCESS rules on one uplink
  *   set access_any   proto . port                   ACCESS rules on every uplink
  *   map port_fwd     ifname . proto . port -> ipv4 . port           FORWARDING rules
  *   map port_fwd_ip  ifname . proto . ipv4 . port -> ipv4 . port    ... for one address
- *
- * table inet patchpanel_local, the host's own sockets, installed when the helper starts
- * (nftables resolves every uid through NSS, which the seccomp policy of a running helper
- * does not allow), removed when it stops:
- *   map uid_source   uid -> verdict (interval)      source of a socket by owner, through
- *                                                   chains source_<name>
  *   set lockdown     proto . port                   LOCKDOWN rules (loopback ports)
+ *   map uid_source   uid -> verdict (interval)      source of the host's sockets by
+ *                                                   owner, through chains source_<name>
  *
  * table inet patchpanel_acct, the traffic counters: two dynamic sets keyed by uplink,
  * source and IP family with a counter per element, updated after every other hook; it
@@ -46,6 +45,7 @@
 #include <stdint.h>
 
 #include "errbuf.h"
+#include "foreign-drop.h"
 #include "ipc-msg.h"
 #include "port-rule.h"
 #include "source-map.h"
@@ -54,16 +54,12 @@ struct nft_ctx;
 
 #define FW_TABLE "patchpanel"
 #define FW_ACCT_TABLE "patchpanel_acct"
-#define FW_LOCAL_TABLE "patchpanel_local"
 
 typedef struct FwConfig {
         bool ingress_firewall;
+        uint32_t lockdown_uid;  /* the one uid that may connect to LOCKDOWN ports */
+        SourceMap uid_sources;  /* source of the host's sockets by owner */
 } FwConfig;
-
-typedef struct FwLocalConfig {
-        uint32_t lockdown_uid;
-        SourceMap uid_sources;
-} FwLocalConfig;
 
 int fw_open(struct nft_ctx **ret);
 void fw_close(struct nft_ctx *nft);
@@ -73,9 +69,6 @@ void fw_close(struct nft_ctx *nft);
 int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err);
 /* Remove the daemon's table and the counters' chains; fine if they are absent. */
 int fw_tables_remove(struct nft_ctx *nft, ErrBuf *err);
-/* Replace the table of the host's own sockets; only before the seccomp policy is loaded. */
-int fw_local_table_replace(struct nft_ctx *nft, const FwLocalConfig *config, ErrBuf *err);
-int fw_local_table_remove(struct nft_ctx *nft, ErrBuf *err);
 
 /* A batch of commands, applied at once by fw_batch_commit(). */
 typedef struct FwBatch {
@@ -119,16 +112,5 @@ typedef struct FwCounter {
 int fw_counters_read(struct nft_ctx *nft, char *const *ifnames, size_t n_ifnames,
                      FwCounter **ret, size_t *ret_n, ErrBuf *err);
 
-/* A base chain of another table that drops by default at a hook guests' traffic crosses. */
-typedef struct FwForeignChain {
-        char family[8];
-        char table[64];
-        char chain[64];
-        char hook[16];
-        int priority;
-} FwForeignChain;
-
-#define FW_FOREIGN_MAX 32u
-
-/* The foreign drop policies in the ruleset now (at most FW_FOREIGN_MAX). */
-int fw_foreign_drops(struct nft_ctx *nft, FwForeignChain *ret, size_t *ret_n, ErrBuf *err);
+/* The foreign drop policies in the ruleset now (at most FOREIGN_DROPS_MAX). */
+int fw_foreign_drops(struct nft_ctx *nft, ForeignDrop *ret, size_t *ret_n, ErrBuf *err);

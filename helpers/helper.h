@@ -25,17 +25,17 @@ typedef struct Helper {
         pid_t self_pid;
         pid_t manager_pid;
         PoolLayout pools;    /* from the command line, fixed before the first request */
+        FwConfig fw;         /* the same for the firewall's uids; DatapathStart adds the rest */
         struct nl_sock *nl;  /* rtnetlink in the host netns */
         int ioctl_fd;        /* AF_UNIX datagram socket in the host netns, for SIOCGIFINDEX */
         int signal_fd;       /* SIGTERM, SIGINT, SIGHUP */
         struct nft_ctx *nft;
         bool datapath_started;
-        bool local_table;    /* patchpanel_local is installed (from start to stop) */
         Received stashed;    /* read ahead while batching; served next */
         int nfmon_fd;        /* nftables events (nfmon.c) */
         bool foreign_dirty;  /* the foreign chains may have changed: look again */
         bool foreign_sent;   /* the manager has heard of foreign[] */
-        FwForeignChain foreign[FW_FOREIGN_MAX];
+        ForeignDrop foreign[FOREIGN_DROPS_MAX];
         size_t n_foreign;
 } Helper;
 

@@ -18,8 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,7 +44,7 @@ typedef struct Args {
         int ipc_fd;
         SeccompMode seccomp;
         PoolLayout pools;
-        FwLocalConfig local;
+        FwConfig fw;
 } Args;
 
 static void usage(FILE *f) {
@@ -116,14 +114,14 @@ static int parse_args(int argc, char **argv, Args *a) {
                         unsigned long v = strtoul(optarg, &end, 10);
                         if (errno || *end || optarg[0] == '-' || v >= UINT32_MAX)
                                 return log_error_errno(-EINVAL, "Invalid --lockdown-uid: %s", optarg);
-                        a->local.lockdown_uid = (uint32_t) v;
+                        a->fw.lockdown_uid = (uint32_t) v;
                         break;
                 }
                 case ARG_UID_SOURCE: {
                         uint32_t first, last;
                         TrafficSource s;
                         if (source_map_parse_entry(optarg, &first, &last, &s) < 0 ||
-                            source_map_set(&a->local.uid_sources, first, last, s) < 0)
+                            source_map_set(&a->fw.uid_sources, first, last, s) < 0)
                                 return log_error_errno(-EINVAL, "Invalid --uid-source: %s", optarg);
                         break;
                 }
@@ -167,44 +165,10 @@ static int check_ipc_fd(int fd) {
 static void helper_cleanup(Helper *h) {
         ErrBuf err = {};
 
-        if (h->datapath_started) {
-                if (helper_datapath_stop(h, &err) < 0)
-                        log_warning("Teardown at exit incomplete: %s", err.msg);
-        } else if (h->local_table && fw_local_table_remove(h->nft, &err) < 0)
+        if (!h->datapath_started)
+                return;
+        if (helper_datapath_stop(h, &err) < 0)
                 log_warning("Teardown at exit incomplete: %s", err.msg);
-}
-
-/* nftables reads every uid through NSS, as a user name first: a user named "1000" would
- * silently stand for someone else. Refuse to start rather than tag the wrong sockets. */
-static int check_uid_not_a_name(uint32_t uid) {
-        char name[16];
-        struct passwd *pw;
-
-        snprintf(name, sizeof name, "%" PRIu32, uid);
-        pw = getpwnam(name);
-        if (pw && pw->pw_uid != uid)
-                return log_error_errno(-EINVAL, "User \"%s\" has uid %u: nftables would read "
-                                       "uid %s as that user", name, (unsigned) pw->pw_uid, name);
-        return 0;
-}
-
-static int local_table_install(Helper *h, const FwLocalConfig *c) {
-        ErrBuf err = {};
-        int r;
-
-        r = check_uid_not_a_name(c->lockdown_uid);
-        for (size_t i = 0; r >= 0 && i < c->uid_sources.n; i++) {
-                r = check_uid_not_a_name(c->uid_sources.ranges[i].first);
-                if (r >= 0)
-                        r = check_uid_not_a_name(c->uid_sources.ranges[i].last);
-        }
-        if (r < 0)
-                return r;
-        r = fw_local_table_replace(h->nft, c, &err);
-        if (r < 0)
-                return log_error_errno(r, "%s", err.msg);
-        h->local_table = true;
-        return 0;
 }
 
 /* Teardowns that arrive together are done together (one grace period for all the links). */
@@ -324,7 +288,7 @@ static int helper_dispatch_disconnects(Helper *h, Received *first) {
         return stop;
 }
 
-static bool foreign_equal(const FwForeignChain *a, size_t na, const FwForeignChain *b,
+static bool foreign_equal(const ForeignDrop *a, size_t na, const ForeignDrop *b,
                           size_t nb) {
         return na == nb && (na == 0 || memcmp(a, b, na * sizeof *a) == 0);
 }
@@ -332,8 +296,8 @@ static bool foreign_equal(const FwForeignChain *a, size_t na, const FwForeignCha
 /* If the ruleset changed, look at the foreign chains again and, if the drops among them
  * changed, send the manager an event. Returns 1 when the helper must stop. */
 static int helper_report_foreign(Helper *h) {
-        FwForeignChain now[FW_FOREIGN_MAX] = {};
-        IpcForeignChain chains[FW_FOREIGN_MAX], *ptrs[FW_FOREIGN_MAX];
+        ForeignDrop now[FOREIGN_DROPS_MAX] = {};
+        IpcForeignChain chains[FOREIGN_DROPS_MAX], *ptrs[FOREIGN_DROPS_MAX];
         IpcForeignDrops drops = PATCHPANEL__IPC__FOREIGN_DROPS__INIT;
         HelperResponse ev = HELPER_RESPONSE_INIT;
         ErrBuf err = {};
@@ -417,6 +381,7 @@ int main(int argc, char **argv) {
         }
         h.ipc_fd = args.ipc_fd;
         h.pools = args.pools;
+        h.fw = args.fw;
         h.self_pid = getpid();
         h.manager_pid = getppid();
 
@@ -447,19 +412,14 @@ int main(int argc, char **argv) {
                 log_fatal("Failed to set up libnftables: %s", strerror(-r));
         r = nfmon_open(&h.nfmon_fd);
         if (r < 0)
-                log_fatal("Failed to subscribe to nftables events: %s", strerror(-r));
-        /* Before the seccomp policy: nftables resolves these uids through NSS. */
-        if (local_table_install(&h, &args.local) < 0)
-                log_fatal("Failed to set up the table of the host's sockets");
+                log_warning("Cannot watch the nftables ruleset (%s): other tables' drop policies "
+                            "are checked only at start", strerror(-r));
 
-        r = privs_set_no_new_privs() < 0 ? -errno : 0;
-        if (r >= 0)
-                r = seccomp_policy_load(seccomp_policy_patchpanel_helper, args.seccomp, &line);
-        if (r < 0) {
-                helper_cleanup(&h);
-                log_fatal("Failed to lock the helper down (seccomp policy line %u): %s", line,
-                          strerror(-r));
-        }
+        if (privs_set_no_new_privs() < 0)
+                log_fatal("Failed to set no_new_privs: %m");
+        r = seccomp_policy_load(seccomp_policy_patchpanel_helper, args.seccomp, &line);
+        if (r < 0)
+                log_fatal("Failed to load the seccomp policy (line %u): %s", line, strerror(-r));
         log_debug("Ready, seccomp %s", seccomp_mode_to_string(args.seccomp));
 
         for (;;) {
@@ -493,8 +453,12 @@ int main(int argc, char **argv) {
                 }
                 if (p[2].revents & (POLLIN | POLLERR)) {
                         r = nfmon_drain(h.nfmon_fd);
-                        if (r < 0)
-                                log_fatal("Lost the nftables event socket: %s", strerror(-r));
+                        if (r < 0) {
+                                /* A diagnostic, not the datapath: go on without it. */
+                                log_warning("Lost the nftables event socket (%s): other tables' "
+                                            "drop policies are no longer watched", strerror(-r));
+                                h.nfmon_fd = safe_close(h.nfmon_fd);
+                        }
                         if (r > 0)
                                 h.foreign_dirty = true;
                 }

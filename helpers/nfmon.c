@@ -50,7 +50,7 @@ static bool event_is_ours(const struct nlmsghdr *h) {
                 if ((a->nla_type & NLA_TYPE_MASK) == 1) {
                         const char *name = (const char *) a + ATTR_HDRLEN;
                         size_t n = strnlen(name, len - ATTR_HDRLEN);
-                        static const char *const ours[] = { FW_TABLE, FW_ACCT_TABLE, FW_LOCAL_TABLE };
+                        static const char *const ours[] = { FW_TABLE, FW_ACCT_TABLE };
                         for (size_t i = 0; i < ELEMENTSOF(ours); i++)
                                 if (n == strlen(ours[i]) && memcmp(name, ours[i], n) == 0)
                                         return true;
@@ -66,7 +66,9 @@ int nfmon_drain(int fd) {
         bool changed = false;
 
         for (;;) {
-                ssize_t n = recv(fd, buf, sizeof buf, 0);
+                struct sockaddr_nl from = {};
+                socklen_t from_len = sizeof from;
+                ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *) &from, &from_len);
 
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
@@ -80,10 +82,16 @@ int nfmon_drain(int fd) {
                 }
                 if (n == 0)
                         break;
-                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n);
-                     h = NLMSG_NEXT(h, n)) {
+                /* Only the kernel speaks on this group. */
+                if (from.nl_pid != 0)
+                        continue;
+                for (size_t off = 0, len; off + sizeof(struct nlmsghdr) <= (size_t) n; off += align4(len)) {
+                        const struct nlmsghdr *h = (const struct nlmsghdr *) (buf + off);
                         unsigned subsys = h->nlmsg_type >> 8, msg = h->nlmsg_type & 0xff;
 
+                        len = h->nlmsg_len;
+                        if (len < sizeof *h || len > (size_t) n - off)
+                                break;
                         if (subsys != NFNL_SUBSYS_NFTABLES)
                                 continue;
                         if (msg != NFT_MSG_NEWTABLE && msg != NFT_MSG_DELTABLE &&

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <linux/fib_rules.h>
+#include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/rule.h>
@@ -47,33 +48,61 @@ int routing_check_uplink(Helper *h, const char *ifname, int ifindex, bool must_e
 
 /* ---- rules ------------------------------------------------------------------------------ */
 
-/* A rule of ours to table: by outgoing interface (oif), else by mark/mask at prio. */
-static int rule_add(Helper *h, int family, uint32_t prio, uint32_t table, uint32_t mark,
-                    uint32_t mask, const char *oif, ErrBuf *err) {
-        _cleanup_(rtnl_rule_putp) struct rtnl_rule *rule = rtnl_rule_alloc();
+/* A rule of ours: what it matches (all optional) and where it sends packets. */
+typedef struct RuleSpec {
+        int family;
+        uint32_t prio;
+        uint32_t table;
+        uint32_t mark, mask;        /* fwmark match when mask != 0 */
+        const char *oif;            /* outgoing interface match */
+        uint32_t dst;               /* IPv4 destination match when dst_len != 0 */
+        uint8_t dst_len;
+        int suppress_prefixlength;  /* > 0: ignore the table's routes of this length or less */
+} RuleSpec;
+
+/* Built by hand: libnl's rule objects cannot carry suppress_prefixlength. */
+static int rule_add(Helper *h, const RuleSpec *spec, ErrBuf *err) {
+        _cleanup_(nlmsg_freep) struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWRULE,
+                                                                        NLM_F_CREATE | NLM_F_EXCL);
+        struct fib_rule_hdr frh = {
+                .family = (uint8_t) spec->family,
+                .dst_len = spec->dst_len,
+                .table = spec->table < 256 ? (uint8_t) spec->table : RT_TABLE_UNSPEC,
+                .action = FR_ACT_TO_TBL,
+        };
         int r;
 
-        if (!rule)
+        if (!msg || nlmsg_append(msg, &frh, sizeof frh, NLMSG_ALIGNTO) < 0)
                 return errbuf_set(err, -ENOMEM, "out of memory for a rule");
-        rtnl_rule_set_family(rule, family);
-        rtnl_rule_set_prio(rule, prio);
-        rtnl_rule_set_table(rule, table);
-        rtnl_rule_set_action(rule, FR_ACT_TO_TBL);
-        rtnl_rule_set_protocol(rule, RTPROT_PATCHPANEL);
-        if (oif)
-                r = rtnl_rule_set_oif(rule, oif);
-        else {
-                rtnl_rule_set_mark(rule, mark);
-                rtnl_rule_set_mask(rule, mask);
-                r = 0;
-        }
+        r = nla_put_u32(msg, FRA_PRIORITY, spec->prio);
         if (r >= 0)
-                r = rtnl_rule_add(h->nl, rule, NLM_F_EXCL);
+                r = nla_put_u32(msg, FRA_TABLE, spec->table);
+        if (r >= 0)
+                r = nla_put_u8(msg, FRA_PROTOCOL, RTPROT_PATCHPANEL);
+        if (r >= 0 && spec->mask) {
+                r = nla_put_u32(msg, FRA_FWMARK, spec->mark);
+                if (r >= 0)
+                        r = nla_put_u32(msg, FRA_FWMASK, spec->mask);
+        }
+        if (r >= 0 && spec->oif)
+                r = nla_put_string(msg, FRA_OIFNAME, spec->oif);
+        if (r >= 0 && spec->dst_len) {
+                uint32_t dst = htonl(spec->dst);
+                r = nla_put(msg, FRA_DST, sizeof dst, &dst);
+        }
+        if (r >= 0 && spec->suppress_prefixlength > 0)
+                r = nla_put_u32(msg, FRA_SUPPRESS_PREFIXLEN, (uint32_t) spec->suppress_prefixlength);
+        if (r < 0)
+                return errbuf_set(err, -ENOMEM, "out of memory for a rule");
+        r = nl_send_auto_complete(h->nl, msg);
+        if (r >= 0)
+                r = nl_wait_for_ack(h->nl);
         r = nlerr_to_errno(r);
         if (r == -EEXIST)
                 return 0;
         if (r < 0)
-                return errbuf_set(err, r, "cannot add a rule to table %u: %s", table, strerror(-r));
+                return errbuf_set(err, r, "cannot add a rule to table %u: %s", spec->table,
+                                  strerror(-r));
         return 0;
 }
 
@@ -375,10 +404,12 @@ int routing_uplink_add(Helper *h, const char *ifname, int ifindex, ErrBuf *err) 
 
         r = routes_sync(h, ifindex, table, err);
         for (int family = AF_INET; r >= 0 && family != 0; family = family == AF_INET ? AF_INET6 : 0) {
-                r = rule_add(h, family, PP_RULE_PRIORITY, table, tag, FWMARK_ROUTING_MASK, NULL,
-                             err);
+                r = rule_add(h, &(RuleSpec) { .family = family, .prio = PP_RULE_PRIORITY,
+                                              .table = table, .mark = tag,
+                                              .mask = FWMARK_ROUTING_MASK }, err);
                 if (r >= 0)
-                        r = rule_add(h, family, PP_RULE_PRIORITY, table, 0, 0, ifname, err);
+                        r = rule_add(h, &(RuleSpec) { .family = family, .prio = PP_RULE_PRIORITY,
+                                                      .table = table, .oif = ifname }, err);
         }
         if (r >= 0) {
                 fw_batch_uplink_add(&b, ifname, ifindex, tag);
@@ -437,18 +468,93 @@ int routing_vpn_bypass(Helper *h, const char *ifname, int ifindex, ErrBuf *err) 
                 if (r < 0)
                         return r;
         }
-        /* At most one bypass rule per family: the old one goes first. */
+        /* One pair of bypass rules per family: the old ones go first. */
         r = rules_delete(h, 0, PP_BYPASS_RULE_PRIORITY, err);
+        if (r >= 0)
+                r = rules_delete(h, 0, PP_BYPASS_RULE_PRIORITY + 1, err);
         if (r < 0 || ifindex == 0)
                 return r;
-        for (int family = AF_INET; r >= 0 && family != 0; family = family == AF_INET ? AF_INET6 : 0)
-                r = rule_add(h, family, PP_BYPASS_RULE_PRIORITY, table, FWMARK_BYPASS_VPN,
-                             FWMARK_VPN_MASK, NULL, err);
+        /* The main table's routes but its defaults and halves of the address space (where
+         * a VPN puts its catch-all routes), then the physical default's table. */
+        for (int family = AF_INET; r >= 0 && family != 0; family = family == AF_INET ? AF_INET6 : 0) {
+                r = rule_add(h, &(RuleSpec) { .family = family, .prio = PP_BYPASS_RULE_PRIORITY,
+                                              .table = RT_TABLE_MAIN, .mark = FWMARK_BYPASS_VPN,
+                                              .mask = FWMARK_VPN_MASK,
+                                              .suppress_prefixlength = 1 }, err);
+                if (r >= 0)
+                        r = rule_add(h, &(RuleSpec) { .family = family,
+                                                      .prio = PP_BYPASS_RULE_PRIORITY + 1,
+                                                      .table = table, .mark = FWMARK_BYPASS_VPN,
+                                                      .mask = FWMARK_VPN_MASK }, err);
+        }
         if (r < 0) {
                 (void) rules_delete(h, 0, PP_BYPASS_RULE_PRIORITY, NULL);
+                (void) rules_delete(h, 0, PP_BYPASS_RULE_PRIORITY + 1, NULL);
                 return r;
         }
-        log_debug("Traffic bypassing the VPN goes to %s (table %u)", ifname, table);
+        log_debug("Traffic bypassing a VPN goes to %s (table %u)", ifname, table);
+        return 0;
+}
+
+/* The smallest set of prefixes covering first..last (inclusive), into ret. */
+static size_t range_to_prefixes(uint32_t first, uint32_t last, Subnet *ret, size_t max) {
+        size_t n = 0;
+        uint64_t at = first;
+
+        while (at <= last && n < max) {
+                unsigned len = 32;
+                /* The largest aligned block at `at` that stays within the range. */
+                while (len > 0) {
+                        uint64_t size = UINT64_C(1) << (32 - (len - 1));
+                        if (at % size != 0 || at + size - 1 > last)
+                                break;
+                        len--;
+                }
+                ret[n++] = (Subnet) { .base = (uint32_t) at, .prefix_len = (uint8_t) len };
+                at += UINT64_C(1) << (32 - len);
+        }
+        return n;
+}
+
+int routing_guests_add(Helper *h, ErrBuf *err) {
+        typedef struct { uint32_t first, last; } Range;
+        Range ranges[_POOL_KIND_MAX];
+        size_t n = 0;
+        int r;
+
+        /* The pools as ranges, neighbours merged (the default layout is one /23). */
+        for (PoolKind k = 0; k < _POOL_KIND_MAX; k++) {
+                Range x = { pool_config_first(&h->pools.pools[k]), pool_config_last(&h->pools.pools[k]) };
+                size_t i = n;
+                while (i > 0 && ranges[i - 1].first > x.first) {
+                        ranges[i] = ranges[i - 1];
+                        i--;
+                }
+                ranges[i] = x;
+                n++;
+        }
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (m > 0 && ranges[i].first <= (uint64_t) ranges[m - 1].last + 1) {
+                        if (ranges[i].last > ranges[m - 1].last)
+                                ranges[m - 1].last = ranges[i].last;
+                } else
+                        ranges[m++] = ranges[i];
+        }
+        for (size_t i = 0; i < m; i++) {
+                Subnet prefixes[64];
+                size_t k = range_to_prefixes(ranges[i].first, ranges[i].last, prefixes,
+                                             ELEMENTSOF(prefixes));
+                for (size_t j = 0; j < k; j++) {
+                        r = rule_add(h, &(RuleSpec) { .family = AF_INET,
+                                                      .prio = PP_GUEST_RULE_PRIORITY,
+                                                      .table = RT_TABLE_MAIN,
+                                                      .dst = prefixes[j].base,
+                                                      .dst_len = prefixes[j].prefix_len }, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
         return 0;
 }
 

@@ -15,8 +15,13 @@
 
 #define RTPROT_PATCHPANEL 177
 #define PP_RULE_PRIORITY 1000
-/* After the uplinks' rules, so a pinned connection keeps its uplink; before main (32766). */
+/* After the uplinks' rules, so a pinned connection keeps its uplink; before main (32766).
+ * Two rules: this one and the next priority. */
 #define PP_BYPASS_RULE_PRIORITY 1010
+/* Before everything of ours: traffic to the guests always follows the main table, whatever
+ * routing tag or VPN intent its connection carries (a host's answer to a guest, an ICMP
+ * error, guest-to-guest). */
+#define PP_GUEST_RULE_PRIORITY 990
 
 /*
  * routing_check_uplink() - the uplink must be the link the manager says it is (when
@@ -32,8 +37,13 @@ int routing_uplink_add(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
 int routing_uplink_sync(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
 /* Undo routing_uplink_add(); the uplink itself may already be gone. */
 int routing_uplink_remove(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
-/* The default route goes through a VPN: traffic marked BYPASS_VPN takes the routing table
- * of the physical default uplink instead. ifindex 0: no such rule. */
+/*
+ * routing_vpn_bypass() - where traffic marked BYPASS_VPN goes: the main table's routes
+ * except its defaults and /1s (a VPN's catch-alls), else the table of the physical default
+ * uplink @ifname. ifindex 0: no such rules (no physical default).
+ */
 int routing_vpn_bypass(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
+/* Rules sending traffic to the guest pools to the main table. */
+int routing_guests_add(Helper *h, ErrBuf *err);
 /* Remove every rule and route carrying RTPROT_PATCHPANEL. */
 int routing_remove_all(Helper *h, ErrBuf *err);

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "firewall.h"
 #include "fwmark.h"
@@ -97,18 +96,18 @@ int helper_counters_get(Helper *h, const IpcCountersGet *m, IpcCountersResult *r
 int helper_vpn_intent(Helper *h, const IpcVpnIntent *m, int fd, ErrBuf *err) {
         uint32_t old = 0, mark;
         socklen_t len = sizeof old;
-        struct stat st;
 
         (void) h;
         if (m->policy >= _VPN_POLICY_MAX)
                 return errbuf_set(err, -EINVAL, "VPN policy %u is not DEFAULT_ROUTING, "
                                   "ROUTE_ON_VPN or BYPASS_VPN", m->policy);
-        if (fstat(fd, &st) < 0)
-                return errbuf_set(err, -errno, "cannot inspect the fd: %m");
-        if (!S_ISSOCK(st.st_mode))
-                return errbuf_set(err, -ENOTSOCK, "the fd is not a socket");
-        if (getsockopt(fd, SOL_SOCKET, SO_MARK, &old, &len) < 0)
+        /* getsockopt() alone tells a socket from anything else (ENOTSOCK), without the
+         * filesystem calls an fstat() of a caller's file could stall in. */
+        if (getsockopt(fd, SOL_SOCKET, SO_MARK, &old, &len) < 0) {
+                if (errno == ENOTSOCK)
+                        return errbuf_set(err, -ENOTSOCK, "the fd is not a socket");
                 return errbuf_set(err, -errno, "cannot read the socket's mark: %m");
+        }
         mark = fwmark_apply(old, fwmark_from_vpn_policy((VpnPolicy) m->policy), FWMARK_VPN_MASK);
         if (mark != old && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0)
                 return errbuf_set(err, -errno, "cannot set the socket's mark: %m");

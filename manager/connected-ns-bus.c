@@ -6,7 +6,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -24,15 +24,15 @@ static void request_free(ConnectNamespaceRequest *r) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(ConnectNamespaceRequest *, request_free);
 
-/* The lifeline must be a pipe or socket end that has not already hung up. */
+/* The lifeline must be a pipe or socket end that has not already hung up. The type is told
+ * by calls that only pipes and sockets answer: an fstat() of a caller's FUSE file could
+ * stall, and the daemon with it. */
 static int lifeline_check(int fd, sd_bus_error *error) {
         struct pollfd p = { .fd = fd };
-        struct stat st;
+        int type;
+        socklen_t len = sizeof type;
 
-        if (fstat(fd, &st) < 0)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Cannot inspect the lifeline fd: %m");
-        if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+        if (fcntl(fd, F_GETPIPE_SZ) < 0 && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "The lifeline fd must be a pipe or a socket");
         if (poll(&p, 1, 0) < 0)

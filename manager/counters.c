@@ -21,7 +21,7 @@
 typedef Patchpanel__TrafficCounter TrafficCounter;
 
 static void on_counters(const HelperResponse *resp, void *userdata) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = pending_call_take(userdata);
         Patchpanel__TrafficCountersResponse reply = PATCHPANEL__TRAFFIC_COUNTERS_RESPONSE__INIT;
         const IpcCountersResult *res = resp->counters;
         _cleanup_free_ TrafficCounter *out = NULL;
@@ -77,6 +77,7 @@ int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_
         IpcCountersGet op = PATCHPANEL__IPC__COUNTERS_GET__INIT;
         HelperRequest hreq = HELPER_REQUEST_INIT;
         Manager *m = userdata;
+        PendingCall *pending;
         int r;
 
         r = bus_message_read_proto(msg, &patchpanel__traffic_counters_request__descriptor,
@@ -102,10 +103,14 @@ int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_
         op.n_ifnames = req->n_devices;
         hreq.op_case = OP(COUNTERS_GET);
         hreq.counters_get = &op;
-        r = helper_channel_call(m->helper, &hreq, NULL, 0, on_counters, msg);
-        if (r < 0)
+        pending = pending_call_new(m, msg);
+        if (!pending)
+                return -ENOMEM;
+        r = helper_channel_call(m->helper, &hreq, NULL, 0, on_counters, pending);
+        if (r < 0) {
+                sd_bus_message_unref(pending_call_take(pending));
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot reach the helper: %s",
                                          strerror(-r));
-        sd_bus_message_ref(msg);
+        }
         return 1;
 }

@@ -151,12 +151,6 @@ const Uplink *link_monitor_physical_default(const LinkMonitor *m) {
         return m->physical_ifindex ? find_by_ifindex(m, m->physical_ifindex) : NULL;
 }
 
-bool link_monitor_is_vpn(const LinkMonitor *m, const char *name) {
-        LIST_FOREACH(vpns, v, m->vpns)
-                if (name && strcmp(v->name, name) == 0)
-                        return true;
-        return false;
-}
 
 uint64_t link_monitor_generation(const LinkMonitor *m) {
         return m->generation;

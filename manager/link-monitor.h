@@ -89,7 +89,6 @@ const VpnLink *link_monitor_vpns(const LinkMonitor *m);
 const char *link_monitor_default_ifname(const LinkMonitor *m);
 /* The uplink of the best default route through an uplink (never a VPN), or NULL. */
 const Uplink *link_monitor_physical_default(const LinkMonitor *m);
-bool link_monitor_is_vpn(const LinkMonitor *m, const char *name);
 /* How many re-reads of the link table have been requested; stamp objects with it. */
 uint64_t link_monitor_generation(const LinkMonitor *m);
 bool link_monitor_is_uplink_name(const LinkMonitor *m, const char *name);

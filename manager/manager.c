@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "bus-names.h"
+#include "bus.h"
 #include "arc.h"
 #include "connected-ns.h"
 #include "vm.h"
@@ -37,9 +38,35 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         return 0;
 }
 
+PendingCall *pending_call_new(Manager *m, sd_bus_message *call) {
+        PendingCall *p = calloc(1, sizeof *p);
+
+        if (!p)
+                return NULL;
+        p->manager = m;
+        p->call = sd_bus_message_ref(call);
+        LIST_PREPEND(pending, m->pending_calls, p);
+        return p;
+}
+
+sd_bus_message *pending_call_take(PendingCall *p) {
+        sd_bus_message *call = p->call;
+
+        LIST_REMOVE(pending, p->manager->pending_calls, p);
+        free(p);
+        return call;
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        /* Calls the helper will never answer get an answer, while the bus is still there. */
+        while (m->pending_calls) {
+                sd_bus_message *call = pending_call_take(m->pending_calls);
+                (void) bus_reply_errno(call, -ECANCELED, "The daemon is shutting down");
+                sd_bus_message_unref(call);
+        }
+        m->port_rules = port_rules_free(m->port_rules);
         while (m->namespaces)
                 connected_ns_free(m->namespaces);
         m->arc = arc_free(m->arc);
@@ -56,7 +83,6 @@ Manager *manager_free(Manager *m) {
         for (PoolKind k = 0; k < _POOL_KIND_MAX; k++)
                 pool_free(m->pools[k]);
         mac_generator_free(m->macs);
-        port_rules_free(m->port_rules);
         free(m->foreign_drops);
         free(m);
         return NULL;

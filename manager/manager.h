@@ -5,6 +5,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "foreign-drop.h"
 #include "helper-channel.h"
 #include "link-monitor.h"
 #include "mac.h"
@@ -16,14 +17,15 @@ typedef struct Arc Arc;
 typedef struct VmGuest VmGuest;
 typedef struct PortRules PortRules;
 
-/* A base chain of another table that drops by default where guests' traffic passes. */
-typedef struct ForeignDrop {
-        char family[8];
-        char table[64];
-        char chain[64];
-        char hook[16];
-        int priority;
-} ForeignDrop;
+/* A D-Bus call waiting for the helper, by a handler that keeps no object of its own: the
+ * manager answers it at exit if the helper never does. */
+typedef struct Manager Manager;
+typedef struct PendingCall PendingCall;
+struct PendingCall {
+        Manager *manager;
+        sd_bus_message *call;
+        LIST_FIELDS(PendingCall, pending);
+};
 
 typedef struct ManagerConfig {
         PoolLayout pools;
@@ -34,7 +36,7 @@ typedef struct ManagerConfig {
         SourceMap uid_sources;  /* traffic source of the host's sockets by owner */
 } ManagerConfig;
 
-typedef struct Manager {
+struct Manager {
         sd_event *event;
         sd_bus *bus;
         sd_bus_slot *bus_vtable_slot;
@@ -59,6 +61,7 @@ typedef struct Manager {
         PortRules *port_rules;    /* ModifyPortRule's rules */
         int vpn_bypass_ifindex;   /* uplink BYPASS_VPN traffic goes to (helper's rule); 0 none */
         char vpn_bypass_ifname[IFNAMSIZ];
+        PendingCall *pending_calls;
         ForeignDrop *foreign_drops; /* as the helper last reported them */
         size_t n_foreign_drops;
 
@@ -66,7 +69,7 @@ typedef struct Manager {
         bool finishing;  /* the helper's socket is closed; waiting for it to exit */
         bool failed;     /* stopping because something broke: exit non-zero */
         int exit_status; /* of an orderly stop, once the helper has exited */
-} Manager;
+};
 
 /*
  * manager_new() - the manager's state, without connecting anywhere, so unit tests can use
@@ -88,6 +91,11 @@ int manager_start_datapath(Manager *m);
 void manager_stop(Manager *m);
 
 ConnectedNs *manager_find_namespace(Manager *m, uint32_t id);
+
+/* Keep a reference to call until pending_call_take(); NULL when out of memory. */
+PendingCall *pending_call_new(Manager *m, sd_bus_message *call);
+/* The call (its reference now the caller's), the PendingCall gone. */
+sd_bus_message *pending_call_take(PendingCall *p);
 
 /* Uplink events from the link monitor (uplinks.c). */
 extern const LinkMonitorCallbacks manager_link_callbacks;

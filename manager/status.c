@@ -233,7 +233,7 @@ static void status_rule(const PortRule *rule, bool active, void *userdata) {
 
 static void status_firewall(Manager *m, Json *j) {
         RulesWalk w = { .j = j };
-        char fix[512];
+        char fix[2048];
 
         json_open(j, "firewall", '{');
         json_bool(j, "ingress_firewall", m->config.ingress_firewall);

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * VPN intent and VPN routing. SetVpnIntent hands the client's socket to the helper, which
- * sets the VPN bits of its SO_MARK. Routing by those bits needs one rule, kept here in
- * step with the link monitor: while the default route goes through a VPN link, traffic
- * marked BYPASS_VPN takes the routing table of the physical default uplink; traffic marked
- * ROUTE_ON_VPN, and unmarked traffic, follow the main table, i.e. the VPN.
+ * sets the VPN bits of its SO_MARK. Routing by those bits needs two rules, kept here in
+ * step with the link monitor's physical default (the best default route through an
+ * uplink): traffic marked BYPASS_VPN takes the main table's routes but its defaults and
+ * /1s (where VPNs put their catch-alls: a default, or OpenVPN's two halves), else the
+ * physical default's table. ROUTE_ON_VPN and unmarked traffic follow the main table, i.e.
+ * the VPN when one is up. The rules do not depend on a VPN being up, so whatever way a VPN
+ * takes over the default, bypassing traffic goes around it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 
 #include "bus.h"
 #include "log.h"
@@ -20,7 +23,7 @@
 #include "vpn.h"
 
 static void on_vpn_intent_set(const HelperResponse *resp, void *userdata) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = pending_call_take(userdata);
         Patchpanel__SetVpnIntentResponse reply = PATCHPANEL__SET_VPN_INTENT_RESPONSE__INIT;
 
         if (resp->status < 0) {
@@ -37,8 +40,9 @@ int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error 
         IpcVpnIntent op = PATCHPANEL__IPC__VPN_INTENT__INIT;
         HelperRequest hreq = HELPER_REQUEST_INIT;
         Manager *m = userdata;
-        struct stat st;
-        int fd, r;
+        PendingCall *pending;
+        int fd, type, r;
+        socklen_t len = sizeof type;
 
         r = bus_message_read_proto(msg, &patchpanel__set_vpn_intent_request__descriptor,
                                    &unpacked, error);
@@ -52,7 +56,9 @@ int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error 
         if ((int) req->policy < 0 || (int) req->policy >= _VPN_POLICY_MAX)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Invalid VPN routing policy %d", (int) req->policy);
-        if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+        /* getsockopt(), not fstat(): an fd on a FUSE file would let the caller stall fstat()
+         * and with it the whole daemon. */
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "The fd is not a socket");
         if (m->stopping)
@@ -66,55 +72,62 @@ int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error 
         op.policy = (uint32_t) req->policy;
         hreq.op_case = OP(VPN_INTENT);
         hreq.vpn_intent = &op;
-        r = helper_channel_call(m->helper, &hreq, &fd, 1, on_vpn_intent_set, msg);
-        if (r < 0)
+        pending = pending_call_new(m, msg);
+        if (!pending) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        /* The fd goes with the request in every case. */
+        r = helper_channel_call(m->helper, &hreq, &fd, 1, on_vpn_intent_set, pending);
+        if (r < 0) {
+                sd_bus_message_unref(pending_call_take(pending));
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot reach the helper: %s",
                                          strerror(-r));
-        sd_bus_message_ref(msg);
+        }
         return 1;
 }
 
 static void on_vpn_bypass_set(const HelperResponse *resp, void *userdata) {
-        (void) userdata;
-        if (resp->status < 0)
+        Manager *m = userdata;
+
+        if (resp->status < 0) {
                 log_error("VPN bypass routing: %s", resp->message);
+                /* Unknown state: the next change of the default tries again. */
+                m->vpn_bypass_ifindex = -1;
+                m->vpn_bypass_ifname[0] = '\0';
+        }
 }
 
 void vpn_routing_update(Manager *m) {
         IpcVpnBypass op = PATCHPANEL__IPC__VPN_BYPASS__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
-        const char *def = link_monitor_default_ifname(m->links);
         const Uplink *physical = link_monitor_physical_default(m->links);
-        int ifindex = 0;
+        int ifindex = physical ? physical->ifindex : 0;
         int r;
 
-        if (m->stopping)
-                return;
-        if (def && link_monitor_is_vpn(m->links, def) && physical)
-                ifindex = physical->ifindex;
-        if (ifindex == m->vpn_bypass_ifindex)
+        if (m->stopping || ifindex == m->vpn_bypass_ifindex)
                 return;
         m->vpn_bypass_ifindex = ifindex;
         snprintf(m->vpn_bypass_ifname, sizeof m->vpn_bypass_ifname, "%s",
                  ifindex ? physical->name : "");
         if (ifindex)
-                log_info("The default route goes through VPN %s: traffic bypassing it goes "
-                         "through %s", def, physical->name);
+                log_info("Traffic bypassing a VPN goes through %s", physical->name);
         else
-                log_info("No VPN carries the default route: nothing to bypass");
+                log_info("No physical default route: traffic cannot bypass a VPN");
         op.ifname = m->vpn_bypass_ifname;
         op.ifindex = ifindex;
         req.op_case = OP(VPN_BYPASS);
         req.vpn_bypass = &op;
-        r = helper_channel_call(m->helper, &req, NULL, 0, on_vpn_bypass_set, NULL);
+        r = helper_channel_call(m->helper, &req, NULL, 0, on_vpn_bypass_set, m);
         if (r < 0)
                 log_error_errno(r, "Cannot ask the helper for VPN routing: %m");
 }
 
 void vpn_on_uplink_removed(Manager *m, int ifindex) {
-        /* The helper drops every rule into a removed uplink's table, the bypass with them. */
+        /* The helper drops every rule into a removed uplink's table, one of the bypass's
+         * with them; the next update replaces or removes the other. */
         if (m->vpn_bypass_ifindex == ifindex) {
-                m->vpn_bypass_ifindex = 0;
+                m->vpn_bypass_ifindex = -1; /* the main-table rule may be left: unknown */
                 m->vpn_bypass_ifname[0] = '\0';
         }
 }

@@ -3,7 +3,7 @@
 
 #include "manager.h"
 
-/* Bring the BYPASS_VPN rule in step with the default route and the physical default. */
+/* Bring the BYPASS_VPN rules in step with the physical default. */
 void vpn_routing_update(Manager *m);
 /* An uplink is going: forget the bypass into its table (the helper removes it with the
  * uplink's other rules). */

@@ -513,3 +513,22 @@ def test_wrong_signature_is_refused(lab):
     # Refused by sd-bus before the handler runs.
     assert e.value.name in ("org.freedesktop.DBus.Error.InvalidArgs", INVALID_ARGUMENT), e.value
     assert lab.traffic_counters() is not None
+
+
+def test_a_counters_table_that_does_not_fit_is_started_again(fresh_lab):
+    """A counters' table left by another version (here: sets without counters) must not
+    keep the daemon from starting: the counters start again, and say so."""
+    lab = fresh_lab(uplinks=1)
+    assert lab.stop_daemon() == 0, lab.log()
+    for name in ("tx", "rx"):
+        lab.host.out("nft", "delete", "set", "inet", "patchpanel_acct", name)
+        lab.host.out("nft", "add", "set", "inet", "patchpanel_acct", name,
+                     "{ type ifname . mark . nf_proto; flags dynamic; size 1024; }")
+    lab.start_daemon()
+    assert "did not fit: they start again" in lab.log()
+    ensure_echo_server(lab.lan)
+    before = counters(lab)
+    got = echo(lab.host, pplab.LAN_ADDR)
+    assert got >= COUNT // 2, f"only {got} of {COUNT} echoes came back"
+    assert_counted(delta(before, counters(lab)), "SYSTEM", "eth0", wire_bytes(COUNT),
+                   wire_bytes(got))

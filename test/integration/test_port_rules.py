@@ -32,7 +32,7 @@ HOST2 = pplab.HOST_UPLINK2_ADDR   # 198.51.100.2 on eth1
 EXTRA_ADDR = "192.0.2.3"          # a second address of eth0, for input_dst_ip
 # Some address of the ConnectNamespace pool, for requests that never reach traffic.
 GUEST = "100.115.92.130"
-RULE_SETS = ("access", "access_any", "port_fwd", "port_fwd_ip", "local.lockdown")
+RULE_SETS = ("access", "access_any", "port_fwd", "port_fwd_ip", "lockdown")
 
 # How long an ask waits: for an answer, and where silence is what the test expects (a drop
 # cannot be seen sooner; a port that should be closed but answers does so in milliseconds).
@@ -188,15 +188,10 @@ def both(addr, port, tcp, udp=None):
 
 
 def rule_elements(lab):
-    """The elements of our rule sets and maps (RULE_SETS; "local.lockdown" is the one in
-    table patchpanel_local), each as a set: keys, and (key, value) in a map."""
-    out = {}
-    for name in RULE_SETS:
-        table, set_name = (("patchpanel_local", name[len("local."):]) if name.startswith("local.")
-                           else ("patchpanel", name))
-        out[name] = {k if v is None else (k, v)
-                     for k, v in lab.nft_elements(set_name, table).items()}
-    return out
+    """The elements of our rule sets and maps (RULE_SETS), each as a set: keys, and
+    (key, value) in a map."""
+    return {name: {k if v is None else (k, v) for k, v in lab.nft_elements(name).items()}
+            for name in RULE_SETS}
 
 
 def nft_rule_elements(lab, name):
@@ -488,13 +483,13 @@ def test_lockdown_lets_only_the_lockdown_user_connect(fresh_lab):
     expect(lab.host, open_, uid=NOBODY, what="nobody, before any rule")
 
     assert lab.modify_port_rule("create", "lockdown", "tcp", port)
-    assert nft_rule_elements(lab, "local.lockdown") == {("tcp", port)}
+    assert nft_rule_elements(lab, "lockdown") == {("tcp", port)}
     expect(lab.host, {**both(loopback, port, "refused", f"host {loopback}"),
                       **both("::1", port, "refused", "host6")}, what="root, TCP locked down")
     expect(lab.host, open_, uid=NOBODY, what="nobody, TCP locked down")
 
     assert lab.modify_port_rule("create", "lockdown", "udp", port)
-    assert nft_rule_elements(lab, "local.lockdown") == {("tcp", port), ("udp", port)}
+    assert nft_rule_elements(lab, "lockdown") == {("tcp", port), ("udp", port)}
     got = probe_timed(lab.host, open_)
     assert {k: v[0] for k, v in got.items()} == {k: "refused" for k in open_}, got
     # Refused by a reset or a port unreachable, not left to time out. (The UDP send itself
@@ -505,7 +500,7 @@ def test_lockdown_lets_only_the_lockdown_user_connect(fresh_lab):
 
     assert lab.modify_port_rule("delete", "lockdown", "tcp", port)
     assert lab.modify_port_rule("delete", "lockdown", "udp", port)
-    assert nft_rule_elements(lab, "local.lockdown") == set()
+    assert nft_rule_elements(lab, "lockdown") == set()
     expect(lab.host, open_, what="root, rules deleted")
 
     # A rule does not outlive the daemon: root is not locked out of the port for good.
@@ -513,7 +508,7 @@ def test_lockdown_lets_only_the_lockdown_user_connect(fresh_lab):
     _, helper = lab.daemon_pids()
     assert lab.stop_daemon() == 0, lab.log()
     assert helper is None or lab.helper_gone(helper), "the helper outlived the manager"
-    assert lab.host.exec("nft", "list", "table", "inet", "patchpanel_local").returncode != 0
+    assert lab.host.exec("nft", "list", "table", "inet", "patchpanel").returncode != 0
     expect(lab.host, open_, what="root, daemon stopped")
 
 
@@ -715,7 +710,7 @@ def refused(lab, reason, op, rule_type, proto, port, **kw):
 KINDS = {
     "access-eth0": ("access", "tcp", 8189, {"ifname": "eth0"}, "access", ("eth0", "tcp", 8189)),
     "access-any": ("access", "udp", 8189, {}, "access_any", ("udp", 8189)),
-    "lockdown": ("lockdown", "udp", 8189, {}, "local.lockdown", ("udp", 8189)),
+    "lockdown": ("lockdown", "udp", 8189, {}, "lockdown", ("udp", 8189)),
     "forwarding": ("forwarding", "tcp", 8189, {**FWD, "dst_port": 80}, "port_fwd",
                    (("eth0", "tcp", 8189), (GUEST, 80))),
     "forwarding-ip": ("forwarding", "udp", 8189, {**FWD, "input_dst_ip": HOST, "dst_port": 80},
@@ -759,7 +754,7 @@ def test_fields_a_type_does_not_use_are_ignored(lab, baseline, rules):
     rules.create("lockdown", "tcp", port, ifname="eth0", input_dst_ip=HOST)
     rules.create("access", "udp", port, ifname="eth0", input_dst_ip=HOST, dst_ip=GUEST,
                  dst_port=80)
-    assert nft_rule_elements(lab, "local.lockdown") == {("tcp", port)}
+    assert nft_rule_elements(lab, "lockdown") == {("tcp", port)}
     assert nft_rule_elements(lab, "access") == {("eth0", "udp", port)}
     refused(lab, "the rule exists already", "create", "lockdown", "tcp", port)
     refused(lab, "the rule exists already", "create", "access", "udp", port, ifname="eth0")
@@ -880,7 +875,7 @@ def test_many_rules_created_then_deleted_leave_nothing(lab, baseline, rules):
     state = rules_state(lab)
     assert state["count"] == len(made)
     assert sum(len(state[n]) for n in RULE_SETS) == len(made)
-    assert len(state["port_fwd"]) == len(state["local.lockdown"]) == 30
+    assert len(state["port_fwd"]) == len(state["lockdown"]) == 30
     for r in made[::2] + made[1::2]:
         rules.delete(*r[:3], **r[3])
     assert rules_state(lab) == {**{n: set() for n in RULE_SETS}, "count": 0}

@@ -290,8 +290,9 @@ class Netns:
     def spawn(self, *args, **kw):
         """Start a long-running process inside the namespace; it is ended by delete()."""
         # A session of its own: a terminal's Ctrl-C reaches only whoever runs the lab.
+        kw.setdefault("stdin", subprocess.DEVNULL)
         p = subprocess.Popen(["ip", "netns", "exec", self.name, *map(str, args)],
-                             stdin=subprocess.DEVNULL, start_new_session=True, **kw)
+                             start_new_session=True, **kw)
         self.procs.append(p)
         return p
 
@@ -922,18 +923,15 @@ class Lab:
                        if n.startswith(("arc_", "arcbr", "vmtap", "veth")))
         elements = {}
         chains = []
-        # Our main table, and the lockdown rules in the table of the host's own sockets
-        # (as "local.<name>"); the counters' table only ever grows.
-        for table, prefix in (("patchpanel", ""), ("patchpanel_local", "local.")):
-            listing = self.host.exec("nft", "-j", "list", "table", "inet", table)
-            if listing.returncode != 0:
-                continue
+        # Our main table; the counters' table only ever grows.
+        listing = self.host.exec("nft", "-j", "list", "table", "inet", "patchpanel")
+        if listing.returncode == 0:
             for item in json.loads(listing.stdout)["nftables"]:
                 for kind in ("set", "map"):
                     if kind in item:
-                        elements[prefix + item[kind]["name"]] = len(item[kind].get("elem", []))
+                        elements[item[kind]["name"]] = len(item[kind].get("elem", []))
                 if "chain" in item:
-                    chains.append(prefix + item["chain"]["name"])
+                    chains.append(item["chain"]["name"])
 
         def stable(route):
             # Whether a link has a carrier comes and goes (a TAP gets one when its VM

@@ -781,20 +781,29 @@ static void test_input_dst_ip_broadcast(void **state) {
         assert_int_equal(f->rule.key.input_dst_ip, UINT32_MAX);
 }
 
-/* dst_ip inside the guest pools: 100.115.92.0 to 100.115.93.255 by default */
+/* dst_ip a guest's address in the pools (100.115.92.0 to 100.115.93.255 by default): the
+ * first and last guest addresses are ARC's .2 and the last PluginVM /29's .6; a subnet's
+ * network, host side and broadcast addresses are nobody's guest. */
 
 static void test_dst_ip_pools_first(void **state) {
         Fixture *f = *state;
 
-        assert_int_equal(forwarding(f, "eth0", "", 8080, "100.115.92.0", 80), 0);
-        assert_int_equal(f->rule.dst_ip, IPV4(100, 115, 92, 0));
+        assert_int_equal(forwarding(f, "eth0", "", 8080, "100.115.92.2", 80), 0);
+        assert_int_equal(f->rule.dst_ip, IPV4(100, 115, 92, 2));
+        assert_refused(f, forwarding(f, "eth0", "", 8080, "100.115.92.0", 80));
+        assert_refused(f, forwarding(f, "eth0", "", 8080, "100.115.92.1", 80));
+        assert_refused(f, forwarding(f, "eth0", "", 8080, "100.115.92.3", 80));
 }
 
 static void test_dst_ip_pools_last(void **state) {
         Fixture *f = *state;
 
-        assert_int_equal(forwarding(f, "eth0", "", 8080, "100.115.93.255", 80), 0);
-        assert_int_equal(f->rule.dst_ip, IPV4(100, 115, 93, 255));
+        assert_int_equal(forwarding(f, "eth0", "", 8080, "100.115.93.254", 80), 0);
+        assert_int_equal(f->rule.dst_ip, IPV4(100, 115, 93, 254));
+        assert_int_equal(forwarding(f, "eth0", "", 8080, "100.115.93.250", 80), 0);
+        assert_refused(f, forwarding(f, "eth0", "", 8080, "100.115.93.255", 80));
+        assert_refused(f, forwarding(f, "eth0", "", 8080, "100.115.93.249", 80));
+        assert_refused(f, forwarding(f, "eth0", "", 8080, "100.115.93.248", 80));
 }
 
 /* The netns pool's first guest address, between the Termina and netns pools' edges. */
@@ -859,8 +868,8 @@ static void test_dst_ip_moved_layout(void **state) {
         Fixture *f = *state;
 
         assert_int_equal(pool_layout_init(&f->pools, IPV4(10, 0, 2, 0)), 0);
-        assert_int_equal(forwarding(f, "eth0", "", 8080, "10.0.3.255", 80), 0);
-        assert_int_equal(f->rule.dst_ip, IPV4(10, 0, 3, 255));
+        assert_int_equal(forwarding(f, "eth0", "", 8080, "10.0.3.254", 80), 0);
+        assert_int_equal(f->rule.dst_ip, IPV4(10, 0, 3, 254));
         assert_refused(f, forwarding(f, "eth0", "", 8080, GUEST_IP, 80));
         assert_refused(f, forwarding(f, "eth0", "", 8080, "10.0.4.0", 80));
 }
@@ -1294,10 +1303,14 @@ static void test_validate_forwarding_dst_ip_pools_edges(void **state) {
         Fixture *f = *state;
         PortRule rule = good_forwarding();
 
+        rule.dst_ip = IPV4(100, 115, 92, 2);
+        assert_int_equal(validate(f, &rule), 0);
+        rule.dst_ip = IPV4(100, 115, 93, 254);
+        assert_int_equal(validate(f, &rule), 0);
         rule.dst_ip = IPV4(100, 115, 92, 0);
-        assert_int_equal(validate(f, &rule), 0);
+        assert_validate_refused(f, validate(f, &rule));
         rule.dst_ip = IPV4(100, 115, 93, 255);
-        assert_int_equal(validate(f, &rule), 0);
+        assert_validate_refused(f, validate(f, &rule));
 }
 
 static void test_validate_errbuf_null(void **state) {
