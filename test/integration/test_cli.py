@@ -2,16 +2,12 @@
 tables and as JSON, and its exit codes."""
 
 import json
-import os
-import subprocess
 
 import pplab
 
 
 def cli(lab, *args):
-    return subprocess.run([str(lab.build / "bin" / "patchpanel-cli"), *args],
-                          capture_output=True, text=True, timeout=20,
-                          env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": lab.bus_address})
+    return lab.cli(*args)
 
 
 def test_status_table_and_json(lab):

@@ -55,6 +55,10 @@ def test_forward_drop_is_detected_and_its_fix_works(lab, other_table):
         other_table("inet", "firewalld_like", "fguard", "forward")
         wait_for_drops(lab, [("inet", "firewalld_like", "fguard", "forward")])
         assert "drops by default at hook forward" in lab.log()
+        status = lab.cli("status")
+        assert status.returncode == 0, status.stderr
+        assert ("WARNING: table inet firewalld_like, chain fguard drops by default at hook "
+                "forward:") in status.stdout, status.stdout
         # It does break the guest...
         assert not ns.ping(pplab.LAN_ADDR, count=1, wait=1)
         # ...and the fix the status gives repairs it.

@@ -733,6 +733,13 @@ class Lab:
                        (f"exited {self.daemon.returncode}" if self.daemon.poll() is not None
                         else "not ready"),
                        timeout=10, what="patchpaneld did not get ready")
+            # Ready also means the uplinks there at start are set up, so that a snapshot
+            # taken now is the one to come back to (unless --uplinks chose others).
+            if not err and not any(str(a).startswith("--uplinks") for a in
+                                   [*self.daemon_args, *extra]):
+                err = poll(lambda: None if set(self.uplink_lans) <= set(self.nft_elements("uplinks"))
+                           else "not all uplinks", timeout=10,
+                           what="patchpaneld did not set up the uplinks")
             if err:
                 raise RuntimeError(f"{err}\n{self.log()}")
         return self.daemon
@@ -803,6 +810,12 @@ class Lab:
                      self.dir / f"taprelay-{self._n_vms}.log")
         self.clients.append(vm)
         return vm
+
+    def cli(self, *args, timeout=20):
+        """Run patchpanel-cli against the lab's bus; returns the CompletedProcess."""
+        return subprocess.run([str(self.build / "bin" / "patchpanel-cli"), *map(str, args)],
+                              capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.bus_address})
 
     def bus(self):
         if not self._bus:
