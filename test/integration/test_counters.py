@@ -119,6 +119,23 @@ def assert_counted(d, source, device, tx, rx, all_counters=None):
                 + (f"\ncounters now: {all_counters}" if all_counters else "")
 
 
+def echo_counted(lab, ns, addr, source, device="eth0", uid=None, port=ECHO_PORT,
+                 inbound=False):
+    """Echo COUNT datagrams from ns (as uid) to addr and check that (source, device) counted
+    them: sent as tx and answered as rx, or the other way round for traffic that came in
+    from outside (inbound; its first datagram counts before its connection has a source).
+    Returns the delta of the counters."""
+    before = counters(lab)
+    got = echo(ns, addr, uid=uid, port=port)
+    assert got >= COUNT // 2, f"only {got} of {COUNT} echoes came back"
+    after = counters(lab)
+    d = delta(before, after)
+    tx, rx = ((wire_bytes(got), wire_bytes(COUNT - 1)) if inbound
+              else (wire_bytes(COUNT), wire_bytes(got)))
+    assert_counted(d, source, device, tx, rx, after)
+    return d
+
+
 def wait_acct_uplink(lab, ifname, present=True):
     """Wait until the counters' table counts ifname as an uplink (or no longer does)."""
     def check():
@@ -142,12 +159,7 @@ def host_sends(lab, uid, source):
     """The host sends COUNT echoes to the lan as uid; they are counted for source on
     eth0."""
     ensure_echo_server(lab.lan)
-    before = counters(lab)
-    got = echo(lab.host, pplab.LAN_ADDR, uid=uid)
-    assert got >= COUNT // 2, f"only {got} of {COUNT} echoes came back"
-    after = counters(lab)
-    assert_counted(delta(before, after), source, "eth0", wire_bytes(COUNT), wire_bytes(got),
-                   after)
+    echo_counted(lab, lab.host, pplab.LAN_ADDR, source, uid=uid)
 
 
 # ---- the host's own traffic, by uid ------------------------------------------------------
@@ -248,12 +260,7 @@ def test_inbound_connection_to_a_user_server(lab):
     try:
         err = lab.host.wait_listening(port, udp=True)
         assert err is None, err
-        before = counters(lab)
-        got = echo(lab.lan, pplab.HOST_UPLINK_ADDR, port=port)
-        assert got >= COUNT // 2, f"only {got} of {COUNT} echoes came back"
-        after = counters(lab)
-        assert_counted(delta(before, after), "USER", "eth0", wire_bytes(got),
-                       wire_bytes(COUNT - 1), after)
+        echo_counted(lab, lab.lan, pplab.HOST_UPLINK_ADDR, "USER", port=port, inbound=True)
     finally:
         lab.modify_port_rule("delete", "access", "udp", port, ifname="eth0")
         server.kill()
@@ -269,12 +276,7 @@ def test_connected_namespace_counts_as_its_source(lab, baseline, source):
     value = lab.pb.TrafficCounter.Source.Value(source)
     _, lifeline = lab.connect_namespace(proc.pid, traffic_source=value)
     try:
-        before = counters(lab)
-        got = echo(ns, pplab.LAN_ADDR)
-        assert got >= COUNT // 2, f"only {got} of {COUNT} echoes came back"
-        after = counters(lab)
-        assert_counted(delta(before, after), source, "eth0", wire_bytes(COUNT),
-                       wire_bytes(got), after)
+        echo_counted(lab, ns, pplab.LAN_ADDR, source)
     finally:
         lifeline.close()
 
@@ -284,11 +286,7 @@ def test_connected_namespace_unknown_source_is_system(lab, baseline):
     ns, proc = lab.client()
     _, lifeline = lab.connect_namespace(proc.pid)
     try:
-        before = counters(lab)
-        got = echo(ns, pplab.LAN_ADDR)
-        after = counters(lab)
-        d = delta(before, after)
-        assert_counted(d, "SYSTEM", "eth0", wire_bytes(COUNT), wire_bytes(got), after)
+        d = echo_counted(lab, ns, pplab.LAN_ADDR, "SYSTEM")
         assert ("UNKNOWN", "eth0") not in d or d[("UNKNOWN", "eth0")][1] < wire_bytes(COUNT) / 2
     finally:
         lifeline.close()
@@ -307,12 +305,7 @@ def test_vm_counts_as_its_source(lab, baseline, kind, source):
         vm = lab.vm(resp.device.ifname)
         try:
             vm.configure(resp.device)
-            before = counters(lab)
-            got = echo(vm, pplab.LAN_ADDR)
-            assert got >= COUNT // 2, f"only {got} of {COUNT} echoes came back"
-            after = counters(lab)
-            assert_counted(delta(before, after), source, "eth0", wire_bytes(COUNT),
-                           wire_bytes(got), after)
+            echo_counted(lab, vm, pplab.LAN_ADDR, source)
         finally:
             vm.delete()
     finally:
@@ -334,12 +327,7 @@ def arc(lab, baseline):
 
 def test_arc_container_counts_as_arc(lab, arc):
     ensure_echo_server(lab.lan)
-    before = counters(lab)
-    got = echo(arc, pplab.LAN_ADDR)
-    assert got >= COUNT // 2, f"only {got} of {COUNT} echoes came back"
-    after = counters(lab)
-    assert_counted(delta(before, after), "ARC", "eth0", wire_bytes(COUNT), wire_bytes(got),
-                   after)
+    echo_counted(lab, arc, pplab.LAN_ADDR, "ARC")
 
 
 def test_inbound_connection_to_arc_counts_as_arc(lab, arc):
@@ -347,24 +335,14 @@ def test_inbound_connection_to_arc_counts_as_arc(lab, arc):
     are ARC's (the reference marks every packet coming in from a guest interface, not only
     new connections), and what comes in after the first datagram too (the mark its answers
     carry is saved into the connection on the way out and restored on the way in)."""
-    before = counters(lab)
-    got = echo(lab.lan, pplab.HOST_UPLINK_ADDR)
-    assert got >= COUNT // 2, f"only {got} of {COUNT} echoes came back"
-    after = counters(lab)
-    assert_counted(delta(before, after), "ARC", "eth0", wire_bytes(got),
-                   wire_bytes(COUNT - 1), after)
+    echo_counted(lab, lab.lan, pplab.HOST_UPLINK_ADDR, "ARC", inbound=True)
 
 
 # ---- the devices filter ------------------------------------------------------------------
 
 def test_traffic_through_eth1_lands_on_eth1(lab):
     ensure_echo_server(lab.lan2)
-    before = counters(lab)
-    got = echo(lab.host, pplab.LAN2_ADDR, uid=1234)
-    assert got >= COUNT // 2, f"only {got} of {COUNT} echoes came back"
-    after = counters(lab)
-    d = delta(before, after)
-    assert_counted(d, "USER", "eth1", wire_bytes(COUNT), wire_bytes(got), after)
+    d = echo_counted(lab, lab.host, pplab.LAN2_ADDR, "USER", device="eth1", uid=1234)
     rx0, tx0, _, _ = d.get(("USER", "eth0"), (0, 0, 0, 0))
     assert tx0 < wire_bytes(COUNT) / 2 and rx0 < wire_bytes(COUNT) / 2, d
 
@@ -527,8 +505,4 @@ def test_a_counters_table_that_does_not_fit_is_started_again(fresh_lab):
     lab.start_daemon()
     assert "did not fit: they start again" in lab.log()
     ensure_echo_server(lab.lan)
-    before = counters(lab)
-    got = echo(lab.host, pplab.LAN_ADDR)
-    assert got >= COUNT // 2, f"only {got} of {COUNT} echoes came back"
-    assert_counted(delta(before, counters(lab)), "SYSTEM", "eth0", wire_bytes(COUNT),
-                   wire_bytes(got))
+    echo_counted(lab, lab.host, pplab.LAN_ADDR, "SYSTEM")
