@@ -263,7 +263,29 @@ int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err) 
         return 0;
 }
 
-static int fw_run_removal(struct nft_ctx *nft, const char *cmds, const char *what, ErrBuf *err);
+/* Run removals; if the batch fails because something is already gone, one at a time. */
+static int fw_run_removal(struct nft_ctx *nft, const char *cmds, const char *what, ErrBuf *err) {
+        char line[512];
+        int r = 0;
+
+        if (cmds[0] == '\0' || fw_run(nft, cmds, what, NULL) == 0)
+                return 0;
+
+        /* The batch is all or nothing: something was already gone. One command at a time. */
+        for (const char *p = cmds; *p;) {
+                size_t n = strcspn(p, "\n");
+                if (n + 2 > sizeof line)
+                        return errbuf_set(err, -EINVAL, "cannot %s: command too long", what);
+                memcpy(line, p, n);
+                line[n] = '\n';
+                line[n + 1] = '\0';
+                p += n + (p[n] == '\n');
+                if (fw_run(nft, line, what, r < 0 ? NULL : err) < 0 && !fw_error_is_missing(nft) &&
+                    r == 0)
+                        r = -EIO;
+        }
+        return r;
+}
 
 int fw_tables_remove(struct nft_ctx *nft, ErrBuf *err) {
         int r = fw_run(nft, "add table inet " FW_TABLE "\ndelete table inet " FW_TABLE "\n",
@@ -417,30 +439,6 @@ int fw_batch_commit(struct nft_ctx *nft, const FwBatch *b, const char *what, Err
         if (b->len == 0)
                 return 0;
         return fw_run(nft, b->buf, what, err);
-}
-
-/* Run removals; if the batch fails because something is already gone, one at a time. */
-static int fw_run_removal(struct nft_ctx *nft, const char *cmds, const char *what, ErrBuf *err) {
-        char line[512];
-        int r = 0;
-
-        if (cmds[0] == '\0' || fw_run(nft, cmds, what, NULL) == 0)
-                return 0;
-
-        /* The batch is all or nothing: something was already gone. One command at a time. */
-        for (const char *p = cmds; *p;) {
-                size_t n = strcspn(p, "\n");
-                if (n + 2 > sizeof line)
-                        return errbuf_set(err, -EINVAL, "cannot %s: command too long", what);
-                memcpy(line, p, n);
-                line[n] = '\n';
-                line[n + 1] = '\0';
-                p += n + (p[n] == '\n');
-                if (fw_run(nft, line, what, r < 0 ? NULL : err) < 0 && !fw_error_is_missing(nft) &&
-                    r == 0)
-                        r = -EIO;
-        }
-        return r;
 }
 
 int fw_batch_commit_removal(struct nft_ctx *nft, const FwBatch *b, const char *what,

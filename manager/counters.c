@@ -77,7 +77,6 @@ int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_
         IpcCountersGet op = PATCHPANEL__IPC__COUNTERS_GET__INIT;
         HelperRequest hreq = HELPER_REQUEST_INIT;
         Manager *m = userdata;
-        PendingCall *pending;
         int r;
 
         r = bus_message_read_proto(msg, &patchpanel__traffic_counters_request__descriptor,
@@ -103,14 +102,5 @@ int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_
         op.n_ifnames = req->n_devices;
         hreq.op_case = OP(COUNTERS_GET);
         hreq.counters_get = &op;
-        pending = pending_call_new(m, msg);
-        if (!pending)
-                return -ENOMEM;
-        r = helper_channel_call(m->helper, &hreq, NULL, 0, on_counters, pending);
-        if (r < 0) {
-                sd_bus_message_unref(pending_call_take(pending));
-                return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot reach the helper: %s",
-                                         strerror(-r));
-        }
-        return 1;
+        return pending_call_send(m, msg, &hreq, NULL, 0, on_counters, error);
 }

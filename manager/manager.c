@@ -38,15 +38,26 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         return 0;
 }
 
-PendingCall *pending_call_new(Manager *m, sd_bus_message *call) {
+int pending_call_send(Manager *m, sd_bus_message *call, HelperRequest *req, int *fds,
+                      size_t n_fds, HelperReplyFn fn, sd_bus_error *error) {
         PendingCall *p = calloc(1, sizeof *p);
+        int r;
 
-        if (!p)
-                return NULL;
+        if (!p) {
+                for (size_t i = 0; i < n_fds; i++)
+                        fds[i] = safe_close(fds[i]);
+                return -ENOMEM;
+        }
         p->manager = m;
         p->call = sd_bus_message_ref(call);
         LIST_PREPEND(pending, m->pending_calls, p);
-        return p;
+        r = helper_channel_call(m->helper, req, fds, n_fds, fn, p);
+        if (r < 0) {
+                sd_bus_message_unref(pending_call_take(p));
+                return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot reach the helper: %s",
+                                         strerror(-r));
+        }
+        return 1;
 }
 
 sd_bus_message *pending_call_take(PendingCall *p) {

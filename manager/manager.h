@@ -92,8 +92,15 @@ void manager_stop(Manager *m);
 
 ConnectedNs *manager_find_namespace(Manager *m, uint32_t id);
 
-/* Keep a reference to call until pending_call_take(); NULL when out of memory. */
-PendingCall *pending_call_new(Manager *m, sd_bus_message *call);
+/*
+ * pending_call_send() - send @req to the helper on behalf of the D-Bus @call, which is kept
+ * (and answered at exit if the helper never does); @fn gets a PendingCall as userdata and
+ * answers the call it takes from it with pending_call_take(). @fds go with the request in
+ * every case.
+ * Return: 1, or a negative errno with @error set.
+ */
+int pending_call_send(Manager *m, sd_bus_message *call, HelperRequest *req, int *fds,
+                      size_t n_fds, HelperReplyFn fn, sd_bus_error *error);
 /* The call (its reference now the caller's), the PendingCall gone. */
 sd_bus_message *pending_call_take(PendingCall *p);
 

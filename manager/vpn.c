@@ -40,7 +40,6 @@ int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error 
         IpcVpnIntent op = PATCHPANEL__IPC__VPN_INTENT__INIT;
         HelperRequest hreq = HELPER_REQUEST_INIT;
         Manager *m = userdata;
-        PendingCall *pending;
         int fd, type, r;
         socklen_t len = sizeof type;
 
@@ -72,19 +71,7 @@ int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error 
         op.policy = (uint32_t) req->policy;
         hreq.op_case = OP(VPN_INTENT);
         hreq.vpn_intent = &op;
-        pending = pending_call_new(m, msg);
-        if (!pending) {
-                safe_close(fd);
-                return -ENOMEM;
-        }
-        /* The fd goes with the request in every case. */
-        r = helper_channel_call(m->helper, &hreq, &fd, 1, on_vpn_intent_set, pending);
-        if (r < 0) {
-                sd_bus_message_unref(pending_call_take(pending));
-                return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot reach the helper: %s",
-                                         strerror(-r));
-        }
-        return 1;
+        return pending_call_send(m, msg, &hreq, &fd, 1, on_vpn_intent_set, error);
 }
 
 static void on_vpn_bypass_set(const HelperResponse *resp, void *userdata) {

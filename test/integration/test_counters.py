@@ -139,9 +139,8 @@ def echo_counted(lab, ns, addr, source, device="eth0", uid=None, port=ECHO_PORT,
 def wait_acct_uplink(lab, ifname, present=True):
     """Wait until the counters' table counts ifname as an uplink (or no longer does)."""
     def check():
-        data = lab.host.nft_json("list", "set", "inet", "patchpanel_acct", "uplinks")
-        elems = [e for i in data["nftables"] if "set" in i for e in i["set"].get("elem", [])]
-        return None if (ifname in elems) == present else elems
+        elems = lab.nft_elements("uplinks", "patchpanel_acct")
+        return None if (ifname in elems) == present else sorted(elems)
     err = pplab.poll(check, timeout=10, interval=0.05,
                      what=f"{ifname} {'not yet' if present else 'still'} counted")
     assert err is None, f"{err}\n{lab.log()}"

@@ -400,13 +400,18 @@ def test_an_uplink_that_goes_takes_its_routing_and_pinned_namespaces(fresh_lab):
         pinned_line.close()
 
 
+def wait_uplinks(lab, names, what):
+    """Wait (a second at most) until the daemon's uplinks are names."""
+    err = pplab.poll(lambda: None if [u["name"] for u in lab.status()["uplinks"]] == names
+                     else lab.status()["uplinks"], timeout=1, what=what)
+    assert err is None, err
+
+
 def test_an_uplink_that_goes_is_not_an_error(fresh_lab):
     """Unplugging an uplink is an everyday event: nothing in the log may call it an error."""
     lab = fresh_lab(uplinks=2)
     lab.remove_uplink("eth1")
-    err = pplab.poll(lambda: None if [u["name"] for u in lab.status()["uplinks"]] == ["eth0"]
-                     else lab.status()["uplinks"], timeout=1, what="eth1 gone")
-    assert err is None, err
+    wait_uplinks(lab, ["eth0"], "eth1 gone")
     # The helper answers in order: once the shutdown's teardown is answered, so is all that
     # the removal set off.
     assert lab.stop_daemon() == 0, lab.log()
@@ -432,9 +437,7 @@ def test_a_wifi_uplink_appears_and_goes(fresh_lab):
     finally:
         lifeline.close()
     lab.remove_uplink("wlan0")
-    err = pplab.poll(lambda: None if [u["name"] for u in lab.status()["uplinks"]] == ["eth0"]
-                     else lab.status()["uplinks"], timeout=1, what="wlan0 gone")
-    assert err is None, err
+    wait_uplinks(lab, ["eth0"], "wlan0 gone")
 
 
 def test_links_that_are_not_uplinks_are_ignored(lab, baseline):
