@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -53,4 +54,24 @@ int pidfd_is_alive(int pidfd) {
         if (errno == ESRCH)
                 return 0;
         return -errno;
+}
+
+int pidfd_signal(int pidfd, int sig) {
+        return RET_NERRNO((int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0));
+}
+
+const char *exit_to_string(int code, int status, char *buf, size_t size) {
+        switch (code) {
+        case CLD_EXITED:
+                snprintf(buf, size, "exited with status %d", status);
+                break;
+        case CLD_KILLED:
+        case CLD_DUMPED:
+                snprintf(buf, size, "killed by signal %d (%s)%s", status, strsignal(status),
+                         code == CLD_DUMPED ? ", core dumped" : "");
+                break;
+        default:
+                snprintf(buf, size, "ended (code %d, status %d)", code, status);
+        }
+        return buf;
 }

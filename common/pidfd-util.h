@@ -7,6 +7,7 @@
  * work to another process.
  */
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* pidfd_open(2): the fd, -ESRCH if there is no such process, -EINVAL if pid is a thread
@@ -17,3 +18,8 @@ int pidfd_open_pid(pid_t pid);
 int pidfd_get_pid(int pidfd, pid_t *ret);
 /* 1 if the process is still running, 0 if it has exited, or a negative errno. */
 int pidfd_is_alive(int pidfd);
+/* pidfd_send_signal(2). Return: 0 or a negative errno (-ESRCH once it has exited). */
+int pidfd_signal(int pidfd, int sig);
+/* How a process ended, from waitid()'s si_code and si_status, as "exited with status 3" or
+ * "killed by signal 9 (Killed)", into buf. */
+const char *exit_to_string(int code, int status, char *buf, size_t size);

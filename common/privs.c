@@ -48,3 +48,35 @@ bool privs_effective_is_empty(void) {
 int privs_set_no_new_privs(void) {
         return RET_NERRNO(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 }
+
+int privs_keep_only_inheritable(const int *keep, size_t n) {
+        capng_clear(CAPNG_SELECT_CAPS);
+        for (size_t i = 0; i < n; i++)
+                if (capng_update(CAPNG_ADD, CAPNG_PERMITTED | CAPNG_INHERITABLE, (unsigned) keep[i]) < 0)
+                        return -EINVAL;
+        if (capng_apply(CAPNG_SELECT_CAPS) < 0)
+                return -EPERM;
+        return privs_effective_is_empty() ? 0 : -EPERM;
+}
+
+int privs_drop_all(void) {
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+                return -errno;
+        capng_clear(CAPNG_SELECT_CAPS);
+        if (capng_apply(CAPNG_SELECT_CAPS) < 0)
+                return -EPERM;
+        return privs_all_empty() ? 0 : -EPERM;
+}
+
+bool privs_all_empty(void) {
+        capng_get_caps_process();
+        for (unsigned c = 0; c <= CAP_LAST_CAP; c++) {
+                if (capng_have_capability(CAPNG_EFFECTIVE, c) ||
+                    capng_have_capability(CAPNG_PERMITTED, c) ||
+                    capng_have_capability(CAPNG_INHERITABLE, c))
+                        return false;
+                if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) > 0)
+                        return false;
+        }
+        return true;
+}

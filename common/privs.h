@@ -26,3 +26,21 @@ int privs_drop_to_user(uid_t uid, gid_t gid, const int *keep, size_t n);
 bool privs_effective_is_empty(void);
 
 int privs_set_no_new_privs(void);
+
+/*
+ * privs_keep_only_inheritable() - empty the effective set and keep exactly @keep in the
+ * permitted and inheritable sets (the ambient set keeps what of it is in both): for a
+ * process that holds capabilities only to hand them on.
+ * Return: 0 or a negative errno.
+ */
+int privs_keep_only_inheritable(const int *keep, size_t n);
+
+/*
+ * privs_drop_all() - empty the effective, permitted, inheritable and ambient sets, for good:
+ * for a process that has opened what needed privilege.
+ * Return: 0, or -EPERM if a capability remains.
+ */
+int privs_drop_all(void);
+
+/* True if the calling thread has no capability in any of its sets (bounding aside). */
+bool privs_all_empty(void);

@@ -33,6 +33,15 @@ static const struct {
         { "PR_SET_PTRACER", PR_SET_PTRACER },
         { "PR_CAPBSET_READ", PR_CAPBSET_READ },
         { "PR_CAP_AMBIENT", PR_CAP_AMBIENT },
+        { "PR_SET_NO_NEW_PRIVS", PR_SET_NO_NEW_PRIVS },
+        { "PR_GET_NO_NEW_PRIVS", PR_GET_NO_NEW_PRIVS },
+        { "PR_GET_SECUREBITS", PR_GET_SECUREBITS },
+        { "PR_SET_SECUREBITS", PR_SET_SECUREBITS },
+        { "PR_GET_KEEPCAPS", PR_GET_KEEPCAPS },
+        { "PR_SET_KEEPCAPS", PR_SET_KEEPCAPS },
+        { "PR_SET_SECCOMP", PR_SET_SECCOMP },
+        { "PR_CAPBSET_DROP", PR_CAPBSET_DROP },
+        { "AF_VSOCK", AF_VSOCK },
 };
 
 static const char *const mode_names[_SECCOMP_MODE_MAX] = {

@@ -159,7 +159,7 @@ int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf
         source = m->kind == PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA ? TRAFFIC_SOURCE_CROSVM
                                                                       : TRAFFIC_SOURCE_PLUGINVM;
 
-        r = tap_create((uid_t) m->owner_uid, tap, err);
+        r = tap_create(h->tap_owner, tap, err);
         if (r < 0)
                 return r;
         undo_push(&u, tap);
@@ -241,7 +241,7 @@ int helper_arc_add(Helper *h, const IpcArcAdd *m, int pidfd, char taps[][IFNAMSI
                         MacAddr mac = mac_stable((uint8_t) (i + 1));
                         int ifindex;
 
-                        r = tap_create((uid_t) m->tap_owner_uid, taps[i], err);
+                        r = tap_create(h->tap_owner, taps[i], err);
                         if (r < 0)
                                 goto fail;
                         undo_push(&u, taps[i]);

@@ -26,6 +26,7 @@ typedef struct Helper {
         pid_t manager_pid;
         PoolLayout pools;    /* from the command line, fixed before the first request */
         FwConfig fw;         /* the same for the firewall's uids; DatapathStart adds the rest */
+        uid_t tap_owner;     /* owner of the TAPs it makes, fixed at start as the above */
         struct nl_sock *nl;  /* rtnetlink in the host netns */
         int ioctl_fd;        /* AF_UNIX datagram socket in the host netns, for SIOCGIFINDEX */
         int signal_fd;       /* SIGTERM, SIGINT, SIGHUP */

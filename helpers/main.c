@@ -42,6 +42,7 @@ extern const char seccomp_policy_patchpanel_helper[];
 
 typedef struct Args {
         int ipc_fd;
+        uid_t tap_owner;
         SeccompMode seccomp;
         PoolLayout pools;
         FwConfig fw;
@@ -57,12 +58,13 @@ static void usage(FILE *f) {
                 "  --pool-base=ADDR       where the /23 of guest pools starts\n"
                 "  --netns-pool=A/LxN     the ConnectNamespace pool\n"
                 "  --lockdown-uid=UID     the one uid that may connect to LOCKDOWN ports\n"
+                "  --tap-owner-uid=UID    owner of the VM TAPs it makes\n"
                 "  --uid-source=UID[-UID]=SOURCE  traffic source of these uids' sockets\n");
 }
 
 static int parse_args(int argc, char **argv, Args *a) {
         enum { ARG_IPC_FD = 0x100, ARG_SECCOMP, ARG_LOG_LEVEL, ARG_POOL_BASE, ARG_NETNS_POOL,
-               ARG_LOCKDOWN_UID, ARG_UID_SOURCE };
+               ARG_LOCKDOWN_UID, ARG_TAP_OWNER_UID, ARG_UID_SOURCE };
         static const struct option options[] = {
                 { "ipc-fd", required_argument, NULL, ARG_IPC_FD },
                 { "seccomp", required_argument, NULL, ARG_SECCOMP },
@@ -70,6 +72,7 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "pool-base", required_argument, NULL, ARG_POOL_BASE },
                 { "netns-pool", required_argument, NULL, ARG_NETNS_POOL },
                 { "lockdown-uid", required_argument, NULL, ARG_LOCKDOWN_UID },
+                { "tap-owner-uid", required_argument, NULL, ARG_TAP_OWNER_UID },
                 { "uid-source", required_argument, NULL, ARG_UID_SOURCE },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -115,6 +118,15 @@ static int parse_args(int argc, char **argv, Args *a) {
                         if (errno || *end || optarg[0] == '-' || v >= UINT32_MAX)
                                 return log_error_errno(-EINVAL, "Invalid --lockdown-uid: %s", optarg);
                         a->fw.lockdown_uid = (uint32_t) v;
+                        break;
+                }
+                case ARG_TAP_OWNER_UID: {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || *end || optarg[0] == '-' || v >= UINT32_MAX)
+                                return log_error_errno(-EINVAL, "Invalid --tap-owner-uid: %s", optarg);
+                        a->tap_owner = (uid_t) v;
                         break;
                 }
                 case ARG_UID_SOURCE: {
@@ -382,6 +394,7 @@ int main(int argc, char **argv) {
         h.ipc_fd = args.ipc_fd;
         h.pools = args.pools;
         h.fw = args.fw;
+        h.tap_owner = args.tap_owner;
         h.self_pid = getpid();
         h.manager_pid = getppid();
 

@@ -7,6 +7,7 @@
 #include "arc.h"
 #include "bus.h"
 #include "bus-pid.h"
+#include "service.pb-c.h"
 
 static int arc_error(int r, const char *what, sd_bus_error *error) {
         switch (r) {
@@ -55,7 +56,7 @@ int bus_method_arc_startup(sd_bus_message *msg, void *userdata, sd_bus_error *er
         if (pid <= 1)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Invalid pid %d: it must be > 1", (int) pid);
-        if (pid == getpid() || pid == m->helper_pid)
+        if (manager_owns_pid(m, pid))
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Invalid pid %d: it is a patchpanel process", (int) pid);
         if (m->stopping)

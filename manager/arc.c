@@ -7,6 +7,7 @@
 
 #include "arc.h"
 #include "bus.h"
+#include "devices.h"
 #include "log.h"
 
 typedef enum ArcDeviceState {
@@ -19,13 +20,13 @@ struct ArcDevice {
         Arc *arc;
         unsigned slot;
         ArcDeviceState state;
-        bool announced;          /* DEVICE_ADDED was emitted */
         char uplink[IFNAMSIZ];
         int uplink_ifindex;
         char bridge[IFNAMSIZ];
         Subnet subnet;
         MacAddr guest_mac;
         bool mac_random;
+        GuestLink *link;         /* in the registry while active */
 };
 
 static const UplinkTechnology slot_technology[ARC_N_CONFIGS] = {
@@ -36,33 +37,34 @@ const char *arc_kind_to_string(ArcKind k) {
         return k == ARC_KIND_CONTAINER ? "container" : k == ARC_KIND_VM ? "VM" : NULL;
 }
 
-static GuestType arc_guest_type(const Arc *arc) {
-        return arc->kind == ARC_KIND_VM ? PATCHPANEL__NETWORK_DEVICE__GUEST_TYPE__ARCVM
-                                        : PATCHPANEL__NETWORK_DEVICE__GUEST_TYPE__ARC;
+static GuestKind arc_guest_kind(const Arc *arc) {
+        return arc->kind == ARC_KIND_VM ? GUEST_ARCVM : GUEST_ARC;
 }
 
-static void arc_device_info(const ArcDevice *d, DeviceInfo *ret) {
-        *ret = (DeviceInfo) {
-                .guest_addr = subnet_addr(&d->subnet, 1),
+/* The device is up: into the registry (which announces it). */
+static void arc_device_register(ArcDevice *d) {
+        GuestLink info = {
+                .kind = arc_guest_kind(d->arc),
+                .device = true,
                 .subnet = d->subnet,
-                .type = arc_guest_type(d->arc),
+                .guest_addr = subnet_addr(&d->subnet, 1),
+                .uplink_ifindex = d->uplink_ifindex,
+                .owner = d->arc->owner,
         };
-        snprintf(ret->ifname, sizeof ret->ifname, "%s", d->bridge);
+
+        snprintf(info.ifname, sizeof info.ifname, "%s", d->bridge);
+        snprintf(info.uplink, sizeof info.uplink, "%s", d->uplink);
+        d->link = registry_guest_add(d->arc->manager->registry, &info);
 }
 
-size_t arc_devices(const Arc *arc, DeviceInfo *ret, size_t max) {
-        size_t n = 0;
-
-        if (!arc)
-                return 0;
-        for (unsigned i = 0; i < ARC_N_CONFIGS && n < max; i++)
-                if (arc->slots[i] && arc->slots[i]->announced)
-                        arc_device_info(arc->slots[i], &ret[n++]);
-        return n;
+static void arc_device_unregister(ArcDevice *d) {
+        registry_guest_remove(d->arc->manager->registry, TAKE_PTR(d->link));
 }
 
 static void arc_device_free(ArcDevice *d) {
         Manager *m = d->arc->manager;
+
+        arc_device_unregister(d);
 
         if (d->mac_random)
                 mac_generator_release(m->macs, &d->guest_mac);
@@ -82,16 +84,11 @@ static void arc_device_unslot(ArcDevice *d) {
 
 static void arc_device_on_removed(const HelperResponse *resp, void *userdata) {
         ArcDevice *d = userdata;
-        DeviceInfo info;
 
         if (resp->status < 0)
                 log_error("%s: teardown failed: %s", d->bridge, resp->message);
         else
                 log_info("%s: ARC's link to %s removed", d->bridge, d->uplink);
-        if (d->announced) {
-                arc_device_info(d, &info);
-                manager_emit_device_changed(d->arc->manager, &info, false);
-        }
         arc_device_free(d);
 }
 
@@ -110,7 +107,7 @@ static void arc_device_remove(ArcDevice *d) {
         op.tap_ifname = op.vm ? arc->taps[d->slot + 1] : (char *) "";
         req.op_case = OP(ARC_UPLINK_REMOVE);
         req.arc_uplink_remove = &op;
-        r = helper_channel_call(arc->manager->helper, &req, NULL, 0, arc_device_on_removed, d);
+        r = helper_link_call(arc->manager->helper, &req, NULL, 0, arc_device_on_removed, d);
         if (r < 0) {
                 log_error_errno(r, "%s: cannot ask for teardown: %m", d->bridge);
                 arc_device_free(d);
@@ -119,7 +116,6 @@ static void arc_device_remove(ArcDevice *d) {
 
 static void arc_device_on_added(const HelperResponse *resp, void *userdata) {
         ArcDevice *d = userdata;
-        DeviceInfo info;
 
         if (d->state == ARC_DEVICE_REMOVING)
                 return; /* its removal is queued behind this; the device lives until then */
@@ -130,11 +126,9 @@ static void arc_device_on_added(const HelperResponse *resp, void *userdata) {
                 return;
         }
         d->state = ARC_DEVICE_ACTIVE;
-        d->announced = true;
         log_info("%s: ARC's link to %s, %s/%u", d->bridge, d->uplink,
                  ipv4_to_string(d->subnet.base, (char[IPV4_STRLEN]) {}), d->subnet.prefix_len);
-        arc_device_info(d, &info);
-        manager_emit_device_changed(d->arc->manager, &info, true);
+        arc_device_register(d);
 }
 
 static void arc_device_add(Arc *arc, const Uplink *u) {
@@ -199,7 +193,7 @@ static void arc_device_add(Arc *arc, const Uplink *u) {
                         return;
                 }
         }
-        r = helper_channel_call(m->helper, &req, fds, op.vm ? 0 : 1, arc_device_on_added, d);
+        r = helper_link_call(m->helper, &req, fds, op.vm ? 0 : 1, arc_device_on_added, d);
         if (r < 0) {
                 log_error_errno(r, "Cannot ask for ARC's link to %s: %m", u->name);
                 arc_device_unslot(d);
@@ -207,12 +201,15 @@ static void arc_device_add(Arc *arc, const Uplink *u) {
         }
 }
 
-void arc_on_uplink_added(Manager *m, Uplink *u) {
-        if (m->arc && m->arc->state == ARC_RUNNING)
+static void arc_on_uplink_added(Uplink *u, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->arc && m->arc->state == ARC_RUNNING && !m->stopping)
                 arc_device_add(m->arc, u);
 }
 
-void arc_on_uplink_removed(Manager *m, Uplink *u) {
+static void arc_on_uplink_removed(Uplink *u, void *userdata) {
+        Manager *m = userdata;
         Arc *arc = m->arc;
 
         if (!arc)
@@ -240,6 +237,7 @@ Arc *arc_free(Arc *arc) {
                 if (arc->leaving[i])
                         arc_device_free(arc->leaving[i]);
         }
+        registry_guest_remove(arc->manager->registry, TAKE_PTR(arc->link));
         if (arc->kind == ARC_KIND_CONTAINER)
                 mac_generator_release(arc->manager->macs, &arc->arc0_mac);
         if (arc->management.prefix_len)
@@ -249,6 +247,29 @@ Arc *arc_free(Arc *arc) {
                 arc->manager->arc = NULL;
         free(arc);
         return NULL;
+}
+
+/* ARC runs: its own link into the registry (not a device; the forwarders of ARC see it). */
+static void arc_register_management(Arc *arc) {
+        GuestLink info = {
+                .kind = arc_guest_kind(arc),
+                .management = true,
+                .subnet = arc->management,
+                .guest_addr = subnet_addr(&arc->management, 1),
+                .owner = arc->owner,
+        };
+
+        snprintf(info.ifname, sizeof info.ifname, "%s", ARC_BRIDGE);
+        arc->link = registry_guest_add(arc->manager->registry, &info);
+}
+
+static const RegistrySubscriber arc_subscriber = {
+        .uplink_added = arc_on_uplink_added,
+        .uplink_removed = arc_on_uplink_removed,
+};
+
+int arc_setup(Manager *m) {
+        return registry_subscribe(m->registry, &arc_subscriber, m);
 }
 
 static int arc_reply_started(Arc *arc, sd_bus_message *call) {
@@ -269,7 +290,7 @@ static int arc_reply_started(Arc *arc, sd_bus_message *call) {
                 DeviceInfo info = {
                         .guest_addr = subnet_addr(&s, 1),
                         .subnet = s,
-                        .type = PATCHPANEL__NETWORK_DEVICE__GUEST_TYPE__ARCVM,
+                        .kind = GUEST_ARCVM,
                 };
                 snprintf(info.ifname, sizeof info.ifname, "%s", arc->taps[i]);
                 device_to_proto(&info, &devs[i], &subnets[i]);
@@ -301,6 +322,7 @@ static void arc_on_started(const HelperResponse *resp, void *userdata) {
                 for (unsigned i = 0; i < ARC_VM_N_TAPS; i++)
                         snprintf(arc->taps[i], IFNAMSIZ, "%s", resp->arc_add->taps[i]);
         arc->state = ARC_RUNNING;
+        arc_register_management(arc);
         if (m->stopping) {
                 (void) bus_reply_errno(call, -ECANCELED, "The daemon is shutting down");
                 return;
@@ -309,7 +331,7 @@ static void arc_on_started(const HelperResponse *resp, void *userdata) {
         if (r < 0)
                 log_warning_errno(r, "ARC: cannot send the reply: %m");
         log_info("ARC %s started", arc_kind_to_string(arc->kind));
-        for (Uplink *u = link_monitor_uplinks(m->links); u; u = u->uplinks_next)
+        for (Uplink *u = registry_uplinks(m->registry); u; u = u->uplinks_next)
                 arc_device_add(arc, u);
 }
 
@@ -355,10 +377,9 @@ int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, sd_b
         op.vm = kind == ARC_KIND_VM;
         op.pid = pid;
         op.guest_mac = (ProtobufCBinaryData) { .len = op.vm ? 0 : MAC_LEN, .data = arc->arc0_mac.b };
-        op.tap_owner_uid = (uint32_t) m->config.tap_owner;
         req.op_case = OP(ARC_ADD);
         req.arc_add = &op;
-        r = helper_channel_call(m->helper, &req, fds, op.vm ? 0 : 1, arc_on_started, arc);
+        r = helper_link_call(m->helper, &req, fds, op.vm ? 0 : 1, arc_on_started, arc);
         if (r < 0) {
                 arc_free(arc);
                 return r;
@@ -370,7 +391,6 @@ int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, sd_b
 static void arc_on_stopped(const HelperResponse *resp, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         Arc *arc = userdata;
-        DeviceInfo info;
         int r;
 
         call = TAKE_PTR(arc->call);
@@ -378,10 +398,6 @@ static void arc_on_stopped(const HelperResponse *resp, void *userdata) {
                 ArcDevice *d = arc->leaving[i];
                 if (!d)
                         continue;
-                if (d->announced) {
-                        arc_device_info(d, &info);
-                        manager_emit_device_changed(arc->manager, &info, false);
-                }
                 arc_device_free(d);
                 arc->leaving[i] = NULL;
         }
@@ -437,7 +453,7 @@ int arc_stop(Manager *m, ArcKind kind, pid_t pid, uint32_t cid, sd_bus_message *
         }
         req.op_case = OP(ARC_REMOVE);
         req.arc_remove = &op;
-        r = helper_channel_call(m->helper, &req, NULL, 0, arc_on_stopped, arc);
+        r = helper_link_call(m->helper, &req, NULL, 0, arc_on_stopped, arc);
         if (r < 0)
                 return r;
         arc->call = sd_bus_message_ref(call);

@@ -22,12 +22,11 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
-#include "devices.h"
 #include "ifname.h"
-#include "link-monitor.h"
 #include "mac.h"
 #include "manager.h"
 #include "pool.h"
+#include "registry.h"
 
 #define ARC_N_CONFIGS ARC_N_UPLINK_SLOTS
 
@@ -61,6 +60,8 @@ struct Arc {
         ArcDevice *slots[ARC_N_CONFIGS];
         ArcDevice *leaving[ARC_N_CONFIGS]; /* going with the whole of ARC, in ArcRemove */
         sd_bus_message *call;    /* Startup or Shutdown awaiting its reply */
+        GuestLink *link;         /* arcbr0 in the registry while ARC runs */
+        uid_t owner;             /* who started it */
 };
 
 const char *arc_kind_to_string(ArcKind k);
@@ -76,12 +77,8 @@ int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, sd_b
 int arc_stop(Manager *m, ArcKind kind, pid_t pid, uint32_t cid, sd_bus_message *call);
 Arc *arc_free(Arc *arc);
 
-/* Uplink events (uplinks.c). */
-void arc_on_uplink_added(Manager *m, Uplink *u);
-void arc_on_uplink_removed(Manager *m, Uplink *u);
-
-/* The per-uplink devices that are up, at most max; how many. */
-size_t arc_devices(const Arc *arc, DeviceInfo *ret, size_t max);
+/* Follow the registry's uplinks: ARC gets a link to each while it runs. */
+int arc_setup(Manager *m);
 
 int bus_method_arc_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_arc_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error);

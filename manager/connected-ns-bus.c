@@ -88,7 +88,7 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
         if (req->pid <= 1)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Invalid pid %d: it must be > 1", req->pid);
-        if (req->pid == getpid() || req->pid == m->helper_pid)
+        if (manager_owns_pid(m, req->pid))
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Invalid pid %d: it is a patchpanel process", req->pid);
 
@@ -110,7 +110,7 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
                 if (!ifname_is_valid(req->outbound_physical_device))
                         return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                                  "Invalid outbound_physical_device name");
-                u = link_monitor_find_uplink(m->links, req->outbound_physical_device);
+                u = registry_find_uplink(m->registry, req->outbound_physical_device);
                 if (!u)
                         return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                                  "Unknown outbound_physical_device %s",

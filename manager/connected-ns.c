@@ -34,6 +34,7 @@ ConnectedNs *connected_ns_free(ConnectedNs *ns) {
                 (void) bus_reply_errno(ns->call, -ECANCELED, "The namespace was disconnected");
                 ns->call = sd_bus_message_unref(ns->call);
         }
+        registry_guest_remove(m->registry, TAKE_PTR(ns->link));
         sd_event_source_disable_unref(ns->lifeline);
         safe_close(ns->lifeline_fd);
         if (ns->subnet_quarantined)
@@ -56,7 +57,7 @@ static uint32_t manager_next_ns_id(Manager *m) {
         for (;;) {
                 uint32_t id = m->next_ns_id;
                 m->next_ns_id = id >= CONNECTED_NS_ID_MAX ? 0 : id + 1;
-                if (!manager_find_namespace(m, id))
+                if (!connected_ns_find(m, id))
                         return id;
         }
 }
@@ -92,7 +93,7 @@ void connected_ns_disconnect(ConnectedNs *ns, const char *why) {
         op.ns_id = ns->id;
         req.op_case = OP(NS_DISCONNECT);
         req.ns_disconnect = &op;
-        r = helper_channel_call(ns->manager->helper, &req, NULL, 0, ns_on_disconnected, ns);
+        r = helper_link_call(ns->manager->helper, &req, NULL, 0, ns_on_disconnected, ns);
         if (r < 0) {
                 /* Only when the helper is gone, and with it everything it built. */
                 log_error_errno(r, "%s: cannot ask for teardown: %m", ns->host_ifname);
@@ -110,14 +111,15 @@ static int ns_on_lifeline(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
-void connected_ns_on_link_removed(Manager *m, const char *name, int ifindex) {
+static void on_link_vanished(const char *name, int ifindex, void *userdata) {
+        Manager *m = userdata;
         ConnectedNs *ns;
         uint32_t id;
 
         /* At stop the helper deletes every link at once; nothing to follow up. */
         if (m->stopping || ifname_parse_connected_ns_host(name, &id) < 0)
                 return;
-        ns = manager_find_namespace(m, id);
+        ns = connected_ns_find(m, id);
         if (!ns)
                 return;
         switch (ns->state) {
@@ -131,6 +133,22 @@ void connected_ns_on_link_removed(Manager *m, const char *name, int ifindex) {
         default:
                 break;
         }
+}
+
+/* Connected: its link into the registry, bound to its pinned uplink if it has one. */
+static void ns_register(ConnectedNs *ns) {
+        GuestLink info = {
+                .ifindex = ns->host_ifindex,
+                .kind = GUEST_NETNS,
+                .subnet = ns->subnet,
+                .guest_addr = subnet_addr(&ns->subnet, 1),
+                .uplink_ifindex = ns->outbound_ifindex,
+                .owner = ns->owner,
+        };
+
+        snprintf(info.ifname, sizeof info.ifname, "%s", ns->host_ifname);
+        snprintf(info.uplink, sizeof info.uplink, "%s", ns->outbound_ifname);
+        ns->link = registry_guest_add(ns->manager->registry, &info);
 }
 
 static int ns_reply_connected(ConnectedNs *ns, sd_bus_message *call) {
@@ -171,7 +189,7 @@ static void ns_on_connected(const HelperResponse *resp, void *userdata) {
         }
 
         ns->host_ifindex = resp->ns_connect->host_ifindex;
-        ns->link_generation = link_monitor_generation(ns->manager->links);
+        ns->link_generation = registry_link_generation(ns->manager->registry);
         ns->state = CONNECTED_NS_CONNECTED;
         call = TAKE_PTR(ns->call);
 
@@ -202,6 +220,7 @@ static void ns_on_connected(const HelperResponse *resp, void *userdata) {
         r = ns_reply_connected(ns, call);
         if (r < 0)
                 log_warning_errno(r, "%s: cannot send the reply: %m", ns->host_ifname);
+        ns_register(ns);
         log_info("%s: connected pid %d, %s/%u, source %s", ns->host_ifname, (int) ns->pid,
                  ipv4_to_string(ns->subnet.base, a), ns->subnet.prefix_len,
                  traffic_source_to_string(ns->source));
@@ -262,12 +281,57 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
         op.route_on_vpn = ns->route_on_vpn;
         req.op_case = OP(NS_CONNECT);
         req.ns_connect = &op;
-        r = helper_channel_call(m->helper, &req, (int[]) { TAKE_FD(process) }, 1, ns_on_connected,
-                                ns);
+        r = helper_link_call(m->helper, &req, (int[]) { TAKE_FD(process) }, 1, ns_on_connected, ns);
         if (r < 0) {
                 connected_ns_free(ns);
                 return r;
         }
         ns->call = sd_bus_message_ref(call);
         return 0;
+}
+
+ConnectedNs *connected_ns_find(Manager *m, uint32_t id) {
+        LIST_FOREACH(namespaces, ns, m->namespaces)
+                if (ns->id == id)
+                        return ns;
+        return NULL;
+}
+
+/* After lost link events: a namespace whose veth is not among the links that exist now is
+ * gone. */
+static void on_resync(const int *ifindexes, size_t n, uint64_t generation, void *userdata) {
+        Manager *m = userdata;
+
+        LIST_FOREACH_SAFE(namespaces, ns, next, m->namespaces)
+                if (ns->state == CONNECTED_NS_CONNECTED && ns->link_generation < generation &&
+                    !link_monitor_seen(ifindexes, n, ns->host_ifindex))
+                        connected_ns_disconnect(ns, "its interface vanished while link events were lost");
+}
+
+/* Namespaces pinned to an uplink that goes are disconnected rather than left to leak
+ * through another one. */
+static void on_uplink_removed(Uplink *u, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->stopping)
+                return;
+        LIST_FOREACH_SAFE(namespaces, ns, next, m->namespaces)
+                if (ns->outbound_ifindex == u->ifindex)
+                        connected_ns_disconnect(ns, "the uplink it was pinned to is gone");
+}
+
+static const RegistrySubscriber connected_ns_subscriber = {
+        .link_vanished = on_link_vanished,
+        .resync = on_resync,
+        .uplink_removed = on_uplink_removed,
+};
+
+int connected_ns_setup(Manager *m) {
+        return registry_subscribe(m->registry, &connected_ns_subscriber, m);
+}
+
+void connected_ns_stop_watching(Manager *m) {
+        LIST_FOREACH(namespaces, ns, m->namespaces)
+                if (ns->state == CONNECTED_NS_CONNECTED)
+                        ns->lifeline = sd_event_source_disable_unref(ns->lifeline);
 }

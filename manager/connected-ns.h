@@ -20,6 +20,7 @@
 #include "mac.h"
 #include "manager.h"
 #include "pool.h"
+#include "registry.h"
 
 typedef enum ConnectedNsState {
         CONNECTED_NS_CONNECTING,
@@ -54,6 +55,8 @@ struct ConnectedNs {
         int lifeline_fd;
         sd_event_source *lifeline;
         sd_bus_message *call; /* the ConnectNamespace call awaiting its reply */
+        GuestLink *link;      /* in the registry while connected */
+        uid_t owner;          /* who connected it */
         LIST_FIELDS(ConnectedNs, namespaces);
 };
 
@@ -82,6 +85,9 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
                          sd_bus_message *call);
 /* Start the teardown of a connected namespace; a no-op if one is under way. */
 void connected_ns_disconnect(ConnectedNs *ns, const char *why);
-/* The link monitor saw a link vanish. */
-void connected_ns_on_link_removed(Manager *m, const char *name, int ifindex);
 ConnectedNs *connected_ns_free(ConnectedNs *ns);
+ConnectedNs *connected_ns_find(Manager *m, uint32_t id);
+/* Follow the registry: vanished veths and pinned uplinks that go end their namespaces. */
+int connected_ns_setup(Manager *m);
+/* At stop: the lifelines no longer matter (the whole datapath goes at once). */
+void connected_ns_stop_watching(Manager *m);

@@ -102,5 +102,5 @@ int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_
         op.n_ifnames = req->n_devices;
         hreq.op_case = OP(COUNTERS_GET);
         hreq.counters_get = &op;
-        return pending_call_send(m, msg, &hreq, NULL, 0, on_counters, error);
+        return pending_call_send(m->helper, msg, &hreq, NULL, 0, on_counters, NULL, error);
 }

@@ -1,12 +1,27 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-#include "arc.h"
 #include "bus.h"
 #include "devices.h"
 #include "log.h"
-#include "vm.h"
+#include "manager.h"
+
+static Patchpanel__NetworkDevice__GuestType guest_type(GuestKind k) {
+        switch (k) {
+        case GUEST_ARC:
+                return PATCHPANEL__NETWORK_DEVICE__GUEST_TYPE__ARC;
+        case GUEST_ARCVM:
+                return PATCHPANEL__NETWORK_DEVICE__GUEST_TYPE__ARCVM;
+        case GUEST_TERMINA:
+                return PATCHPANEL__NETWORK_DEVICE__GUEST_TYPE__TERMINA_VM;
+        case GUEST_PLUGINVM:
+                return PATCHPANEL__NETWORK_DEVICE__GUEST_TYPE__PLUGIN_VM;
+        default:
+                return PATCHPANEL__NETWORK_DEVICE__GUEST_TYPE__UNKNOWN;
+        }
+}
 
 void device_to_proto(const DeviceInfo *info, NetworkDevice *dev, Patchpanel__IPv4Subnet *subnet) {
         patchpanel__network_device__init(dev);
@@ -16,21 +31,28 @@ void device_to_proto(const DeviceInfo *info, NetworkDevice *dev, Patchpanel__IPv
         dev->ifname = (char *) info->ifname;
         dev->ipv4_addr = ipv4_to_wire(info->guest_addr);
         dev->ipv4_subnet = subnet;
-        dev->guest_type = info->type;
+        dev->guest_type = guest_type(info->kind);
 }
 
-void manager_emit_device_changed(Manager *m, const DeviceInfo *info, bool added) {
+void device_info_from_guest_link(const GuestLink *l, DeviceInfo *ret) {
+        *ret = (DeviceInfo) { .guest_addr = l->guest_addr, .subnet = l->subnet, .kind = l->kind };
+        snprintf(ret->ifname, sizeof ret->ifname, "%s", l->ifname);
+}
+
+static void devices_emit(Manager *m, const GuestLink *l, bool added) {
         Patchpanel__NetworkDeviceChangedSignal sig = PATCHPANEL__NETWORK_DEVICE_CHANGED_SIGNAL__INIT;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         Patchpanel__IPv4Subnet subnet;
         NetworkDevice dev;
+        DeviceInfo info;
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len;
         int r;
 
-        if (!m->bus)
+        if (!m->bus || !l->device)
                 return;
-        device_to_proto(info, &dev, &subnet);
+        device_info_from_guest_link(l, &info);
+        device_to_proto(&info, &dev, &subnet);
         sig.device = &dev;
         sig.event = added ? PATCHPANEL__NETWORK_DEVICE_CHANGED_SIGNAL__EVENT__DEVICE_ADDED
                           : PATCHPANEL__NETWORK_DEVICE_CHANGED_SIGNAL__EVENT__DEVICE_REMOVED;
@@ -47,7 +69,24 @@ void manager_emit_device_changed(Manager *m, const DeviceInfo *info, bool added)
                 r = sd_bus_send(m->bus, msg, NULL);
         if (r < 0)
                 log_warning_errno(r, "Cannot emit NetworkDeviceChanged for %s, ignoring: %m",
-                                  info->ifname);
+                                  l->ifname);
+}
+
+static void on_guest_added(const GuestLink *l, void *userdata) {
+        devices_emit(userdata, l, true);
+}
+
+static void on_guest_removed(const GuestLink *l, void *userdata) {
+        devices_emit(userdata, l, false);
+}
+
+static const RegistrySubscriber devices_subscriber = {
+        .guest_added = on_guest_added,
+        .guest_removed = on_guest_removed,
+};
+
+int devices_setup(Manager *m) {
+        return registry_subscribe(m->registry, &devices_subscriber, m);
 }
 
 int bus_method_get_devices(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -67,23 +106,20 @@ int bus_method_get_devices(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 return r;
         patchpanel__get_devices_request__free_unpacked(req, NULL);
 
-        cap = ARC_N_CONFIGS;
-        LIST_FOREACH(vms, vm, m->vms)
-                cap++;
+        cap = registry_n_guests(m->registry) + 1;
         infos = calloc(cap, sizeof *infos);
         devs = calloc(cap, sizeof *devs);
         ptrs = calloc(cap, sizeof *ptrs);
         subnets = calloc(cap, sizeof *subnets);
         if (!infos || !devs || !ptrs || !subnets)
                 return -ENOMEM;
-
-        n = arc_devices(m->arc, infos, ARC_N_CONFIGS);
-        LIST_FOREACH(vms, vm, m->vms)
-                if (vm->state == VM_GUEST_RUNNING && n < cap)
-                        vm_guest_device(vm, &infos[n++]);
-        for (size_t i = 0; i < n; i++) {
-                device_to_proto(&infos[i], &devs[i], &subnets[i]);
-                ptrs[i] = &devs[i];
+        for (GuestLink *l = registry_guests(m->registry); l && n < cap; l = l->guests_next) {
+                if (!l->device)
+                        continue;
+                device_info_from_guest_link(l, &infos[n]);
+                device_to_proto(&infos[n], &devs[n], &subnets[n]);
+                ptrs[n] = &devs[n];
+                n++;
         }
         resp.devices = ptrs;
         resp.n_devices = n;

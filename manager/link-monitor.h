@@ -34,7 +34,6 @@ struct Uplink {
         int ifindex;
         UplinkTechnology technology;
         bool up;
-        bool sync_pending; /* the manager owes the helper a resync of its routes */
         LIST_FIELDS(Uplink, uplinks);
 };
 

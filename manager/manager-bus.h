@@ -6,3 +6,8 @@
 int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+
+typedef struct Manager Manager;
+
+/* Export the D-Bus API and own the name (fails if another instance owns it). */
+int manager_bus_setup(Manager *m);

@@ -1,92 +1,105 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Creating, wiring and freeing the manager's parts; start-up and the orderly stop.
+ *
+ * Stop, in order: stop taking calls (release the bus name) and watching lifelines; stop the
+ * forwarders (their sockets close); ask the helper to tear the whole datapath down in one
+ * request; then close the helper's and the launcher's sockets, which ends them, and leave
+ * the loop once both have exited (or after a timeout, when they are killed), so that no
+ * process of the suite outlives the manager.
+ */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <unistd.h>
 
+#include "arc.h"
 #include "bus-names.h"
 #include "bus.h"
-#include "arc.h"
+#include "coexist.h"
 #include "connected-ns.h"
-#include "vm.h"
+#include "devices.h"
 #include "log.h"
 #include "manager.h"
-#include "coexist.h"
 #include "port-rules.h"
+#include "uplinks.h"
+#include "vm.h"
+#include "vpn.h"
 
-int manager_new(const ManagerConfig *config, Manager **ret) {
+#define CHILD_EXIT_TIMEOUT_USEC (5 * 1000 * 1000)
+
+static void manager_on_helper_down(const char *why, void *userdata);
+static void manager_on_launcher_down(const char *why, void *userdata);
+static void manager_on_launcher_exit(pid_t pid, int code, int status, void *userdata);
+
+int manager_new(sd_event *e, const ManagerConfig *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
 
         m = calloc(1, sizeof *m);
         if (!m)
                 return -ENOMEM;
+        m->event = sd_event_ref(e);
         m->config = *config;
-        m->helper_pid = -1;
         for (PoolKind k = 0; k < _POOL_KIND_MAX; k++) {
                 m->pools[k] = pool_new(&config->pools.pools[k]);
                 if (!m->pools[k])
                         return -ENOMEM;
         }
         m->macs = mac_generator_new(NULL, NULL);
-        if (!m->macs)
-                return -ENOMEM;
         m->port_rules = port_rules_new();
-        if (!m->port_rules)
+        m->registry = registry_new();
+        if (!m->macs || !m->port_rules || !m->registry)
                 return -ENOMEM;
+        r = helper_link_new(e, manager_on_helper_event, manager_on_helper_down, m, &m->helper);
+        if (r < 0)
+                return r;
+        r = launcher_link_new(e, manager_on_launcher_exit, manager_on_launcher_down, m,
+                              &m->launcher);
+        if (r < 0)
+                return r;
+
+        /* Subscriptions in the order additions must be handled: an uplink's routing before
+         * ARC's link to it; removals run in the reverse order. */
+        r = uplinks_setup(m);
+        if (r >= 0)
+                r = arc_setup(m);
+        if (r >= 0)
+                r = connected_ns_setup(m);
+        if (r >= 0)
+                r = vpn_setup(m);
+        if (r >= 0)
+                r = devices_setup(m);
+        if (r < 0)
+                return r;
+        r = forwarders_new(e, m->registry, m->launcher, &config->forwarders, &m->forwarders);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(m);
         return 0;
-}
-
-int pending_call_send(Manager *m, sd_bus_message *call, HelperRequest *req, int *fds,
-                      size_t n_fds, HelperReplyFn fn, sd_bus_error *error) {
-        PendingCall *p = calloc(1, sizeof *p);
-        int r;
-
-        if (!p) {
-                for (size_t i = 0; i < n_fds; i++)
-                        fds[i] = safe_close(fds[i]);
-                return -ENOMEM;
-        }
-        p->manager = m;
-        p->call = sd_bus_message_ref(call);
-        LIST_PREPEND(pending, m->pending_calls, p);
-        r = helper_channel_call(m->helper, req, fds, n_fds, fn, p);
-        if (r < 0) {
-                sd_bus_message_unref(pending_call_take(p));
-                return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot reach the helper: %s",
-                                         strerror(-r));
-        }
-        return 1;
-}
-
-sd_bus_message *pending_call_take(PendingCall *p) {
-        sd_bus_message *call = p->call;
-
-        LIST_REMOVE(pending, p->manager->pending_calls, p);
-        free(p);
-        return call;
 }
 
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         /* Calls the helper will never answer get an answer, while the bus is still there. */
-        while (m->pending_calls) {
-                sd_bus_message *call = pending_call_take(m->pending_calls);
-                (void) bus_reply_errno(call, -ECANCELED, "The daemon is shutting down");
-                sd_bus_message_unref(call);
-        }
+        if (m->helper)
+                pending_calls_cancel(m->helper, "The daemon is shutting down");
+        /* What goes now goes silently: no signals, no messages to children. */
+        if (m->registry)
+                registry_unsubscribe_all(m->registry);
         m->port_rules = port_rules_free(m->port_rules);
         while (m->namespaces)
                 connected_ns_free(m->namespaces);
         m->arc = arc_free(m->arc);
         while (m->vms)
                 vm_guest_free(m->vms);
-        sd_event_source_disable_unref(m->uplink_sync);
-        link_monitor_free(m->links);
-        m->helper = helper_channel_free(m->helper);
-        sd_event_source_disable_unref(m->helper_child);
+        m->forwarders = forwarders_free(m->forwarders);
+        m->launcher = launcher_link_free(m->launcher);
+        m->helper = helper_link_free(m->helper);
+        uplinks_free(m);
+        m->registry = registry_free(m->registry);
         sd_bus_slot_unref(m->bus_vtable_slot);
         sd_bus_slot_unref(m->bus_status_slot);
         sd_bus_flush_close_unref(m->bus);
@@ -99,71 +112,51 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-ConnectedNs *manager_find_namespace(Manager *m, uint32_t id) {
-        LIST_FOREACH(namespaces, ns, m->namespaces)
-                if (ns->id == id)
-                        return ns;
-        return NULL;
+bool manager_owns_pid(const Manager *m, pid_t pid) {
+        return pid == getpid() || pid == helper_link_pid(m->helper) ||
+               pid == launcher_link_pid(m->launcher);
 }
 
-static void manager_finish(Manager *m, int status);
+static void manager_finish(Manager *m);
 
-static void manager_on_helper_dead(const char *why, void *userdata) {
+static void manager_on_helper_down(const char *why, void *userdata) {
         Manager *m = userdata;
 
         if (m->stopping) {
                 /* Broken during an orderly stop (before its answer to DatapathStop): stop
-                 * waiting for the answer and wait for the helper's exit instead. */
+                 * waiting for the answer and wait for its exit instead. */
                 log_error("The helper channel broke while stopping: %s", why);
-                manager_finish(m, EXIT_FAILURE);
+                m->failed = true;
+                manager_finish(m);
                 return;
         }
         log_error("The helper is gone (%s): every datapath went with it, exiting", why);
         (void) sd_event_exit(m->event, EXIT_FAILURE);
 }
 
-static int manager_on_helper_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+static void manager_on_launcher_down(const char *why, void *userdata) {
         Manager *m = userdata;
 
-        (void) s;
-        if (si->si_code == CLD_EXITED)
-                log_full(m->stopping ? LOG_DEBUG : LOG_ERR, "Helper %d exited with status %d",
-                         (int) si->si_pid, si->si_status);
-        else
-                log_full(m->stopping ? LOG_DEBUG : LOG_ERR, "Helper %d killed by signal %d",
-                         (int) si->si_pid, si->si_status);
-        /* sd-event reaps the child after this returns; the source must live until then. */
-        m->helper_pid = -1;
-        if (m->stopping) {
-                (void) sd_event_exit(m->event, m->exit_status);
-                return 0;
-        }
-        manager_on_helper_dead("it exited", m);
-        return 0;
+        if (m->stopping)
+                return;
+        log_error("The launcher is gone (%s): no forwarder could be restarted, shutting down",
+                  why);
+        m->failed = true;
+        manager_stop(m);
 }
 
-static int manager_on_helper_exit_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+static void manager_on_launcher_exit(pid_t pid, int code, int status, void *userdata) {
         Manager *m = userdata;
-
-        (void) s;
-        (void) usec;
-        log_warning("Helper %d did not exit after its socket closed, leaving it",
-                    (int) m->helper_pid);
-        (void) sd_event_exit(m->event, m->exit_status);
-        return 0;
+        forwarders_on_exit(m->forwarders, pid, code, status);
 }
 
-int manager_attach_helper(Manager *m, int fd, pid_t pid) {
+int manager_start_children(Manager *m, const HelperArgs *helper, const LauncherArgs *launcher) {
         int r;
 
-        r = helper_channel_new(m->event, fd, manager_on_helper_dead, m, &m->helper);
-        if (r < 0) {
-                safe_close(fd);
+        r = helper_link_start(m->helper, helper);
+        if (r < 0)
                 return r;
-        }
-        helper_channel_set_event_handler(m->helper, manager_on_helper_event);
-        m->helper_pid = pid;
-        return sd_event_add_child(m->event, &m->helper_child, pid, WEXITED, manager_on_helper_exit, m);
+        return launcher_link_start(m->launcher, launcher);
 }
 
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -175,15 +168,9 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
         return 0;
 }
 
-
 int manager_setup(Manager *m) {
         int r;
 
-        if (!m->event) {
-                r = sd_event_default(&m->event);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to get an event loop: %m");
-        }
         for (size_t i = 0; i < 3; i++) {
                 static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
                 r = sd_event_add_signal(m->event, NULL, sigs[i] | SD_EVENT_SIGNAL_PROCMASK,
@@ -191,8 +178,7 @@ int manager_setup(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to watch signals: %m");
         }
-        r = link_monitor_new(m->event, m->config.uplink_patterns, &manager_link_callbacks, m,
-                             &m->links);
+        r = registry_watch_links(m->registry, m->event, m->config.uplink_patterns);
         if (r < 0)
                 return log_error_errno(r, "Failed to monitor links: %m");
         return 0;
@@ -207,9 +193,11 @@ static void manager_on_datapath_started(const HelperResponse *resp, void *userda
                 return;
         }
         log_info("Datapath ready");
+        if (!m->stopping)
+                forwarders_start(m->forwarders);
 }
 
-int manager_start_datapath(Manager *m) {
+int manager_start(Manager *m) {
         IpcDatapathStart op = PATCHPANEL__IPC__DATAPATH_START__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
 
@@ -218,38 +206,38 @@ int manager_start_datapath(Manager *m) {
         req.datapath_start = &op;
         /* The helper serves requests in order: anything a client asks for after this is
          * built on the fresh datapath. */
-        return helper_channel_call(m->helper, &req, NULL, 0, manager_on_datapath_started, m);
+        return helper_link_call(m->helper, &req, NULL, 0, manager_on_datapath_started, m);
 }
 
-/* Close the helper's socket, which ends it, and leave the loop once it has exited, so no
- * process of the suite outlives the manager. */
-static void manager_finish(Manager *m, int status) {
-        int r;
+static void manager_on_child_stopped(void *userdata) {
+        Manager *m = userdata;
 
+        if (helper_link_pid(m->helper) > 0 || launcher_link_pid(m->launcher) > 0)
+                return; /* the other one is still there */
+        (void) sd_event_exit(m->event, m->failed ? EXIT_FAILURE : m->exit_status);
+}
+
+/* Close the helper's and the launcher's sockets, which ends them, and leave the loop once
+ * both have exited. */
+static void manager_finish(Manager *m) {
         if (m->finishing)
                 return;
         m->finishing = true;
-        m->exit_status = m->failed ? EXIT_FAILURE : status;
-        helper_channel_close(m->helper);
-        log_debug("Waiting for helper %d to exit", (int) m->helper_pid);
-        if (m->helper_pid < 0) {
-                (void) sd_event_exit(m->event, status);
-                return;
-        }
-        r = sd_event_add_time_relative(m->event, NULL, CLOCK_MONOTONIC, 5 * 1000 * 1000, 0,
-                                       manager_on_helper_exit_timeout, m);
-        if (r < 0)
-                (void) sd_event_exit(m->event, status);
+        log_debug("Waiting for the helper (pid %d) and the launcher (pid %d) to exit",
+                  (int) helper_link_pid(m->helper), (int) launcher_link_pid(m->launcher));
+        helper_link_stop(m->helper, CHILD_EXIT_TIMEOUT_USEC, manager_on_child_stopped);
+        launcher_link_stop(m->launcher, CHILD_EXIT_TIMEOUT_USEC, manager_on_child_stopped);
 }
 
 static void manager_on_datapath_stopped(const HelperResponse *resp, void *userdata) {
         Manager *m = userdata;
 
-        if (resp->status < 0)
+        if (resp->status < 0) {
                 log_error("Teardown incomplete: %s", resp->message);
-        else
+                m->failed = true;
+        } else
                 log_info("Datapath removed");
-        manager_finish(m, resp->status < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+        manager_finish(m);
 }
 
 void manager_stop(Manager *m) {
@@ -260,23 +248,19 @@ void manager_stop(Manager *m) {
         if (m->stopping)
                 return;
         m->stopping = true;
+        m->exit_status = EXIT_SUCCESS;
         if (m->bus)
                 (void) sd_bus_release_name_async(m->bus, NULL, PP_BUS_NAME, NULL, NULL);
-
         /* Stop watching lifelines: the whole datapath goes in one request below. */
-        LIST_FOREACH(namespaces, ns, m->namespaces)
-                if (ns->state == CONNECTED_NS_CONNECTED)
-                        ns->lifeline = sd_event_source_disable_unref(ns->lifeline);
+        connected_ns_stop_watching(m);
+        forwarders_stop(m->forwarders);
 
-        if (!m->helper) {
-                (void) sd_event_exit(m->event, EXIT_SUCCESS);
-                return;
-        }
         req.op_case = OP(DATAPATH_STOP);
         req.datapath_stop = &op;
-        r = helper_channel_call(m->helper, &req, NULL, 0, manager_on_datapath_stopped, m);
+        r = helper_link_call(m->helper, &req, NULL, 0, manager_on_datapath_stopped, m);
         if (r < 0) {
                 log_error_errno(r, "Cannot ask the helper for teardown: %m");
-                manager_finish(m, EXIT_FAILURE);
+                m->failed = true;
+                manager_finish(m);
         }
 }

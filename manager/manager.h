@@ -1,31 +1,33 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #pragma once
 
+/*
+ * The manager: the state of patchpaneld, each part owned by the file named beside it. The
+ * files below this one in the layering of registry.h use the shared services (the helper,
+ * the registry, the pools, the MAC generator, the event loop and bus); only manager.c and
+ * main.c create, wire and free them.
+ */
+
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "child.h"
 #include "foreign-drop.h"
-#include "helper-channel.h"
-#include "link-monitor.h"
+#include "forwarders.h"
+#include "helper-link.h"
+#include "launcher-link.h"
 #include "mac.h"
 #include "pool.h"
+#include "registry.h"
+#include "seccomp-policy.h"
 #include "source-map.h"
 
 typedef struct ConnectedNs ConnectedNs;
 typedef struct Arc Arc;
 typedef struct VmGuest VmGuest;
 typedef struct PortRules PortRules;
-
-/* A D-Bus call waiting for the helper, by a handler that keeps no object of its own: the
- * manager answers it at exit if the helper never does. */
-typedef struct Manager Manager;
-typedef struct PendingCall PendingCall;
-struct PendingCall {
-        Manager *manager;
-        sd_bus_message *call;
-        LIST_FIELDS(PendingCall, pending);
-};
+typedef struct UplinkRouting UplinkRouting;
 
 typedef struct ManagerConfig {
         PoolLayout pools;
@@ -34,75 +36,58 @@ typedef struct ManagerConfig {
         bool ingress_firewall;  /* drop new inbound connections on uplinks but to ACCESS ports */
         uid_t lockdown_uid;     /* the one user that may connect to LOCKDOWN ports */
         SourceMap uid_sources;  /* traffic source of the host's sockets by owner */
+        ForwardersConfig forwarders;
 } ManagerConfig;
 
-struct Manager {
-        sd_event *event;
-        sd_bus *bus;
+typedef struct Manager {
+        sd_event *event;             /* main.c */
+        sd_bus *bus;                 /* main.c, manager-bus.c */
         sd_bus_slot *bus_vtable_slot;
         sd_bus_slot *bus_status_slot;
-        HelperChannel *helper;
-        pid_t helper_pid;
-        sd_event_source *helper_child;
-        LinkMonitor *links;
 
-        ManagerConfig config;
-        /* Allocation state of the pools handed out dynamically; ARC's are fixed. */
-        Pool *pools[_POOL_KIND_MAX];
-        MacGenerator *macs;
+        ManagerConfig config;        /* main.c, from the command line */
+        HelperLink *helper;          /* helper-link.c: the privileged helper */
+        LauncherLink *launcher;      /* launcher-link.c: starts the forwarders */
+        Forwarders *forwarders;      /* forwarders.c */
+        Registry *registry;          /* registry.c: uplinks and guest links */
+        Pool *pools[_POOL_KIND_MAX]; /* subnets handed out; every guest file takes and gives */
+        MacGenerator *macs;          /* MACs handed out, likewise */
 
-        ConnectedNs *namespaces;
+        ConnectedNs *namespaces;     /* connected-ns.c */
         unsigned n_namespaces;
         uint32_t next_ns_id;
-
-        Arc *arc;                 /* at most one ARC, container or VM */
-        VmGuest *vms;             /* Termina and PluginVM */
-        sd_event_source *uplink_sync; /* routes of some uplinks changed */
-        PortRules *port_rules;    /* ModifyPortRule's rules */
-        int vpn_bypass_ifindex;   /* uplink BYPASS_VPN traffic goes to (helper's rule); 0 none */
+        Arc *arc;                    /* arc.c: at most one ARC, container or VM */
+        VmGuest *vms;                /* vm.c: Termina and PluginVM */
+        UplinkRouting *routing;      /* uplinks.c */
+        PortRules *port_rules;       /* port-rules.c */
+        int vpn_bypass_ifindex;      /* vpn.c: uplink BYPASS_VPN traffic goes to; 0 none */
         char vpn_bypass_ifname[IFNAMSIZ];
-        PendingCall *pending_calls;
-        ForeignDrop *foreign_drops; /* as the helper last reported them */
+        ForeignDrop *foreign_drops;  /* coexist.c: as the helper last reported them */
         size_t n_foreign_drops;
 
-        bool stopping;
-        bool finishing;  /* the helper's socket is closed; waiting for it to exit */
-        bool failed;     /* stopping because something broke: exit non-zero */
-        int exit_status; /* of an orderly stop, once the helper has exited */
-};
+        bool stopping;               /* manager.c: shutting down, nothing new starts */
+        bool finishing;              /* the datapath is gone: ending the children */
+        bool failed;                 /* stopping because something broke: exit non-zero */
+        int exit_status;             /* of an orderly stop */
+} Manager;
 
 /*
- * manager_new() - the manager's state, without connecting anywhere, so unit tests can use
- * the real object.
+ * manager_new() - the manager's state, its registry and its objects' subscriptions, without
+ * connecting anywhere or starting anything, so unit tests can use the real object.
  */
-int manager_new(const ManagerConfig *config, Manager **ret);
+int manager_new(sd_event *e, const ManagerConfig *config, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
-/* Take the helper's socket and pid and start supervising it. */
-int manager_attach_helper(Manager *m, int fd, pid_t pid);
-/* Event sources for signals and the link monitor. */
+/* Start the helper and the launcher (as root, before the lockdown). */
+int manager_start_children(Manager *m, const HelperArgs *helper, const LauncherArgs *launcher);
+/* Signal sources and the link monitor. */
 int manager_setup(Manager *m);
-/* Export the D-Bus API and own the name (fails if another instance owns it). */
-int manager_bus_setup(Manager *m);
-/* Ask the helper to install the datapath; exits the loop with failure if it cannot. */
-int manager_start_datapath(Manager *m);
-/* Orderly shutdown: tear everything down, then leave the event loop. */
+/* Ask the helper for the datapath and start the forwarders; exits the loop with failure if
+ * the datapath cannot be set up. */
+int manager_start(Manager *m);
+/* Orderly shutdown: tear everything down, end every child, then leave the event loop. */
 void manager_stop(Manager *m);
 
-ConnectedNs *manager_find_namespace(Manager *m, uint32_t id);
-
-/*
- * pending_call_send() - send @req to the helper on behalf of the D-Bus @call, which is kept
- * (and answered at exit if the helper never does); @fn gets a PendingCall as userdata and
- * answers the call it takes from it with pending_call_take(). @fds go with the request in
- * every case.
- * Return: 1, or a negative errno with @error set.
- */
-int pending_call_send(Manager *m, sd_bus_message *call, HelperRequest *req, int *fds,
-                      size_t n_fds, HelperReplyFn fn, sd_bus_error *error);
-/* The call (its reference now the caller's), the PendingCall gone. */
-sd_bus_message *pending_call_take(PendingCall *p);
-
-/* Uplink events from the link monitor (uplinks.c). */
-extern const LinkMonitorCallbacks manager_link_callbacks;
+/* Whether @pid is a process of the suite (the manager, the helper, the launcher). */
+bool manager_owns_pid(const Manager *m, pid_t pid);

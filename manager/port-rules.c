@@ -176,7 +176,7 @@ static int send_rule(Manager *m, Rule *r, bool create) {
         op.dst_port = r->rule.dst_port;
         req.op_case = OP(PORT_RULE);
         req.port_rule = &op;
-        return helper_channel_call(m->helper, &req, NULL, 0, on_rule_applied, r);
+        return helper_link_call(m->helper, &req, NULL, 0, on_rule_applied, r);
 }
 
 /* Answer false and say why in the log. */

@@ -98,7 +98,7 @@ static void json_subnet(Json *j, const char *key, const Subnet *s) {
 
 static void status_uplinks(Manager *m, Json *j) {
         json_open(j, "uplinks", '[');
-        for (const Uplink *u = link_monitor_uplinks(m->links); u; u = u->uplinks_next) {
+        for (const Uplink *u = registry_uplinks(m->registry); u; u = u->uplinks_next) {
                 json_open(j, NULL, '{');
                 json_str(j, "name", u->name);
                 json_int(j, "ifindex", u->ifindex);
@@ -108,9 +108,9 @@ static void status_uplinks(Manager *m, Json *j) {
                 json_close(j, '}');
         }
         json_close(j, ']');
-        json_str(j, "default_interface", link_monitor_default_ifname(m->links) ?: "");
+        json_str(j, "default_interface", registry_default_ifname(m->registry) ?: "");
         json_open(j, "vpn_links", '[');
-        for (const VpnLink *v = link_monitor_vpns(m->links); v; v = v->vpns_next) {
+        for (const VpnLink *v = registry_vpns(m->registry); v; v = v->vpns_next) {
                 json_open(j, NULL, '{');
                 json_str(j, "name", v->name);
                 json_int(j, "ifindex", v->ifindex);
@@ -120,18 +120,8 @@ static void status_uplinks(Manager *m, Json *j) {
         json_close(j, ']');
 }
 
-static void status_device(Json *j, const DeviceInfo *d) {
-        char a[IPV4_STRLEN];
-
-        json_open(j, NULL, '{');
-        json_str(j, "ifname", d->ifname);
-        json_str(j, "guest_address", ipv4_to_string(d->guest_addr, a));
-        json_subnet(j, "subnet", &d->subnet);
-        json_close(j, '}');
-}
-
 static void status_guests(Manager *m, Json *j) {
-        DeviceInfo devs[ARC_N_CONFIGS];
+        char a[IPV4_STRLEN];
 
         json_key(j, "arc");
         if (!m->arc)
@@ -139,7 +129,6 @@ static void status_guests(Manager *m, Json *j) {
         else {
                 Arc *arc = m->arc;
                 static const char *const states[] = { "starting", "running", "stopping" };
-                size_t n = arc_devices(arc, devs, ARC_N_CONFIGS);
 
                 fputc('{', j->f);
                 j->first = true;
@@ -150,8 +139,15 @@ static void status_guests(Manager *m, Json *j) {
                 else
                         json_int(j, "pid", arc->pid);
                 json_open(j, "devices", '[');
-                for (size_t i = 0; i < n; i++)
-                        status_device(j, &devs[i]);
+                for (GuestLink *l = registry_guests(m->registry); l; l = l->guests_next) {
+                        if (!l->device || (l->kind != GUEST_ARC && l->kind != GUEST_ARCVM))
+                                continue;
+                        json_open(j, NULL, '{');
+                        json_str(j, "ifname", l->ifname);
+                        json_str(j, "guest_address", ipv4_to_string(l->guest_addr, a));
+                        json_subnet(j, "subnet", &l->subnet);
+                        json_close(j, '}');
+                }
                 json_close(j, ']');
                 json_close(j, '}');
         }
@@ -259,6 +255,70 @@ static void status_firewall(Manager *m, Json *j) {
         json_close(j, '}');
 }
 
+static void status_child(Json *j, const ChildInfo *info) {
+        json_str(j, "name", info->name);
+        json_str(j, "state", child_state_to_string(info->state));
+        json_int(j, "pid", info->pid);
+        json_int(j, "starts", info->starts);
+        json_int(j, "failures_in_a_row", info->failures);
+        json_int(j, "restart_in_ms", (long long) (info->restart_in_usec / 1000));
+        json_str(j, "last_end", info->last_end);
+}
+
+/* A forwarder's last report: the links it serves and its counters. */
+static void status_forwarder_report(Json *j, const uint8_t *buf, size_t len) {
+        Patchpanel__Ipc__ForwarderStatus *st = NULL;
+
+        json_open(j, "links", '[');
+        if (buf)
+                st = patchpanel__ipc__forwarder_status__unpack(NULL, len, buf);
+        for (size_t i = 0; st && i < st->n_links; i++) {
+                json_open(j, NULL, '{');
+                json_str(j, "guest", st->links[i]->guest);
+                json_str(j, "uplink", st->links[i]->uplink);
+                json_close(j, '}');
+        }
+        json_close(j, ']');
+        json_open(j, "counters", '[');
+        for (size_t i = 0; st && i < st->n_counters; i++) {
+                json_open(j, NULL, '{');
+                json_str(j, "link", st->counters[i]->link);
+                json_str(j, "name", st->counters[i]->name);
+                json_int(j, "value", (long long) st->counters[i]->value);
+                json_close(j, '}');
+        }
+        json_close(j, ']');
+        if (st)
+                patchpanel__ipc__forwarder_status__free_unpacked(st, NULL);
+}
+
+static void status_forwarder(const char *kind, const ChildInfo *info, const uint8_t *status,
+                             size_t status_len, void *userdata) {
+        Json *j = userdata;
+
+        (void) kind;
+        json_open(j, NULL, '{');
+        status_child(j, info);
+        status_forwarder_report(j, status, status_len);
+        json_close(j, '}');
+}
+
+static void status_children(Manager *m, Json *j) {
+        ChildInfo info;
+
+        json_open(j, "children", '[');
+        json_open(j, NULL, '{');
+        helper_link_info(m->helper, &info);
+        status_child(j, &info);
+        json_close(j, '}');
+        json_open(j, NULL, '{');
+        launcher_link_info(m->launcher, &info);
+        status_child(j, &info);
+        json_close(j, '}');
+        forwarders_foreach(m->forwarders, status_forwarder, j);
+        json_close(j, ']');
+}
+
 int manager_status_json(Manager *m, char **ret) {
         char *buf = NULL;
         size_t size = 0;
@@ -273,6 +333,7 @@ int manager_status_json(Manager *m, char **ret) {
         status_guests(m, &j);
         status_pools(m, &j);
         status_firewall(m, &j);
+        status_children(m, &j);
         fputc('}', j.f);
         if (fclose(j.f) != 0) {
                 free(buf);

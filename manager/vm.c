@@ -31,15 +31,26 @@ VmGuest *manager_find_vm(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id) 
         return NULL;
 }
 
-void vm_guest_device(const VmGuest *vm, DeviceInfo *ret) {
+static void vm_guest_device(const VmGuest *vm, DeviceInfo *ret) {
         *ret = (DeviceInfo) {
                 .guest_addr = subnet_addr(&vm->subnet, 1),
                 .subnet = vm->subnet,
-                .type = vm->kind == PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA
-                                ? PATCHPANEL__NETWORK_DEVICE__GUEST_TYPE__TERMINA_VM
-                                : PATCHPANEL__NETWORK_DEVICE__GUEST_TYPE__PLUGIN_VM,
+                .kind = vm->kind == PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA ? GUEST_TERMINA
+                                                                             : GUEST_PLUGINVM,
         };
         snprintf(ret->ifname, sizeof ret->ifname, "%s", vm->tap);
+}
+
+/* Its TAP is up: into the registry (which announces the device). */
+static void vm_guest_register(VmGuest *vm) {
+        DeviceInfo d;
+        GuestLink info;
+
+        vm_guest_device(vm, &d);
+        info = (GuestLink) { .ifindex = vm->ifindex, .kind = d.kind, .device = true,
+                             .subnet = d.subnet, .guest_addr = d.guest_addr, .owner = vm->owner };
+        snprintf(info.ifname, sizeof info.ifname, "%s", vm->tap);
+        vm->link = registry_guest_add(vm->manager->registry, &info);
 }
 
 VmGuest *vm_guest_free(VmGuest *vm) {
@@ -57,6 +68,7 @@ VmGuest *vm_guest_free(VmGuest *vm) {
                 (void) pool_release(m->pools[POOL_LXD], &vm->lxd);
         if (vm->mac_random)
                 mac_generator_release(m->macs, &vm->mac);
+        registry_guest_remove(m->registry, TAKE_PTR(vm->link));
         LIST_REMOVE(vms, m->vms, vm);
         free(vm);
         return NULL;
@@ -86,7 +98,6 @@ static int vm_reply_started(VmGuest *vm, sd_bus_message *call) {
 static void vm_on_started(const HelperResponse *resp, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         VmGuest *vm = userdata;
-        DeviceInfo info;
         int r;
 
         call = TAKE_PTR(vm->call);
@@ -99,6 +110,7 @@ static void vm_on_started(const HelperResponse *resp, void *userdata) {
                 return;
         }
         snprintf(vm->tap, sizeof vm->tap, "%s", resp->tap->ifname);
+        vm->ifindex = resp->tap->ifindex;
         vm->state = VM_GUEST_RUNNING;
         if (vm->manager->stopping) {
                 (void) bus_reply_errno(call, -ECANCELED, "The daemon is shutting down");
@@ -108,8 +120,7 @@ static void vm_on_started(const HelperResponse *resp, void *userdata) {
         if (r < 0)
                 log_warning_errno(r, "%s: cannot send the reply: %m", vm->tap);
         log_info("%s: %s VM %" PRIu64 " started", vm->tap, vm_kind_to_string(vm->kind), vm->id);
-        vm_guest_device(vm, &info);
-        manager_emit_device_changed(vm->manager, &info, true);
+        vm_guest_register(vm);
 }
 
 int vm_guest_start(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, uint32_t subnet_index,
@@ -159,10 +170,9 @@ int vm_guest_start(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, uint32
         op.lxd_subnet_base = vm->lxd.base;
         op.lxd_subnet_prefix_len = vm->lxd.prefix_len;
         op.mac = (ProtobufCBinaryData) { .len = MAC_LEN, .data = vm->mac.b };
-        op.owner_uid = (uint32_t) m->config.tap_owner;
         req.op_case = OP(VM_TAP_ADD);
         req.vm_tap_add = &op;
-        r = helper_channel_call(m->helper, &req, NULL, 0, vm_on_started, vm);
+        r = helper_link_call(m->helper, &req, NULL, 0, vm_on_started, vm);
         if (r < 0) {
                 vm_guest_free(vm);
                 return r;
@@ -174,17 +184,15 @@ int vm_guest_start(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, uint32
 static void vm_on_stopped(const HelperResponse *resp, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         VmGuest *vm = userdata;
-        DeviceInfo info;
         int r;
 
         call = TAKE_PTR(vm->call);
-        vm_guest_device(vm, &info);
+        registry_guest_remove(vm->manager->registry, TAKE_PTR(vm->link));
         if (resp->status < 0) {
                 log_error("%s: teardown failed: %s", vm->tap, resp->message);
                 /* Keep its subnets out of use: they may still be configured. */
                 vm->subnet.prefix_len = vm->lxd.prefix_len = 0;
         }
-        manager_emit_device_changed(vm->manager, &info, false);
         if (vm->kind == PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA) {
                 Patchpanel__TerminaVmShutdownResponse reply =
                         PATCHPANEL__TERMINA_VM_SHUTDOWN_RESPONSE__INIT;
@@ -213,7 +221,7 @@ int vm_guest_stop(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, sd_bus_
         op.ifname = vm->tap;
         req.op_case = OP(VM_TAP_REMOVE);
         req.vm_tap_remove = &op;
-        r = helper_channel_call(m->helper, &req, NULL, 0, vm_on_stopped, vm);
+        r = helper_link_call(m->helper, &req, NULL, 0, vm_on_stopped, vm);
         if (r < 0)
                 return r;
         vm->state = VM_GUEST_STOPPING;

@@ -21,6 +21,7 @@
 #include "mac.h"
 #include "manager.h"
 #include "pool.h"
+#include "registry.h"
 
 typedef enum VmGuestState {
         VM_GUEST_STARTING,
@@ -40,7 +41,10 @@ struct VmGuest {
         MacAddr mac;
         bool mac_random;         /* from the generator, to give back */
         char tap[IFNAMSIZ];
+        int ifindex;
         sd_bus_message *call;    /* Startup or Shutdown awaiting its reply */
+        GuestLink *link;         /* its TAP in the registry while it runs */
+        uid_t owner;             /* who started it */
         LIST_FIELDS(VmGuest, vms);
 };
 
@@ -60,7 +64,6 @@ int vm_guest_start(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, uint32
 /* Return: 0, -ENOENT if no such VM runs (nothing changes). */
 int vm_guest_stop(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, sd_bus_message *call);
 VmGuest *vm_guest_free(VmGuest *vm);
-void vm_guest_device(const VmGuest *vm, DeviceInfo *ret);
 
 int bus_method_termina_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_termina_vm_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error);

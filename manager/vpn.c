@@ -71,7 +71,7 @@ int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error 
         op.policy = (uint32_t) req->policy;
         hreq.op_case = OP(VPN_INTENT);
         hreq.vpn_intent = &op;
-        return pending_call_send(m, msg, &hreq, &fd, 1, on_vpn_intent_set, error);
+        return pending_call_send(m->helper, msg, &hreq, &fd, 1, on_vpn_intent_set, NULL, error);
 }
 
 static void on_vpn_bypass_set(const HelperResponse *resp, void *userdata) {
@@ -85,10 +85,10 @@ static void on_vpn_bypass_set(const HelperResponse *resp, void *userdata) {
         }
 }
 
-void vpn_routing_update(Manager *m) {
+static void vpn_routing_update(Manager *m) {
         IpcVpnBypass op = PATCHPANEL__IPC__VPN_BYPASS__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
-        const Uplink *physical = link_monitor_physical_default(m->links);
+        const Uplink *physical = registry_physical_default(m->registry);
         int ifindex = physical ? physical->ifindex : 0;
         int r;
 
@@ -105,16 +105,35 @@ void vpn_routing_update(Manager *m) {
         op.ifindex = ifindex;
         req.op_case = OP(VPN_BYPASS);
         req.vpn_bypass = &op;
-        r = helper_channel_call(m->helper, &req, NULL, 0, on_vpn_bypass_set, m);
+        r = helper_link_call(m->helper, &req, NULL, 0, on_vpn_bypass_set, m);
         if (r < 0)
                 log_error_errno(r, "Cannot ask the helper for VPN routing: %m");
 }
 
-void vpn_on_uplink_removed(Manager *m, int ifindex) {
+static void vpn_on_uplink_removed(Uplink *u, void *userdata) {
+        Manager *m = userdata;
+
         /* The helper drops every rule into a removed uplink's table, one of the bypass's
          * with them; the next update replaces or removes the other. */
-        if (m->vpn_bypass_ifindex == ifindex) {
+        if (m->vpn_bypass_ifindex == u->ifindex) {
                 m->vpn_bypass_ifindex = -1; /* the main-table rule may be left: unknown */
                 m->vpn_bypass_ifname[0] = '\0';
         }
+}
+
+static void vpn_on_default_changed(const char *old, const char *new, void *userdata) {
+        (void) old;
+        (void) new;
+        /* New connections follow the main table by themselves; established ones keep their
+         * uplink through their conntrack mark. Only the VPN bypass depends on the default. */
+        vpn_routing_update(userdata);
+}
+
+static const RegistrySubscriber vpn_subscriber = {
+        .uplink_removed = vpn_on_uplink_removed,
+        .default_changed = vpn_on_default_changed,
+};
+
+int vpn_setup(Manager *m) {
+        return registry_subscribe(m->registry, &vpn_subscriber, m);
 }

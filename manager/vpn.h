@@ -3,8 +3,5 @@
 
 #include "manager.h"
 
-/* Bring the BYPASS_VPN rules in step with the physical default. */
-void vpn_routing_update(Manager *m);
-/* An uplink is going: forget the bypass into its table (the helper removes it with the
- * uplink's other rules). */
-void vpn_on_uplink_removed(Manager *m, int ifindex);
+/* Keep the BYPASS_VPN rules in step with the registry's physical default. */
+int vpn_setup(Manager *m);

@@ -82,7 +82,6 @@ static int setup(void **state) {
         f->tap.subnet_base = 0x64735c18u; /* 100.115.92.24, the Termina pool's first /30 */
         f->tap.subnet_prefix_len = 30;
         f->tap.mac = bytes(f->tap_mac, 6);
-        f->tap.owner_uid = 1000;
 
         /* The ARC container. */
         memcpy(f->arc_mac, good_peer_mac, sizeof good_peer_mac);
@@ -1310,7 +1309,6 @@ static void test_arc_add_vm_ok(void **state) {
         Fixture *f = *state;
 
         f->arc.vm = 1;
-        f->arc.tap_owner_uid = 655360;
         assert_int_equal(arc_add(f), 0);
 }
 

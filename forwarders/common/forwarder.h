@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+/*
+ * What every forwarder does the same way when patchpaneld supervises it: its command line
+ * (--control-fd, --log-level, --seccomp), its sandbox (no capability left, no_new_privs,
+ * its own seccomp policy, in that order, before the first packet), the control channel to
+ * the manager (link pairs in; hello, status and what it learns out), and its end when that
+ * channel closes or SIGTERM arrives.
+ */
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "ipc.pb-c.h"
+#include "seccomp-policy.h"
+
+typedef Patchpanel__Ipc__ForwarderLink ForwarderLink;
+typedef Patchpanel__Ipc__ForwarderReport ForwarderReport;
+typedef Patchpanel__Ipc__ForwarderStatus ForwarderStatus;
+
+typedef struct FwdRuntime FwdRuntime;
+
+typedef struct FwdCallbacks {
+        /* The manager adds or removes a link pair (it sends each change once; a restarted
+         * forwarder gets every pair again). */
+        void (*link_add)(const ForwarderLink *l, void *userdata);
+        void (*link_remove)(const ForwarderLink *l, void *userdata);
+        /* Fill @ret (links and counters) for a status report; strings and arrays must
+         * live until fwd_status_done() is called with the same @ret. */
+        void (*status)(ForwarderStatus *ret, void *userdata);
+        void (*status_done)(ForwarderStatus *s, void *userdata);
+        void *userdata;
+} FwdCallbacks;
+
+typedef struct FwdOptions {
+        int control_fd;
+        SeccompMode seccomp;
+        const char *log_level;
+} FwdOptions;
+
+/*
+ * fwd_runtime_new() - the control channel on @control_fd and SIGTERM/SIGINT/SIGHUP, in @e.
+ * Either ends the loop (with 0).
+ */
+int fwd_runtime_new(sd_event *e, int control_fd, Patchpanel__Ipc__ChildKind kind,
+                    const FwdCallbacks *cb, FwdRuntime **ret);
+FwdRuntime *fwd_runtime_free(FwdRuntime *rt);
+
+/* Say hello: call once the sandbox is up. */
+int fwd_runtime_hello(FwdRuntime *rt);
+/* Something the status shows changed: a report goes out now, or a second after the last
+ * one at the earliest. Nothing is sent (and nothing wakes up) while nothing changes. */
+void fwd_runtime_status_changed(FwdRuntime *rt);
+/* An event of the forwarder's own (what it learnt). */
+int fwd_runtime_send(FwdRuntime *rt, const ForwarderReport *ev);
+
+/*
+ * fwd_sandbox() - give up every capability, set no_new_privs and load @policy: the last
+ * step before the first untrusted byte. Return: 0 or a negative errno (logged).
+ */
+int fwd_sandbox(const char *policy, SeccompMode mode);

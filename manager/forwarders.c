@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forwarders.h"
+#include "ipc.h"
+#include "log.h"
+
+typedef Patchpanel__Ipc__ForwarderControl ForwarderControl;
+typedef Patchpanel__Ipc__ForwarderReport ForwarderReport;
+typedef Patchpanel__Ipc__ForwarderLink ForwarderLink;
+
+/* Which guest links a kind serves. */
+typedef bool (*ForwarderWantsFn)(const GuestLink *l);
+
+/* One guest link behind one uplink, as told to a forwarder. */
+typedef struct Pair Pair;
+struct Pair {
+        char guest[IFNAMSIZ];
+        int guest_ifindex;
+        char uplink[IFNAMSIZ];
+        int uplink_ifindex;
+        GuestKind kind;
+        Subnet subnet;
+        uint32_t guest_addr;
+        bool keep; /* still wanted, while comparing */
+        LIST_FIELDS(Pair, pairs);
+};
+
+typedef struct Forwarder {
+        Forwarders *owner;
+        const char *name;
+        ChildKind kind;
+        ForwarderWantsFn wants;
+        Child *child;
+        Pair *told;          /* what the running child has been told */
+        uint8_t *status;     /* its last ForwarderStatus, packed */
+        size_t status_len;
+} Forwarder;
+
+#define FORWARDERS_MAX 4
+
+struct Forwarders {
+        sd_event *event;
+        Registry *registry;
+        LauncherLink *launcher;
+        ForwardersConfig config;
+        Forwarder fwd[FORWARDERS_MAX];
+        size_t n_fwd;
+        bool stopping;
+};
+
+static bool wants_every_guest_link(const GuestLink *l) {
+        return !l->management;
+}
+
+static Patchpanel__Ipc__GuestKind guest_kind_to_ipc(GuestKind k) {
+        /* The IPC enum is ours in the same order, after its UNSPECIFIED. */
+        return (Patchpanel__Ipc__GuestKind) (k + 1);
+}
+
+static void pair_to_ipc(const Pair *p, ForwarderLink *ret) {
+        patchpanel__ipc__forwarder_link__init(ret);
+        ret->uplink = (char *) p->uplink;
+        ret->uplink_ifindex = p->uplink_ifindex;
+        ret->guest = (char *) p->guest;
+        ret->guest_ifindex = p->guest_ifindex;
+        ret->guest_kind = guest_kind_to_ipc(p->kind);
+        ret->guest_ipv4 = p->guest_addr;
+        ret->prefix_len = p->subnet.prefix_len;
+}
+
+static int forwarder_tell(Forwarder *f, const Pair *p, bool add) {
+        ForwarderControl msg = PATCHPANEL__IPC__FORWARDER_CONTROL__INIT;
+        ForwarderLink link;
+
+        pair_to_ipc(p, &link);
+        if (add) {
+                msg.msg_case = PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_ADD;
+                msg.link_add = &link;
+        } else {
+                msg.msg_case = PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_REMOVE;
+                msg.link_remove = &link;
+        }
+        return child_send(f->child, &msg.base, NULL, 0);
+}
+
+/* The pair a guest link makes, if the forwarder serves it and it has an uplink to be
+ * served behind. */
+static bool forwarder_pair_of(Forwarder *f, const GuestLink *l, Pair *ret) {
+        const Uplink *u = NULL;
+
+        if (!f->wants(l))
+                return false;
+        *ret = (Pair) { .guest_ifindex = l->ifindex, .kind = l->kind, .subnet = l->subnet,
+                        .guest_addr = l->guest_addr };
+        snprintf(ret->guest, sizeof ret->guest, "%s", l->ifname);
+        if (l->uplink[0]) {
+                snprintf(ret->uplink, sizeof ret->uplink, "%s", l->uplink);
+                ret->uplink_ifindex = l->uplink_ifindex;
+                return true;
+        }
+        u = registry_physical_default(f->owner->registry);
+        if (!u)
+                return false;
+        snprintf(ret->uplink, sizeof ret->uplink, "%s", u->name);
+        ret->uplink_ifindex = u->ifindex;
+        return true;
+}
+
+static bool pair_equal(const Pair *a, const Pair *b) {
+        return strcmp(a->guest, b->guest) == 0 && a->guest_ifindex == b->guest_ifindex &&
+               strcmp(a->uplink, b->uplink) == 0 && a->uplink_ifindex == b->uplink_ifindex &&
+               a->kind == b->kind && a->subnet.base == b->subnet.base &&
+               a->subnet.prefix_len == b->subnet.prefix_len && a->guest_addr == b->guest_addr;
+}
+
+static void forwarder_forget_told(Forwarder *f) {
+        while (f->told) {
+                Pair *p = f->told;
+                LIST_REMOVE(pairs, f->told, p);
+                free(p);
+        }
+}
+
+/* Bring what the child knows in step with the registry: removals first, then additions. */
+static void forwarder_sync(Forwarder *f) {
+        Pair want;
+
+        if (child_state(f->child) != CHILD_RUNNING)
+                return;
+        LIST_FOREACH(pairs, p, f->told)
+                p->keep = false;
+        for (GuestLink *l = registry_guests(f->owner->registry); l; l = l->guests_next) {
+                if (!forwarder_pair_of(f, l, &want))
+                        continue;
+                LIST_FOREACH(pairs, p, f->told)
+                        if (!p->keep && pair_equal(p, &want)) {
+                                p->keep = true;
+                                break;
+                        }
+        }
+        LIST_FOREACH_SAFE(pairs, p, next, f->told)
+                if (!p->keep) {
+                        (void) forwarder_tell(f, p, false);
+                        LIST_REMOVE(pairs, f->told, p);
+                        free(p);
+                }
+        for (GuestLink *l = registry_guests(f->owner->registry); l; l = l->guests_next) {
+                bool known = false;
+                Pair *p;
+
+                if (!forwarder_pair_of(f, l, &want))
+                        continue;
+                LIST_FOREACH(pairs, t, f->told)
+                        if (pair_equal(t, &want)) {
+                                known = true;
+                                break;
+                        }
+                if (known)
+                        continue;
+                p = malloc(sizeof *p);
+                if (!p) {
+                        log_error("%s: out of memory for the link %s", f->name, l->ifname);
+                        continue;
+                }
+                *p = want;
+                LIST_PREPEND(pairs, f->told, p);
+                if (forwarder_tell(f, p, true) < 0)
+                        return; /* it is gone; the restart tells it all again */
+        }
+}
+
+static void forwarders_sync(Forwarders *fs) {
+        if (fs->stopping)
+                return;
+        for (size_t i = 0; i < fs->n_fwd; i++)
+                forwarder_sync(&fs->fwd[i]);
+}
+
+static int forwarder_spawn(Child *c, int control, void *userdata) {
+        Forwarder *f = userdata;
+        return launcher_link_spawn(f->owner->launcher, f->kind, control, c);
+}
+
+static void forwarder_on_ready(Child *c, void *userdata) {
+        Forwarder *f = userdata;
+
+        log_info("%s is up (pid %d)", f->name, (int) child_pid(c));
+        /* A new process knows nothing: tell it everything. */
+        forwarder_forget_told(f);
+        forwarder_sync(f);
+}
+
+static void forwarder_on_event(Child *c, const ProtobufCMessage *msg, int *fds, size_t n_fds,
+                               void *userdata) {
+        const ForwarderReport *ev = (const ForwarderReport *) msg;
+        Forwarder *f = userdata;
+        uint8_t *buf;
+        size_t len;
+
+        (void) fds;
+        if (n_fds != 0) {
+                log_warning("%s sent fds with an event, ignoring it", f->name);
+                return;
+        }
+        switch (ev->msg_case) {
+        case PATCHPANEL__IPC__FORWARDER_REPORT__MSG_HELLO:
+                if (ev->hello->kind != f->kind) {
+                        log_error("%s says it is kind %d: ending it", f->name, (int) ev->hello->kind);
+                        channel_close(child_channel(c));
+                        return;
+                }
+                child_set_ready(c);
+                break;
+        case PATCHPANEL__IPC__FORWARDER_REPORT__MSG_STATE:
+                len = protobuf_c_message_get_packed_size(&ev->state->base);
+                buf = malloc(len ?: 1);
+                if (!buf)
+                        return;
+                protobuf_c_message_pack(&ev->state->base, buf);
+                free(f->status);
+                f->status = buf;
+                f->status_len = len;
+                break;
+        default:
+                log_warning("%s sent an unknown event %d, ignoring it", f->name, (int) ev->msg_case);
+        }
+}
+
+static void forwarder_on_down(Child *c, const char *why, void *userdata) {
+        Forwarder *f = userdata;
+
+        (void) c;
+        log_error("%s is not restarted any more (%s): its forwarding is off until patchpaneld "
+                  "restarts", f->name, why);
+        forwarder_forget_told(f);
+}
+
+static void on_guest_changed(const GuestLink *l, void *userdata) {
+        (void) l;
+        forwarders_sync(userdata);
+}
+
+static void on_uplink_changed(Uplink *u, void *userdata) {
+        (void) u;
+        forwarders_sync(userdata);
+}
+
+static void on_default_changed(const char *old, const char *new, void *userdata) {
+        (void) old;
+        (void) new;
+        forwarders_sync(userdata);
+}
+
+static const RegistrySubscriber forwarders_subscriber = {
+        .guest_added = on_guest_changed,
+        .guest_removed = on_guest_changed,
+        .uplink_added = on_uplink_changed,
+        .uplink_removed = on_uplink_changed,
+        .default_changed = on_default_changed,
+};
+
+static int forwarders_add(Forwarders *fs, const char *name, ChildKind kind, ForwarderWantsFn wants) {
+        Forwarder *f = &fs->fwd[fs->n_fwd];
+        ChildConfig config = {
+                .name = name,
+                .policy = CHILD_POLICY_RESTART,
+                .backoff = fs->config.backoff,
+                .send = &patchpanel__ipc__forwarder_control__descriptor,
+                .recv = &patchpanel__ipc__forwarder_report__descriptor,
+                .spawn = forwarder_spawn,
+                .on_ready = forwarder_on_ready,
+                .on_event = forwarder_on_event,
+                .on_down = forwarder_on_down,
+                .userdata = f,
+        };
+
+        if (fs->n_fwd >= FORWARDERS_MAX)
+                return -E2BIG;
+        *f = (Forwarder) { .owner = fs, .name = name, .kind = kind, .wants = wants };
+        fs->n_fwd++;
+        return child_new(fs->event, &config, &f->child);
+}
+
+int forwarders_new(sd_event *e, Registry *registry, LauncherLink *launcher,
+                   const ForwardersConfig *config, Forwarders **ret) {
+        _cleanup_(forwarders_freep) Forwarders *fs = NULL;
+        int r;
+
+        fs = calloc(1, sizeof *fs);
+        if (!fs)
+                return -ENOMEM;
+        *fs = (Forwarders) { .event = sd_event_ref(e), .registry = registry, .launcher = launcher,
+                             .config = *config };
+        if (fs->config.backoff.max_failures == 0)
+                fs->config.backoff = child_backoff_default;
+        if (config->test_child) {
+                r = forwarders_add(fs, "pp-testchild", PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST,
+                                   wants_every_guest_link);
+                if (r < 0)
+                        return r;
+        }
+        r = registry_subscribe(registry, &forwarders_subscriber, fs);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(fs);
+        return 0;
+}
+
+Forwarders *forwarders_free(Forwarders *fs) {
+        if (!fs)
+                return NULL;
+        for (size_t i = 0; i < fs->n_fwd; i++) {
+                Forwarder *f = &fs->fwd[i];
+                child_free(f->child);
+                forwarder_forget_told(f);
+                free(f->status);
+        }
+        sd_event_unref(fs->event);
+        free(fs);
+        return NULL;
+}
+
+void forwarders_start(Forwarders *fs) {
+        for (size_t i = 0; i < fs->n_fwd; i++)
+                (void) child_start(fs->fwd[i].child);
+}
+
+void forwarders_stop(Forwarders *fs) {
+        fs->stopping = true;
+        for (size_t i = 0; i < fs->n_fwd; i++)
+                child_stop(fs->fwd[i].child, 0);
+}
+
+void forwarders_on_exit(Forwarders *fs, pid_t pid, int code, int status) {
+        for (size_t i = 0; i < fs->n_fwd; i++)
+                child_note_exit(fs->fwd[i].child, pid, code, status);
+}
+
+void forwarders_foreach(const Forwarders *fs, ForwarderVisitFn fn, void *userdata) {
+        for (size_t i = 0; i < fs->n_fwd; i++) {
+                const Forwarder *f = &fs->fwd[i];
+                ChildInfo info;
+
+                child_info(f->child, &info);
+                fn(f->name, &info, f->status, f->status_len, userdata);
+        }
+}
