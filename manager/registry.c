@@ -135,9 +135,10 @@ GuestLink *registry_guest_add(Registry *r, const GuestLink *info) {
 void registry_guest_remove(Registry *r, GuestLink *l) {
         if (!l)
                 return;
-        NOTIFY(r, true, guest_removed, l);
+        /* Out of the list first: a subscriber that looks at the registry sees it gone. */
         LIST_REMOVE(guests, r->guests, l);
         r->n_guests--;
+        NOTIFY(r, true, guest_removed, l);
         free(l);
 }
 

@@ -71,7 +71,7 @@ typedef struct RegistrySubscriber {
         void (*link_vanished)(const char *name, int ifindex, void *userdata);
         void (*resync)(const int *ifindexes, size_t n, uint64_t generation, void *userdata);
         void (*guest_added)(const GuestLink *l, void *userdata);
-        /* Before l is freed. */
+        /* Already out of the registry's list; l is freed after this. */
         void (*guest_removed)(const GuestLink *l, void *userdata);
 } RegistrySubscriber;
 

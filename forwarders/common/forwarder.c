@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <systemd/sd-id128.h>
 
 #include "channel.h"
 #include "forwarder.h"
@@ -169,7 +170,12 @@ int fwd_runtime_send(FwdRuntime *rt, const ForwarderReport *ev) {
 
 int fwd_sandbox(const char *policy, SeccompMode mode) {
         unsigned line = 0;
+        sd_id128_t boot;
         int r;
+
+        /* sd-event reads the boot id (to spread its timers) the first time it arms one;
+         * libsystemd caches it, so read it now, while files may still be opened. */
+        (void) sd_id128_get_boot(&boot);
 
         r = privs_drop_all();
         if (r < 0)
