@@ -291,7 +291,8 @@ static int channel_enqueue(Channel *c, const ProtobufCMessage *msg, int *fds, si
                 return -ENOMEM;
         }
         o->len = protobuf_c_message_pack(msg, o->buf);
-        memcpy(o->fds, fds, sizeof(int) * n_fds);
+        if (n_fds > 0)
+                memcpy(o->fds, fds, sizeof(int) * n_fds);
         o->n_fds = n_fds;
         o->pending = pending;
         o->out_prev = c->out_tail;
