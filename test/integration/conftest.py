@@ -16,6 +16,7 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "lab: tests of the lab harness itself (pplab)")
     if os.geteuid() != 0:
         pytest.exit("the integration tests need root (network namespaces)", returncode=77)
 
