@@ -29,7 +29,7 @@ def nothing_left_behind():
     yield
     mine = pplab.OWNER == pplab.tags.owner_id(os.getpid())
     found = pplab.reap.reap_tags(pplab.issued_tags(),
-                                 (lambda owner: owner == pplab.OWNER) if mine else None)
+                                 pplab.reap.owned_by(pplab.OWNER) if mine else None)
     assert not found, "left behind by this session (now reaped):\n" + "\n".join(found.lines())
 
 

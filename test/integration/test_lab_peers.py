@@ -206,9 +206,11 @@ def test_every_process_of_a_lab_carries_its_tag(fresh_lab):
 
 
 # A lab whose holder dies without cleaning up: it builds a topology with peers (one of them
-# with a bus outside any namespace), prints its tag and PIDs, and waits to be killed.
+# with a bus outside any namespace), starts a plain process outside the lab that only its
+# owner variable marks, prints its tag and PIDs, and waits to be killed. Started without
+# PPLAB_OWNER, it is its own owner.
 CRASHING_HOLDER = textwrap.dedent("""
-    import json, sys, time
+    import json, subprocess, sys, time
     sys.path.insert(0, sys.argv[1])
     import pplab
     topo = pplab.Topology()
@@ -218,8 +220,10 @@ CRASHING_HOLDER = textwrap.dedent("""
     peers = [a.add_peer(pplab.Socat.echo(7000)), a.add_peer(pplab.Iperf3Server()),
              b.add_peer(pplab.AvahiDaemon(dbus=True))]
     sleeper = b.sleeper()
+    plain = subprocess.Popen(["sleep", "600"], start_new_session=True)
     pids = [p.pid for peer in peers for p in peer.procs] + [sleeper.pid]
-    print(json.dumps({"tag": topo.tag, "pids": pids, "dir": str(topo.dir)}), flush=True)
+    print(json.dumps({"tag": topo.tag, "pids": pids, "dir": str(topo.dir),
+                      "owner": pplab.OWNER, "plain": plain.pid}), flush=True)
     time.sleep(600)
 """)
 
@@ -228,8 +232,9 @@ CRASHING_HOLDER = textwrap.dedent("""
 def crashed_lab():
     """The tag, PIDs and directory of a topology whose holder was killed with SIGKILL."""
     lib = str(Path(pplab.__file__).resolve().parents[1])
+    env = {k: v for k, v in os.environ.items() if k != pplab.OWNER_ENV}
     holder = subprocess.Popen([sys.executable, "-c", CRASHING_HOLDER, lib],
-                              stdout=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, text=True, env=env)
     try:
         left = json.loads(holder.stdout.readline())
     finally:
@@ -238,7 +243,7 @@ def crashed_lab():
         holder.stdout.close()
     yield left
     # Whatever the test did, nothing of it may stay.
-    pplab.reap.reap_tags({left["tag"]})
+    pplab.reap.reap_tags({left["tag"]}, pplab.reap.owned_by(left["owner"]))
 
 
 def reaped(left):
@@ -267,13 +272,13 @@ def test_reaper_ends_a_dead_holders_lab_without_being_told_its_tag(crashed_lab):
     assert gone(crashed_lab["pids"]) is not None, "the peers died with their holder"
     dry = run_reaper("--dry-run")
     assert dry.returncode == 0, dry.stderr
-    for pid in crashed_lab["pids"]:
+    for pid in [*crashed_lab["pids"], crashed_lab["plain"]]:
         assert f"would end pid {pid} " in dry.stdout, dry.stdout
     assert gone(crashed_lab["pids"]) is not None, "--dry-run ended something"
     p = run_reaper()
     assert p.returncode == 0, p.stdout + p.stderr
     assert f"netns {crashed_lab['tag']}-a" in p.stdout, p.stdout
-    err = reaped(crashed_lab)
+    err = reaped(crashed_lab) or gone([crashed_lab["plain"]])
     assert err is None, f"{err}\n{p.stdout}"
 
 
@@ -282,6 +287,8 @@ def test_reaper_ends_a_lab_by_its_tag(crashed_lab):
     assert p.returncode == 0, p.stdout + p.stderr
     err = reaped(crashed_lab)
     assert err is None, f"{err}\n{p.stdout}"
+    # A tag names a lab: a process outside it, marked only by its owner, is not part of it.
+    assert gone([crashed_lab["plain"]]) is not None, p.stdout
 
 
 def test_reaper_leaves_live_labs_alone(net):

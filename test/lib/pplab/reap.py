@@ -119,7 +119,7 @@ def _why(pid, tag_set, owner_ok, net_ids):
     if env.get(tags.TAG_ENV) in tag_set:
         return f"{tags.TAG_ENV}={env[tags.TAG_ENV]}"
     owner = env.get(tags.OWNER_ENV)
-    if owner is not None and owner_ok(owner):
+    if owner is not None and owner_ok(owner, env.get(tags.TAG_ENV)):
         return f"{tags.OWNER_ENV}={owner}"
     if net_ids and _netns_id(f"/proc/{pid}/ns/net") in net_ids:
         return "in a tagged namespace"
@@ -127,10 +127,10 @@ def _why(pid, tag_set, owner_ok, net_ids):
 
 
 def find(tag_set=(), owner_ok=None):
-    """Leftovers of the labs in tag_set and the processes whose owner string satisfies
-    owner_ok (a predicate; None: none by owner)."""
+    """Leftovers of the labs in tag_set and the processes for which owner_ok(owner, tag)
+    holds (their PPLAB_OWNER and PPLAB_TAG or None; owner_ok None: none by owner)."""
     tag_set = set(tag_set)
-    owner_ok = owner_ok or (lambda owner: False)
+    owner_ok = owner_ok or (lambda owner, tag: False)
     namespaces = tagged_namespaces(tag_set)
     net_ids = {i for i in (_netns_id(NETNS_DIR / n) for n in namespaces) if i}
     skip = _ancestors()
@@ -153,7 +153,7 @@ def end(found, tag_set=(), owner_ok=None, grace=3.0):
     pidfd once it is checked to be the same process; delete the namespaces and, unless
     PP_KEEP_LOGS is set, the directories. Returns the processes that would not die."""
     tag_set = set(tag_set)
-    owner_ok = owner_ok or (lambda owner: False)
+    owner_ok = owner_ok or (lambda owner, tag: False)
     net_ids = {i for i in (_netns_id(NETNS_DIR / n) for n in found.namespaces) if i}
     fds = {}
     for p in found.procs:
@@ -197,9 +197,23 @@ def end(found, tag_set=(), owner_ok=None, grace=3.0):
     return stubborn
 
 
+def owned_by(owner):
+    """An owner_ok predicate: the processes whose PPLAB_OWNER is owner."""
+    return lambda o, tag: o == owner
+
+
+def orphan(owner, tag):
+    """An owner_ok predicate: the processes whose PPLAB_OWNER is dead and whose lab, if
+    they name one, has no live holder (a holder may outlive the owner it inherited)."""
+    if tags.owner_alive(owner):
+        return False
+    holder = tags.registered().get(tag) if tag else None
+    return not (holder and tags.owner_alive(holder))
+
+
 def reap_tags(tag_set, extra_owner_ok=None):
-    """Find and end everything of the labs in tag_set (and processes whose owner satisfies
-    extra_owner_ok); return the Leftovers found."""
+    """Find and end everything of the labs in tag_set (and the processes for which
+    extra_owner_ok(owner, tag) holds); return the Leftovers found."""
     found = find(tag_set, extra_owner_ok)
     if found or found.dirs:
         end(found, tag_set, extra_owner_ok)
@@ -213,9 +227,7 @@ def orphaned_tags():
 
 def reap_orphans():
     """Find and end what nobody owns any more; return the Leftovers found."""
-    def dead(owner):
-        return not tags.owner_alive(owner)
-    return reap_tags(orphaned_tags(), dead)
+    return reap_tags(orphaned_tags(), orphan)
 
 
 def main(argv=None):
@@ -228,7 +240,7 @@ def main(argv=None):
     if args:
         tag_set, owner_ok = set(args), None
     else:
-        tag_set, owner_ok = orphaned_tags(), (lambda owner: not tags.owner_alive(owner))
+        tag_set, owner_ok = orphaned_tags(), orphan
     found = find(tag_set, owner_ok)
     for line in found.lines():
         print(("would end " if dry else "ending ") + line)
