@@ -12,6 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test" / "lib"))
 import pplab  # noqa: E402  pylint: disable=wrong-import-position
+import pplab.reap  # noqa: E402  pylint: disable=wrong-import-position
 
 BOLD, RESET = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
 
@@ -26,27 +27,14 @@ def show(ns, *cmd):
 
 
 def sweep_stale_lab(tag):
-    """A lab of an earlier run that was killed before it could clean up: end the processes
-    in its namespaces, then the namespaces."""
-    names = [n for n in pplab.run(["ip", "netns", "list"]).stdout.split()
-             if n.startswith(f"{tag}-")]
-    if not names:
-        return
-    print(f"Removing a lab left behind by an earlier run: {' '.join(names)}")
-    for n in names:
-        for pid in pplab.run(["ip", "netns", "pids", n], check=False).stdout.split():
-            try:
-                os.kill(int(pid), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    time.sleep(1)
-    for n in names:
-        for pid in pplab.run(["ip", "netns", "pids", n], check=False).stdout.split():
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        pplab.run(["ip", "netns", "del", n], check=False)
+    """A lab of an earlier run that was killed before it could clean up: end its processes
+    and delete its namespaces (pplab.reap). A run still going is left alone."""
+    holder = pplab.tags.registered().get(tag)
+    if holder and pplab.tags.owner_alive(holder):
+        sys.exit(f"Another scripts/run is running (pid {holder.split('.')[0]}).")
+    found = pplab.reap.reap_tags({tag})
+    if found:
+        print("Removed a lab left behind by an earlier run:\n  " + "\n  ".join(found.lines()))
 
 
 def main():

@@ -1,5 +1,6 @@
 """Fixtures shared by the integration tests: a lab per module (host + lan namespaces, a
-private bus, the suite started as a user starts it), torn down whatever happens."""
+private bus, the suite started as a user starts it), torn down whatever happens, and a
+check at the end of the session that nothing the session started is left (pplab.reap)."""
 
 import os
 import sys
@@ -9,13 +10,27 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 import pplab  # noqa: E402  pylint: disable=wrong-import-position
+import pplab.reap  # noqa: E402  pylint: disable=wrong-import-position
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "lab: tests of the lab harness itself (pplab)")
     if os.geteuid() != 0:
         pytest.exit("the integration tests need root (network namespaces)", returncode=77)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind():
+    """After the last test: no process that this session started (tagged with one of its
+    labs or carrying its owner) and no namespace of its labs may be left. Whatever is
+    found is reaped, and the session fails with the list."""
+    yield
+    mine = pplab.OWNER == pplab.tags.owner_id(os.getpid())
+    found = pplab.reap.reap_tags(pplab.issued_tags(),
+                                 pplab.reap.owned_by(pplab.OWNER) if mine else None)
+    assert not found, "left behind by this session (now reaped):\n" + "\n".join(found.lines())
 
 
 def sanitizer_reports(lab):

@@ -8,7 +8,6 @@ import struct
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -145,7 +144,7 @@ CLIENT = textwrap.dedent("""
 
 def test_client_death_leaves_nothing_within_a_second(lab, baseline):
     _, proc = lab.client()
-    lib = Path(pplab.__file__).parent
+    lib = lab.pylib
     client = subprocess.Popen([sys.executable, "-c", CLIENT, str(lib), lab.bus_address,
                                str(proc.pid)], stdout=subprocess.PIPE, text=True,
                               env={**os.environ, "PP_BUILD_DIR": str(lab.build)})

@@ -162,7 +162,7 @@ CALL_AS_NOBODY = textwrap.dedent("""
 
 
 def test_bus_policy_denies_other_users(lab):
-    lib = os.path.dirname(pplab.__file__)
+    lib = str(lab.pylib)
     p = subprocess.run([sys.executable, "-c", CALL_AS_NOBODY, lib, lab.bus_address],
                        capture_output=True, text=True, timeout=20)
     assert p.stdout.strip() == "org.freedesktop.DBus.Error.AccessDenied", p.stdout + p.stderr
@@ -194,7 +194,7 @@ NOBODY_MAY_CONNECT = """
 def test_callers_other_than_root_connect_only_their_own_processes(fresh_lab):
     lab = fresh_lab(extra_policy=NOBODY_MAY_CONNECT)
     baseline = lab.datapath_state()
-    lib = os.path.dirname(pplab.__file__)
+    lib = str(lab.pylib)
     env = {**os.environ, "PP_BUILD_DIR": str(lab.build)}
 
     def as_nobody(pid):
