@@ -32,6 +32,8 @@ CORPUS = REPO / "test" / "fuzz" / "corpus" / "nd-packet"
 
 ROUTER_MAC = "02:00:5e:00:53:01"
 HOST_MAC = "02:00:5e:00:53:02"
+ROUTER_ADDRS = (ipaddress.IPv6Address("fe80::5eff:fe00:5301"),
+                ipaddress.IPv6Address("2001:db8:1::1"))
 
 RADVD_CONF = """interface r0 {
         AdvSendAdvert on; MinRtrAdvInterval 3; MaxRtrAdvInterval 4; AdvLinkMTU 1500;
@@ -61,10 +63,12 @@ KINDS = {
                    lambda t, s, d, p: t == 135 and not d.is_multicast),
     "na_solicited": ("the router's solicited NA (R, S, O) with a target link-layer option",
                      lambda t, s, d, p: t == 136 and p[4] & 0x40 and len(p) == 32),
-    "na_unsolicited": ("the host's unsolicited NA to ff02::1 (ndisc_notify), O set",
-                       lambda t, s, d, p: t == 136 and d.is_multicast),
-    "na_bare": ("solicited NA answering a NUD probe, without options",
-                lambda t, s, d, p: t == 136 and len(p) == 24),
+    "na_unsolicited": ("the host's unsolicited NA to ff02::1 for its SLAAC address "
+                       "(ndisc_notify), O set",
+                       lambda t, s, d, p: t == 136 and d.is_multicast
+                       and not ipaddress.IPv6Address(p[8:24]).is_link_local),
+    "na_bare": ("the router's solicited NA (R, S) answering a NUD probe, without options",
+                lambda t, s, d, p: t == 136 and len(p) == 24 and s in ROUTER_ADDRS),
 }
 
 
