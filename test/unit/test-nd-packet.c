@@ -393,8 +393,8 @@ static const DropCase drop_cases[] = {
         { "no next header", base_ns, .patch = { BYTE(F_IP6_NEXT, 59) }, .want = ND_DROP_NOT_ICMPV6 },
         { "multicast source", base_ns, .patch = { ADDR(F_IP6_SRC, "ff02::1") }, .want = ND_DROP_BAD_SOURCE },
         { "loopback source", base_ns, .patch = { ADDR(F_IP6_SRC, "::1") }, .want = ND_DROP_BAD_SOURCE },
-        { "NA from ::", base_na, .patch = { ADDR(F_IP6_SRC, "::") }, .want = ND_DROP_BAD_SOURCE },
-        { "to ::", base_ns, .patch = { ADDR(F_IP6_DST, "::") }, .want = ND_DROP_BAD_DESTINATION },
+        { "NA from unspecified", base_na, .patch = { ADDR(F_IP6_SRC, "::") }, .want = ND_DROP_BAD_SOURCE },
+        { "to unspecified", base_ns, .patch = { ADDR(F_IP6_DST, "::") }, .want = ND_DROP_BAD_DESTINATION },
         { "to loopback", base_na, .patch = { ADDR(F_IP6_DST, "::1") }, .want = ND_DROP_BAD_DESTINATION },
         /* ICMPv6 */
         { "echo request", base_ns, .patch = { BYTE(F_ICMP_TYPE, 128) }, .want = ND_DROP_NOT_ND },
@@ -441,7 +441,7 @@ static const DropCase drop_cases[] = {
         /* Rules between fields */
         { "RA from a global address", base_ra, .patch = { ADDR(F_IP6_SRC, "2001:db8:1::1") },
           .want = ND_DROP_RA_SOURCE },
-        { "RA from ::", base_ra, .patch = { ADDR(F_IP6_SRC, "::") }, .want = ND_DROP_RA_SOURCE },
+        { "RA from unspecified", base_ra, .patch = { ADDR(F_IP6_SRC, "::") }, .want = ND_DROP_RA_SOURCE },
         { "NS for ff02::1", base_ns, .patch = { ADDR(F_TARGET, "ff02::1") }, .want = ND_DROP_TARGET_MULTICAST },
         { "NA for ff02::1", base_na, .patch = { ADDR(F_TARGET, "ff02::1") }, .want = ND_DROP_TARGET_MULTICAST },
         { "solicited NA to all-nodes", base_na, .patch = { ADDR(F_IP6_DST, "ff02::1") },
@@ -452,7 +452,7 @@ static const DropCase drop_cases[] = {
           .want = ND_DROP_DAD_DESTINATION },
         { "DAD NS with SLLA", base_dad, APPEND(1, 1, 2, 0, 0x5e, 0, 0x53, 0x0a),
           .want = ND_DROP_UNSPECIFIED_LLADDR },
-        { "RS from :: with SLLA", base_rs, .patch = { ADDR(F_IP6_SRC, "::") },
+        { "RS from unspecified with SLLA", base_rs, .patch = { ADDR(F_IP6_SRC, "::") },
           .want = ND_DROP_UNSPECIFIED_LLADDR },
 };
 
@@ -876,14 +876,19 @@ static int write_file(const char *dir, const char *name, const uint8_t *b, size_
         FILE *f;
         size_t i;
 
-        /* "drop-hop limit 64" -> "drop-hop-limit-64" */
-        for (i = 0; name[i] && i < sizeof clean - 1; i++) {
-                char c = name[i];
+        /* "drop-NA from ::1" -> "drop-na-from-1" */
+        for (i = 0; *name && i < sizeof clean - 1; name++) {
+                char c = *name;
 
                 if (c >= 'A' && c <= 'Z')
                         c = (char) (c - 'A' + 'a');
-                clean[i] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '-';
+                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+                        c = '-';
+                if (c != '-' || (i > 0 && clean[i - 1] != '-'))
+                        clean[i++] = c;
         }
+        while (i > 0 && clean[i - 1] == '-')
+                i--;
         clean[i] = '\0';
         snprintf(path, sizeof path, "%s/%s", dir, clean);
         f = fopen(path, "we");
