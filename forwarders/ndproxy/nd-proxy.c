@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Theory of operation: an RFC 4389 ND proxy that lets guests share their uplink's /64.
+ *
+ * The host sits between an uplink (the router's link) and guest links (a veth, a TAP, a
+ * bridge), and makes them one IPv6 "multilink subnet" (RFC 4389 §1): guests autoconfigure
+ * addresses in the uplink's prefix and resolve the router, and the router resolves them,
+ * through the proxy, which relays RS, RA, NS and NA between the links and puts its own
+ * MAC in every copy (RFC 4389 §4.1.2), so every unicast frame lands on the host and is
+ * routed by the kernel (a /128 route per learned guest address, see Learning).
+ *
+ * Stages of a frame (nd_proxy_input()):
+ *   1. The ingress link must be one we serve, else ND_DROP_UNKNOWN_LINK; its received
+ *      counter counts every frame from here on.
+ *   2. nd_packet_parse() checks it as RFC 4861 §6.1 and §7.1 ask, hop limit 255 included:
+ *      a frame that crossed a router, or any malformed one, goes no further.
+ *   3. A frame whose Ethernet source is the ingress link's own MAC is ours (the packet
+ *      socket also sees what this host sends): ND_DROP_OWN_FRAME, never a loop.
+ *   4. The rules below name the egress links; none means ND_DROP_NO_PEER.
+ *   5. Only then, from a guest link, the address the frame reveals is learned.
+ * The daemon then rewrites and sends one copy per egress link (nd_packet_rewrite()).
+ *
+ * Which packet goes where (U an uplink, G1..Gn the guest links paired with it):
+ *   RS  Gi -> U only: guests look for the router, which is on the uplink. An RS from U
+ *       is not relayed (the guests are hosts, not routers: ND_DROP_WRONG_DIRECTION).
+ *   RA  U -> every Gi, with the Proxy flag set (RFC 4389 §4.1.3.3) so guests and
+ *       cascaded proxies know. A P flag already set is not a loop: a VM running its own
+ *       ndproxyd for its containers receives our proxied RA and must relay it again.
+ *       An RA from a guest link is never relayed (a rogue router on a guest must not
+ *       reach the uplink or other guests: ND_DROP_WRONG_DIRECTION). With
+ *       ND_PROXY_RA_ALL_NODES every RA leaves to ff02::1, as the later original did, so
+ *       an RA the router sent unicast to one guest's link-local address reaches all.
+ *   NS, NA  between U and every Gi, and between the Gi behind the same U (RFC 4389
+ *       §4.1.3.1, §4.1.3.2), never back to the ingress link. Two shortcuts keep guests
+ *       from seeing each other's traffic when the proxy knows where an address lives:
+ *       an NS whose target was learned on another link Gj, or a unicast NS/NA whose
+ *       destination was learned on Gj, goes to Gj alone. A unicast one whose destination
+ *       was learned on the ingress link itself is for a node on that link and is not
+ *       relayed (ND_DROP_LOCAL_DESTINATION). DAD NS (from ::) is relayed like any other,
+ *       so a duplicate on another link answers it (RFC 4862 §5.4).
+ *   A guest link without an uplink gets and sends nothing (ND_DROP_NO_PEER); a guest link
+ *   sits behind at most one uplink, as in the original, so a guest sees one prefix.
+ *
+ * Ethernet destination of each copy (NdDstRule), from the copy's IPv6 destination:
+ *   multicast (ff02::1, ff02::2, solicited-node groups) -> 33:33 + its low 32 bits
+ *   (RFC 2464 §7), computed here; unicast -> the egress link's neighbour entry, which only
+ *   the daemon can look up; without one, all-nodes' MAC towards a guest link (the guest's
+ *   stack accepts it; the original did the same) and nothing towards an uplink, where a
+ *   guess would reach every host of the LAN.
+ *
+ * Learning: from a frame proxied out of a guest link, an NA's target or a DAD NS's target
+ * that is global unicast or unique local (nd_learn_guest_address()) is recorded on that
+ * link, at most ND_PROXY_ADDRS_MAX per link, never on two links at once (a guest cannot
+ * take over another guest's address); the daemon adds a /128 route to it towards the
+ * link. The daemon reads the addresses back (nd_proxy_get_link()) to remove routes when a
+ * link goes, and replays them with nd_proxy_add_address() after a restart.
+ *
+ * Everything is bounded (ND_PROXY_LINKS_MAX links, ND_PROXY_ADDRS_MAX addresses per link)
+ * and lives in one allocation; nothing here allocates, blocks or logs after
+ * nd_proxy_new().
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "nd-proxy.h"
+
+struct NdProxy {
+        unsigned flags;
+        size_t n_links;
+        NdLink links[ND_PROXY_LINKS_MAX];
+};
+
+static const struct in6_addr all_nodes = { .s6_addr = { 0xff, 0x02, [15] = 0x01 } };
+
+static const char *const nd_link_kind_names[_ND_LINK_KIND_MAX] = {
+        [ND_LINK_UPLINK] = "uplink",
+        [ND_LINK_GUEST] = "guest",
+};
+
+static const char *const nd_dst_rule_names[_ND_DST_RULE_MAX] = {
+        [ND_DST_MULTICAST] = "multicast",
+        [ND_DST_NEIGHBOR_OR_ALL_NODES] = "neighbor-or-all-nodes",
+        [ND_DST_NEIGHBOR_OR_DROP] = "neighbor-or-drop",
+};
+
+const char *nd_link_kind_to_string(NdLinkKind k) {
+        if (k < 0 || k >= _ND_LINK_KIND_MAX)
+                return NULL;
+        return nd_link_kind_names[k];
+}
+
+const char *nd_dst_rule_to_string(NdDstRule rule) {
+        if (rule < 0 || rule >= _ND_DST_RULE_MAX)
+                return NULL;
+        return nd_dst_rule_names[rule];
+}
+
+static bool mac_usable(const MacAddr *mac) {
+        static const MacAddr zero = {};
+        return !(mac->b[0] & 0x01) && memcmp(mac, &zero, sizeof zero) != 0;
+}
+
+static bool mac_equal(const MacAddr *a, const MacAddr *b) {
+        return memcmp(a->b, b->b, MAC_LEN) == 0;
+}
+
+static bool addr_equal(const struct in6_addr *a, const struct in6_addr *b) {
+        return memcmp(a->s6_addr, b->s6_addr, sizeof a->s6_addr) == 0;
+}
+
+static NdLink *link_find(const NdProxy *p, int ifindex) {
+        if (ifindex <= 0)
+                return NULL;
+        for (size_t i = 0; i < p->n_links; i++)
+                if (p->links[i].ifindex == ifindex)
+                        return (NdLink *) &p->links[i];
+        return NULL;
+}
+
+/* The position of addr among l's addresses, or -1. */
+static ssize_t link_addr_index(const NdLink *l, const struct in6_addr *addr) {
+        for (size_t i = 0; i < l->n_addrs; i++)
+                if (addr_equal(&l->addrs[i], addr))
+                        return (ssize_t) i;
+        return -1;
+}
+
+/* The guest link addr was learned on, or NULL. */
+static const NdLink *address_owner(const NdProxy *p, const struct in6_addr *addr) {
+        for (size_t i = 0; i < p->n_links; i++)
+                if (p->links[i].n_addrs > 0 && link_addr_index(&p->links[i], addr) >= 0)
+                        return &p->links[i];
+        return NULL;
+}
+
+int nd_proxy_new(unsigned flags, NdProxy **ret) {
+        NdProxy *p;
+
+        if (flags & ~(unsigned) ND_PROXY_RA_ALL_NODES)
+                return -EINVAL;
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->flags = flags;
+        *ret = p;
+        return 0;
+}
+
+NdProxy *nd_proxy_free(NdProxy *p) {
+        free(p);
+        return NULL;
+}
+
+int nd_proxy_add_link(NdProxy *p, int ifindex, NdLinkKind kind, const MacAddr *mac) {
+        if (ifindex <= 0 || kind < 0 || kind >= _ND_LINK_KIND_MAX || !mac_usable(mac))
+                return -EINVAL;
+        if (link_find(p, ifindex))
+                return -EEXIST;
+        if (p->n_links >= ND_PROXY_LINKS_MAX)
+                return -ENOSPC;
+        p->links[p->n_links++] = (NdLink) {
+                .ifindex = ifindex,
+                .kind = kind,
+                .mac = *mac,
+        };
+        return 0;
+}
+
+int nd_proxy_remove_link(NdProxy *p, int ifindex) {
+        NdLink *l = link_find(p, ifindex);
+        size_t i;
+
+        if (!l)
+                return -ENOENT;
+        if (l->kind == ND_LINK_UPLINK)
+                for (size_t j = 0; j < p->n_links; j++)
+                        if (p->links[j].uplink == ifindex)
+                                p->links[j].uplink = 0;
+        /* Keep the order links were added in, for status output. */
+        i = (size_t) (l - p->links);
+        memmove(&p->links[i], &p->links[i + 1], (p->n_links - i - 1) * sizeof p->links[0]);
+        p->n_links--;
+        return 0;
+}
+
+int nd_proxy_set_link_mac(NdProxy *p, int ifindex, const MacAddr *mac) {
+        NdLink *l;
+
+        if (!mac_usable(mac))
+                return -EINVAL;
+        l = link_find(p, ifindex);
+        if (!l)
+                return -ENOENT;
+        l->mac = *mac;
+        return 0;
+}
+
+int nd_proxy_add_pair(NdProxy *p, int uplink, int guest) {
+        NdLink *u = link_find(p, uplink), *g = link_find(p, guest);
+
+        if (!u || !g)
+                return -ENOENT;
+        if (u->kind != ND_LINK_UPLINK || g->kind != ND_LINK_GUEST)
+                return -EINVAL;
+        if (g->uplink == uplink)
+                return -EEXIST;
+        if (g->uplink != 0)
+                return -EBUSY;
+        g->uplink = uplink;
+        return 0;
+}
+
+int nd_proxy_remove_pair(NdProxy *p, int uplink, int guest) {
+        NdLink *g = link_find(p, guest);
+
+        if (!g || g->kind != ND_LINK_GUEST || uplink <= 0 || g->uplink != uplink)
+                return -ENOENT;
+        g->uplink = 0;
+        return 0;
+}
+
+const NdLink *nd_proxy_get_link(const NdProxy *p, int ifindex) {
+        return link_find(p, ifindex);
+}
+
+size_t nd_proxy_n_links(const NdProxy *p) {
+        return p->n_links;
+}
+
+const NdLink *nd_proxy_link_at(const NdProxy *p, size_t i) {
+        return i < p->n_links ? &p->links[i] : NULL;
+}
+
+int nd_proxy_add_address(NdProxy *p, int guest, const struct in6_addr *addr) {
+        NdLink *g = link_find(p, guest);
+        const NdLink *owner;
+
+        if (!g)
+                return -ENOENT;
+        if (g->kind != ND_LINK_GUEST || !nd_addr_is_learnable(addr))
+                return -EINVAL;
+        owner = address_owner(p, addr);
+        if (owner == g)
+                return 0;
+        if (owner)
+                return -EEXIST;
+        if (g->n_addrs >= ND_PROXY_ADDRS_MAX)
+                return -ENOSPC;
+        g->addrs[g->n_addrs++] = *addr;
+        return 1;
+}
+
+int nd_proxy_forget_address(NdProxy *p, int guest, const struct in6_addr *addr) {
+        NdLink *g = link_find(p, guest);
+        ssize_t i;
+
+        if (!g)
+                return -ENOENT;
+        i = link_addr_index(g, addr);
+        if (i < 0)
+                return -ENOENT;
+        memmove(&g->addrs[i], &g->addrs[i + 1],
+                (g->n_addrs - (size_t) i - 1) * sizeof g->addrs[0]);
+        g->n_addrs--;
+        return 0;
+}
+
+int nd_proxy_find_address(const NdProxy *p, const struct in6_addr *addr) {
+        const NdLink *owner = address_owner(p, addr);
+
+        return owner ? owner->ifindex : -ENOENT;
+}
+
+static int decided(NdDrop reason, NdDrop *reterr_drop) {
+        *reterr_drop = reason;
+        return -EBADMSG;
+}
+
+/* A copy to l, addressed by the rules of NdDstRule for d->dst. */
+static void add_egress(NdDecision *d, const NdLink *l) {
+        NdEgress *e;
+
+        /* Never more than the links other than the ingress one. */
+        if (d->n_egress >= ND_PROXY_EGRESS_MAX)
+                return;
+        e = &d->egress[d->n_egress++];
+        *e = (NdEgress) {
+                .ifindex = l->ifindex,
+                .src_mac = l->mac,
+        };
+        if (nd_multicast_mac(&d->dst, &e->dst_mac) >= 0)
+                e->rule = ND_DST_MULTICAST;
+        else if (l->kind == ND_LINK_GUEST) {
+                e->rule = ND_DST_NEIGHBOR_OR_ALL_NODES;
+                (void) nd_multicast_mac(&all_nodes, &e->dst_mac);
+        } else
+                e->rule = ND_DST_NEIGHBOR_OR_DROP;
+}
+
+/*
+ * The one guest link an NS or NA is for, when the proxy knows where its address lives: an
+ * NS's target or a unicast destination learned on a link behind the same uplink. May be
+ * the ingress link itself, for a unicast destination.
+ */
+static const NdLink *directed_link(const NdProxy *p, const NdLink *in, const NdPacket *pkt,
+                                   int uplink) {
+        const NdLink *l;
+
+        if (pkt->type == ND_TYPE_NS) {
+                l = address_owner(p, &pkt->target);
+                if (l && l != in && l->uplink == uplink)
+                        return l;
+        }
+        if (!nd_addr_is_multicast(&pkt->dst)) {
+                l = address_owner(p, &pkt->dst);
+                if (l && l->uplink == uplink)
+                        return l;
+        }
+        return NULL;
+}
+
+int nd_proxy_decide(const NdProxy *p, int ingress, const NdPacket *pkt, NdDecision *ret,
+                    NdDrop *reterr_drop) {
+        const NdLink *in = link_find(p, ingress), *to;
+        NdDecision d = {};
+        int uplink;
+
+        if (!in)
+                return decided(ND_DROP_UNKNOWN_LINK, reterr_drop);
+        if (mac_equal(&pkt->eth_src, &in->mac))
+                return decided(ND_DROP_OWN_FRAME, reterr_drop);
+        uplink = in->kind == ND_LINK_UPLINK ? in->ifindex : in->uplink;
+        d.dst = pkt->dst;
+
+        switch (pkt->type) {
+        case ND_TYPE_RS:
+                if (in->kind != ND_LINK_GUEST)
+                        return decided(ND_DROP_WRONG_DIRECTION, reterr_drop);
+                to = link_find(p, uplink);
+                if (to)
+                        add_egress(&d, to);
+                break;
+        case ND_TYPE_RA:
+                if (in->kind != ND_LINK_UPLINK)
+                        return decided(ND_DROP_WRONG_DIRECTION, reterr_drop);
+                if (p->flags & ND_PROXY_RA_ALL_NODES) {
+                        d.dst = all_nodes;
+                        d.rewrite_flags |= ND_REWRITE_RA_ALL_NODES;
+                }
+                for (size_t i = 0; i < p->n_links; i++)
+                        if (p->links[i].uplink == uplink)
+                                add_egress(&d, &p->links[i]);
+                break;
+        case ND_TYPE_NS:
+        case ND_TYPE_NA:
+                if (uplink == 0)
+                        break;
+                to = directed_link(p, in, pkt, uplink);
+                if (to == in)
+                        return decided(ND_DROP_LOCAL_DESTINATION, reterr_drop);
+                if (to) {
+                        add_egress(&d, to);
+                        break;
+                }
+                for (size_t i = 0; i < p->n_links; i++) {
+                        const NdLink *l = &p->links[i];
+
+                        if (l != in && (l->ifindex == uplink || l->uplink == uplink))
+                                add_egress(&d, l);
+                }
+                break;
+        default:
+                return decided(ND_DROP_NOT_ND, reterr_drop);
+        }
+        if (d.n_egress == 0)
+                return decided(ND_DROP_NO_PEER, reterr_drop);
+        *ret = d;
+        return 0;
+}
+
+int nd_proxy_input(NdProxy *p, int ingress, const uint8_t *frame, size_t len, bool vlan_tagged,
+                   NdPacket *ret_pkt, NdDecision *ret, NdDrop *reterr_drop) {
+        NdLink *in = link_find(p, ingress);
+        struct in6_addr addr;
+        NdDecision d;
+        NdPacket pkt;
+        NdDrop drop;
+        int r;
+
+        if (!in)
+                return decided(ND_DROP_UNKNOWN_LINK, reterr_drop);
+        in->counters.received++;
+
+        r = nd_packet_parse(frame, len, vlan_tagged, &pkt, &drop);
+        if (r >= 0)
+                r = nd_proxy_decide(p, ingress, &pkt, &d, &drop);
+        if (r < 0) {
+                in->counters.dropped[drop]++;
+                return decided(drop, reterr_drop);
+        }
+
+        if (in->kind == ND_LINK_GUEST && nd_learn_guest_address(&pkt, &addr) >= 0) {
+                r = nd_proxy_add_address(p, ingress, &addr);
+                if (r > 0) {
+                        in->counters.learned++;
+                        d.learned = true;
+                        d.learned_addr = addr;
+                        d.learned_ifindex = ingress;
+                } else if (r < 0) {
+                        in->counters.learn_refused++;
+                        d.learn_error = r;
+                }
+        }
+
+        *ret_pkt = pkt;
+        *ret = d;
+        return 0;
+}
+
+int nd_proxy_count_sent(NdProxy *p, int ifindex) {
+        NdLink *l = link_find(p, ifindex);
+
+        if (!l)
+                return -ENOENT;
+        l->counters.proxied++;
+        return 0;
+}
+
+int nd_proxy_count_drop(NdProxy *p, int ifindex, NdDrop reason) {
+        NdLink *l;
+
+        if (reason < 0 || reason >= _ND_DROP_MAX)
+                return -EINVAL;
+        l = link_find(p, ifindex);
+        if (!l)
+                return -ENOENT;
+        l->counters.dropped[reason]++;
+        return 0;
+}

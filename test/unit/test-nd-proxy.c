@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * forwarders/ndproxy/nd-proxy.c: the link table and its errors, where each type of frame
+ * goes (RS up, RA down, NS/NA across, shortcuts to the link of a learned address), the
+ * destination MAC rule of each copy, learning, counters, and the copies themselves.
+ *
+ * The topology of most tests:
+ *
+ *   U  (2, uplink)   02:00:5e:00:53:10     U2 (5, uplink)  02:00:5e:00:53:11
+ *   G1 (3, guest)    02:00:5e:00:53:20     G3 (6, guest)   02:00:5e:00:53:22   behind U2
+ *   G2 (4, guest)    02:00:5e:00:53:21     G4 (7, guest)   02:00:5e:00:53:23   unpaired
+ *   G1 and G2 behind U.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "macro.h"
+#include "nd-captured.h"
+#include "nd-frame.h"
+#include "nd-proxy.h"
+
+enum { U = 2, G1 = 3, G2 = 4, U2 = 5, G3 = 6, G4 = 7 };
+
+static MacAddr mac(const char *s) {
+        MacAddr m;
+
+        tf_mac_at(m.b, s);
+        return m;
+}
+
+static NdProxy *topology(unsigned flags) {
+        static const struct { int ifindex; NdLinkKind kind; const char *mac; } links[] = {
+                { U, ND_LINK_UPLINK, "02:00:5e:00:53:10" },
+                { G1, ND_LINK_GUEST, "02:00:5e:00:53:20" },
+                { G2, ND_LINK_GUEST, "02:00:5e:00:53:21" },
+                { U2, ND_LINK_UPLINK, "02:00:5e:00:53:11" },
+                { G3, ND_LINK_GUEST, "02:00:5e:00:53:22" },
+                { G4, ND_LINK_GUEST, "02:00:5e:00:53:23" },
+        };
+        NdProxy *p = NULL;
+
+        assert_int_equal(nd_proxy_new(flags, &p), 0);
+        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+                MacAddr m = mac(links[i].mac);
+
+                assert_int_equal(nd_proxy_add_link(p, links[i].ifindex, links[i].kind, &m), 0);
+        }
+        assert_int_equal(nd_proxy_add_pair(p, U, G1), 0);
+        assert_int_equal(nd_proxy_add_pair(p, U, G2), 0);
+        assert_int_equal(nd_proxy_add_pair(p, U2, G3), 0);
+        return p;
+}
+
+static int setup(void **state) {
+        *state = topology(0);
+        return 0;
+}
+
+static int teardown(void **state) {
+        *state = nd_proxy_free(*state);
+        return 0;
+}
+
+/* Feed a frame and return the decision, failing on a drop. */
+static NdDecision input_ok(NdProxy *p, int ingress, const uint8_t *b, size_t len) {
+        NdDecision d;
+        NdPacket pkt;
+        NdDrop drop = _ND_DROP_INVALID;
+
+        if (nd_proxy_input(p, ingress, b, len, false, &pkt, &d, &drop) < 0)
+                fail_msg("dropped on %d: %s", ingress, nd_drop_to_string(drop));
+        return d;
+}
+
+static NdDrop input_dropped(NdProxy *p, int ingress, const uint8_t *b, size_t len) {
+        NdDecision d;
+        NdPacket pkt;
+        NdDrop drop = _ND_DROP_INVALID;
+
+        assert_int_equal(nd_proxy_input(p, ingress, b, len, false, &pkt, &d, &drop), -EBADMSG);
+        return drop;
+}
+
+/* The egress ifindexes, in order, 0-terminated, compared with want. */
+static void assert_egress(const NdDecision *d, const int *want) {
+        size_t n = 0;
+
+        while (want[n])
+                n++;
+        if (d->n_egress != n)
+                fail_msg("%zu egress links, want %zu", d->n_egress, n);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(d->egress[i].ifindex, want[i]);
+}
+
+static const NdEgress *egress_to(const NdDecision *d, int ifindex) {
+        for (size_t i = 0; i < d->n_egress; i++)
+                if (d->egress[i].ifindex == ifindex)
+                        return &d->egress[i];
+        fail_msg("no copy to %d", ifindex);
+        return NULL;
+}
+
+/* A frame as if the guest or router with this MAC sent it. */
+static void from_mac(TFrame *f, const char *m) {
+        tf_mac_at(f->b + F_ETH_SRC, m);
+}
+
+/* ---- the table ------------------------------------------------------------------------- */
+
+static void test_links(void **state) {
+        MacAddr good = mac("02:00:5e:00:53:40"), group = mac("33:33:00:00:00:01"), zero = {};
+        NdProxy *p = NULL;
+        const NdLink *l;
+
+        (void) state;
+        assert_int_equal(nd_proxy_new(0x8, &p), -EINVAL);
+        assert_null(p);
+        assert_int_equal(nd_proxy_new(0, &p), 0);
+
+        assert_int_equal(nd_proxy_add_link(p, 0, ND_LINK_GUEST, &good), -EINVAL);
+        assert_int_equal(nd_proxy_add_link(p, -1, ND_LINK_GUEST, &good), -EINVAL);
+        assert_int_equal(nd_proxy_add_link(p, 1, _ND_LINK_KIND_MAX, &good), -EINVAL);
+        assert_int_equal(nd_proxy_add_link(p, 1, ND_LINK_GUEST, &group), -EINVAL);
+        assert_int_equal(nd_proxy_add_link(p, 1, ND_LINK_GUEST, &zero), -EINVAL);
+        assert_int_equal(nd_proxy_n_links(p), 0);
+
+        for (int i = 1; i <= ND_PROXY_LINKS_MAX; i++)
+                assert_int_equal(nd_proxy_add_link(p, i, ND_LINK_GUEST, &good), 0);
+        assert_int_equal(nd_proxy_add_link(p, ND_PROXY_LINKS_MAX + 1, ND_LINK_GUEST, &good),
+                         -ENOSPC);
+        assert_int_equal(nd_proxy_add_link(p, 5, ND_LINK_UPLINK, &good), -EEXIST);
+
+        /* Removal keeps the order of the others. */
+        assert_int_equal(nd_proxy_remove_link(p, 2), 0);
+        assert_int_equal(nd_proxy_remove_link(p, 2), -ENOENT);
+        assert_int_equal(nd_proxy_n_links(p), ND_PROXY_LINKS_MAX - 1);
+        assert_int_equal(nd_proxy_link_at(p, 0)->ifindex, 1);
+        assert_int_equal(nd_proxy_link_at(p, 1)->ifindex, 3);
+        assert_int_equal(nd_proxy_link_at(p, ND_PROXY_LINKS_MAX - 2)->ifindex, ND_PROXY_LINKS_MAX);
+        assert_null(nd_proxy_link_at(p, ND_PROXY_LINKS_MAX - 1));
+        assert_null(nd_proxy_get_link(p, 2));
+        assert_null(nd_proxy_get_link(p, 0));
+
+        /* A MAC change is what copies carry from then on. */
+        good = mac("02:00:5e:00:53:41");
+        assert_int_equal(nd_proxy_set_link_mac(p, 7, &good), 0);
+        assert_int_equal(nd_proxy_set_link_mac(p, 7, &group), -EINVAL);
+        assert_int_equal(nd_proxy_set_link_mac(p, 2, &good), -ENOENT);
+        l = nd_proxy_get_link(p, 7);
+        assert_non_null(l);
+        assert_memory_equal(l->mac.b, good.b, MAC_LEN);
+        assert_int_equal(l->kind, ND_LINK_GUEST);
+        assert_string_equal(nd_link_kind_to_string(l->kind), "guest");
+        assert_null(nd_link_kind_to_string(_ND_LINK_KIND_MAX));
+        assert_string_equal(nd_dst_rule_to_string(ND_DST_NEIGHBOR_OR_DROP), "neighbor-or-drop");
+        assert_null(nd_dst_rule_to_string(_ND_DST_RULE_INVALID));
+
+        assert_null(nd_proxy_free(p));
+        assert_null(nd_proxy_free(NULL));
+}
+
+static void test_pairs(void **state) {
+        NdProxy *p = *state;
+
+        assert_int_equal(nd_proxy_add_pair(p, U, 99), -ENOENT);
+        assert_int_equal(nd_proxy_add_pair(p, 99, G4), -ENOENT);
+        assert_int_equal(nd_proxy_add_pair(p, G1, G4), -EINVAL);    /* a guest as uplink */
+        assert_int_equal(nd_proxy_add_pair(p, U, U2), -EINVAL);     /* an uplink as guest */
+        assert_int_equal(nd_proxy_add_pair(p, U, U), -EINVAL);
+        assert_int_equal(nd_proxy_add_pair(p, U, G1), -EEXIST);
+        assert_int_equal(nd_proxy_add_pair(p, U2, G1), -EBUSY);     /* one uplink per guest */
+
+        assert_int_equal(nd_proxy_remove_pair(p, U2, G1), -ENOENT);
+        assert_int_equal(nd_proxy_remove_pair(p, U, G4), -ENOENT);
+        assert_int_equal(nd_proxy_remove_pair(p, U, U), -ENOENT);
+        assert_int_equal(nd_proxy_remove_pair(p, 0, G4), -ENOENT);  /* unpaired is 0 */
+        assert_int_equal(nd_proxy_remove_pair(p, U, G1), 0);
+        assert_int_equal(nd_proxy_get_link(p, G1)->uplink, 0);
+        /* Following the default uplink: move G1 behind U2. */
+        assert_int_equal(nd_proxy_add_pair(p, U2, G1), 0);
+        assert_int_equal(nd_proxy_get_link(p, G1)->uplink, U2);
+
+        /* An uplink that goes leaves its guests unpaired. */
+        assert_int_equal(nd_proxy_remove_link(p, U2), 0);
+        assert_int_equal(nd_proxy_get_link(p, G1)->uplink, 0);
+        assert_int_equal(nd_proxy_get_link(p, G3)->uplink, 0);
+        assert_int_equal(nd_proxy_get_link(p, G2)->uplink, U);
+}
+
+/* ---- where frames go ------------------------------------------------------------------- */
+
+static void test_rs_goes_up(void **state) {
+        NdProxy *p = *state;
+        NdDecision d;
+        TFrame f;
+
+        tf_rs(&f, true);
+        d = input_ok(p, G1, f.b, f.len);
+        assert_egress(&d, (const int[]) { U, 0 });
+        assert_int_equal(d.egress[0].rule, ND_DST_MULTICAST);
+        assert_memory_equal(d.egress[0].dst_mac.b, mac("33:33:00:00:00:02").b, MAC_LEN);
+        assert_memory_equal(d.egress[0].src_mac.b, mac("02:00:5e:00:53:10").b, MAC_LEN);
+
+        assert_int_equal(input_dropped(p, U, f.b, f.len), ND_DROP_WRONG_DIRECTION);
+        assert_int_equal(input_dropped(p, G4, f.b, f.len), ND_DROP_NO_PEER);
+}
+
+static void test_ra_goes_down(void **state) {
+        NdProxy *p = *state;
+        NdDecision d;
+        TFrame f;
+
+        d = input_ok(p, U, captured_ra_multicast, sizeof captured_ra_multicast);
+        assert_egress(&d, (const int[]) { G1, G2, 0 });
+        assert_int_equal(d.rewrite_flags, 0);
+        for (size_t i = 0; i < d.n_egress; i++) {
+                assert_int_equal(d.egress[i].rule, ND_DST_MULTICAST);
+                assert_memory_equal(d.egress[i].dst_mac.b, mac("33:33:00:00:00:01").b, MAC_LEN);
+        }
+        d = input_ok(p, U2, captured_ra_multicast, sizeof captured_ra_multicast);
+        assert_egress(&d, (const int[]) { G3, 0 });
+
+        /* A rogue RA on a guest link reaches nobody. */
+        tf_ra(&f);
+        from_mac(&f, GUEST_MAC);
+        assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_WRONG_DIRECTION);
+
+        /* An uplink without guests. */
+        assert_int_equal(nd_proxy_remove_pair(p, U2, G3), 0);
+        assert_int_equal(input_dropped(p, U2, f.b, f.len), ND_DROP_NO_PEER);
+}
+
+static void test_unicast_ra(void **state) {
+        NdProxy *p = *state, *all = topology(ND_PROXY_RA_ALL_NODES);
+        struct in6_addr all_nodes = tf_in6("ff02::1");
+        NdDecision d;
+
+        (void) state;
+        /* As it came: to the guest's link-local address, looked up on each guest link. */
+        d = input_ok(p, U, captured_ra_unicast, sizeof captured_ra_unicast);
+        assert_egress(&d, (const int[]) { G1, G2, 0 });
+        assert_int_equal(d.egress[0].rule, ND_DST_NEIGHBOR_OR_ALL_NODES);
+        assert_memory_equal(d.egress[0].dst_mac.b, mac("33:33:00:00:00:01").b, MAC_LEN);
+        assert_memory_equal(d.dst.s6_addr, captured_ra_unicast + F_IP6_DST, 16);
+
+        /* Re-addressed to all-nodes. */
+        d = input_ok(all, U, captured_ra_unicast, sizeof captured_ra_unicast);
+        assert_egress(&d, (const int[]) { G1, G2, 0 });
+        assert_int_equal(d.rewrite_flags, ND_REWRITE_RA_ALL_NODES);
+        assert_memory_equal(&d.dst, &all_nodes, sizeof all_nodes);
+        assert_int_equal(d.egress[1].rule, ND_DST_MULTICAST);
+        assert_memory_equal(d.egress[1].dst_mac.b, mac("33:33:00:00:00:01").b, MAC_LEN);
+        nd_proxy_free(all);
+}
+
+static void test_ns_na_go_across(void **state) {
+        NdProxy *p = *state;
+        NdDecision d;
+        TFrame f;
+
+        /* The router resolving a guest address nobody has announced yet: every guest link
+         * behind U, to the solicited-node group. */
+        tf_ns(&f, true);
+        from_mac(&f, ROUTER_MAC);
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::77");
+        tf_addr_at(f.b + F_IP6_DST, "ff02::1:ff00:77");
+        tf_fix(&f);
+        d = input_ok(p, U, f.b, f.len);
+        assert_egress(&d, (const int[]) { G1, G2, 0 });
+        assert_memory_equal(d.egress[0].dst_mac.b, mac("33:33:ff:00:00:77").b, MAC_LEN);
+
+        /* A guest resolving the router: the uplink and the other guest behind it. */
+        d = input_ok(p, G1, captured_ns_multicast, sizeof captured_ns_multicast);
+        assert_egress(&d, (const int[]) { U, G2, 0 });
+
+        /* Unicast, destination not learned: towards the uplink only with a neighbour
+         * entry, towards guests with all-nodes as fallback. */
+        d = input_ok(p, G2, captured_ns_unicast, sizeof captured_ns_unicast);
+        assert_egress(&d, (const int[]) { U, G1, 0 });
+        assert_int_equal(egress_to(&d, U)->rule, ND_DST_NEIGHBOR_OR_DROP);
+        assert_int_equal(egress_to(&d, G1)->rule, ND_DST_NEIGHBOR_OR_ALL_NODES);
+
+        /* NA from the router to a guest's link-local address: all guest links. */
+        d = input_ok(p, U, captured_na_solicited, sizeof captured_na_solicited);
+        assert_egress(&d, (const int[]) { G1, G2, 0 });
+
+        /* Nothing crosses to the other uplink's guests, nothing from an unpaired link. */
+        d = input_ok(p, G3, captured_ns_multicast, sizeof captured_ns_multicast);
+        assert_egress(&d, (const int[]) { U2, 0 });
+        assert_int_equal(input_dropped(p, G4, captured_ns_multicast, sizeof captured_ns_multicast),
+                         ND_DROP_NO_PEER);
+}
+
+/* Once an address is known, frames for it go to its link alone. */
+static void test_learned_address_shortcuts(void **state) {
+        NdProxy *p = *state;
+        struct in6_addr g1 = tf_in6("2001:db8:1::a"), g2 = tf_in6("2001:db8:1::b");
+        NdDecision d;
+        TFrame f;
+
+        assert_int_equal(nd_proxy_add_address(p, G1, &g1), 1);
+        assert_int_equal(nd_proxy_add_address(p, G2, &g2), 1);
+
+        /* NS from the router for G2's address (multicast): G2 only. */
+        tf_ns(&f, true);
+        from_mac(&f, ROUTER_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::1");
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::b");
+        tf_addr_at(f.b + F_IP6_DST, "ff02::1:ff00:b");
+        tf_fix(&f);
+        d = input_ok(p, U, f.b, f.len);
+        assert_egress(&d, (const int[]) { G2, 0 });
+        assert_int_equal(d.egress[0].rule, ND_DST_MULTICAST);
+
+        /* The same from G1 (a guest resolving another): G2 only. */
+        from_mac(&f, GUEST_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::a");
+        tf_fix(&f);
+        d = input_ok(p, G1, f.b, f.len);
+        assert_egress(&d, (const int[]) { G2, 0 });
+
+        /* The router's NA to G1's global address: G1 only, by its neighbour entry. */
+        d = input_ok(p, U, captured_na_solicited, sizeof captured_na_solicited);
+        assert_egress(&d, (const int[]) { G1, G2, 0 });         /* to a link-local: all */
+        tf_na(&f, 0xe0, true);                                   /* to 2001:db8:1::a */
+        d = input_ok(p, U, f.b, f.len);
+        assert_egress(&d, (const int[]) { G1, 0 });
+        assert_int_equal(d.egress[0].rule, ND_DST_NEIGHBOR_OR_ALL_NODES);
+
+        /* Unicast to an address of the ingress link itself: a local affair. */
+        assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_LOCAL_DESTINATION);
+
+        /* A DAD NS for G1's own address from G1 again (re-DAD) goes everywhere else. */
+        tf_dad(&f);
+        d = input_ok(p, G1, f.b, f.len);
+        assert_egress(&d, (const int[]) { U, G2, 0 });
+
+        /* An address learned behind another uplink is no shortcut here. */
+        assert_int_equal(nd_proxy_forget_address(p, G2, &g2), 0);
+        assert_int_equal(nd_proxy_add_address(p, G3, &g2), 1);
+        tf_ns(&f, true);
+        from_mac(&f, ROUTER_MAC);
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::b");
+        tf_fix(&f);
+        d = input_ok(p, U, f.b, f.len);
+        assert_egress(&d, (const int[]) { G1, G2, 0 });
+}
+
+static void test_own_and_unknown(void **state) {
+        NdProxy *p = *state;
+        NdDecision d;
+        NdPacket pkt;
+        NdDrop drop;
+        TFrame f;
+
+        /* What this host sent on U, seen again by the packet socket. */
+        tf_ns(&f, true);
+        from_mac(&f, "02:00:5e:00:53:10");
+        tf_fix(&f);
+        assert_int_equal(input_dropped(p, U, f.b, f.len), ND_DROP_OWN_FRAME);
+        assert_int_equal(nd_proxy_get_link(p, U)->counters.dropped[ND_DROP_OWN_FRAME], 1);
+
+        assert_int_equal(nd_proxy_input(p, 42, f.b, f.len, false, &pkt, &d, &drop), -EBADMSG);
+        assert_int_equal(drop, ND_DROP_UNKNOWN_LINK);
+        assert_int_equal(nd_packet_parse(f.b, f.len, false, &pkt, &drop), 0);
+        assert_int_equal(nd_proxy_decide(p, 42, &pkt, &d, &drop), -EBADMSG);
+        assert_int_equal(drop, ND_DROP_UNKNOWN_LINK);
+}
+
+/* Every reason nd_proxy_decide() gives, as a table over the topology. */
+static void test_decide_drop_reasons(void **state) {
+        static const struct {
+                const char *name;
+                int ingress;
+                const uint8_t *frame;
+                size_t len;
+                NdDrop want;
+        } cases[] = {
+                { "unknown link", 42, captured_ns_multicast, sizeof captured_ns_multicast,
+                  ND_DROP_UNKNOWN_LINK },
+                { "RS on an uplink", U, captured_rs_slla, sizeof captured_rs_slla,
+                  ND_DROP_WRONG_DIRECTION },
+                { "RA on a guest link", G1, captured_ra_multicast, sizeof captured_ra_multicast,
+                  ND_DROP_WRONG_DIRECTION },
+                { "RS on an unpaired guest link", G4, captured_rs_slla, sizeof captured_rs_slla,
+                  ND_DROP_NO_PEER },
+                { "NA on an unpaired guest link", G4, captured_na_bare, sizeof captured_na_bare,
+                  ND_DROP_NO_PEER },
+        };
+        NdProxy *p = *state;
+        bool covered[_ND_DROP_MAX] = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                NdDecision d;
+                NdPacket pkt;
+                NdDrop drop = _ND_DROP_INVALID;
+
+                assert_int_equal(nd_packet_parse(cases[i].frame, cases[i].len, false, &pkt, &drop), 0);
+                if (nd_proxy_decide(p, cases[i].ingress, &pkt, &d, &drop) != -EBADMSG ||
+                    drop != cases[i].want)
+                        fail_msg("case \"%s\": got %s", cases[i].name, nd_drop_to_string(drop));
+                covered[drop] = true;
+        }
+        /* OWN_FRAME and LOCAL_DESTINATION need a frame made for them: tested above. */
+        covered[ND_DROP_OWN_FRAME] = covered[ND_DROP_LOCAL_DESTINATION] = true;
+        for (int r = ND_DROP_UNKNOWN_LINK; r <= ND_DROP_LOCAL_DESTINATION; r++)
+                if (!covered[r])
+                        fail_msg("no case for %s", nd_drop_to_string(r));
+}
+
+/* 1 uplink and 63 guests: an RA makes 63 copies, a guest's NS 63 too (uplink + 62). */
+static void test_most_copies(void **state) {
+        NdProxy *p = NULL;
+        NdDecision d;
+        MacAddr m = mac("02:00:5e:00:53:10");
+
+        (void) state;
+        assert_int_equal(nd_proxy_new(0, &p), 0);
+        assert_int_equal(nd_proxy_add_link(p, 1, ND_LINK_UPLINK, &m), 0);
+        for (int i = 2; i <= ND_PROXY_LINKS_MAX; i++) {
+                m.b[5] = (uint8_t) i;
+                m.b[4] = 0x54;
+                assert_int_equal(nd_proxy_add_link(p, i, ND_LINK_GUEST, &m), 0);
+                assert_int_equal(nd_proxy_add_pair(p, 1, i), 0);
+        }
+        d = input_ok(p, 1, captured_ra_multicast, sizeof captured_ra_multicast);
+        assert_int_equal(d.n_egress, ND_PROXY_EGRESS_MAX);
+        d = input_ok(p, 2, captured_ns_multicast, sizeof captured_ns_multicast);
+        assert_int_equal(d.n_egress, ND_PROXY_EGRESS_MAX);
+        assert_int_equal(d.egress[0].ifindex, 1);
+        assert_int_equal(d.egress[ND_PROXY_EGRESS_MAX - 1].ifindex, ND_PROXY_LINKS_MAX);
+        nd_proxy_free(p);
+}
+
+/* ---- learning and the address table ---------------------------------------------------- */
+
+static void test_learning(void **state) {
+        NdProxy *p = *state;
+        struct in6_addr a = tf_in6("2001:db8:1::5eff:fe00:5302"), dad = tf_in6("2001:db8:1::a"),
+                dropped = tf_in6("2001:db8:1::c");
+        NdDecision d;
+        TFrame f;
+
+        /* The guest's unsolicited NA for its SLAAC address, once. */
+        d = input_ok(p, G1, captured_na_unsolicited, sizeof captured_na_unsolicited);
+        assert_true(d.learned);
+        assert_int_equal(d.learned_ifindex, G1);
+        assert_memory_equal(&d.learned_addr, &a, sizeof a);
+        assert_int_equal(d.learn_error, 0);
+        d = input_ok(p, G1, captured_na_unsolicited, sizeof captured_na_unsolicited);
+        assert_false(d.learned);
+        assert_int_equal(d.learn_error, 0);
+        assert_int_equal(nd_proxy_find_address(p, &a), G1);
+        assert_int_equal(nd_proxy_get_link(p, G1)->counters.learned, 1);
+
+        /* Another guest claiming it is refused and counted. */
+        d = input_ok(p, G2, captured_na_unsolicited, sizeof captured_na_unsolicited);
+        assert_false(d.learned);
+        assert_int_equal(d.learn_error, -EEXIST);
+        assert_int_equal(nd_proxy_get_link(p, G2)->counters.learn_refused, 1);
+        assert_int_equal(nd_proxy_find_address(p, &a), G1);
+
+        /* DAD NS from a guest: learned. */
+        tf_dad(&f);
+        d = input_ok(p, G2, f.b, f.len);
+        assert_true(d.learned);
+        assert_int_equal(nd_proxy_find_address(p, &dad), G2);
+
+        /* Nothing from the uplink, from a link-local target, from a dropped frame, or
+         * from an unpaired guest. */
+        d = input_ok(p, U, captured_na_solicited, sizeof captured_na_solicited);
+        assert_false(d.learned);
+        d = input_ok(p, G1, captured_ns_dad, sizeof captured_ns_dad);     /* fe80:: target */
+        assert_false(d.learned);
+        tf_na(&f, 0x20, true);
+        from_mac(&f, GUEST_MAC);
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::c");
+        f.b[F_IP6_HLIM] = 64;
+        tf_fix(&f);
+        assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_HOP_LIMIT);
+        assert_int_equal(input_dropped(p, G4, captured_na_unsolicited,
+                                       sizeof captured_na_unsolicited), ND_DROP_NO_PEER);
+        assert_int_equal(nd_proxy_find_address(p, &dropped), -ENOENT);
+        assert_int_equal(nd_proxy_get_link(p, G4)->n_addrs, 0);
+}
+
+static void test_address_table(void **state) {
+        NdProxy *p = *state;
+        struct in6_addr a = tf_in6("2001:db8:1::100"), ll = tf_in6("fe80::1");
+        const NdLink *g;
+        NdDecision d;
+        TFrame f;
+
+        assert_int_equal(nd_proxy_add_address(p, 99, &a), -ENOENT);
+        assert_int_equal(nd_proxy_add_address(p, U, &a), -EINVAL);
+        assert_int_equal(nd_proxy_add_address(p, G1, &ll), -EINVAL);
+        assert_int_equal(nd_proxy_forget_address(p, G1, &a), -ENOENT);
+        assert_int_equal(nd_proxy_forget_address(p, 99, &a), -ENOENT);
+        assert_int_equal(nd_proxy_find_address(p, &a), -ENOENT);
+
+        /* Replay after a restart: the same calls, also for an unpaired link. */
+        assert_int_equal(nd_proxy_add_address(p, G4, &a), 1);
+        assert_int_equal(nd_proxy_add_address(p, G4, &a), 0);
+        assert_int_equal(nd_proxy_add_address(p, G1, &a), -EEXIST);
+
+        /* Full: ND_PROXY_ADDRS_MAX per link, then -ENOSPC, also from learning. */
+        for (int i = 1; i < ND_PROXY_ADDRS_MAX; i++) {
+                struct in6_addr b = a;
+
+                b.s6_addr[15] = (uint8_t) i;
+                assert_int_equal(nd_proxy_add_address(p, G4, &b), 1);
+        }
+        g = nd_proxy_get_link(p, G4);
+        assert_int_equal(g->n_addrs, ND_PROXY_ADDRS_MAX);
+        assert_memory_equal(&g->addrs[0], &a, sizeof a);            /* oldest first */
+        a.s6_addr[14] = 0x77;
+        assert_int_equal(nd_proxy_add_address(p, G4, &a), -ENOSPC);
+        assert_int_equal(nd_proxy_add_pair(p, U2, G4), 0);
+        tf_na(&f, 0x20, true);
+        from_mac(&f, GUEST_MAC);
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::7777");
+        tf_fix(&f);
+        d = input_ok(p, G4, f.b, f.len);
+        assert_false(d.learned);
+        assert_int_equal(d.learn_error, -ENOSPC);
+
+        /* Forgetting keeps the order of the rest. */
+        a = g->addrs[1];
+        assert_int_equal(nd_proxy_forget_address(p, G4, &g->addrs[0]), 0);
+        assert_memory_equal(&g->addrs[0], &a, sizeof a);
+        assert_int_equal(g->n_addrs, ND_PROXY_ADDRS_MAX - 1);
+
+        /* A guest link that goes takes its addresses along. */
+        assert_int_equal(nd_proxy_remove_link(p, G4), 0);
+        assert_int_equal(nd_proxy_find_address(p, &a), -ENOENT);
+}
+
+/* ---- counters and the copies ----------------------------------------------------------- */
+
+static void test_counters(void **state) {
+        NdProxy *p = *state;
+        const NdLinkCounters *c = &nd_proxy_get_link(p, G1)->counters;
+        TFrame f;
+
+        tf_rs(&f, true);
+        (void) input_ok(p, G1, f.b, f.len);
+        f.b[F_IP6_HLIM] = 1;
+        assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_HOP_LIMIT);
+        assert_int_equal(input_dropped(p, G1, f.b, 3), ND_DROP_SHORT_FRAME);
+        assert_int_equal(input_dropped(p, G1, captured_ra_multicast, sizeof captured_ra_multicast),
+                         ND_DROP_WRONG_DIRECTION);
+        assert_int_equal(c->received, 4);
+        assert_int_equal(c->dropped[ND_DROP_HOP_LIMIT], 1);
+        assert_int_equal(c->dropped[ND_DROP_SHORT_FRAME], 1);
+        assert_int_equal(c->dropped[ND_DROP_WRONG_DIRECTION], 1);
+        assert_int_equal(c->proxied, 0);
+
+        /* What the daemon reports for the egress side. */
+        assert_int_equal(nd_proxy_count_sent(p, U), 0);
+        assert_int_equal(nd_proxy_count_drop(p, U, ND_DROP_NO_NEIGHBOR), 0);
+        assert_int_equal(nd_proxy_count_drop(p, U, ND_DROP_SEND_FAILED), 0);
+        assert_int_equal(nd_proxy_count_drop(p, U, _ND_DROP_MAX), -EINVAL);
+        assert_int_equal(nd_proxy_count_drop(p, U, _ND_DROP_INVALID), -EINVAL);
+        assert_int_equal(nd_proxy_count_drop(p, 99, ND_DROP_NO_NEIGHBOR), -ENOENT);
+        assert_int_equal(nd_proxy_count_sent(p, 99), -ENOENT);
+        c = &nd_proxy_get_link(p, U)->counters;
+        assert_int_equal(c->proxied, 1);
+        assert_int_equal(c->dropped[ND_DROP_NO_NEIGHBOR], 1);
+        assert_int_equal(c->dropped[ND_DROP_SEND_FAILED], 1);
+        assert_int_equal(c->received, 0);
+}
+
+/* The whole path: every copy of every captured frame is a valid frame of the same type,
+ * from the egress link's MAC, with its link-layer option rewritten. */
+static void test_copies(void **state) {
+        static const struct { const uint8_t *b; size_t len; int ingress; } frames[] = {
+                { captured_rs_slla, sizeof captured_rs_slla, G1 },
+                { captured_ra_multicast, sizeof captured_ra_multicast, U },
+                { captured_ra_unicast, sizeof captured_ra_unicast, U },
+                { captured_ns_dad, sizeof captured_ns_dad, G1 },
+                { captured_ns_multicast, sizeof captured_ns_multicast, G2 },
+                { captured_ns_unicast, sizeof captured_ns_unicast, U },
+                { captured_na_solicited, sizeof captured_na_solicited, U },
+                { captured_na_unsolicited, sizeof captured_na_unsolicited, G1 },
+                { captured_na_bare, sizeof captured_na_bare, U },
+        };
+        NdProxy *p = topology(ND_PROXY_RA_ALL_NODES);
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(frames); i++) {
+                NdDecision d;
+                NdPacket pkt, copy;
+                NdDrop drop;
+
+                assert_int_equal(nd_proxy_input(p, frames[i].ingress, frames[i].b, frames[i].len,
+                                                false, &pkt, &d, &drop), 0);
+                assert_true(d.n_egress > 0);
+                for (size_t j = 0; j < d.n_egress; j++) {
+                        const NdEgress *e = &d.egress[j];
+                        MacAddr dst = e->rule == ND_DST_NEIGHBOR_OR_DROP ?
+                                      mac("02:00:5e:00:53:01") : e->dst_mac;
+                        uint8_t out[256];
+                        size_t len;
+
+                        assert_int_equal(nd_packet_rewrite(frames[i].b, &pkt, &e->src_mac, &dst,
+                                                           d.rewrite_flags, out, sizeof out,
+                                                           &len), 0);
+                        assert_int_equal(nd_packet_parse(out, len, false, &copy, &drop), 0);
+                        assert_int_equal(copy.type, pkt.type);
+                        assert_memory_equal(copy.eth_src.b, e->src_mac.b, MAC_LEN);
+                        assert_memory_equal(copy.eth_dst.b, dst.b, MAC_LEN);
+                        assert_memory_equal(&copy.dst, &d.dst, sizeof d.dst);
+                        if (pkt.lladdr_off)
+                                assert_memory_equal(copy.lladdr.b, e->src_mac.b, MAC_LEN);
+                        assert_int_equal(tf_checksum(out, len),
+                                         out[F_ICMP_CSUM] << 8 | out[F_ICMP_CSUM + 1]);
+                }
+        }
+        nd_proxy_free(p);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_links),
+                cmocka_unit_test_setup_teardown(test_pairs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rs_goes_up, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ra_goes_down, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unicast_ra, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ns_na_go_across, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_learned_address_shortcuts, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_own_and_unknown, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_decide_drop_reasons, setup, teardown),
+                cmocka_unit_test(test_most_copies),
+                cmocka_unit_test_setup_teardown(test_learning, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_address_table, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
+                cmocka_unit_test(test_copies),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
