@@ -72,10 +72,21 @@ static void text_put_byte(char *buf, size_t size, size_t *text, bool *cut, uint8
  * the zero label or a pointer; a pointer must lie outside the header (RFC 1035 §4.1.4: it
  * refers to a prior occurrence of a name, and the header holds none) and strictly before the
  * run of labels it ends ("barrier"), so every jump goes to a lower offset and no loop can
- * form. With @buf, the name is written out as well (dns_name_to_string()).
+ * form. With @labels (the reader's), every position read in place is marked there, and a
+ * pointer must land on a marked one. With @buf, the name is written out as well
+ * (dns_name_to_string()).
  */
-static int dns_name_walk(const uint8_t *msg, size_t len, size_t off, size_t *ret_end,
-                         char *buf, size_t size, size_t *ret_text_len, McastDrop *reterr_drop) {
+static bool label_marked(const uint8_t *labels, size_t off) {
+        return labels[off / 8] & (1u << (off % 8));
+}
+
+static void label_mark(uint8_t *labels, size_t off) {
+        labels[off / 8] = (uint8_t) (labels[off / 8] | 1u << (off % 8));
+}
+
+static int dns_name_walk(const uint8_t *msg, size_t len, size_t off, uint8_t *labels,
+                         size_t *ret_end, char *buf, size_t size, size_t *ret_text_len,
+                         McastDrop *reterr_drop) {
         size_t pos = off, barrier = off, end = 0, wire = 0, text = 0;
         unsigned pointers = 0;
         bool jumped = false, cut = false;
@@ -86,6 +97,8 @@ static int dns_name_walk(const uint8_t *msg, size_t len, size_t off, size_t *ret
                 if (!need(len, pos, 1))
                         return drop(reterr_drop, MCAST_DROP_DNS_NAME_TRUNCATED);
                 c = msg[pos];
+                if (labels && !jumped)
+                        label_mark(labels, pos);
 
                 if (c == 0) {
                         if (wire + 1 > DNS_NAME_MAX)
@@ -128,6 +141,8 @@ static int dns_name_walk(const uint8_t *msg, size_t len, size_t off, size_t *ret
                                 return drop(reterr_drop, MCAST_DROP_DNS_POINTER_HEADER);
                         if (target >= barrier)
                                 return drop(reterr_drop, MCAST_DROP_DNS_POINTER_FORWARD);
+                        if (labels && !label_marked(labels, target))
+                                return drop(reterr_drop, MCAST_DROP_DNS_POINTER_NOT_NAME);
                         if (++pointers > DNS_POINTERS_MAX)
                                 return drop(reterr_drop, MCAST_DROP_DNS_POINTER_CHAIN);
                         barrier = pos = target;
@@ -154,7 +169,7 @@ static int dns_name_walk(const uint8_t *msg, size_t len, size_t off, size_t *ret
 
 int dns_name_check(const uint8_t *msg, size_t len, size_t off, size_t *ret_end,
                    McastDrop *reterr_drop) {
-        return dns_name_walk(msg, len, off, ret_end, NULL, 0, NULL, reterr_drop);
+        return dns_name_walk(msg, len, off, NULL, ret_end, NULL, 0, NULL, reterr_drop);
 }
 
 int dns_name_to_string(const uint8_t *msg, size_t len, size_t off, char *buf, size_t size) {
@@ -164,7 +179,7 @@ int dns_name_to_string(const uint8_t *msg, size_t len, size_t off, char *buf, si
         if (!buf || size == 0)
                 return -ENOBUFS;
         buf[0] = '\0';
-        r = dns_name_walk(msg, len, off, &end, buf, size, &text, NULL);
+        r = dns_name_walk(msg, len, off, NULL, &end, buf, size, &text, NULL);
         if (r == -EBADMSG) {
                 buf[0] = '\0';
                 return r;
@@ -175,14 +190,14 @@ int dns_name_to_string(const uint8_t *msg, size_t len, size_t off, char *buf, si
 }
 
 /* A name inside RDATA: it must check and end by @rdata_end. */
-static int rdata_name(const uint8_t *msg, size_t len, size_t off, size_t rdata_end,
-                      size_t *ret_end, McastDrop *reterr_drop) {
+static int rdata_name(const uint8_t *msg, size_t len, uint8_t *labels, size_t off,
+                      size_t rdata_end, size_t *ret_end, McastDrop *reterr_drop) {
         size_t end;
         int r;
 
         if (off >= rdata_end)
                 return drop(reterr_drop, MCAST_DROP_DNS_RDATA_MALFORMED);
-        r = dns_name_check(msg, len, off, &end, reterr_drop);
+        r = dns_name_walk(msg, len, off, labels, &end, NULL, 0, NULL, reterr_drop);
         if (r < 0)
                 return r;
         if (end > rdata_end)
@@ -230,13 +245,14 @@ static int rdata_type_bitmaps(const uint8_t *msg, size_t off, size_t end,
 }
 
 /*
- * The RDATA of the types whose layout is known (RFC 1035 §3.3, RFC 3596, RFC 2782,
- * RFC 6672, RFC 4034 §4.1; RFC 6762 §18.14 lets all of these carry compressed names). A
- * fixed part that does not fit is a wrong length; names and strings that do not end exactly
- * at the end of the RDATA are malformed. Other types are opaque.
+ * The RDATA of the types whose layout is known (RFC 1035 §3.3, RFC 1183, RFC 2163,
+ * RFC 2230, RFC 3596, RFC 2782, RFC 6672, RFC 4034 §4.1; RFC 6762 §18.14 lets all of the
+ * name-carrying ones compress their names). A fixed part that does not fit is a wrong
+ * length; names and strings that do not end exactly at the end of the RDATA are malformed.
+ * Other types are opaque: nothing in them counts as a name a pointer may land on.
  */
-static int dns_rdata_check(const uint8_t *msg, size_t len, const DnsRecord *rr,
-                           McastDrop *reterr_drop) {
+static int dns_rdata_check(const uint8_t *msg, size_t len, uint8_t *labels,
+                           const DnsRecord *rr, McastDrop *reterr_drop) {
         size_t off = rr->rdata_offset, end = rr->rdata_offset + rr->rdlength, e;
         int r;
 
@@ -253,24 +269,36 @@ static int dns_rdata_check(const uint8_t *msg, size_t len, const DnsRecord *rr,
         case DNS_TYPE_CNAME:
         case DNS_TYPE_PTR:
         case DNS_TYPE_DNAME:
-                r = rdata_name(msg, len, off, end, &e, reterr_drop);
+                r = rdata_name(msg, len, labels, off, end, &e, reterr_drop);
                 break;
         case DNS_TYPE_MX:
+        case DNS_TYPE_AFSDB:
+        case DNS_TYPE_RT:
+        case DNS_TYPE_KX:
         case DNS_TYPE_SRV: {
-                size_t fixed = rr->type == DNS_TYPE_MX ? 2 : 6; /* preference; prio, weight, port */
+                /* a 16-bit preference or subtype; SRV: priority, weight, port */
+                size_t fixed = rr->type == DNS_TYPE_SRV ? 6 : 2;
 
                 if (rr->rdlength < fixed + 1)
                         return drop(reterr_drop, MCAST_DROP_DNS_RDATA_LENGTH);
-                r = rdata_name(msg, len, off + fixed, end, &e, reterr_drop);
+                r = rdata_name(msg, len, labels, off + fixed, end, &e, reterr_drop);
                 break;
         }
+        case DNS_TYPE_RP:
+        case DNS_TYPE_PX:
         case DNS_TYPE_SOA:
-                r = rdata_name(msg, len, off, end, &e, reterr_drop);
+                /* RP: mailbox, TXT owner; PX: preference, MAP822, MAPX400; SOA: MNAME, RNAME */
+                if (rr->type == DNS_TYPE_PX) {
+                        if (rr->rdlength < 3)
+                                return drop(reterr_drop, MCAST_DROP_DNS_RDATA_LENGTH);
+                        off += 2;
+                }
+                r = rdata_name(msg, len, labels, off, end, &e, reterr_drop);
                 if (r < 0)
                         return r;
-                r = rdata_name(msg, len, e, end, &e, reterr_drop);
-                if (r < 0)
-                        return r;
+                r = rdata_name(msg, len, labels, e, end, &e, reterr_drop);
+                if (r < 0 || rr->type != DNS_TYPE_SOA)
+                        break;
                 /* serial, refresh, retry, expire, minimum */
                 if (end - e != 20)
                         return drop(reterr_drop, MCAST_DROP_DNS_RDATA_LENGTH);
@@ -282,7 +310,7 @@ static int dns_rdata_check(const uint8_t *msg, size_t len, const DnsRecord *rr,
         case DNS_TYPE_HINFO:
                 return rdata_strings(msg, off, end, 2, reterr_drop);
         case DNS_TYPE_NSEC:
-                r = rdata_name(msg, len, off, end, &e, reterr_drop);
+                r = rdata_name(msg, len, labels, off, end, &e, reterr_drop);
                 if (r < 0)
                         return r;
                 return rdata_type_bitmaps(msg, e, end, reterr_drop);
@@ -348,7 +376,7 @@ int dns_reader_next(DnsReader *r, DnsRecord *ret, McastDrop *reterr_drop) {
                 rr.section = DNS_SECTION_ADDITIONAL;
 
         rr.name_offset = r->off;
-        k = dns_name_check(r->msg, r->len, r->off, &end, reterr_drop);
+        k = dns_name_walk(r->msg, r->len, r->off, r->labels, &end, NULL, 0, NULL, reterr_drop);
         if (k < 0)
                 return k;
 
@@ -370,7 +398,7 @@ int dns_reader_next(DnsReader *r, DnsRecord *ret, McastDrop *reterr_drop) {
                 rr.rdata_offset = end + 10;
                 if (!need(r->len, rr.rdata_offset, rr.rdlength))
                         return drop(reterr_drop, MCAST_DROP_DNS_RDATA_TRUNCATED);
-                k = dns_rdata_check(r->msg, r->len, &rr, reterr_drop);
+                k = dns_rdata_check(r->msg, r->len, r->labels, &rr, reterr_drop);
                 if (k < 0)
                         return k;
                 r->off = rr.rdata_offset + rr.rdlength;
@@ -436,7 +464,8 @@ int mdns_rewrite_a(uint8_t *msg, size_t len, uint32_t from, uint32_t to, McastDr
         if (info.is_query || info.n_a == 0)
                 return 0;
 
-        /* Cannot fail: the same walk just succeeded. */
+        /* Cannot fail: the same walk just succeeded. Writing while walking is safe: no name
+         * is made of A RDATA (pointers land on labels only), and nothing else changes. */
         k = dns_reader_init(&r, msg, len, NULL);
         if (k < 0)
                 return k;

@@ -18,7 +18,11 @@
  * Compression pointers (RFC 1035 §4.1.4) must point strictly before the run of labels that
  * contains them. A pointer to the name's own labels or further on is how loops are built,
  * and a real encoder only ever points at an earlier occurrence, so this rule refuses every
- * loop by construction; DNS_POINTERS_MAX additionally bounds the work per name.
+ * loop by construction; DNS_POINTERS_MAX additionally bounds the work per name. The reader
+ * also requires a pointer to land where an earlier name had a label (a "prior occurrence"
+ * of a name, as RFC 1035 puts it), not in a TTL, a length or an address: so no name is ever
+ * made of A RDATA, and rewriting an address cannot change a name (found by fuzzing: a name
+ * pointing into an A record's address turned into a forward pointer once rewritten).
  */
 
 #include <stdbool.h>
@@ -48,8 +52,13 @@ enum {
         DNS_TYPE_HINFO = 13,
         DNS_TYPE_MX = 15,
         DNS_TYPE_TXT = 16,
+        DNS_TYPE_RP = 17,
+        DNS_TYPE_AFSDB = 18,
+        DNS_TYPE_RT = 21,
+        DNS_TYPE_PX = 26,
         DNS_TYPE_AAAA = 28,
         DNS_TYPE_SRV = 33,
+        DNS_TYPE_KX = 36,
         DNS_TYPE_DNAME = 39,
         DNS_TYPE_NSEC = 47,
 };
@@ -91,6 +100,9 @@ typedef struct DnsReader {
         DnsHeader header;
         unsigned next;          /* index of the next entry, questions first */
         unsigned total;         /* qdcount + ancount + nscount + arcount */
+        /* one bit per offset where a label, a zero label or a pointer of a name was read in
+         * place: where later compression pointers may land */
+        uint8_t labels[(DNS_MESSAGE_MAX + 7) / 8];
 } DnsReader;
 
 /* What mdns_validate() tells about a message it accepts. */
@@ -110,7 +122,12 @@ static inline unsigned dns_header_rcode(const DnsHeader *h) {
         return h->flags & 0xfu;
 }
 
-/* "question", "answer", "authority", "additional"; NULL out of range. */
+/*
+ * dns_section_to_string() - the name of a message section.
+ * @s: the section
+ *
+ * Return: "question", "answer", "authority" or "additional"; NULL out of range.
+ */
 const char *dns_section_to_string(DnsSection s);
 
 /*
@@ -126,9 +143,11 @@ const char *dns_section_to_string(DnsSection s);
 int dns_reader_init(DnsReader *r, const uint8_t *msg, size_t len, McastDrop *reterr_drop);
 
 /*
- * dns_reader_next() - the next question or record, with its name and RDATA checked (names
- * inside the RDATA of NS, CNAME, PTR, DNAME, SOA, MX, SRV, NSEC too; the lengths of A and
- * AAAA; the character-strings of TXT and HINFO; NSEC type bitmaps).
+ * dns_reader_next() - the next question or record, with its name and RDATA checked: names
+ * inside the RDATA of the types RFC 6762 §18.14 lets mDNS compress (NS, CNAME, PTR, DNAME,
+ * SOA, MX, AFSDB, RT, KX, RP, PX, SRV, NSEC), the lengths of A and AAAA, the
+ * character-strings of TXT and HINFO, NSEC type bitmaps. Compression pointers must land on
+ * a label of a name read before.
  * @r: the cursor
  * @ret: the entry; set on 1 only
  * @reterr_drop: why the message is refused, on -EBADMSG
@@ -139,9 +158,10 @@ int dns_reader_init(DnsReader *r, const uint8_t *msg, size_t len, McastDrop *ret
 int dns_reader_next(DnsReader *r, DnsRecord *ret, McastDrop *reterr_drop);
 
 /*
- * dns_name_check() - check the name at @off: labels of 1..63 octets, compression pointers
- * strictly backwards and outside the header, at most DNS_POINTERS_MAX of them, at most
- * DNS_NAME_MAX octets in all.
+ * dns_name_check() - check the name at @off on its own: labels of 1..63 octets, compression
+ * pointers strictly backwards and outside the header, at most DNS_POINTERS_MAX of them, at
+ * most DNS_NAME_MAX octets in all. (Where pointers land is checked by the reader, which
+ * knows where the message's names are.)
  * @msg: the whole message (pointers are offsets into it)
  * @len: its length
  * @off: where the name starts

@@ -26,6 +26,7 @@ static const char *const mcast_drop_names[_MCAST_DROP_MAX] = {
         [MCAST_DROP_DNS_NAME_TOO_LONG] = "dns-name-too-long",
         [MCAST_DROP_DNS_POINTER_FORWARD] = "dns-pointer-forward",
         [MCAST_DROP_DNS_POINTER_HEADER] = "dns-pointer-header",
+        [MCAST_DROP_DNS_POINTER_NOT_NAME] = "dns-pointer-not-name",
         [MCAST_DROP_DNS_POINTER_CHAIN] = "dns-pointer-chain",
         [MCAST_DROP_DNS_RDATA_TRUNCATED] = "dns-rdata-truncated",
         [MCAST_DROP_DNS_RDATA_LENGTH] = "dns-rdata-length",

@@ -38,6 +38,7 @@ typedef enum McastDrop {
         MCAST_DROP_DNS_NAME_TOO_LONG,     /* more than 255 octets (RFC 1035 §3.1) */
         MCAST_DROP_DNS_POINTER_FORWARD,   /* compression pointer not to an earlier offset */
         MCAST_DROP_DNS_POINTER_HEADER,    /* compression pointer into the header */
+        MCAST_DROP_DNS_POINTER_NOT_NAME,  /* compression pointer to where no name was read */
         MCAST_DROP_DNS_POINTER_CHAIN,     /* more than DNS_POINTERS_MAX pointers in a name */
         MCAST_DROP_DNS_RDATA_TRUNCATED,   /* RDLENGTH runs past the end */
         MCAST_DROP_DNS_RDATA_LENGTH,      /* RDLENGTH wrong for the type (A not 4, ...) */
@@ -76,5 +77,10 @@ typedef enum McastDrop {
         _MCAST_DROP_INVALID = -EINVAL,
 } McastDrop;
 
-/* "dns-pointer-forward", ...; NULL for a value out of range. */
+/*
+ * mcast_drop_to_string() - the name of a drop reason, as counters show it.
+ * @d: the reason
+ *
+ * Return: "dns-pointer-forward" and the like; NULL for a value out of range.
+ */
 const char *mcast_drop_to_string(McastDrop d);

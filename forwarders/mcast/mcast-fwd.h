@@ -163,17 +163,53 @@ typedef struct McastDecision {
 
 typedef struct McastFwd McastFwd;
 
-/* "mdns", "ssdp", "broadcast"; "in", "out"; "uplink", "guest"; NULL out of range. */
+/*
+ * mcast_proto_to_string() - the name of a protocol.
+ * @p: the protocol
+ *
+ * Return: "mdns", "ssdp" or "broadcast"; NULL out of range.
+ */
 const char *mcast_proto_to_string(McastProto p);
+
+/*
+ * mcast_dir_to_string() - the name of a direction.
+ * @d: the direction
+ *
+ * Return: "in" or "out"; NULL out of range.
+ */
 const char *mcast_dir_to_string(McastDir d);
+
+/*
+ * mcast_role_to_string() - the name of a link's role.
+ * @r: the role
+ *
+ * Return: "uplink" or "guest"; NULL out of range.
+ */
 const char *mcast_role_to_string(McastRole r);
 
-/* The MCAST_SERVICE_* bit of a protocol and family; 0 for a combination that does not exist. */
+/*
+ * mcast_service_bit() - the MCAST_SERVICE_* bit of a protocol over a family.
+ * @proto: the protocol
+ * @family: AF_INET or AF_INET6
+ *
+ * Return: the bit; 0 for a combination that does not exist (broadcast over IPv6).
+ */
 unsigned mcast_service_bit(McastProto proto, int family);
 
-/* A new forwarder with no links and the default rates; NULL without memory. */
+/*
+ * mcast_fwd_new() - a forwarder with no links, the default rates and zero counters. All
+ * its memory is taken here; nothing later allocates.
+ *
+ * Return: the forwarder, or NULL without memory.
+ */
 McastFwd *mcast_fwd_new(void);
-/* Free; NULL is fine. Return: NULL. */
+
+/*
+ * mcast_fwd_free() - free a forwarder.
+ * @f: the forwarder, or NULL
+ *
+ * Return: NULL, for f = mcast_fwd_free(f).
+ */
 McastFwd *mcast_fwd_free(McastFwd *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(McastFwd *, mcast_fwd_free);
 
@@ -204,7 +240,8 @@ int mcast_fwd_remove_link(McastFwd *f, int ifindex);
  * set. The first IPv4 address is the link's: an uplink's names the uplink in rewritten A
  * records and is the source of its copies (no IPv4 address: no IPv4 copy leaves by it); a
  * guest link's gives the guests' subnet and broadcast address. Datagrams from any of these
- * addresses were sent by this host and are never forwarded.
+ * addresses were sent by this host and are never forwarded. Until a guest link has an IPv4
+ * address, the IPv4 sources of its datagrams cannot be checked against its subnet.
  * @f: the forwarder
  * @ifindex: the link
  * @addrs: the addresses; entries of other families are refused
@@ -318,10 +355,21 @@ int mcast_fwd_count_drop(McastFwd *f, int ifindex, McastProto proto, McastDir di
 int mcast_fwd_get_counters(const McastFwd *f, int ifindex, McastProto proto, McastDir dir,
                            McastCounters *ret);
 
-/* Datagrams that came from a link the forwarder does not know. */
+/*
+ * mcast_fwd_unknown_link() - how many datagrams came from a link the forwarder does not know
+ * (mcast_fwd_decide() returned -ENOENT).
+ * @f: the forwarder
+ *
+ * Return: the count.
+ */
 uint64_t mcast_fwd_unknown_link(const McastFwd *f);
 
-/* The sum of c->dropped[]. */
+/*
+ * mcast_counters_dropped() - all drops of a set of counters, whatever the reason.
+ * @c: the counters
+ *
+ * Return: the sum of c->dropped[].
+ */
 uint64_t mcast_counters_dropped(const McastCounters *c);
 
 /*

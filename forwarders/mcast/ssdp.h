@@ -42,7 +42,12 @@ typedef struct SsdpInfo {
         unsigned mx;
 } SsdpInfo;
 
-/* "m-search", "notify", "response"; NULL out of range. */
+/*
+ * ssdp_kind_to_string() - the name of an SSDP message kind.
+ * @k: the kind
+ *
+ * Return: "m-search", "notify" or "response"; NULL out of range.
+ */
 const char *ssdp_kind_to_string(SsdpKind k);
 
 /*

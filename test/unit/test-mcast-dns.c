@@ -43,6 +43,29 @@ typedef struct DnsCase {
         McastDrop want;     /* bad_cases: the reason */
 } DnsCase;
 
+/* test/fuzz/fuzz-mcast-dns's first crash (artifact crash-d93fa0b2...): a mutated avahi
+ * announcement in which "mcap-b.local"'s A record address is the start of a name other
+ * records point at; rewriting the address broke that name. */
+static const uint8_t fuzz_crash_d93fa0b2[194] = {
+        0x00, 0x00, 0x84, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
+        0x01, 0x31, 0x01, 0x31, 0x01, 0x30, 0x01, 0x30, 0x01, 0x30, 0x01, 0x00,
+        0x0c, 0x80, 0x01, 0x00, 0x30, 0x01, 0x30, 0x01, 0x30, 0x01, 0x30, 0x01,
+        0x30, 0x01, 0x30, 0x01, 0x30, 0x01, 0x30, 0x01, 0x30, 0x11, 0x30, 0x01,
+        0x30, 0x01, 0x30, 0x01, 0x30, 0x01, 0x30, 0x01, 0x30, 0x01, 0x61, 0x01,
+        0x30, 0x01, 0x30, 0x01, 0x30, 0x01, 0x38, 0x01, 0x62, 0x01, 0x64, 0x01,
+        0x30, 0x01, 0x31, 0x01, 0x30, 0x01, 0x30, 0x01, 0x32, 0x03, 0x69, 0x70,
+        0x36, 0x01, 0x1c, 0x04, 0x61, 0x72, 0x70, 0x61, 0x00, 0x00, 0x0c, 0x80,
+        0x01, 0x00, 0x00, 0x00, 0x78, 0x00, 0x0e, 0x06, 0x6d, 0x63, 0x61, 0x70,
+        0x2d, 0x62, 0x05, 0x6c, 0x6f, 0x63, 0x61, 0x6c, 0x00, 0xc0, 0x60, 0x00,
+        0x01, 0x80, 0x01, 0x00, 0x00, 0x00, 0x78, 0x00, 0x04, 0xc0, 0x00, 0x02,
+        0x0b, 0x02, 0x31, 0x31, 0x01, 0x32, 0x01, 0x30, 0x03, 0x31, 0x39, 0x32,
+        0x07, 0x69, 0x6e, 0x2d, 0x95, 0x64, 0x64, 0x72, 0xc0, 0x50, 0x00, 0x0c,
+        0x80, 0x01, 0x00, 0x00, 0x00, 0x78, 0x00, 0x02, 0xc0, 0x60, 0xc0, 0x60,
+        0x00, 0x1c, 0x80, 0x01, 0x00, 0x00, 0x00, 0x78, 0x00, 0x10, 0x20, 0x01,
+        0x0d, 0xb8, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x11,
+};
+
 /* Each row is one way to be malformed; all would otherwise be fine. */
 static const DnsCase bad_cases[] = {
         /* header */
@@ -94,11 +117,40 @@ static const DnsCase bad_cases[] = {
           BYTES(HDR(QUERY, 2, 0, 0, 0), NAME_A_LOCAL, Q(1, IN), 1, 'b', PTR(30), Q(1, IN)),
           MCAST_DROP_DNS_POINTER_FORWARD },
         /* RR1 (a.local at 12) has opaque RDATA at 31 holding PTR(33); RR2's name at 33 is
-         * PTR(31): backwards, but what it reaches points back at 33 - a loop. */
+         * PTR(31): backwards, but what it reaches points back at 33 - a loop, refused
+         * because opaque RDATA holds no name a pointer may land on. */
         { "pointer-loop-through-rdata",
           BYTES(HDR(RESPONSE, 0, 2, 0, 0), NAME_A_LOCAL, RR(TYPE_OPAQUE, IN, 120, 2), PTR(33),
                 PTR(31), RR(1, IN, 120, 4), 192, 0, 2, 1),
+          MCAST_DROP_DNS_POINTER_NOT_NAME },
+        /* the same loop hidden in a name: the forward pointer is refused where it is read */
+        { "pointer-loop-through-ptr-rdata",
+          BYTES(HDR(RESPONSE, 0, 2, 0, 0), NAME_A_LOCAL, RR(12, IN, 120, 2), PTR(33),
+                PTR(31), RR(1, IN, 120, 4), 192, 0, 2, 1),
           MCAST_DROP_DNS_POINTER_FORWARD },
+        /* Found by fuzz-mcast-dns: a name pointing into an A record's address. The address
+         * 1.120.0.0 reads as the name "x"; rewritten to 198.51.100.1 its first byte 0xc6
+         * would turn the name into a forward pointer. */
+        { "pointer-into-a-rdata",
+          BYTES(HDR(RESPONSE, 0, 2, 0, 0), NAME_A_LOCAL, RR(1, IN, 120, 4), 1, 'x', 0, 0,
+                PTR(31), RR(TYPE_OPAQUE, IN, 120, 0)),
+          MCAST_DROP_DNS_POINTER_NOT_NAME },
+        { "pointer-into-ttl", /* RR1's TTL (offset 25) is 0: the root name, if it were one */
+          BYTES(HDR(RESPONSE, 0, 2, 0, 0), NAME_A_LOCAL, RR(1, IN, 0, 4), 192, 0, 2, 1,
+                PTR(25), RR(TYPE_OPAQUE, IN, 120, 0)),
+          MCAST_DROP_DNS_POINTER_NOT_NAME },
+        { "pointer-into-opaque-rdata",
+          BYTES(HDR(RESPONSE, 0, 2, 0, 0), NAME_A_LOCAL, RR(TYPE_OPAQUE, IN, 120, 3), 1, 'x',
+                0, PTR(31), RR(TYPE_OPAQUE, IN, 120, 0)),
+          MCAST_DROP_DNS_POINTER_NOT_NAME },
+        { "pointer-into-label-text", /* offset 13 is the 'a' of "a.local" */
+          BYTES(HDR(QUERY, 2, 0, 0, 0), NAME_A_LOCAL, Q(1, IN), PTR(13), Q(1, IN)),
+          MCAST_DROP_DNS_POINTER_NOT_NAME },
+        { "pointer-into-question-type", /* offset 21 is a.local's QTYPE */
+          BYTES(HDR(QUERY, 2, 0, 0, 0), NAME_A_LOCAL, Q(1, IN), PTR(21), Q(1, IN)),
+          MCAST_DROP_DNS_POINTER_NOT_NAME },
+        { "fuzz-crash-d93fa0b2", .msg = fuzz_crash_d93fa0b2, .len = sizeof fuzz_crash_d93fa0b2,
+          MCAST_DROP_DNS_POINTER_NOT_NAME },
         { "pointer-into-header", BYTES(HDR(QUERY, 2, 0, 0, 0), NAME_A_LOCAL, Q(1, IN),
                                        PTR(4), Q(1, IN)),
           MCAST_DROP_DNS_POINTER_HEADER },
@@ -201,6 +253,18 @@ static const DnsCase bad_cases[] = {
                                     RR(6, IN, 120, 23), PTR(12), PTR(12), U32(1), U32(2), U32(3),
                                     U32(4), 0, 0, 0),
           MCAST_DROP_DNS_RDATA_LENGTH },
+        { "afsdb-rdlength-2", BYTES(HDR(RESPONSE, 0, 1, 0, 0), NAME_A_LOCAL,
+                                    RR(18, IN, 120, 2), U16(1)),
+          MCAST_DROP_DNS_RDATA_LENGTH },
+        { "px-rdlength-2", BYTES(HDR(RESPONSE, 0, 1, 0, 0), NAME_A_LOCAL, RR(26, IN, 120, 2),
+                                 U16(1)),
+          MCAST_DROP_DNS_RDATA_LENGTH },
+        { "rp-one-name", BYTES(HDR(RESPONSE, 0, 1, 0, 0), NAME_A_LOCAL, RR(17, IN, 120, 2),
+                               PTR(12)),
+          MCAST_DROP_DNS_RDATA_MALFORMED },
+        { "rp-three-names", BYTES(HDR(RESPONSE, 0, 1, 0, 0), NAME_A_LOCAL, RR(17, IN, 120, 6),
+                                  PTR(12), PTR(12), PTR(12)),
+          MCAST_DROP_DNS_RDATA_MALFORMED },
         { "soa-second-name-missing", BYTES(HDR(RESPONSE, 0, 1, 0, 0), NAME_A_LOCAL,
                                            RR(6, IN, 120, 2), PTR(12)),
           MCAST_DROP_DNS_RDATA_MALFORMED },
@@ -297,6 +361,22 @@ static const GoodCase good_cases[] = {
         { "a-class-chaos-not-counted", BYTES(HDR(RESPONSE, 0, 1, 0, 0), NAME_A_LOCAL,
                                              RR(1, 3, 120, 4), 192, 0, 2, 1),
           false, 1, 0 },
+        /* pointers may land on names inside RDATA: the PTR's "host.a.local" at 31 */
+        { "pointer-into-ptr-rdata-name",
+          BYTES(HDR(RESPONSE, 0, 2, 0, 0), NAME_A_LOCAL, RR(12, IN, 4500, 7), 4, 'h', 'o', 's',
+                't', PTR(12), PTR(31), RR(1, IN, 120, 4), 192, 0, 2, 7),
+          false, 2, 1 },
+        { "pointer-to-pointer", /* a name that is only a pointer, pointed at */
+          BYTES(HDR(RESPONSE, 0, 3, 0, 0), NAME_A_LOCAL, RR(TYPE_OPAQUE, IN, 120, 0),
+                PTR(12), RR(TYPE_OPAQUE, IN, 120, 0), PTR(31), RR(TYPE_OPAQUE, IN, 120, 0)),
+          false, 3, 0 },
+        { "rp-afsdb-rt-kx-px",
+          BYTES(HDR(RESPONSE, 0, 5, 0, 0), NAME_A_LOCAL, RR(17, IN, 120, 4), PTR(12), PTR(14),
+                PTR(12), RR(18, IN, 120, 4), U16(1), PTR(12),
+                PTR(12), RR(21, IN, 120, 4), U16(1), PTR(12),
+                PTR(12), RR(36, IN, 120, 4), U16(1), PTR(12),
+                PTR(12), RR(26, IN, 120, 6), U16(1), PTR(12), PTR(14)),
+          false, 5, 0 },
         { "probe-authority", BYTES(HDR(QUERY, 1, 0, 1, 0), NAME_A_LOCAL, Q(255, IN), PTR(12),
                                    RR(1, IN, 120, 4), 192, 0, 2, 1),
           true, 1, 1 },
@@ -430,37 +510,38 @@ static void test_name_too_long_through_pointer(void **state) {
 }
 
 /*
- * A record with opaque RDATA holding @n pointers, each to the one before, the first to the
- * root name at 12; then a record whose name points at the last: n + 1 pointers to follow.
+ * @n + 1 records: the first owned by the root name at 12, each next one's owner name a
+ * pointer to the previous one's, so the last name takes @n pointers to read.
  */
 static size_t build_chain(uint8_t *buf, unsigned n) {
-        const uint8_t head[] = { HDR(RESPONSE, 0, 2, 0, 0), 0,
-                                 RR(TYPE_OPAQUE, IN, 120, 2 * n) };
-        const uint8_t tail[] = { RR(TYPE_OPAQUE, IN, 120, 0) };
-        size_t off = sizeof head, base = sizeof head;
+        const uint8_t head[] = { HDR(RESPONSE, 0, n + 1, 0, 0), 0 };
+        const uint8_t fixed[] = { RR(TYPE_OPAQUE, IN, 120, 0) };
+        size_t off = sizeof head, name = DNS_HEADER_SIZE;
 
         memcpy(buf, head, sizeof head);
+        memcpy(buf + off, fixed, sizeof fixed);
+        off += sizeof fixed;
         for (unsigned i = 0; i < n; i++) {
-                size_t target = i == 0 ? 12 : base + 2 * (i - 1);
+                size_t here = off;
 
-                buf[off++] = (uint8_t) (0xc0 | target >> 8);
-                buf[off++] = (uint8_t) target;
+                buf[off++] = (uint8_t) (0xc0 | name >> 8);
+                buf[off++] = (uint8_t) name;
+                memcpy(buf + off, fixed, sizeof fixed);
+                off += sizeof fixed;
+                name = here;
         }
-        buf[off++] = (uint8_t) (0xc0 | (base + 2 * (n - 1)) >> 8);
-        buf[off++] = (uint8_t) (base + 2 * (n - 1));
-        memcpy(buf + off, tail, sizeof tail);
-        return off + sizeof tail;
+        return off;
 }
 
 static void test_pointer_chain_limit(void **state) {
-        uint8_t buf[1024];
+        uint8_t buf[4096];
         McastDrop reason;
 
         (void) state;
-        assert_int_equal(mdns_validate(buf, build_chain(buf, DNS_POINTERS_MAX - 1), NULL,
-                                       &reason), 0);
         assert_int_equal(mdns_validate(buf, build_chain(buf, DNS_POINTERS_MAX), NULL, &reason),
-                         -EBADMSG);
+                         0);
+        assert_int_equal(mdns_validate(buf, build_chain(buf, DNS_POINTERS_MAX + 1), NULL,
+                                       &reason), -EBADMSG);
         assert_int_equal(reason, MCAST_DROP_DNS_POINTER_CHAIN);
 }
 

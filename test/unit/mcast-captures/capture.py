@@ -4,6 +4,9 @@ the packet library's unit tests (test/unit/mcast-captures.h is generated from th
 by gen_header.py).
 
     capture.py OUTDIR
+    gen_header.py OUTDIR > test/unit/mcast-captures.h
+
+recording/ holds the run the committed header was generated from.
 
 Topology (documentation prefixes only; nothing touches the root namespace's links):
 
