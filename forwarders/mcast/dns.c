@@ -101,8 +101,7 @@ static int dns_name_walk(const uint8_t *msg, size_t len, size_t off, uint8_t *la
                         label_mark(labels, pos);
 
                 if (c == 0) {
-                        if (wire + 1 > DNS_NAME_MAX)
-                                return drop(reterr_drop, MCAST_DROP_DNS_NAME_TOO_LONG);
+                        /* the label check below always leaves room for this octet */
                         if (!jumped)
                                 end = pos + 1;
                         break;
