@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+/* Shared by the mcast library's fuzz targets (fuzz-mcast-*.c): libFuzzer's entry point and
+ * a check that survives NDEBUG and aborts, so that libFuzzer keeps the input. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#ifndef FUZZ_CHECK
+#define FUZZ_CHECK(expr)                                                                \
+        do {                                                                            \
+                if (!(expr)) {                                                          \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
+                                #expr);                                                 \
+                        abort();                                                        \
+                }                                                                       \
+        } while (0)
+#endif
