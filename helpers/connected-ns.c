@@ -88,7 +88,7 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
         r = link_disable_ipv6(host, err);
         if (r < 0)
                 goto fail;
-        r = link_configure(h->nl, host_ifindex, &(LinkConfig) { .up = true, .alias = true,
+        r = link_configure(h->nl, host_ifindex, &(LinkConfig) { .up = true, .mark = true,
                                                                  .master = -1 }, err);
         if (r < 0)
                 goto fail;

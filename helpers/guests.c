@@ -2,8 +2,9 @@
 /*
  * Guest datapaths. Each operation validates every field, builds its links one by one, and
  * ends with one nftables batch; on any failure it deletes the links it created, so nothing
- * of a failed request remains. Links on the host side carry PP_LINK_ALIAS; removals touch
- * only links that carry it.
+ * of a failed request remains. Links on the host side are marked ours from their creation
+ * (PP_LINK_GROUP; link.h says how, TAPs included) and carry PP_LINK_ALIAS once configured;
+ * removals touch only links that carry a mark.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -88,7 +89,7 @@ static int bridge_add(Helper *h, Undo *u, const char *name, const Subnet *s, int
         r = link_get_ifindex_ioctl(h->ioctl_fd, name, &ifindex);
         if (r < 0)
                 return errbuf_set(err, r, "%s vanished after its creation", name);
-        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .alias = true,
+        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .mark = true,
                                                            .master = -1 }, err);
         if (r < 0)
                 return r;
@@ -127,7 +128,7 @@ static int veth_into_guest(Helper *h, Undo *u, const char *host, int master, int
         r = link_disable_ipv6(host, err);
         if (r < 0)
                 return r;
-        r = link_configure(h->nl, host_ifindex, &(LinkConfig) { .up = true, .alias = true,
+        r = link_configure(h->nl, host_ifindex, &(LinkConfig) { .up = true, .mark = true,
                                                                 .master = master }, err);
         if (r < 0)
                 return r;
@@ -159,17 +160,12 @@ int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf
         source = m->kind == PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA ? TRAFFIC_SOURCE_CROSVM
                                                                       : TRAFFIC_SOURCE_PLUGINVM;
 
-        r = tap_create((uid_t) m->owner_uid, tap, err);
+        r = tap_create(h->nl, h->ioctl_fd, (uid_t) m->owner_uid, tap, &ifindex, err);
         if (r < 0)
                 return r;
         undo_push(&u, tap);
-        r = link_get_ifindex_ioctl(h->ioctl_fd, tap, &ifindex);
-        if (r < 0) {
-                errbuf_set(err, r, "%s vanished after its creation", tap);
-                goto fail;
-        }
-        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .alias = true,
-                                                           .mac = &mac, .master = -1 }, err);
+        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .mac = &mac,
+                                                           .master = -1 }, err);
         if (r < 0)
                 goto fail;
         r = addr_add_ipv4(h->nl, ifindex, subnet_addr(&s, 0), s.prefix_len, err);
@@ -241,21 +237,17 @@ int helper_arc_add(Helper *h, const IpcArcAdd *m, int pidfd, char taps[][IFNAMSI
                         MacAddr mac = mac_stable((uint8_t) (i + 1));
                         int ifindex;
 
-                        r = tap_create((uid_t) m->tap_owner_uid, taps[i], err);
+                        r = tap_create(h->nl, h->ioctl_fd, (uid_t) m->tap_owner_uid, taps[i],
+                                       &ifindex, err);
                         if (r < 0)
                                 goto fail;
                         undo_push(&u, taps[i]);
-                        r = link_get_ifindex_ioctl(h->ioctl_fd, taps[i], &ifindex);
-                        if (r < 0) {
-                                errbuf_set(err, r, "%s vanished after its creation", taps[i]);
-                                goto fail;
-                        }
                         r = link_disable_ipv6(taps[i], err);
                         if (r < 0)
                                 goto fail;
                         /* arc0's TAP on arcbr0; the others wait for their uplink's bridge. */
                         r = link_configure(h->nl, ifindex, &(LinkConfig) {
-                                                   .up = true, .alias = true, .mac = &mac,
+                                                   .up = true, .mac = &mac,
                                                    .master = i == 0 ? br : -1 }, err);
                         if (r < 0)
                                 goto fail;
