@@ -115,7 +115,10 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
         fw_batch_guest_add(&b, host,
                            FWMARK_SNAT | fwmark_from_source((TrafficSource) m->source) | tag |
                            (tag ? 0 : fwmark_from_vpn_policy(m->route_on_vpn ? VPN_POLICY_ROUTE_ON_VPN
-                                                                           : VPN_POLICY_BYPASS_VPN)));
+                                                                           : VPN_POLICY_BYPASS_VPN)),
+                           &(FwGuestSources) { .v4 = { { .base = subnet_addr(&s, 1),
+                                                         .prefix_len = 32 } },
+                                               .n_v4 = 1 });
         r = fw_batch_commit(h->nft, &b, "add the namespace", err);
         if (r < 0)
                 goto fail;

@@ -146,6 +146,7 @@ int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf
         MacAddr mac;
         Subnet s, lxd = {};
         TrafficSource source;
+        FwGuestSources src = {};
         FwBatch b = {};
         int ifindex, r;
 
@@ -177,8 +178,13 @@ int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf
                 if (r < 0)
                         goto fail;
         }
+        /* The VM's address, and Termina's containers behind it. */
+        src.v4[src.n_v4++] = (Subnet) { .base = subnet_addr(&s, 1), .prefix_len = 32 };
+        if (lxd.prefix_len)
+                src.v4[src.n_v4++] = lxd;
         /* VMs' traffic goes through the host's VPN, as the original's did. */
-        fw_batch_guest_add(&b, tap, FWMARK_SNAT | fwmark_from_source(source) | FWMARK_ROUTE_ON_VPN);
+        fw_batch_guest_add(&b, tap, FWMARK_SNAT | fwmark_from_source(source) | FWMARK_ROUTE_ON_VPN,
+                           &src);
         r = fw_batch_commit(h->nft, &b, "add the VM", err);
         if (r < 0)
                 goto fail;
@@ -253,7 +259,10 @@ int helper_arc_add(Helper *h, const IpcArcAdd *m, int pidfd, char taps[][IFNAMSI
                                 goto fail;
                 }
         }
-        fw_batch_guest_add(&b, ARC_BRIDGE, arc_mark(0));
+        /* arc0's address, the container's or the VM's. */
+        fw_batch_guest_add(&b, ARC_BRIDGE, arc_mark(0), &(FwGuestSources) {
+                                   .v4 = { { .base = subnet_addr(&s, 1), .prefix_len = 32 } },
+                                   .n_v4 = 1 });
         r = fw_batch_commit(h->nft, &b, "add ARC", err);
         if (r < 0)
                 goto fail;
@@ -343,7 +352,10 @@ int helper_arc_uplink_add(Helper *h, const IpcArcUplinkAdd *m, int pidfd, ErrBuf
         if (r < 0)
                 goto fail;
 
-        fw_batch_guest_add(&b, bridge, arc_mark(tag));
+        /* ARC's address on this link. */
+        fw_batch_guest_add(&b, bridge, arc_mark(tag), &(FwGuestSources) {
+                                   .v4 = { { .base = subnet_addr(&s, 1), .prefix_len = 32 } },
+                                   .n_v4 = 1 });
         fw_batch_arc_dnat_add(&b, m->uplink_ifname, subnet_addr(&s, 1));
         r = fw_batch_commit(h->nft, &b, "add ARC's uplink", err);
         if (r < 0)
