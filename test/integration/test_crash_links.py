@@ -34,17 +34,19 @@ def helper_alive(pid):
 
 
 class Killer:
-    """strace attached to the helper, killing it as it enters its nth sendmsg() from now."""
+    """strace attached to the helper, killing it as it enters its nth sendmsg() from now;
+    its trace says whether it did."""
 
-    def __init__(self, pid, nth):
+    def __init__(self, lab, pid, nth):
         self.pid = pid
+        self.nth = nth
+        self.trace = lab.dir / f"strace-{pid}-{nth}.txt"
         self.proc = subprocess.Popen(
-            ["strace", "-qq", "-o", "/dev/null", "-e", "trace=sendmsg",
+            ["strace", "-qq", "-o", str(self.trace), "-e", "trace=sendmsg",
              "-e", f"inject=sendmsg:signal=KILL:when={nth}", "-p", str(pid)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True)
-        err = pplab.poll(lambda: None if self.attached() else "not attached", timeout=5,
-                         what=f"strace on the helper ({pid})")
+        err = pplab.poll(self.attached, timeout=20, what=f"strace on the helper ({pid})")
         if err:
             self.proc.kill()
             self.proc.wait()
@@ -52,19 +54,28 @@ class Killer:
 
     def attached(self):
         if self.proc.poll() is not None:
-            return False
-        return pplab.proc_status(self.pid).get("TracerPid") == str(self.proc.pid)
+            return f"strace exited {self.proc.returncode}"
+        try:
+            tracer = pplab.proc_status(self.pid).get("TracerPid")
+        except FileNotFoundError:
+            return "the helper is gone"
+        return None if tracer == str(self.proc.pid) else f"tracer {tracer}"
 
     def stop(self):
-        """Detach (the helper goes on if still alive)."""
+        """Detach (the helper goes on if still alive); return whether it was killed."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         self.proc.stderr.close()
+        # The nth sendmsg() was entered, and so the signal sent, if the trace has it (even
+        # if strace was told to detach before it saw the end).
+        text = self.trace.read_text()
+        entered = sum(1 for line in text.splitlines() if line.startswith("sendmsg("))
+        return entered >= self.nth or "killed by SIGKILL" in text
 
 
 # ---- the operations -------------------------------------------------------------------
@@ -202,7 +213,8 @@ class ArcUplink(Op):
     def act(self, lab, ctx):
         lab.add_uplink("eth1", pplab.LAN2_ADDR, pplab.HOST_UPLINK2_ADDR, lan_suffix="lan2")
 
-    ready = staticmethod(links_ready("arc_eth1", "vetheth1"))
+    def ready(self, lab, ctx):
+        return None if "arc_eth1" in lab.nft_elements("guest_ifs") else "arc_eth1 not yet"
 
     def undo(self, lab, ctx):
         lab.remove_uplink("eth1")
@@ -266,20 +278,26 @@ def test_kill_the_helper_at_every_netlink_message(fresh_lab, op):
     for nth in range(1, MAX_KILLS + 1):
         ctx = op.setup(lab)
         _, helper = lab.daemon_pids()
-        killer = Killer(helper, nth)
+        killer = Killer(lab, helper, nth)
+        killed = True
         try:
             try:
                 op.act(lab, ctx)
             except (pplab.DBusError, RuntimeError):
                 pass  # the helper died under the call
             err = pplab.poll(lambda: None if not helper_alive(helper) else
-                             op.ready(lab, ctx), timeout=10, what=op.name)
+                             op.ready(lab, ctx), timeout=20, what=op.name)
         finally:
-            killer.stop()
-        if helper_alive(helper):
+            killed = killer.stop()
+        if not killed:
+            # Never reached its nth message: the operation is complete (or completes
+            # now, with nothing attached any more).
+            err = err or pplab.poll(lambda: op.ready(lab, ctx), timeout=20, what=op.name)
             assert err is None, f"{err}\n{lab.log()}"
+            assert helper_alive(helper), lab.log()
             break
         # Killed: the manager follows its helper; whatever was built stays in the kernel.
+        assert pplab.poll(lambda: "alive" if helper_alive(helper) else None, timeout=10) is None
         kills += 1
         leftovers = ours(lab)
         assert lab.daemon.wait(timeout=10) != 0
