@@ -33,8 +33,15 @@
 #define VM_TAP_PREFIX "vmtap"
 #define VM_TAP_TEMPLATE "vmtap%d"
 
-/* Every link the daemon creates on the host side carries this alias, so that what an
- * earlier run left behind can be told from everyone else's links. */
+/*
+ * The marks of the daemon's links, so that what an earlier run left behind can be told from
+ * everyone else's. PP_LINK_GROUP (IFLA_GROUP) is set in the very RTM_NEWLINK that creates a
+ * veth (both ends) or a bridge, and on a TAP before it is made persistent: a link is marked
+ * from the moment it can outlive the helper. The kernel ignores IFLA_IFALIAS on creation, so
+ * PP_LINK_ALIAS follows in the link's first configuration; it is what people (and the
+ * manager's link monitor) see, and what runs before the group existed marked links with.
+ */
+#define PP_LINK_GROUP UINT32_C(0x70706c6b) /* "pplk" */
 #define PP_LINK_ALIAS "patchpanel"
 
 /* 1..15 characters from [A-Za-z0-9_.-], not starting or ending with '-' or '.'. */

@@ -88,7 +88,7 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
         r = link_disable_ipv6(host, err);
         if (r < 0)
                 goto fail;
-        r = link_configure(h->nl, host_ifindex, &(LinkConfig) { .up = true, .alias = true,
+        r = link_configure(h->nl, host_ifindex, &(LinkConfig) { .up = true, .mark = true,
                                                                  .master = -1 }, err);
         if (r < 0)
                 goto fail;
@@ -115,7 +115,10 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
         fw_batch_guest_add(&b, host,
                            FWMARK_SNAT | fwmark_from_source((TrafficSource) m->source) | tag |
                            (tag ? 0 : fwmark_from_vpn_policy(m->route_on_vpn ? VPN_POLICY_ROUTE_ON_VPN
-                                                                           : VPN_POLICY_BYPASS_VPN)));
+                                                                           : VPN_POLICY_BYPASS_VPN)),
+                           &(FwGuestSources) { .v4 = { { .base = subnet_addr(&s, 1),
+                                                         .prefix_len = 32 } },
+                                               .n_v4 = 1 });
         r = fw_batch_commit(h->nft, &b, "add the namespace", err);
         if (r < 0)
                 goto fail;
@@ -179,10 +182,23 @@ void helper_ns_disconnect_many(Helper *h, const IpcNsDisconnect **ms, size_t n, 
                 idx[n_valid++] = i;
         }
 
-        /* Links first (a namespace that died took its own along: skipped), then elements. */
+        /* Links first, then elements. A link gone already, or going while this runs (its
+         * namespace died and takes it along when the kernel gets to it), is torn down: only
+         * a link that may still be there fails its namespace, whose subnet the manager then
+         * keeps out of use. */
         r = link_delete_many(h->nl, h->ioctl_fd, names, (unsigned) n_valid, NULL);
-        if (r < 0)
-                errbuf_set(&err, r, "cannot delete %s and others: %s", names[0], strerror(-r));
+        if (r < 0) {
+                log_warning("Failed to delete %s and %zu others at once (%s), one at a time now",
+                            names[0], n_valid - 1, strerror(-r));
+                for (size_t j = 0; j < n_valid; j++) {
+                        size_t i = idx[j];
+                        int k = link_delete(h->nl, names[j]);
+
+                        if (k < 0 && k != -ENODEV)
+                                status[i] = errbuf_set(&errs[i], k, "cannot delete %s: %s",
+                                                       names[j], strerror(-k));
+                }
+        }
         for (size_t start = 0; start < n_valid; start += 16) {
                 size_t end = start + 16 < n_valid ? start + 16 : n_valid;
                 FwBatch b = {};
@@ -190,13 +206,14 @@ void helper_ns_disconnect_many(Helper *h, const IpcNsDisconnect **ms, size_t n, 
 
                 for (size_t j = start; j < end; j++)
                         fw_batch_guest_remove(&b, names[j]);
-                k = fw_batch_commit_removal(h->nft, &b, "remove the namespaces",
-                                            r < 0 ? NULL : &err);
+                k = fw_batch_commit_removal(h->nft, &b, "remove the namespaces", &err);
                 for (size_t j = start; j < end; j++) {
                         size_t i = idx[j];
-                        int s = r < 0 ? r : k;
-                        status[i] = s < 0 ? s : 0;
-                        if (s < 0)
+
+                        if (status[i] < 0)
+                                continue; /* its link failed: that is its error */
+                        status[i] = k < 0 ? k : 0;
+                        if (k < 0)
                                 errs[i] = err;
                 }
         }

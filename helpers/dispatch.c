@@ -14,12 +14,12 @@
 #include "link.h"
 #include "log.h"
 
-/* Ours: every link carrying our alias, and ConnectNamespace veths, whose names are ours
- * alone (an earlier run may have died between creating one and naming it ours). */
-static bool is_own_link(const char *name, const char *alias) {
+/* Ours: every link carrying our mark (link_mark_is_ours()), and ConnectNamespace veths,
+ * whose names are ours alone (runs before the mark came with creation could die between
+ * creating one and marking it). */
+static bool is_own_link(const char *name, const char *alias, uint32_t group) {
         uint32_t id;
-        return (alias && strcmp(alias, PP_LINK_ALIAS) == 0) ||
-               ifname_parse_connected_ns_host(name, &id) == 0;
+        return link_mark_is_ours(alias, group) || ifname_parse_connected_ns_host(name, &id) == 0;
 }
 
 /* The only sysctl writes the helper makes; paths are constants, never from a request. */

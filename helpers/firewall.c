@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <nftables/libnftables.h>
@@ -22,6 +23,9 @@ static const char table_head[] =
         "  map guest_mark { type ifname : mark; }\n"
         "  map guest_source { type ifname : verdict; }\n"
         "  set guest_ifs { type ifname; }\n"
+        "  set guest_src4 { type ifname . ipv4_addr; flags interval; }\n"
+        "  set guest_src6 { type ifname . ipv6_addr; flags interval; }\n"
+        "  counter spoofed { }\n"
         "  set uplinks { type ifname; }\n"
         "  map uplink_post { type ifname : verdict; }\n"
         "  map arc_dnat { type ifname : ipv4_addr; }\n"
@@ -31,6 +35,15 @@ static const char table_head[] =
         "  map port_fwd_ip { type ifname . inet_proto . ipv4_addr . inet_service :"
         " ipv4_addr . inet_service; }\n"
         "  set lockdown { type inet_proto . inet_service; }\n"
+        /* A guest link accepts only its own sources; the rest is counted and dropped
+         * before conntrack sees it, whatever its destination (another guest, the host,
+         * an uplink). */
+        "  chain antispoof {\n"
+        "    type filter hook prerouting priority raw; policy accept;\n"
+        "    iifname != @guest_ifs accept\n"
+        "    iifname . ip saddr != @guest_src4 counter name \"spoofed\" drop\n"
+        "    iifname . ip6 saddr != @guest_src6 counter name \"spoofed\" drop\n"
+        "  }\n"
         /* A connection that comes in on an uplink is pinned to it, so that its answers
          * leave where it came in (whatever the default route, a VPN included). A guest's
          * packets carry their connection's mark; a new connection of the guest's gets the
@@ -144,6 +157,81 @@ static const char acct_removal[] =
         "delete chain inet " FW_ACCT_TABLE " forward\n"
         "delete set inet " FW_ACCT_TABLE " uplinks\n";
 
+/* The sources of each guest link, as fw_batch_guest_add() put them in guest_src4, so that
+ * fw_batch_guest_remove() can name the elements from the link's name alone. The helper has
+ * one set of tables, and so one record; it starts empty with them. Looked up by a scan: a
+ * few thousand guests at most, next to an nftables transaction per lookup. */
+typedef struct FwGuestRecord {
+        char ifname[IFNAMSIZ];
+        FwGuestSources src;
+} FwGuestRecord;
+
+static struct {
+        FwGuestRecord *v;
+        size_t n, cap;
+} fw_guests;
+
+static FwGuestRecord *fw_guests_find(const char *ifname) {
+        for (size_t i = 0; i < fw_guests.n; i++)
+                if (strcmp(fw_guests.v[i].ifname, ifname) == 0)
+                        return &fw_guests.v[i];
+        return NULL;
+}
+
+/* Room for n more, so that recording a batch that was applied cannot fail. */
+static int fw_guests_reserve(size_t n) {
+        size_t want = fw_guests.cap ? fw_guests.cap : 64;
+        FwGuestRecord *grown;
+
+        while (want - fw_guests.n < n)
+                want *= 2;
+        if (want == fw_guests.cap)
+                return 0;
+        grown = reallocarray(fw_guests.v, want, sizeof *grown);
+        if (!grown)
+                return -ENOMEM;
+        fw_guests.v = grown;
+        fw_guests.cap = want;
+        return 0;
+}
+
+static void fw_guests_put(const char *ifname, const FwGuestSources *src) {
+        FwGuestRecord *g = fw_guests_find(ifname);
+
+        if (!g) {
+                assert(fw_guests.n < fw_guests.cap); /* fw_guests_reserve() came first */
+                g = &fw_guests.v[fw_guests.n++];
+                snprintf(g->ifname, sizeof g->ifname, "%s", ifname);
+        }
+        g->src = *src;
+}
+
+static void fw_guests_drop(const char *ifname) {
+        FwGuestRecord *g = fw_guests_find(ifname);
+
+        if (g)
+                *g = fw_guests.v[--fw_guests.n];
+}
+
+static void fw_guests_clear(bool release) {
+        fw_guests.n = 0;
+        if (release) {
+                free(fw_guests.v);
+                fw_guests.v = NULL;
+                fw_guests.cap = 0;
+        }
+}
+
+/* What an applied batch changed, into the record (after fw_guests_reserve()). */
+static void fw_guests_apply(const FwBatch *b) {
+        for (size_t i = 0; i < b->n_guests; i++) {
+                if (b->guests[i].add)
+                        fw_guests_put(b->guests[i].ifname, &b->guests[i].src);
+                else
+                        fw_guests_drop(b->guests[i].ifname);
+        }
+}
+
 int fw_open(struct nft_ctx **ret) {
         struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
 
@@ -162,6 +250,7 @@ int fw_open(struct nft_ctx **ret) {
 void fw_close(struct nft_ctx *nft) {
         if (nft)
                 nft_ctx_free(nft);
+        fw_guests_clear(/* release= */ true);
 }
 
 /* Run one batch; on failure the first line of nft's error text goes into err. */
@@ -252,6 +341,8 @@ int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err) 
         if (!text)
                 return errbuf_set(err, -ENOMEM, "out of memory for the tables");
         r = fw_run_checked(nft, text, "install the tables", err);
+        if (r >= 0)
+                fw_guests_clear(/* release= */ false); /* a table with no guest */
         if (r != -EIO)
                 return r;
         /* A counters' table an earlier version left may not fit this one's definition:
@@ -259,6 +350,7 @@ int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err) 
         retry = fw_tables_text(config, true);
         if (!retry || fw_run_checked(nft, retry, "install the tables", NULL) < 0)
                 return r;
+        fw_guests_clear(/* release= */ false);
         log_warning("The traffic counters left by an earlier version did not fit: they start again");
         return 0;
 }
@@ -291,6 +383,8 @@ int fw_tables_remove(struct nft_ctx *nft, ErrBuf *err) {
         int r = fw_run(nft, "add table inet " FW_TABLE "\ndelete table inet " FW_TABLE "\n",
                        "remove the tables", err);
         int k = fw_run_removal(nft, acct_removal, "remove the counters' chains", r < 0 ? NULL : err);
+        if (r >= 0)
+                fw_guests_clear(/* release= */ false);
         return r < 0 ? r : k;
 }
 
@@ -318,28 +412,80 @@ static bool fw_batch_name_ok(FwBatch *b, const char *ifname) {
         return !b->invalid;
 }
 
-void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark) {
+/* Note a guest for the record, applied once the batch is. */
+static void fw_batch_note_guest(FwBatch *b, const char *ifname, bool add,
+                                const FwGuestSources *src) {
+        if (b->invalid)
+                return;
+        if (b->n_guests >= ELEMENTSOF(b->guests)) {
+                b->invalid = true;
+                return;
+        }
+        snprintf(b->guests[b->n_guests].ifname, sizeof b->guests[b->n_guests].ifname, "%s",
+                 ifname);
+        b->guests[b->n_guests].add = add;
+        b->guests[b->n_guests].src = src ? *src : (FwGuestSources) {};
+        b->n_guests++;
+}
+
+/* The IPv6 sources every guest link has: link-local, and :: for duplicate address
+ * detection (RFC 4862 5.4). */
+static const char *const guest_src6_fixed[] = { "fe80::/64", "::" };
+
+void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark,
+                        const FwGuestSources *src) {
         const char *source = traffic_source_to_string(fwmark_get_source(mark));
+        char a[IPV4_STRLEN];
 
         if (!fw_batch_name_ok(b, ifname))
                 return;
-        if (!source || fwmark_get_source(mark) == TRAFFIC_SOURCE_UNKNOWN) {
+        if (!source || fwmark_get_source(mark) == TRAFFIC_SOURCE_UNKNOWN || !src ||
+            src->n_v4 == 0 || src->n_v4 > ELEMENTSOF(src->v4)) {
                 b->invalid = true;
                 return;
+        }
+        for (size_t i = 0; i < src->n_v4; i++) {
+                const Subnet *p = &src->v4[i];
+                if (p->prefix_len < 1 || p->prefix_len > 32 ||
+                    (p->base & ~ipv4_netmask(p->prefix_len)) != 0) {
+                        b->invalid = true;
+                        return;
+                }
         }
         fw_batch_append(b, "add element inet %s guest_mark { \"%s\" : 0x%08x }\n"
                            "add element inet %s guest_source { \"%s\" : jump source_%s }\n"
                            "add element inet %s guest_ifs { \"%s\" }\n",
                         FW_TABLE, ifname, mark, FW_TABLE, ifname, source, FW_TABLE, ifname);
+        for (size_t i = 0; i < src->n_v4; i++)
+                fw_batch_append(b, "add element inet %s guest_src4 { \"%s\" . %s/%u }\n",
+                                FW_TABLE, ifname, ipv4_to_string(src->v4[i].base, a),
+                                src->v4[i].prefix_len);
+        for (size_t i = 0; i < ELEMENTSOF(guest_src6_fixed); i++)
+                fw_batch_append(b, "add element inet %s guest_src6 { \"%s\" . %s }\n", FW_TABLE,
+                                ifname, guest_src6_fixed[i]);
+        fw_batch_note_guest(b, ifname, /* add= */ true, src);
 }
 
 void fw_batch_guest_remove(FwBatch *b, const char *ifname) {
+        const FwGuestRecord *g;
+        char a[IPV4_STRLEN];
+
         if (!fw_batch_name_ok(b, ifname))
                 return;
+        /* One element a line: a removal that finds one missing goes on line by line. */
         fw_batch_append(b, "delete element inet %s guest_mark { \"%s\" }\n"
                            "delete element inet %s guest_source { \"%s\" }\n"
                            "delete element inet %s guest_ifs { \"%s\" }\n",
                         FW_TABLE, ifname, FW_TABLE, ifname, FW_TABLE, ifname);
+        g = fw_guests_find(ifname);
+        for (size_t i = 0; g && i < g->src.n_v4; i++)
+                fw_batch_append(b, "delete element inet %s guest_src4 { \"%s\" . %s/%u }\n",
+                                FW_TABLE, ifname, ipv4_to_string(g->src.v4[i].base, a),
+                                g->src.v4[i].prefix_len);
+        for (size_t i = 0; i < ELEMENTSOF(guest_src6_fixed); i++)
+                fw_batch_append(b, "delete element inet %s guest_src6 { \"%s\" . %s }\n",
+                                FW_TABLE, ifname, guest_src6_fixed[i]);
+        fw_batch_note_guest(b, ifname, /* add= */ false, NULL);
 }
 
 void fw_batch_uplink_add(FwBatch *b, const char *ifname, int ifindex, uint32_t tag) {
@@ -434,18 +580,33 @@ void fw_batch_port_rule(FwBatch *b, const PortRule *rule, bool create) {
 }
 
 int fw_batch_commit(struct nft_ctx *nft, const FwBatch *b, const char *what, ErrBuf *err) {
+        int r;
+
         if (b->invalid)
                 return errbuf_set(err, -EINVAL, "cannot %s: invalid field", what);
         if (b->len == 0)
                 return 0;
-        return fw_run(nft, b->buf, what, err);
+        /* Without its record a guest's sources could not be removed: room first. */
+        if (fw_guests_reserve(b->n_guests) < 0)
+                return errbuf_set(err, -ENOMEM, "cannot %s: out of memory", what);
+        r = fw_run(nft, b->buf, what, err);
+        if (r < 0)
+                return r;
+        fw_guests_apply(b);
+        return 0;
 }
 
 int fw_batch_commit_removal(struct nft_ctx *nft, const FwBatch *b, const char *what,
                             ErrBuf *err) {
+        int r;
+
         if (b->invalid)
                 return errbuf_set(err, -EINVAL, "cannot %s: invalid field", what);
-        return fw_run_removal(nft, b->buf, what, err);
+        r = fw_run_removal(nft, b->buf, what, err);
+        /* Kept when something may remain, to be removed by a later try. */
+        if (r >= 0)
+                fw_guests_apply(b);
+        return r;
 }
 
 /* ---- reading the ruleset ----------------------------------------------------------------- */

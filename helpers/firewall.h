@@ -15,6 +15,18 @@
  *   map guest_source ifname -> verdict    its source alone (chains source_<name>), for
  *                                         connections that came in from outside
  *   set guest_ifs    ifname               guest links: forwarded, never masqueraded into
+ *   set guest_src4   ifname . ipv4_addr   (interval) the IPv4 sources each guest link may
+ *                                         send from: its guest's address (an ARC link: the
+ *                                         container's or VM's address on it; Termina also
+ *                                         its containers' /28). One element per guest
+ *                                         address or prefix, so one for most guests
+ *   set guest_src6   ifname . ipv6_addr   (interval) the same for IPv6: fe80::/64 and ::
+ *                                         (duplicate address detection) of every guest
+ *                                         link now; the addresses the ND proxy learns on a
+ *                                         link go here as it learns them
+ *   counter spoofed                       packets from a guest link with a source not its
+ *                                         own, dropped in chain antispoof (priority raw,
+ *                                         before conntrack: they never make a connection)
  *   set uplinks      ifname               the uplinks: what the ingress firewall guards
  *   map uplink_post  ifname -> verdict    uplink -> chain uplink_<ifindex>, which writes
  *                                         the uplink's routing tag into the conntrack mark
@@ -47,6 +59,7 @@
 #include "errbuf.h"
 #include "foreign-drop.h"
 #include "ipc-msg.h"
+#include "pool.h"
 #include "port-rule.h"
 #include "source-map.h"
 
@@ -70,15 +83,49 @@ int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err);
 /* Remove the daemon's table and the counters' chains; fine if they are absent. */
 int fw_tables_remove(struct nft_ctx *nft, ErrBuf *err);
 
+/* The IPv4 sources a guest link may send from (anti-spoofing): a /32 per address. */
+#define FW_GUEST_SOURCES_MAX 2
+typedef struct FwGuestSources {
+        Subnet v4[FW_GUEST_SOURCES_MAX];
+        size_t n_v4;
+} FwGuestSources;
+
+/* How many guests one batch may add or remove. */
+#define FW_BATCH_GUESTS_MAX 16
+
 /* A batch of commands, applied at once by fw_batch_commit(). */
 typedef struct FwBatch {
-        char buf[4096];
+        char buf[16384];
         size_t len;
         bool invalid; /* a field did not validate, or the batch overflowed */
+        /* Guests whose sources the firewall remembers (added) or forgets (removed) once
+         * the batch is applied: a guest's removal needs only its link's name. */
+        struct {
+                char ifname[16];
+                bool add;
+                FwGuestSources src;
+        } guests[FW_BATCH_GUESTS_MAX];
+        size_t n_guests;
 } FwBatch;
 
-/* Forward and masquerade traffic from @ifname, and mark its new connections with @mark. */
-void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark);
+/*
+ * fw_batch_guest_add() - forward and masquerade traffic from a guest link, mark its new
+ * connections, and accept from it only the sources that are its own.
+ * @b: the batch
+ * @ifname: the guest link (a bridge for ARC)
+ * @mark: the mark of its new connections
+ * @src: its IPv4 sources (at least one; each an aligned prefix); IPv6 link-local and ::
+ *       are added by themselves
+ *
+ * A field that does not validate makes the batch invalid.
+ */
+void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark,
+                        const FwGuestSources *src);
+/*
+ * fw_batch_guest_remove() - every element fw_batch_guest_add() added for @ifname.
+ * @b: the batch
+ * @ifname: the guest link
+ */
 void fw_batch_guest_remove(FwBatch *b, const char *ifname);
 /* Guard an uplink, count its traffic, and pin connections leaving through it to it
  * (conntrack mark = @tag). */

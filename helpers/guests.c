@@ -2,8 +2,9 @@
 /*
  * Guest datapaths. Each operation validates every field, builds its links one by one, and
  * ends with one nftables batch; on any failure it deletes the links it created, so nothing
- * of a failed request remains. Links on the host side carry PP_LINK_ALIAS; removals touch
- * only links that carry it.
+ * of a failed request remains. Links on the host side are marked ours from their creation
+ * (PP_LINK_GROUP; link.h says how, TAPs included) and carry PP_LINK_ALIAS once configured;
+ * removals touch only links that carry a mark.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -88,7 +89,7 @@ static int bridge_add(Helper *h, Undo *u, const char *name, const Subnet *s, int
         r = link_get_ifindex_ioctl(h->ioctl_fd, name, &ifindex);
         if (r < 0)
                 return errbuf_set(err, r, "%s vanished after its creation", name);
-        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .alias = true,
+        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .mark = true,
                                                            .master = -1 }, err);
         if (r < 0)
                 return r;
@@ -127,7 +128,7 @@ static int veth_into_guest(Helper *h, Undo *u, const char *host, int master, int
         r = link_disable_ipv6(host, err);
         if (r < 0)
                 return r;
-        r = link_configure(h->nl, host_ifindex, &(LinkConfig) { .up = true, .alias = true,
+        r = link_configure(h->nl, host_ifindex, &(LinkConfig) { .up = true, .mark = true,
                                                                 .master = master }, err);
         if (r < 0)
                 return r;
@@ -145,6 +146,7 @@ int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf
         MacAddr mac;
         Subnet s, lxd = {};
         TrafficSource source;
+        FwGuestSources src = {};
         FwBatch b = {};
         int ifindex, r;
 
@@ -159,17 +161,12 @@ int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf
         source = m->kind == PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA ? TRAFFIC_SOURCE_CROSVM
                                                                       : TRAFFIC_SOURCE_PLUGINVM;
 
-        r = tap_create(h->tap_owner, tap, err);
+        r = tap_create(h->nl, h->ioctl_fd, h->tap_owner, tap, &ifindex, err);
         if (r < 0)
                 return r;
         undo_push(&u, tap);
-        r = link_get_ifindex_ioctl(h->ioctl_fd, tap, &ifindex);
-        if (r < 0) {
-                errbuf_set(err, r, "%s vanished after its creation", tap);
-                goto fail;
-        }
-        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .alias = true,
-                                                           .mac = &mac, .master = -1 }, err);
+        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .mac = &mac,
+                                                           .master = -1 }, err);
         if (r < 0)
                 goto fail;
         r = addr_add_ipv4(h->nl, ifindex, subnet_addr(&s, 0), s.prefix_len, err);
@@ -181,8 +178,13 @@ int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf
                 if (r < 0)
                         goto fail;
         }
+        /* The VM's address, and Termina's containers behind it. */
+        src.v4[src.n_v4++] = (Subnet) { .base = subnet_addr(&s, 1), .prefix_len = 32 };
+        if (lxd.prefix_len)
+                src.v4[src.n_v4++] = lxd;
         /* VMs' traffic goes through the host's VPN, as the original's did. */
-        fw_batch_guest_add(&b, tap, FWMARK_SNAT | fwmark_from_source(source) | FWMARK_ROUTE_ON_VPN);
+        fw_batch_guest_add(&b, tap, FWMARK_SNAT | fwmark_from_source(source) | FWMARK_ROUTE_ON_VPN,
+                           &src);
         r = fw_batch_commit(h->nft, &b, "add the VM", err);
         if (r < 0)
                 goto fail;
@@ -241,27 +243,26 @@ int helper_arc_add(Helper *h, const IpcArcAdd *m, int pidfd, char taps[][IFNAMSI
                         MacAddr mac = mac_stable((uint8_t) (i + 1));
                         int ifindex;
 
-                        r = tap_create(h->tap_owner, taps[i], err);
+                        r = tap_create(h->nl, h->ioctl_fd, h->tap_owner, taps[i],
+                                       &ifindex, err);
                         if (r < 0)
                                 goto fail;
                         undo_push(&u, taps[i]);
-                        r = link_get_ifindex_ioctl(h->ioctl_fd, taps[i], &ifindex);
-                        if (r < 0) {
-                                errbuf_set(err, r, "%s vanished after its creation", taps[i]);
-                                goto fail;
-                        }
                         r = link_disable_ipv6(taps[i], err);
                         if (r < 0)
                                 goto fail;
                         /* arc0's TAP on arcbr0; the others wait for their uplink's bridge. */
                         r = link_configure(h->nl, ifindex, &(LinkConfig) {
-                                                   .up = true, .alias = true, .mac = &mac,
+                                                   .up = true, .mac = &mac,
                                                    .master = i == 0 ? br : -1 }, err);
                         if (r < 0)
                                 goto fail;
                 }
         }
-        fw_batch_guest_add(&b, ARC_BRIDGE, arc_mark(0));
+        /* arc0's address, the container's or the VM's. */
+        fw_batch_guest_add(&b, ARC_BRIDGE, arc_mark(0), &(FwGuestSources) {
+                                   .v4 = { { .base = subnet_addr(&s, 1), .prefix_len = 32 } },
+                                   .n_v4 = 1 });
         r = fw_batch_commit(h->nft, &b, "add ARC", err);
         if (r < 0)
                 goto fail;
@@ -351,7 +352,10 @@ int helper_arc_uplink_add(Helper *h, const IpcArcUplinkAdd *m, int pidfd, ErrBuf
         if (r < 0)
                 goto fail;
 
-        fw_batch_guest_add(&b, bridge, arc_mark(tag));
+        /* ARC's address on this link. */
+        fw_batch_guest_add(&b, bridge, arc_mark(tag), &(FwGuestSources) {
+                                   .v4 = { { .base = subnet_addr(&s, 1), .prefix_len = 32 } },
+                                   .n_v4 = 1 });
         fw_batch_arc_dnat_add(&b, m->uplink_ifname, subnet_addr(&s, 1));
         r = fw_batch_commit(h->nft, &b, "add ARC's uplink", err);
         if (r < 0)

@@ -4,7 +4,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <linux/if_link.h>
-#include <netlink/route/link/veth.h>
+#include <linux/veth.h>
 #include <netlink/route/nexthop.h>
 #include <string.h>
 #include <fcntl.h>
@@ -35,35 +35,55 @@ static struct nl_addr *nl_addr_mac(const MacAddr *m) {
         return nl_addr_build(AF_LLC, m->b, sizeof m->b);
 }
 
+/* The attributes of one end: name, MAC (if given), our group, netns (if another). */
+static int veth_put_end(struct nl_msg *msg, const char *name, const MacAddr *mac,
+                        int netns_fd) {
+        if (nla_put_string(msg, IFLA_IFNAME, name) < 0 ||
+            nla_put_u32(msg, IFLA_GROUP, PP_LINK_GROUP) < 0)
+                return -ENOMEM;
+        if (mac && nla_put(msg, IFLA_ADDRESS, sizeof mac->b, mac->b) < 0)
+                return -ENOMEM;
+        if (netns_fd >= 0 && nla_put_u32(msg, IFLA_NET_NS_FD, (uint32_t) netns_fd) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 int link_create_veth(struct nl_sock *sk, const char *host, const MacAddr *host_mac,
                      const char *peer, const MacAddr *peer_mac, int peer_netns_fd, bool host_up,
                      ErrBuf *err) {
-        _cleanup_(rtnl_link_putp) struct rtnl_link *link = rtnl_link_veth_alloc();
-        _cleanup_(nl_addr_putp) struct nl_addr *ha = NULL, *pa = NULL;
-        struct rtnl_link *p;
-        int r;
-
-        if (!link)
-                return errbuf_set(err, -ENOMEM, "out of memory for a veth");
-        ha = host_mac ? nl_addr_mac(host_mac) : NULL;
-        pa = nl_addr_mac(peer_mac);
-        if ((host_mac && !ha) || !pa)
-                return errbuf_set(err, -ENOMEM, "out of memory for a MAC address");
-
-        rtnl_link_set_name(link, host);
-        if (ha)
-                rtnl_link_set_addr(link, ha);
-        if (host_up)
-                rtnl_link_set_flags(link, IFF_UP);
-        /* The peer object belongs to link; it is freed with it. */
-        p = rtnl_link_veth_get_peer(link);
-        rtnl_link_set_name(p, peer);
-        rtnl_link_set_addr(p, pa);
+        _cleanup_(nlmsg_freep) struct nl_msg *msg =
+                nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
+                                                NLM_F_EXCL);
+        struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
         /* Not IFF_UP: the kernel configures the peer before the pair is joined, and a veth
          * without its peer refuses to go up (ENOTCONN). link_configure() does it after. */
-        rtnl_link_set_ns_fd(p, peer_netns_fd);
-        r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
-        rtnl_link_put(p);
+        struct ifinfomsg peer_ifi = { .ifi_family = AF_UNSPEC };
+        struct nlattr *info, *data, *peer_info;
+        int r;
+
+        if (host_up) {
+                ifi.ifi_flags = IFF_UP;
+                ifi.ifi_change = IFF_UP;
+        }
+        /* Built by hand: libnl leaves the peer's group out. Both ends carry PP_LINK_GROUP
+         * from the RTM_NEWLINK that creates them (the kernel ignores an alias there), so
+         * at no moment is either end not recognisably ours. */
+        if (!msg || nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+            veth_put_end(msg, host, host_mac, -EBADF) < 0 ||
+            !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
+            nla_put_string(msg, IFLA_INFO_KIND, "veth") < 0 ||
+            !(data = nla_nest_start(msg, IFLA_INFO_DATA)) ||
+            !(peer_info = nla_nest_start(msg, VETH_INFO_PEER)) ||
+            nlmsg_append(msg, &peer_ifi, sizeof peer_ifi, NLMSG_ALIGNTO) < 0 ||
+            veth_put_end(msg, peer, peer_mac, peer_netns_fd) < 0)
+                return errbuf_set(err, -ENOMEM, "out of memory for a veth");
+        nla_nest_end(msg, peer_info);
+        nla_nest_end(msg, data);
+        nla_nest_end(msg, info);
+
+        r = nl_send_auto(sk, msg);
+        if (r >= 0)
+                r = nl_wait_for_ack(sk);
         if (r < 0) {
                 r = nlerr_to_errno(r);
                 if (r == -EEXIST)
@@ -113,8 +133,10 @@ int link_configure(struct nl_sock *sk, int ifindex, const LinkConfig *c, ErrBuf 
                         return errbuf_set(err, -ENOMEM, "out of memory for a MAC address");
                 rtnl_link_set_addr(change, mac);
         }
-        if (c->alias)
+        if (c->mark) {
+                rtnl_link_set_group(change, PP_LINK_GROUP);
                 rtnl_link_set_ifalias(change, PP_LINK_ALIAS);
+        }
         if (c->master >= 0)
                 rtnl_link_set_master(change, c->master);
         if (c->up)
@@ -135,6 +157,7 @@ int link_create_bridge(struct nl_sock *sk, const char *name, ErrBuf *err) {
         if (!link)
                 return errbuf_set(err, -ENOMEM, "out of memory for a bridge");
         rtnl_link_set_name(link, name);
+        rtnl_link_set_group(link, PP_LINK_GROUP); /* ours from its creation */
         r = rtnl_link_set_type(link, "bridge");
         if (r >= 0)
                 r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
@@ -147,36 +170,50 @@ int link_create_bridge(struct nl_sock *sk, const char *name, ErrBuf *err) {
         return 0;
 }
 
-int tap_create(uid_t owner, char ret_name[static IFNAMSIZ], ErrBuf *err) {
-        _cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+int tap_create(struct nl_sock *sk, int ioctl_fd, uid_t owner, char ret_name[static IFNAMSIZ],
+               int *ret_ifindex, ErrBuf *err) {
+        _cleanup_close_ int tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+        int ifindex, r;
 
-        if (fd < 0)
+        if (tun_fd < 0)
                 return errbuf_set(err, -errno, "cannot open /dev/net/tun: %m");
         snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", VM_TAP_TEMPLATE);
-        if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+        if (ioctl(tun_fd, TUNSETIFF, &ifr) < 0)
                 return errbuf_set(err, -errno, "cannot create a TAP: %m");
-        /* Until it is persistent, closing fd deletes it: nothing to undo on failure. */
-        if (ioctl(fd, TUNSETOWNER, (unsigned long) owner) < 0)
+        /* Until it is persistent, the TAP lives only as long as tun_fd: if this process
+         * fails or dies from here on, the kernel deletes it. Nothing to undo. */
+        if (ioctl(tun_fd, TUNSETOWNER, (unsigned long) owner) < 0)
                 return errbuf_set(err, -errno, "cannot give %s to uid %u: %m", ifr.ifr_name,
                                   (unsigned) owner);
-        if (ioctl(fd, TUNSETPERSIST, 1UL) < 0)
+        r = link_get_ifindex_ioctl(ioctl_fd, ifr.ifr_name, &ifindex);
+        if (r < 0)
+                return errbuf_set(err, r, "%s vanished after its creation", ifr.ifr_name);
+        r = link_configure(sk, ifindex, &(LinkConfig) { .mark = true, .master = -1 }, err);
+        if (r < 0)
+                return r;
+        /* Marked: from here on it may outlive this process, the start-up sweep finds it. */
+        if (ioctl(tun_fd, TUNSETPERSIST, 1UL) < 0)
                 return errbuf_set(err, -errno, "cannot make %s persistent: %m", ifr.ifr_name);
         snprintf(ret_name, IFNAMSIZ, "%s", ifr.ifr_name);
+        *ret_ifindex = ifindex;
         return 0;
+}
+
+bool link_mark_is_ours(const char *alias, uint32_t group) {
+        return group == PP_LINK_GROUP || group == PP_DELETE_GROUP ||
+               (alias && strcmp(alias, PP_LINK_ALIAS) == 0);
 }
 
 int link_is_ours(struct nl_sock *sk, const char *name, int *ret_ifindex) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
-        const char *alias;
         int r = rtnl_link_get_kernel(sk, 0, name, &link);
 
         if (r < 0) {
                 r = nlerr_to_errno(r);
                 return r == -ENOENT ? -ENODEV : r;
         }
-        alias = rtnl_link_get_ifalias(link);
-        if (!alias || strcmp(alias, PP_LINK_ALIAS) != 0)
+        if (!link_mark_is_ours(rtnl_link_get_ifalias(link), rtnl_link_get_group(link)))
                 return -EPERM;
         if (ret_ifindex)
                 *ret_ifindex = rtnl_link_get_ifindex(link);
@@ -238,8 +275,12 @@ int link_delete_many(struct nl_sock *sk, int ioctl_fd, char (*names)[IFNAMSIZ], 
                 r = nl_send_auto(sk, msg);
                 if (r >= 0)
                         r = nl_wait_for_ack(sk);
-                if (r < 0)
-                        return nlerr_to_errno(r);
+                r = nlerr_to_errno(r);
+                /* The kernel answers ENODEV when no link is left in the group: every one of
+                 * them vanished since it was grouped (their namespaces died). Gone is what
+                 * was asked for. */
+                if (r < 0 && r != -ENODEV)
+                        return r;
         }
         if (ret_n)
                 *ret_n = grouped;
@@ -247,7 +288,7 @@ int link_delete_many(struct nl_sock *sk, int ioctl_fd, char (*names)[IFNAMSIZ], 
 }
 
 struct match_ctx {
-        bool (*match)(const char *name, const char *alias);
+        bool (*match)(const char *name, const char *alias, uint32_t group);
         char (*names)[IFNAMSIZ];
         unsigned n, cap;
 };
@@ -256,15 +297,17 @@ static void collect_link(struct nl_object *obj, void *userdata) {
         struct match_ctx *c = userdata;
         const char *name = rtnl_link_get_name((struct rtnl_link *) obj);
         const char *alias = rtnl_link_get_ifalias((struct rtnl_link *) obj);
+        uint32_t group = rtnl_link_get_group((struct rtnl_link *) obj);
 
-        if (!name || !c->match(name, alias) || c->n >= c->cap)
+        if (!name || !c->match(name, alias, group) || c->n >= c->cap)
                 return;
         snprintf(c->names[c->n], IFNAMSIZ, "%s", name);
         c->n++;
 }
 
 int link_delete_matching(struct nl_sock *sk, int ioctl_fd,
-                         bool (*match)(const char *name, const char *alias), unsigned *ret_n) {
+                         bool (*match)(const char *name, const char *alias, uint32_t group),
+                         unsigned *ret_n) {
         _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
         _cleanup_free_ char(*names)[IFNAMSIZ] = NULL;
         struct match_ctx c = { .match = match };

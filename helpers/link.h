@@ -18,12 +18,16 @@ struct nl_sock;
 int nl_open(struct nl_sock **ret, ErrBuf *err);
 
 /*
- * link_create_veth() - create a veth pair; @host is up if @host_up, @peer must be set up
- * after.
+ * link_create_veth() - create a veth pair, both ends in PP_LINK_GROUP from their creation;
+ * @host is up if @host_up, @peer must be set up after.
  * @sk: socket in the netns that gets @host
  * @host: name of the end that stays in @sk's netns
  * @host_mac: its MAC, or NULL for one the kernel picks
  * @peer: name of the end created directly in @peer_netns_fd
+ * @peer_mac: its MAC
+ * @peer_netns_fd: the netns of @peer
+ * @host_up: whether @host goes up at once
+ * @err: what went wrong, for the manager
  *
  * Return: 0, -EEXIST if either name is taken, or another negative errno.
  */
@@ -43,22 +47,45 @@ int link_get_ifindex(struct nl_sock *sk, const char *name, int *ret);
 int link_get_ifindex_ioctl(int ioctl_fd, const char *name, int *ret);
 typedef struct LinkConfig {
         bool up;
-        bool alias;          /* mark it ours with PP_LINK_ALIAS */
+        bool mark;           /* mark it ours: PP_LINK_GROUP and PP_LINK_ALIAS */
         const MacAddr *mac;  /* NULL: unchanged */
         int master;          /* > 0: enslave to that ifindex, 0: release, -1: unchanged */
 } LinkConfig;
 
 /* Apply everything in one RTM_NEWLINK. */
 int link_configure(struct nl_sock *sk, int ifindex, const LinkConfig *c, ErrBuf *err);
-/* A bridge, down. Return: 0, -EEXIST if the name is taken. */
+/* A bridge, down, in PP_LINK_GROUP from its creation. Return: 0, -EEXIST if the name is
+ * taken. */
 int link_create_bridge(struct nl_sock *sk, const char *name, ErrBuf *err);
 /*
  * tap_create() - a persistent TAP named by the kernel from VM_TAP_TEMPLATE, owned by @owner
- * (the VM monitor opens it later), down, without address.
+ * (the VM monitor opens it later), marked ours, down, without address.
+ * @sk: rtnetlink in the helper's netns
+ * @ioctl_fd: any socket of that netns
+ * @owner: the uid that may open it
+ * @ret_name: its name
+ * @ret_ifindex: its ifindex
+ * @err: what went wrong, for the manager
+ *
+ * The TUN ioctls cannot mark a link as they create it, so the TAP is born bound to a
+ * descriptor of this process, which the kernel deletes it with; it is marked, and only then
+ * made persistent. Killed at any point, the helper leaves either nothing or a marked TAP.
+ *
+ * Return: 0 or a negative errno.
  */
-int tap_create(uid_t owner, char ret_name[static IFNAMSIZ], ErrBuf *err);
-/* 0 if the link exists and carries PP_LINK_ALIAS; -ENODEV if it does not exist, -EPERM if it
- * is someone else's. */
+int tap_create(struct nl_sock *sk, int ioctl_fd, uid_t owner, char ret_name[static IFNAMSIZ],
+               int *ret_ifindex, ErrBuf *err);
+/*
+ * link_mark_is_ours() - whether a link with this alias (may be NULL) and group is the
+ * daemon's: PP_LINK_GROUP, PP_DELETE_GROUP (on its way out) or PP_LINK_ALIAS.
+ * @alias: IFLA_IFALIAS, or NULL if the link has none
+ * @group: IFLA_GROUP
+ *
+ * Return: true if it is ours.
+ */
+bool link_mark_is_ours(const char *alias, uint32_t group);
+/* 0 if the link exists and carries our mark (link_mark_is_ours()); -ENODEV if it does not
+ * exist, -EPERM if it is someone else's. */
 int link_is_ours(struct nl_sock *sk, const char *name, int *ret_ifindex);
 /* Return: 0, -ENODEV if there is no such link. */
 int link_delete(struct nl_sock *sk, const char *name);
@@ -68,13 +95,25 @@ int link_delete(struct nl_sock *sk, const char *name);
 
 /*
  * link_delete_many() - delete links in one go (one kernel grace period for all of them,
- * instead of ~20 ms each). Names already gone are skipped; how many went in *ret_n.
+ * instead of ~20 ms each).
+ * @sk: rtnetlink in the links' netns
+ * @ioctl_fd: any socket of that netns
+ * @names: the links
+ * @n: how many
+ * @ret_n: how many were there to delete (NULL: not wanted)
+ *
+ * A link that is gone, before or while this runs (a veth whose namespace died takes its
+ * host end along, at a moment of the kernel's choosing), counts as deleted.
+ *
+ * Return: 0 once none of them exists any more, or the first real failure.
  */
 int link_delete_many(struct nl_sock *sk, int ioctl_fd, char (*names)[IFNAMSIZ], unsigned n,
                      unsigned *ret_n);
-/* Delete every link whose name and alias (may be NULL) match() accepts; how many in *ret_n. */
+/* Delete every link whose name, alias (may be NULL) and group match() accepts; how many in
+ * *ret_n. */
 int link_delete_matching(struct nl_sock *sk, int ioctl_fd,
-                         bool (*match)(const char *name, const char *alias), unsigned *ret_n);
+                         bool (*match)(const char *name, const char *alias, uint32_t group),
+                         unsigned *ret_n);
 
 int addr_add_ipv4(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned prefix_len,
                   ErrBuf *err);

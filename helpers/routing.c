@@ -11,6 +11,7 @@
 #include "firewall.h"
 #include "fwmark.h"
 #include "ifname.h"
+#include "link.h"
 #include "log.h"
 #include "nl-util.h"
 #include "routing.h"
@@ -41,7 +42,7 @@ int routing_check_uplink(Helper *h, const char *ifname, int ifindex, bool must_e
                 return errbuf_set(err, -EINVAL, "ifindex %d is %s, not %s", ifindex,
                                   name ?: "nameless", ifname);
         alias = rtnl_link_get_ifalias(link);
-        if (alias && strcmp(alias, PP_LINK_ALIAS) == 0)
+        if (link_mark_is_ours(alias, rtnl_link_get_group(link)))
                 return errbuf_set(err, -EINVAL, "%s is a guest link, not an uplink", ifname);
         return 0;
 }
