@@ -26,7 +26,8 @@ static void usage(FILE *f) {
                 "             [--route-on-vpn] [--source=NAME] [--json]\n"
                 "      Connect the network namespace of PID, print what was created, and\n"
                 "      keep it connected until interrupted (Ctrl-C, SIGTERM).\n"
-                "  status [--json]           uplinks, guests, connected namespaces, pools\n"
+                "  status [--json]           uplinks, guests, connected namespaces, pools,\n"
+                "                            processes and the forwarders' counters\n"
                 "  devices [--json]          the guest devices (GetDevices)\n"
                 "  termina-vm start|stop --cid=CID [--json]\n"
                 "  plugin-vm start|stop --id=ID [--subnet-index=N] [--json]\n"
@@ -376,6 +377,45 @@ static void print_firewall(const JsonValue *fw) {
                        json_get_string(d, "fix"));
 }
 
+/* The processes of the suite, and per forwarder the links it serves and its counters
+ * (one line per link, "name=value" pairs; the process's own counters first). */
+static void print_children(const JsonValue *children) {
+        printf("Processes\n  %-20s %-9s %-8s %-7s %-9s %s\n", "NAME", "STATE", "PID", "STARTS",
+               "FAILURES", "LAST END");
+        for (const JsonValue *c = children ? children->child : NULL; c; c = c->next) {
+                const JsonValue *links = json_get(c, "links"), *counters = json_get(c, "counters");
+                long long restart = json_get_int(c, "restart_in_ms");
+
+                printf("  %-20s %-9s %-8lld %-7lld %-9lld %s", json_get_string(c, "name"),
+                       json_get_string(c, "state"), json_get_int(c, "pid"),
+                       json_get_int(c, "starts"), json_get_int(c, "failures_in_a_row"),
+                       *json_get_string(c, "last_end") ? json_get_string(c, "last_end") : "-");
+                if (restart > 0)
+                        printf(" (restart in %lld ms)", restart);
+                putchar('\n');
+                for (const JsonValue *l = links ? links->child : NULL; l; l = l->next)
+                        printf("    serves %s behind %s\n", json_get_string(l, "guest"),
+                               json_get_string(l, "uplink"));
+                /* Counters grouped by link, in the order they came. */
+                for (const JsonValue *k = counters ? counters->child : NULL; k; k = k->next) {
+                        const char *link = json_get_string(k, "link");
+                        bool first = true;
+
+                        for (const JsonValue *p = counters->child; p != k; p = p->next)
+                                if (strcmp(json_get_string(p, "link"), link) == 0)
+                                        first = false;
+                        if (!first)
+                                continue;
+                        printf("    %-12s", *link ? link : "(all)");
+                        for (const JsonValue *p = k; p; p = p->next)
+                                if (strcmp(json_get_string(p, "link"), link) == 0)
+                                        printf(" %s=%lld", json_get_string(p, "name"),
+                                               json_get_int(p, "value"));
+                        putchar('\n');
+                }
+        }
+}
+
 static void print_status(const JsonValue *st) {
         const JsonValue *v;
         const char *def = json_get_string(st, "default_interface");
@@ -435,6 +475,7 @@ static void print_status(const JsonValue *st) {
                        json_get_string(u, "subnets"), json_get_int(u, "in_use"));
 
         print_firewall(json_get(st, "firewall"));
+        print_children(json_get(st, "children"));
 }
 
 static int cmd_status(PpClient *c, int argc, char **argv) {

@@ -30,6 +30,7 @@ struct Outgoing {
 };
 
 struct Channel {
+        unsigned n_ref; /* the owner's, and one per dispatch in progress */
         int fd;
         sd_event *event;
         sd_event_source *io;
@@ -198,15 +199,27 @@ static void channel_read(Channel *c) {
         }
 }
 
+static void channel_unref(Channel *c) {
+        if (--c->n_ref > 0)
+                return;
+        channel_close(c);
+        sd_event_source_disable_unref(c->dead_report);
+        sd_event_unref(c->event);
+        free(c);
+}
+
 static int channel_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Channel *c = userdata;
 
         (void) s;
         (void) fd;
+        /* A callback may free the channel (its owner goes): it lives until this returns. */
+        c->n_ref++;
         if (revents & EPOLLOUT)
                 channel_flush(c);
         if (!c->dead && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
                 channel_read(c);
+        channel_unref(c);
         return 0;
 }
 
@@ -223,7 +236,8 @@ int channel_new(sd_event *e, int fd, const ChannelConfig *config, Channel **ret)
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
-        *c = (Channel) { .fd = -EBADF, .event = sd_event_ref(e), .config = *config, .next_id = 1 };
+        *c = (Channel) { .n_ref = 1, .fd = -EBADF, .event = sd_event_ref(e), .config = *config,
+                         .next_id = 1 };
         r = sd_event_add_io(e, &c->io, fd, EPOLLIN, channel_io, c);
         if (r < 0)
                 return r;
@@ -250,9 +264,7 @@ Channel *channel_free(Channel *c) {
         if (!c)
                 return NULL;
         channel_close(c);
-        sd_event_source_disable_unref(c->dead_report);
-        sd_event_unref(c->event);
-        free(c);
+        channel_unref(c);
         return NULL;
 }
 

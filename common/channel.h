@@ -37,9 +37,8 @@ typedef void (*ChannelReplyFn)(const ProtobufCMessage *answer, int *fds, size_t 
  * @fds as for ChannelReplyFn. */
 typedef void (*ChannelMessageFn)(Channel *c, const ProtobufCMessage *msg, int *fds,
                                  size_t n_fds, void *userdata);
-/* The channel broke; @why says how, for the log. Called from the event loop (never from
- * inside a channel_*() call); the channel may be freed from here, and only from here: the
- * other callbacks may close it but not free it. */
+/* The channel broke; @why says how, for the log. Called from the event loop, never from
+ * inside a channel_*() call. Any callback may close or free the channel. */
 typedef void (*ChannelDeadFn)(Channel *c, const char *why, void *userdata);
 
 typedef struct ChannelConfig {

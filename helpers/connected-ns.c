@@ -2,7 +2,8 @@
 /*
  * ConnectNamespace in the helper. Theory of operation, in order:
  *
- *   1. validate every field (validate_ns_connect());
+ *   1. every field was checked (validate_ns_connect()), and the pinned uplink is checked
+ *      against the kernel here;
  *   2. from the pidfd the manager opened, handles on the client's netns and an rtnetlink
  *      socket there (netns.c);
  *      a pid in the helper's own netns is refused, or the client's default route would
@@ -34,41 +35,33 @@
 #include "time-util.h"
 #include "validate.h"
 
-int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectResult *ret,
-                      ErrBuf *err) {
+int helper_ns_connect(Helper *h, const NsConnectArgs *a, IpcNsConnectResult *ret, ErrBuf *err) {
         _cleanup_(nl_socket_freep) struct nl_sock *ns_nl = NULL;
         _cleanup_close_ int netns_fd = -EBADF;
-        char host[IFNAMSIZ], peer[IFNAMSIZ];
-        MacAddr host_mac, peer_mac;
+        const char *host = a->host, *peer = a->peer;
+        const Subnet *s = &a->subnet;
         int host_ifindex, peer_ifindex, r;
         uint64_t t[6];
         uint32_t tag = 0;
-        Subnet s;
 
-        r = validate_ns_connect(&h->pools, m, h->self_pid, h->manager_pid, err);
-        if (r < 0)
-                return r;
-        if (m->outbound_ifindex != 0) {
+        if (a->outbound_ifindex != 0) {
+                UplinkArgs out = { .ifindex = a->outbound_ifindex };
                 uint32_t table;
-                r = routing_check_uplink(h, m->outbound_ifname, m->outbound_ifindex, true,
-                                         &table, err);
+
+                memcpy(out.ifname, a->outbound_ifname, sizeof out.ifname);
+                r = routing_check_uplink(h, &out, true, &table, err);
                 if (r < 0)
                         return r;
-                (void) fwmark_routing_tag(m->outbound_ifindex, &tag);
+                (void) fwmark_routing_tag(a->outbound_ifindex, &tag);
         }
-        (void) validate_mac(&m->host_mac, "host", &host_mac, NULL);
-        (void) validate_mac(&m->peer_mac, "peer", &peer_mac, NULL);
-        s = (Subnet) { .base = m->subnet_base, .prefix_len = (uint8_t) m->subnet_prefix_len };
-        if (ifname_connected_ns_host(m->ns_id, host) < 0 || ifname_connected_ns_peer(m->ns_id, peer) < 0)
-                return errbuf_set(err, -ERANGE, "namespace id %u is out of range", m->ns_id);
 
         t[0] = now_usec();
-        r = netns_open_pidfd(pidfd, m->pid, h->host_netns_fd, &netns_fd, &ns_nl, err);
+        r = netns_open_pidfd(a->pidfd, a->pid, h->host_netns_fd, &netns_fd, &ns_nl, err);
         if (r < 0)
                 return r;
 
         t[1] = now_usec();
-        r = link_create_veth(h->nl, host, &host_mac, peer, &peer_mac, netns_fd, false, err);
+        r = link_create_veth(h->nl, host, &a->host_mac, peer, &a->peer_mac, netns_fd, false, err);
         if (r < 0)
                 return r;
         t[2] = now_usec();
@@ -93,30 +86,30 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
         if (r < 0)
                 goto fail;
         t[3] = now_usec();
-        r = addr_add_ipv4(h->nl, host_ifindex, subnet_addr(&s, 0), s.prefix_len, err);
+        r = addr_add_ipv4(h->nl, host_ifindex, subnet_addr(s, 0), s->prefix_len, err);
         if (r < 0)
                 goto fail;
-        r = addr_add_ipv4(ns_nl, peer_ifindex, subnet_addr(&s, 1), s.prefix_len, err);
+        r = addr_add_ipv4(ns_nl, peer_ifindex, subnet_addr(s, 1), s->prefix_len, err);
         if (r < 0)
                 goto fail;
         r = link_configure(ns_nl, peer_ifindex, &(LinkConfig) { .up = true, .master = -1 }, err);
         if (r < 0)
                 goto fail;
-        r = route_add_ipv4(ns_nl, 0, 0, subnet_addr(&s, 0), peer_ifindex, err);
+        r = route_add_ipv4(ns_nl, 0, 0, subnet_addr(s, 0), peer_ifindex, err);
         if (r < 0) {
                 if (r == -EEXIST)
                         errbuf_set(err, r, "the network namespace of process %d already has a default route",
-                                   (int) m->pid);
+                                   (int) a->pid);
                 goto fail;
         }
         t[4] = now_usec();
         FwBatch b = {};
         /* Pinned traffic follows its uplink's tag; the rest asks to use or avoid a VPN. */
         fw_batch_guest_add(&b, host,
-                           FWMARK_SNAT | fwmark_from_source((TrafficSource) m->source) | tag |
-                           (tag ? 0 : fwmark_from_vpn_policy(m->route_on_vpn ? VPN_POLICY_ROUTE_ON_VPN
+                           FWMARK_SNAT | fwmark_from_source(a->source) | tag |
+                           (tag ? 0 : fwmark_from_vpn_policy(a->route_on_vpn ? VPN_POLICY_ROUTE_ON_VPN
                                                                            : VPN_POLICY_BYPASS_VPN)),
-                           &(FwGuestSources) { .v4 = { { .base = subnet_addr(&s, 1),
+                           &(FwGuestSources) { .v4 = { { .base = subnet_addr(s, 1),
                                                          .prefix_len = 32 } },
                                                .n_v4 = 1 });
         r = fw_batch_commit(h->nft, &b, "add the namespace", err);
@@ -127,7 +120,7 @@ int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectR
         ret->host_ifindex = host_ifindex;
         ret->peer_ifindex = peer_ifindex;
         log_debug("Connected pid %d: %s <-> %s in %llu us (netns %llu, veth %llu, ifindexes %llu, "
-                  "addresses and route %llu, nftables %llu)", (int) m->pid, host, peer,
+                  "addresses and route %llu, nftables %llu)", (int) a->pid, host, peer,
                   (unsigned long long) (t[5] - t[0]), (unsigned long long) (t[1] - t[0]),
                   (unsigned long long) (t[2] - t[1]), (unsigned long long) (t[3] - t[2]),
                   (unsigned long long) (t[4] - t[3]), (unsigned long long) (t[5] - t[4]));
@@ -139,77 +132,47 @@ fail:
         return r;
 }
 
-int helper_ns_disconnect(Helper *h, const IpcNsDisconnect *m, ErrBuf *err) {
-        char host[IFNAMSIZ];
-        int r, k;
-
-        r = validate_ns_disconnect(m, err);
-        if (r < 0)
-                return r;
-        if (ifname_connected_ns_host(m->ns_id, host) < 0)
-                return errbuf_set(err, -ERANGE, "namespace id %u is out of range", m->ns_id);
-
-        /* Both halves are attempted whatever the other did; the first failure is reported. */
-        r = link_delete(h->nl, host);
-        if (r == -ENODEV)
-                r = 0; /* its namespace died and took it along */
-        if (r < 0)
-                errbuf_set(err, r, "cannot delete %s: %s", host, strerror(-r));
-        FwBatch b = {};
-        fw_batch_guest_remove(&b, host);
-        k = fw_batch_commit_removal(h->nft, &b, "remove the namespace", r < 0 ? NULL : err);
-        return r < 0 ? r : k;
-}
-
-void helper_ns_disconnect_many(Helper *h, const IpcNsDisconnect **ms, size_t n, int *status,
-                               ErrBuf *errs) {
+void helper_ns_disconnect_many(Helper *h, const NsDisconnectArgs *const *as, size_t n,
+                               int *status, ErrBuf *errs) {
         _cleanup_free_ char(*names)[IFNAMSIZ] = calloc(n ?: 1, IFNAMSIZ);
-        _cleanup_free_ size_t *idx = calloc(n ?: 1, sizeof *idx);
-        size_t n_valid = 0;
         ErrBuf err = {};
         int r;
 
-        if (!names || !idx) {
+        if (!names) {
                 for (size_t i = 0; i < n; i++)
                         status[i] = errbuf_set(&errs[i], -ENOMEM, "out of memory");
                 return;
         }
         for (size_t i = 0; i < n; i++) {
-                status[i] = validate_ns_disconnect(ms[i], &errs[i]);
-                if (status[i] < 0)
-                        continue;
-                (void) ifname_connected_ns_host(ms[i]->ns_id, names[n_valid]);
-                idx[n_valid++] = i;
+                status[i] = 0;
+                memcpy(names[i], as[i]->host, IFNAMSIZ);
         }
 
         /* Links first, then elements. A link gone already, or going while this runs (its
          * namespace died and takes it along when the kernel gets to it), is torn down: only
          * a link that may still be there fails its namespace, whose subnet the manager then
          * keeps out of use. */
-        r = link_delete_many(h->nl, h->ioctl_fd, names, (unsigned) n_valid, NULL);
+        r = link_delete_many(h->nl, h->ioctl_fd, names, (unsigned) n, NULL);
         if (r < 0) {
                 log_warning("Failed to delete %s and %zu others at once (%s), one at a time now",
-                            names[0], n_valid - 1, strerror(-r));
-                for (size_t j = 0; j < n_valid; j++) {
-                        size_t i = idx[j];
-                        int k = link_delete(h->nl, names[j]);
+                            names[0], n - 1, strerror(-r));
+                for (size_t i = 0; i < n; i++) {
+                        int k = link_delete(h->nl, names[i]);
 
                         if (k < 0 && k != -ENODEV)
                                 status[i] = errbuf_set(&errs[i], k, "cannot delete %s: %s",
-                                                       names[j], strerror(-k));
+                                                       names[i], strerror(-k));
                 }
         }
-        for (size_t start = 0; start < n_valid; start += 16) {
-                size_t end = start + 16 < n_valid ? start + 16 : n_valid;
+        for (size_t start = 0; start < n; start += 16) {
+                size_t end = start + 16 < n ? start + 16 : n;
                 FwBatch b = {};
                 int k;
 
-                for (size_t j = start; j < end; j++)
-                        fw_batch_guest_remove(&b, names[j]);
+                for (size_t i = start; i < end; i++)
+                        fw_batch_guest_remove(&b, names[i]);
                 k = fw_batch_commit_removal(h->nft, &b, "remove the namespaces", &err);
-                for (size_t j = start; j < end; j++) {
-                        size_t i = idx[j];
-
+                for (size_t i = start; i < end; i++) {
                         if (status[i] < 0)
                                 continue; /* its link failed: that is its error */
                         status[i] = k < 0 ? k : 0;

@@ -3,10 +3,10 @@
 
 #include "helper.h"
 
-int helper_ns_connect(Helper *h, const IpcNsConnect *m, int pidfd, IpcNsConnectResult *ret,
-                      ErrBuf *err);
-int helper_ns_disconnect(Helper *h, const IpcNsDisconnect *m, ErrBuf *err);
+#include "validate.h"
+
+int helper_ns_connect(Helper *h, const NsConnectArgs *a, IpcNsConnectResult *ret, ErrBuf *err);
 /* Several teardowns at once: every link in one go, the nftables elements in few batches.
  * status[i] and errs[i] are each one's result. */
-void helper_ns_disconnect_many(Helper *h, const IpcNsDisconnect **ms, size_t n, int *status,
-                               ErrBuf *errs);
+void helper_ns_disconnect_many(Helper *h, const NsDisconnectArgs *const *as, size_t n,
+                               int *status, ErrBuf *errs);

@@ -140,48 +140,40 @@ static int veth_into_guest(Helper *h, Undo *u, const char *host, int master, int
 
 /* ---- VM TAPs ---------------------------------------------------------------------------- */
 
-int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf *err) {
+int helper_vm_tap_add(Helper *h, const VmTapAddArgs *a, char ret_name[static IFNAMSIZ],
+                      int *ret_ifindex, ErrBuf *err) {
         Undo u = { .nl = h->nl };
         char tap[IFNAMSIZ];
-        MacAddr mac;
-        Subnet s, lxd = {};
+        const Subnet *s = &a->subnet, *lxd = &a->lxd;
         TrafficSource source;
         FwGuestSources src = {};
         FwBatch b = {};
         int ifindex, r;
 
-        r = validate_vm_tap_add(&h->pools, m, err);
-        if (r < 0)
-                return r;
-        (void) validate_mac(&m->mac, "TAP", &mac, NULL);
-        s = (Subnet) { .base = m->subnet_base, .prefix_len = (uint8_t) m->subnet_prefix_len };
-        if (m->lxd_subnet_prefix_len)
-                lxd = (Subnet) { .base = m->lxd_subnet_base,
-                                 .prefix_len = (uint8_t) m->lxd_subnet_prefix_len };
-        source = m->kind == PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA ? TRAFFIC_SOURCE_CROSVM
+        source = a->kind == PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA ? TRAFFIC_SOURCE_CROSVM
                                                                       : TRAFFIC_SOURCE_PLUGINVM;
 
         r = tap_create(h->nl, h->ioctl_fd, h->tap_owner, tap, &ifindex, err);
         if (r < 0)
                 return r;
         undo_push(&u, tap);
-        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .mac = &mac,
+        r = link_configure(h->nl, ifindex, &(LinkConfig) { .up = true, .mac = &a->mac,
                                                            .master = -1 }, err);
         if (r < 0)
                 goto fail;
-        r = addr_add_ipv4(h->nl, ifindex, subnet_addr(&s, 0), s.prefix_len, err);
+        r = addr_add_ipv4(h->nl, ifindex, subnet_addr(s, 0), s->prefix_len, err);
         if (r < 0)
                 goto fail;
-        if (lxd.prefix_len) {
-                r = route_add_ipv4(h->nl, lxd.base, lxd.prefix_len, subnet_addr(&s, 1), ifindex,
+        if (lxd->prefix_len) {
+                r = route_add_ipv4(h->nl, lxd->base, lxd->prefix_len, subnet_addr(s, 1), ifindex,
                                    err);
                 if (r < 0)
                         goto fail;
         }
         /* The VM's address, and Termina's containers behind it. */
-        src.v4[src.n_v4++] = (Subnet) { .base = subnet_addr(&s, 1), .prefix_len = 32 };
-        if (lxd.prefix_len)
-                src.v4[src.n_v4++] = lxd;
+        src.v4[src.n_v4++] = (Subnet) { .base = subnet_addr(s, 1), .prefix_len = 32 };
+        if (lxd->prefix_len)
+                src.v4[src.n_v4++] = *lxd;
         /* VMs' traffic goes through the host's VPN, as the original's did. */
         fw_batch_guest_add(&b, tap, FWMARK_SNAT | fwmark_from_source(source) | FWMARK_ROUTE_ON_VPN,
                            &src);
@@ -189,23 +181,20 @@ int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf
         if (r < 0)
                 goto fail;
 
-        snprintf(ret->ifname, IFNAMSIZ, "%s", tap);
-        ret->ifindex = ifindex;
+        memcpy(ret_name, tap, IFNAMSIZ);
+        *ret_ifindex = ifindex;
         return 0;
 fail:
         undo_run(&u);
         return r;
 }
 
-int helper_vm_tap_remove(Helper *h, const IpcVmTapRemove *m, ErrBuf *err) {
+int helper_vm_tap_remove(Helper *h, const TapArgs *a, ErrBuf *err) {
         FwBatch b = {};
         int r, k;
 
-        r = validate_tap_name(m->ifname, err);
-        if (r < 0)
-                return r;
-        r = delete_ours(h, m->ifname, err);
-        fw_batch_guest_remove(&b, m->ifname);
+        r = delete_ours(h, a->ifname, err);
+        fw_batch_guest_remove(&b, a->ifname);
         k = fw_batch_commit_removal(h->nft, &b, "remove the VM", r < 0 ? NULL : err);
         return r < 0 ? r : k;
 }
@@ -216,26 +205,19 @@ static uint32_t arc_mark(uint32_t tag) {
         return FWMARK_SNAT | fwmark_from_source(TRAFFIC_SOURCE_ARC) | tag;
 }
 
-int helper_arc_add(Helper *h, const IpcArcAdd *m, int pidfd, char taps[][IFNAMSIZ],
-                   ErrBuf *err) {
+int helper_arc_add(Helper *h, const ArcAddArgs *a, char taps[][IFNAMSIZ], ErrBuf *err) {
         Undo u = { .nl = h->nl };
         Subnet s = { .base = h->pools.pools[POOL_ARC].base,
                      .prefix_len = h->pools.pools[POOL_ARC].prefix_len };
         FwBatch b = {};
         int br, r;
 
-        r = validate_arc_add(m, h->self_pid, h->manager_pid, err);
-        if (r < 0)
-                return r;
-
         r = bridge_add(h, &u, ARC_BRIDGE, &s, &br, err);
         if (r < 0)
                 goto fail;
-        if (!m->vm) {
-                MacAddr mac;
-                (void) validate_mac(&m->guest_mac, "arc0", &mac, NULL);
-                r = veth_into_guest(h, &u, ARC_HOST_VETH, br, pidfd, m->pid, ARC_GUEST_IFNAME,
-                                    &mac, &s, err);
+        if (!a->vm) {
+                r = veth_into_guest(h, &u, ARC_HOST_VETH, br, a->pidfd, a->pid, ARC_GUEST_IFNAME,
+                                    &a->guest_mac, &s, err);
                 if (r < 0)
                         goto fail;
         } else {
@@ -272,22 +254,17 @@ fail:
         return r;
 }
 
-int helper_arc_remove(Helper *h, const IpcArcRemove *m, ErrBuf *err) {
+int helper_arc_remove(Helper *h, const ArcRemoveArgs *a, ErrBuf *err) {
         FwBatch b = {};
-        int r, k;
-
         Doomed d = {};
+        int r = 0, k;
 
-        r = validate_arc_remove(m, err);
-        if (r < 0)
-                return r;
-        r = 0;
-        for (size_t i = 0; i < m->n_taps; i++) {
-                k = doom_if_ours(h, &d, m->taps[i], r < 0 ? NULL : err);
+        for (size_t i = 0; i < a->n_taps; i++) {
+                k = doom_if_ours(h, &d, a->taps[i], r < 0 ? NULL : err);
                 if (k < 0 && r == 0)
                         r = k;
         }
-        if (!m->vm) {
+        if (!a->vm) {
                 k = doom_if_ours(h, &d, ARC_HOST_VETH, r < 0 ? NULL : err);
                 if (k < 0 && r == 0)
                         r = k;
@@ -295,18 +272,18 @@ int helper_arc_remove(Helper *h, const IpcArcRemove *m, ErrBuf *err) {
         k = doom_if_ours(h, &d, ARC_BRIDGE, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
-        for (size_t i = 0; i < m->n_uplinks; i++) {
+        for (size_t i = 0; i < a->n_uplinks; i++) {
                 char bridge[IFNAMSIZ], veth[IFNAMSIZ];
 
-                (void) ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, m->uplinks[i], bridge);
-                (void) ifname_prefixed(ARC_UPLINK_VETH_PREFIX, m->uplinks[i], veth);
+                (void) ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, a->uplinks[i], bridge);
+                (void) ifname_prefixed(ARC_UPLINK_VETH_PREFIX, a->uplinks[i], veth);
                 k = doom_if_ours(h, &d, bridge, r < 0 ? NULL : err);
-                if (k >= 0 && !m->vm)
+                if (k >= 0 && !a->vm)
                         k = doom_if_ours(h, &d, veth, r < 0 ? NULL : err);
                 if (k < 0 && r == 0)
                         r = k;
                 fw_batch_guest_remove(&b, bridge);
-                fw_batch_arc_dnat_remove(&b, m->uplinks[i]);
+                fw_batch_arc_dnat_remove(&b, a->uplinks[i]);
         }
         k = doomed_delete(h, &d, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
@@ -316,89 +293,71 @@ int helper_arc_remove(Helper *h, const IpcArcRemove *m, ErrBuf *err) {
         return r < 0 ? r : k;
 }
 
-int helper_arc_uplink_add(Helper *h, const IpcArcUplinkAdd *m, int pidfd, ErrBuf *err) {
+int helper_arc_uplink_add(Helper *h, const ArcUplinkAddArgs *a, ErrBuf *err) {
         Undo u = { .nl = h->nl };
-        char bridge[IFNAMSIZ], veth[IFNAMSIZ];
+        const Subnet *s = &a->subnet;
         uint32_t tag;
         FwBatch b = {};
-        Subnet s;
         int br, r;
 
-        r = validate_arc_uplink_add(&h->pools, m, h->self_pid, h->manager_pid, err);
-        if (r < 0)
-                return r;
-        s = (Subnet) { .base = m->subnet_base, .prefix_len = (uint8_t) m->subnet_prefix_len };
-        (void) fwmark_routing_tag(m->uplink_ifindex, &tag);
-        (void) ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, m->uplink_ifname, bridge);
-        (void) ifname_prefixed(ARC_UPLINK_VETH_PREFIX, m->uplink_ifname, veth);
-
-        r = bridge_add(h, &u, bridge, &s, &br, err);
+        (void) fwmark_routing_tag(a->uplink.ifindex, &tag);
+        r = bridge_add(h, &u, a->bridge, s, &br, err);
         if (r < 0)
                 goto fail;
-        if (m->vm) {
+        if (a->vm) {
                 int tap;
-                r = link_is_ours(h->nl, m->tap_ifname, &tap);
+                r = link_is_ours(h->nl, a->tap, &tap);
                 if (r < 0) {
-                        errbuf_set(err, r, "TAP %s is missing or not the daemon's", m->tap_ifname);
+                        errbuf_set(err, r, "TAP %s is missing or not the daemon's", a->tap);
                         goto fail;
                 }
                 r = link_configure(h->nl, tap, &(LinkConfig) { .up = true, .master = br }, err);
-        } else {
-                MacAddr mac;
-                (void) validate_mac(&m->guest_mac, "guest", &mac, NULL);
-                r = veth_into_guest(h, &u, veth, br, pidfd, m->pid, m->uplink_ifname, &mac, &s,
-                                    err);
-        }
+        } else
+                r = veth_into_guest(h, &u, a->veth, br, a->pidfd, a->pid, a->uplink.ifname,
+                                    &a->guest_mac, s, err);
         if (r < 0)
                 goto fail;
 
         /* ARC's address on this link. */
-        fw_batch_guest_add(&b, bridge, arc_mark(tag), &(FwGuestSources) {
-                                   .v4 = { { .base = subnet_addr(&s, 1), .prefix_len = 32 } },
+        fw_batch_guest_add(&b, a->bridge, arc_mark(tag), &(FwGuestSources) {
+                                   .v4 = { { .base = subnet_addr(s, 1), .prefix_len = 32 } },
                                    .n_v4 = 1 });
-        fw_batch_arc_dnat_add(&b, m->uplink_ifname, subnet_addr(&s, 1));
+        fw_batch_arc_dnat_add(&b, a->uplink.ifname, subnet_addr(s, 1));
         r = fw_batch_commit(h->nft, &b, "add ARC's uplink", err);
         if (r < 0)
                 goto fail;
-        log_debug("ARC on %s: %s", m->uplink_ifname, bridge);
+        log_debug("ARC on %s: %s", a->uplink.ifname, a->bridge);
         return 0;
 fail:
-        if (m->vm) {
+        if (a->vm) {
                 int tap;
-                if (link_is_ours(h->nl, m->tap_ifname, &tap) == 0)
+                if (link_is_ours(h->nl, a->tap, &tap) == 0)
                         (void) link_configure(h->nl, tap, &(LinkConfig) { .master = 0 }, NULL);
         }
         undo_run(&u);
         return r;
 }
 
-int helper_arc_uplink_remove(Helper *h, const IpcArcUplinkRemove *m, ErrBuf *err) {
-        char bridge[IFNAMSIZ], veth[IFNAMSIZ];
+int helper_arc_uplink_remove(Helper *h, const ArcUplinkRemoveArgs *a, ErrBuf *err) {
         FwBatch b = {};
+        Doomed d = {};
         int r = 0, k;
 
-        k = validate_arc_uplink_remove(m, err);
-        if (k < 0)
-                return k;
-        (void) ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, m->uplink_ifname, bridge);
-        (void) ifname_prefixed(ARC_UPLINK_VETH_PREFIX, m->uplink_ifname, veth);
-
-        Doomed d = {};
-        if (m->vm) {
+        if (a->vm) {
                 int tap;
                 /* The TAP stays (ArcRemove deletes it); it only leaves the bridge. */
-                if (link_is_ours(h->nl, m->tap_ifname, &tap) == 0)
+                if (link_is_ours(h->nl, a->tap, &tap) == 0)
                         r = link_configure(h->nl, tap, &(LinkConfig) { .master = 0 }, err);
         } else
-                r = doom_if_ours(h, &d, veth, err);
-        k = doom_if_ours(h, &d, bridge, r < 0 ? NULL : err);
+                r = doom_if_ours(h, &d, a->veth, err);
+        k = doom_if_ours(h, &d, a->bridge, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
         k = doomed_delete(h, &d, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
-        fw_batch_guest_remove(&b, bridge);
-        fw_batch_arc_dnat_remove(&b, m->uplink_ifname);
+        fw_batch_guest_remove(&b, a->bridge);
+        fw_batch_arc_dnat_remove(&b, a->uplink);
         k = fw_batch_commit_removal(h->nft, &b, "remove ARC's uplink", r < 0 ? NULL : err);
         return r < 0 ? r : k;
 }

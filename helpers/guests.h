@@ -7,10 +7,14 @@
 
 #include "helper.h"
 
-int helper_vm_tap_add(Helper *h, const IpcVmTapAdd *m, IpcTapResult *ret, ErrBuf *err);
-int helper_vm_tap_remove(Helper *h, const IpcVmTapRemove *m, ErrBuf *err);
-int helper_arc_add(Helper *h, const IpcArcAdd *m, int pidfd, char taps[][IFNAMSIZ],
-                   ErrBuf *err);
-int helper_arc_remove(Helper *h, const IpcArcRemove *m, ErrBuf *err);
-int helper_arc_uplink_add(Helper *h, const IpcArcUplinkAdd *m, int pidfd, ErrBuf *err);
-int helper_arc_uplink_remove(Helper *h, const IpcArcUplinkRemove *m, ErrBuf *err);
+#include "validate.h"
+
+/* A VM's TAP; its kernel-chosen name and ifindex in @ret_name, @ret_ifindex. */
+int helper_vm_tap_add(Helper *h, const VmTapAddArgs *a, char ret_name[static IFNAMSIZ],
+                      int *ret_ifindex, ErrBuf *err);
+int helper_vm_tap_remove(Helper *h, const TapArgs *a, ErrBuf *err);
+/* ARC's management link; for a VM its six TAPs' names, in order, in @ret_taps. */
+int helper_arc_add(Helper *h, const ArcAddArgs *a, char ret_taps[][IFNAMSIZ], ErrBuf *err);
+int helper_arc_remove(Helper *h, const ArcRemoveArgs *a, ErrBuf *err);
+int helper_arc_uplink_add(Helper *h, const ArcUplinkAddArgs *a, ErrBuf *err);
+int helper_arc_uplink_remove(Helper *h, const ArcUplinkRemoveArgs *a, ErrBuf *err);

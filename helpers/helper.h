@@ -12,7 +12,7 @@
 struct nl_sock;
 struct nft_ctx;
 
-/* A request as received, with the fds that came with it. */
+/* A request as received, with the fds that came with it (owned here until freed). */
 typedef struct Received {
         HelperRequest *req;
         int fds[1];
@@ -40,14 +40,30 @@ typedef struct Helper {
         size_t n_foreign;
 } Helper;
 
-/* How many fds must come with a request (proto/ipc.proto says which carry one). A mismatch
- * is a protocol violation by the manager. */
-size_t helper_request_n_fds(const HelperRequest *req);
+/* How many fds must come with a request (proto/ipc.proto says which carry one), or -1 for
+ * an operation the helper does not know. */
+int helper_request_n_fds(const HelperRequest *req);
 
-/* Apply one request, whose fds were checked against helper_request_n_fds() and stay the
- * caller's, and fill the response; never exits on bad input. */
-void helper_dispatch_request(Helper *h, const HelperRequest *req, const int *fds,
-                             HelperResponse *resp, ErrBuf *err);
+/*
+ * helper_request_check() - turn a request into its checked arguments, without touching the
+ * kernel: the first half of every request's dispatch, and what the fuzzer drives.
+ * @fds: the request's fds (already counted against helper_request_n_fds())
+ * @ret: storage for the arguments, at least helper_args_size() bytes
+ * Return: 0, or a negative errno with the reason in @err.
+ */
+int helper_request_check(const Helper *h, const HelperRequest *req, const int *fds, void *ret,
+                         ErrBuf *err);
+size_t helper_args_size(void);
+
+/*
+ * helper_dispatch_ipc() - receive, check, act, answer, free: one request, or a run of
+ * teardowns that arrived together. A protocol violation by the manager ends the helper.
+ * Return: 0 to go on, 1 when the manager has closed the socket or a signal asks to stop.
+ */
+int helper_dispatch_ipc(Helper *h);
+
+/* Send an event (id 0). Return: 0, or 1 when the helper must stop. */
+int helper_send_event(Helper *h, HelperResponse *ev);
 
 /* Delete every interface and table the helper owns; used on DatapathStop and at exit. */
 int helper_datapath_stop(Helper *h, ErrBuf *err);

@@ -21,14 +21,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cb *, nl_cb_put);
 
 #define ROUTES_MAX 4096u
 
-int routing_check_uplink(Helper *h, const char *ifname, int ifindex, bool must_exist,
-                         uint32_t *ret_table, ErrBuf *err) {
+int routing_check_uplink(Helper *h, const UplinkArgs *u, bool must_exist, uint32_t *ret_table,
+                         ErrBuf *err) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
-        const char *name, *alias;
-        int r;
+        const char *ifname = u->ifname, *name, *alias;
+        int ifindex = u->ifindex, r;
 
-        if (!ifname_is_valid(ifname))
-                return errbuf_set(err, -EINVAL, "invalid uplink name");
         if (fwmark_routing_table(ifindex, ret_table) < 0)
                 return errbuf_set(err, -ERANGE, "uplink ifindex %d is out of range", ifindex);
         if (!must_exist)
@@ -393,12 +391,13 @@ static int routes_delete(Helper *h, uint32_t table, ErrBuf *err) {
 
 /* ---- uplinks ---------------------------------------------------------------------------- */
 
-int routing_uplink_add(Helper *h, const char *ifname, int ifindex, ErrBuf *err) {
+int routing_uplink_add(Helper *h, const UplinkArgs *u, ErrBuf *err) {
+        const char *ifname = u->ifname;
+        int ifindex = u->ifindex, r;
         uint32_t table, tag;
         FwBatch b = {};
-        int r;
 
-        r = routing_check_uplink(h, ifname, ifindex, true, &table, err);
+        r = routing_check_uplink(h, u, true, &table, err);
         if (r < 0)
                 return r;
         (void) fwmark_routing_tag(ifindex, &tag);
@@ -425,28 +424,29 @@ int routing_uplink_add(Helper *h, const char *ifname, int ifindex, ErrBuf *err) 
         return 0;
 }
 
-int routing_uplink_sync(Helper *h, const char *ifname, int ifindex, ErrBuf *err) {
+int routing_uplink_sync(Helper *h, const UplinkArgs *u, ErrBuf *err) {
         uint32_t table;
         int r;
 
-        r = routing_check_uplink(h, ifname, ifindex, true, &table, err);
+        r = routing_check_uplink(h, u, true, &table, err);
         if (r == -ENODEV) {
                 /* Unplugged: its route events came before the manager heard it is gone, and
                  * the removal comes next. Nothing to bring in step. */
-                log_debug("Uplink %s is gone, nothing to sync", ifname);
+                log_debug("Uplink %s is gone, nothing to sync", u->ifname);
                 return 0;
         }
         if (r < 0)
                 return r;
-        return routes_sync(h, ifindex, table, err);
+        return routes_sync(h, u->ifindex, table, err);
 }
 
-int routing_uplink_remove(Helper *h, const char *ifname, int ifindex, ErrBuf *err) {
+int routing_uplink_remove(Helper *h, const UplinkArgs *u, ErrBuf *err) {
+        const char *ifname = u->ifname;
+        int ifindex = u->ifindex, r, k;
         uint32_t table;
         FwBatch b = {};
-        int r, k;
 
-        r = routing_check_uplink(h, ifname, ifindex, false, &table, err);
+        r = routing_check_uplink(h, u, false, &table, err);
         if (r < 0)
                 return r;
         /* The uplink's rules, and the VPN bypass into its table if it was the physical
@@ -460,12 +460,13 @@ int routing_uplink_remove(Helper *h, const char *ifname, int ifindex, ErrBuf *er
         return r < 0 ? r : k;
 }
 
-int routing_vpn_bypass(Helper *h, const char *ifname, int ifindex, ErrBuf *err) {
+int routing_vpn_bypass(Helper *h, const UplinkArgs *u, ErrBuf *err) {
+        const char *ifname = u->ifname;
+        int ifindex = u->ifindex, r;
         uint32_t table = 0;
-        int r;
 
         if (ifindex != 0) {
-                r = routing_check_uplink(h, ifname, ifindex, true, &table, err);
+                r = routing_check_uplink(h, u, true, &table, err);
                 if (r < 0)
                         return r;
         }

@@ -12,6 +12,7 @@
 
 #include "errbuf.h"
 #include "helper.h"
+#include "validate.h"
 
 #define RTPROT_PATCHPANEL 177
 #define PP_RULE_PRIORITY 1000
@@ -24,25 +25,25 @@
 #define PP_GUEST_RULE_PRIORITY 990
 
 /*
- * routing_check_uplink() - the uplink must be the link the manager says it is (when
- * @must_exist), and not a guest link of ours.
+ * routing_check_uplink() - the uplink (checked by validate_uplink()) must be the link the
+ * manager says it is (when @must_exist), and not a guest link of ours.
  * @ret_table: its routing table
  */
-int routing_check_uplink(Helper *h, const char *ifname, int ifindex, bool must_exist,
-                         uint32_t *ret_table, ErrBuf *err);
+int routing_check_uplink(Helper *h, const UplinkArgs *u, bool must_exist, uint32_t *ret_table,
+                         ErrBuf *err);
 
 /* Rules, the mirrored table and the uplink's pinning chain. */
-int routing_uplink_add(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
+int routing_uplink_add(Helper *h, const UplinkArgs *u, ErrBuf *err);
 /* Bring the uplink's table in step with its routes in the main table. */
-int routing_uplink_sync(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
+int routing_uplink_sync(Helper *h, const UplinkArgs *u, ErrBuf *err);
 /* Undo routing_uplink_add(); the uplink itself may already be gone. */
-int routing_uplink_remove(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
+int routing_uplink_remove(Helper *h, const UplinkArgs *u, ErrBuf *err);
 /*
  * routing_vpn_bypass() - where traffic marked BYPASS_VPN goes: the main table's routes
  * except its defaults and /1s (a VPN's catch-alls), else the table of the physical default
- * uplink @ifname. ifindex 0: no such rules (no physical default).
+ * uplink @u. ifindex 0: no such rules (no physical default).
  */
-int routing_vpn_bypass(Helper *h, const char *ifname, int ifindex, ErrBuf *err);
+int routing_vpn_bypass(Helper *h, const UplinkArgs *u, ErrBuf *err);
 /* Rules sending traffic to the guest pools to the main table. */
 int routing_guests_add(Helper *h, ErrBuf *err);
 /* Remove every rule and route carrying RTPROT_PATCHPANEL. */

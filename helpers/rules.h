@@ -5,12 +5,21 @@
 
 #include "helper.h"
 
-/* Add or remove a port rule's element after checking it again. */
-int helper_port_rule(Helper *h, const IpcPortRule *m, ErrBuf *err);
+#include "validate.h"
 
-/* Read the counters into ret, whose memory lives until the next call. */
-int helper_counters_get(Helper *h, const IpcCountersGet *m, IpcCountersResult *ret,
-                        ErrBuf *err);
+/* Add or remove a port rule's element. */
+int helper_port_rule(Helper *h, const PortRuleArgs *a, ErrBuf *err);
 
-/* Set the VPN bits of the SO_MARK of socket fd. */
-int helper_vpn_intent(Helper *h, const IpcVpnIntent *m, int fd, ErrBuf *err);
+/* The counters of the devices asked for (all if none), in @ret, which owns their memory
+ * until helper_counters_free(). */
+typedef struct HelperCounters {
+        IpcCountersResult msg;
+        FwCounter *counters;
+        IpcCounter *msgs;
+        IpcCounter **ptrs;
+} HelperCounters;
+int helper_counters_get(Helper *h, const CountersGetArgs *a, HelperCounters *ret, ErrBuf *err);
+void helper_counters_free(HelperCounters *c);
+
+/* Set the VPN bits of the SO_MARK of the socket a->fd. */
+int helper_vpn_intent(Helper *h, const VpnIntentArgs *a, ErrBuf *err);

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "fwmark.h"
-#include "ifname.h"
 #include "validate.h"
 
 int validate_pid(pid_t pid, pid_t self, pid_t manager, ErrBuf *err) {
@@ -25,59 +24,14 @@ int validate_mac(const ProtobufCBinaryData *b, const char *what, MacAddr *ret, E
         memcpy(m.b, b->data, MAC_LEN);
         if (mac_is_zero(&m) || !mac_is_unicast(&m))
                 return errbuf_set(err, -EINVAL, "%s MAC address is not a unicast address", what);
-        *ret = m;
+        if (ret)
+                *ret = m;
         return 0;
 }
 
 int validate_ns_id(uint32_t id, ErrBuf *err) {
         if (id > CONNECTED_NS_ID_MAX)
                 return errbuf_set(err, -ERANGE, "namespace id %u is out of range", id);
-        return 0;
-}
-
-int validate_ns_connect(const PoolLayout *pools, const IpcNsConnect *m, pid_t self,
-                        pid_t manager, ErrBuf *err) {
-        MacAddr mac;
-        Subnet s;
-        int r;
-
-        r = validate_ns_id(m->ns_id, err);
-        if (r < 0)
-                return r;
-        r = validate_pid(m->pid, self, manager, err);
-        if (r < 0)
-                return r;
-        if (m->subnet_prefix_len > 32)
-                return errbuf_set(err, -EINVAL, "prefix length %u is out of range",
-                                  m->subnet_prefix_len);
-        s = (Subnet) { .base = m->subnet_base, .prefix_len = (uint8_t) m->subnet_prefix_len };
-        if (!pool_config_has_subnet(&pools->pools[POOL_NETNS], &s)) {
-                char a[IPV4_STRLEN];
-                return errbuf_set(err, -EINVAL, "subnet %s/%u is not in the namespace pool",
-                                  ipv4_to_string(s.base, a), m->subnet_prefix_len);
-        }
-        r = validate_mac(&m->host_mac, "host", &mac, err);
-        if (r < 0)
-                return r;
-        r = validate_mac(&m->peer_mac, "peer", &mac, err);
-        if (r < 0)
-                return r;
-        if (!traffic_source_is_valid((int) m->source) || m->source == TRAFFIC_SOURCE_UNKNOWN)
-                return errbuf_set(err, -EINVAL, "traffic source %u is not valid", m->source);
-        return 0;
-}
-
-int validate_ns_disconnect(const IpcNsDisconnect *m, ErrBuf *err) {
-        return validate_ns_id(m->ns_id, err);
-}
-
-int validate_uplink(const char *ifname, int ifindex, ErrBuf *err) {
-        uint32_t table;
-
-        if (!ifname_is_valid(ifname))
-                return errbuf_set(err, -EINVAL, "invalid uplink name");
-        if (fwmark_routing_table(ifindex, &table) < 0)
-                return errbuf_set(err, -ERANGE, "uplink ifindex %d is out of range", ifindex);
         return 0;
 }
 
@@ -94,21 +48,106 @@ int validate_subnet(const PoolLayout *pools, PoolKind pool, uint32_t base, uint3
         return 0;
 }
 
-int validate_vm_tap_add(const PoolLayout *pools, const IpcVmTapAdd *m, ErrBuf *err) {
-        MacAddr mac;
+int validate_tap_name(const char *ifname, ErrBuf *err) {
+        if (!ifname_is_vm_tap(ifname))
+                return errbuf_set(err, -EINVAL, "not a TAP name of the daemon");
+        return 0;
+}
+
+int validate_uplink(const char *ifname, int ifindex, bool allow_none, UplinkArgs *ret,
+                    ErrBuf *err) {
+        uint32_t table;
+
+        if (allow_none && ifindex == 0) {
+                if (ifname && ifname[0])
+                        return errbuf_set(err, -EINVAL, "an uplink name without an ifindex");
+                if (ret)
+                        *ret = (UplinkArgs) {};
+                return 0;
+        }
+        if (!ifname_is_valid(ifname))
+                return errbuf_set(err, -EINVAL, "invalid uplink name");
+        if (fwmark_routing_table(ifindex, &table) < 0)
+                return errbuf_set(err, -ERANGE, "uplink ifindex %d is out of range", ifindex);
+        if (ret) {
+                *ret = (UplinkArgs) { .ifindex = ifindex };
+                snprintf(ret->ifname, sizeof ret->ifname, "%s", ifname);
+        }
+        return 0;
+}
+
+int validate_ns_connect(const PoolLayout *pools, const IpcNsConnect *m, pid_t self,
+                        pid_t manager, NsConnectArgs *ret, ErrBuf *err) {
+        NsConnectArgs a = { .ns_id = m->ns_id, .pid = m->pid, .pidfd = -EBADF,
+                            .route_on_vpn = m->route_on_vpn };
+        UplinkArgs out;
+        int r;
+
+        r = validate_ns_id(m->ns_id, err);
+        if (r < 0)
+                return r;
+        (void) ifname_connected_ns_host(m->ns_id, a.host);
+        (void) ifname_connected_ns_peer(m->ns_id, a.peer);
+        r = validate_pid(m->pid, self, manager, err);
+        if (r < 0)
+                return r;
+        if (m->subnet_prefix_len > 32)
+                return errbuf_set(err, -EINVAL, "prefix length %u is out of range",
+                                  m->subnet_prefix_len);
+        r = validate_subnet(pools, POOL_NETNS, m->subnet_base, m->subnet_prefix_len, &a.subnet,
+                            NULL);
+        if (r < 0) {
+                char s[IPV4_STRLEN];
+                return errbuf_set(err, -EINVAL, "subnet %s/%u is not in the namespace pool",
+                                  ipv4_to_string(m->subnet_base, s), m->subnet_prefix_len);
+        }
+        r = validate_mac(&m->host_mac, "host", &a.host_mac, err);
+        if (r < 0)
+                return r;
+        r = validate_mac(&m->peer_mac, "peer", &a.peer_mac, err);
+        if (r < 0)
+                return r;
+        if (!traffic_source_is_valid((int) m->source) || m->source == TRAFFIC_SOURCE_UNKNOWN)
+                return errbuf_set(err, -EINVAL, "traffic source %u is not valid", m->source);
+        a.source = (TrafficSource) m->source;
+        r = validate_uplink(m->outbound_ifname, m->outbound_ifindex, true, &out, err);
+        if (r < 0)
+                return r;
+        a.outbound_ifindex = out.ifindex;
+        memcpy(a.outbound_ifname, out.ifname, sizeof a.outbound_ifname);
+        if (ret)
+                *ret = a;
+        return 0;
+}
+
+int validate_ns_disconnect(const IpcNsDisconnect *m, NsDisconnectArgs *ret, ErrBuf *err) {
+        int r = validate_ns_id(m->ns_id, err);
+
+        if (r < 0)
+                return r;
+        if (ret) {
+                *ret = (NsDisconnectArgs) { .ns_id = m->ns_id };
+                (void) ifname_connected_ns_host(m->ns_id, ret->host);
+        }
+        return 0;
+}
+
+int validate_vm_tap_add(const PoolLayout *pools, const IpcVmTapAdd *m, VmTapAddArgs *ret,
+                        ErrBuf *err) {
+        VmTapAddArgs a = { .kind = m->kind };
         int r;
 
         switch (m->kind) {
         case PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA:
                 r = validate_subnet(pools, POOL_TERMINA, m->subnet_base, m->subnet_prefix_len,
-                                    NULL, err);
+                                    &a.subnet, err);
                 if (r >= 0 && (m->lxd_subnet_base || m->lxd_subnet_prefix_len))
                         r = validate_subnet(pools, POOL_LXD, m->lxd_subnet_base,
-                                            m->lxd_subnet_prefix_len, NULL, err);
+                                            m->lxd_subnet_prefix_len, &a.lxd, err);
                 break;
         case PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM:
                 r = validate_subnet(pools, POOL_PLUGINVM, m->subnet_base, m->subnet_prefix_len,
-                                    NULL, err);
+                                    &a.subnet, err);
                 if (r >= 0 && (m->lxd_subnet_base || m->lxd_subnet_prefix_len))
                         r = errbuf_set(err, -EINVAL, "a PluginVM has no container subnet");
                 break;
@@ -117,27 +156,46 @@ int validate_vm_tap_add(const PoolLayout *pools, const IpcVmTapAdd *m, ErrBuf *e
         }
         if (r < 0)
                 return r;
-        return validate_mac(&m->mac, "TAP", &mac, err);
-}
-
-int validate_tap_name(const char *ifname, ErrBuf *err) {
-        if (!ifname_is_vm_tap(ifname))
-                return errbuf_set(err, -EINVAL, "not a TAP name of the daemon");
+        r = validate_mac(&m->mac, "TAP", &a.mac, err);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = a;
         return 0;
 }
 
-int validate_arc_add(const IpcArcAdd *m, pid_t self, pid_t manager, ErrBuf *err) {
-        MacAddr mac;
+int validate_vm_tap_remove(const IpcVmTapRemove *m, TapArgs *ret, ErrBuf *err) {
+        int r = validate_tap_name(m->ifname, err);
 
-        if (m->vm)
-                return 0;
-        int r = validate_pid(m->pid, self, manager, err);
         if (r < 0)
                 return r;
-        return validate_mac(&m->guest_mac, "arc0", &mac, err);
+        if (ret)
+                snprintf(ret->ifname, sizeof ret->ifname, "%s", m->ifname);
+        return 0;
 }
 
-int validate_arc_remove(const IpcArcRemove *m, ErrBuf *err) {
+int validate_arc_add(const IpcArcAdd *m, pid_t self, pid_t manager, ArcAddArgs *ret,
+                     ErrBuf *err) {
+        ArcAddArgs a = { .vm = m->vm, .pidfd = -EBADF };
+        int r;
+
+        if (!m->vm) {
+                r = validate_pid(m->pid, self, manager, err);
+                if (r < 0)
+                        return r;
+                r = validate_mac(&m->guest_mac, "arc0", &a.guest_mac, err);
+                if (r < 0)
+                        return r;
+                a.pid = m->pid;
+        }
+        if (ret)
+                *ret = a;
+        return 0;
+}
+
+int validate_arc_remove(const IpcArcRemove *m, ArcRemoveArgs *ret, ErrBuf *err) {
+        ArcRemoveArgs a = { .vm = m->vm, .n_taps = m->n_taps, .n_uplinks = m->n_uplinks };
+
         if (!m->vm && m->n_taps > 0)
                 return errbuf_set(err, -EINVAL, "the container has no TAPs");
         if (m->vm && m->n_taps != ARC_VM_N_TAPS)
@@ -147,39 +205,115 @@ int validate_arc_remove(const IpcArcRemove *m, ErrBuf *err) {
                 int r = validate_tap_name(m->taps[i], err);
                 if (r < 0)
                         return r;
+                snprintf(a.taps[i], IFNAMSIZ, "%s", m->taps[i]);
         }
         if (m->n_uplinks > ARC_N_UPLINK_SLOTS)
                 return errbuf_set(err, -EINVAL, "ARC has at most %d uplinks, not %zu",
                                   ARC_N_UPLINK_SLOTS, m->n_uplinks);
-        for (size_t i = 0; i < m->n_uplinks; i++)
+        for (size_t i = 0; i < m->n_uplinks; i++) {
                 if (!ifname_is_valid(m->uplinks[i]))
                         return errbuf_set(err, -EINVAL, "invalid uplink name");
+                snprintf(a.uplinks[i], IFNAMSIZ, "%s", m->uplinks[i]);
+        }
+        if (ret)
+                *ret = a;
         return 0;
 }
 
 int validate_arc_uplink_add(const PoolLayout *pools, const IpcArcUplinkAdd *m, pid_t self,
-                            pid_t manager, ErrBuf *err) {
-        MacAddr mac;
+                            pid_t manager, ArcUplinkAddArgs *ret, ErrBuf *err) {
+        ArcUplinkAddArgs a = { .vm = m->vm, .pidfd = -EBADF };
         int r;
 
-        r = validate_uplink(m->uplink_ifname, m->uplink_ifindex, err);
+        r = validate_uplink(m->uplink_ifname, m->uplink_ifindex, false, &a.uplink, err);
         if (r >= 0)
                 r = validate_subnet(pools, POOL_ARC_NET, m->subnet_base, m->subnet_prefix_len,
-                                    NULL, err);
+                                    &a.subnet, err);
         if (r < 0)
                 return r;
-        if (m->vm)
-                return validate_tap_name(m->tap_ifname, err);
-        r = validate_pid(m->pid, self, manager, err);
-        if (r < 0)
-                return r;
-        return validate_mac(&m->guest_mac, "guest", &mac, err);
+        (void) ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, a.uplink.ifname, a.bridge);
+        (void) ifname_prefixed(ARC_UPLINK_VETH_PREFIX, a.uplink.ifname, a.veth);
+        if (m->vm) {
+                r = validate_tap_name(m->tap_ifname, err);
+                if (r < 0)
+                        return r;
+                snprintf(a.tap, sizeof a.tap, "%s", m->tap_ifname);
+        } else {
+                r = validate_pid(m->pid, self, manager, err);
+                if (r < 0)
+                        return r;
+                r = validate_mac(&m->guest_mac, "guest", &a.guest_mac, err);
+                if (r < 0)
+                        return r;
+                a.pid = m->pid;
+        }
+        if (ret)
+                *ret = a;
+        return 0;
 }
 
-int validate_arc_uplink_remove(const IpcArcUplinkRemove *m, ErrBuf *err) {
+int validate_arc_uplink_remove(const IpcArcUplinkRemove *m, ArcUplinkRemoveArgs *ret,
+                               ErrBuf *err) {
+        ArcUplinkRemoveArgs a = { .vm = m->vm };
+
         if (!ifname_is_valid(m->uplink_ifname))
                 return errbuf_set(err, -EINVAL, "invalid uplink name");
-        if (m->vm)
-                return validate_tap_name(m->tap_ifname, err);
+        snprintf(a.uplink, sizeof a.uplink, "%s", m->uplink_ifname);
+        (void) ifname_prefixed(ARC_UPLINK_BRIDGE_PREFIX, a.uplink, a.bridge);
+        (void) ifname_prefixed(ARC_UPLINK_VETH_PREFIX, a.uplink, a.veth);
+        if (m->vm) {
+                int r = validate_tap_name(m->tap_ifname, err);
+                if (r < 0)
+                        return r;
+                snprintf(a.tap, sizeof a.tap, "%s", m->tap_ifname);
+        }
+        if (ret)
+                *ret = a;
+        return 0;
+}
+
+int validate_port_rule(const PoolLayout *pools, const IpcPortRule *m, PortRuleArgs *ret,
+                       ErrBuf *err) {
+        PortRuleArgs a = { .create = m->create };
+        int r;
+
+        /* Range checks before anything narrows: 65536 must not become 0. */
+        if (m->input_dst_port > 65535 || m->dst_port > 65535)
+                return errbuf_set(err, -EINVAL, "port above 65535");
+        if (!m->ifname || strlen(m->ifname) >= sizeof a.rule.key.ifname)
+                return errbuf_set(err, -EINVAL, "interface name too long");
+        if ((unsigned) m->type > 0xff || (unsigned) m->proto > 0xff)
+                return errbuf_set(err, -EINVAL, "rule type or protocol out of range");
+        a.rule.key.type = (uint8_t) m->type;
+        a.rule.key.proto = (uint8_t) m->proto;
+        a.rule.key.port = (uint16_t) m->input_dst_port;
+        a.rule.key.input_dst_ip = m->input_dst_ip;
+        strcpy(a.rule.key.ifname, m->ifname);
+        a.rule.dst_ip = m->dst_ip;
+        a.rule.dst_port = (uint16_t) m->dst_port;
+        r = port_rule_validate(pools, &a.rule, err);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = a;
+        return 0;
+}
+
+int validate_counters_get(const IpcCountersGet *m, CountersGetArgs *ret, ErrBuf *err) {
+        for (size_t i = 0; i < m->n_ifnames; i++)
+                if (!m->ifnames[i] || m->ifnames[i][0] == '\0' ||
+                    strlen(m->ifnames[i]) >= IFNAMSIZ)
+                        return errbuf_set(err, -EINVAL, "invalid device name");
+        if (ret)
+                *ret = (CountersGetArgs) { .ifnames = m->ifnames, .n_ifnames = m->n_ifnames };
+        return 0;
+}
+
+int validate_vpn_intent(const IpcVpnIntent *m, VpnIntentArgs *ret, ErrBuf *err) {
+        if (m->policy >= _VPN_POLICY_MAX)
+                return errbuf_set(err, -EINVAL, "VPN policy %u is not DEFAULT_ROUTING, "
+                                  "ROUTE_ON_VPN or BYPASS_VPN", m->policy);
+        if (ret)
+                *ret = (VpnIntentArgs) { .policy = (VpnPolicy) m->policy, .fd = -EBADF };
         return 0;
 }

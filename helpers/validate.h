@@ -2,38 +2,141 @@
 #pragma once
 
 /*
- * Checks of every field of every request, before the helper touches the kernel. Pure
- * functions of the request and the helper's fixed configuration, so unit tests reach them
- * without privileges. Checks that need the kernel (does the pid exist, which netns is it
- * in) happen where the helper acts on them.
+ * Checks of every field of every request, before the helper touches the kernel. Each turns
+ * one message into an argument struct that holds only checked values, decoded once (a MAC
+ * as a MacAddr, a subnet as a Subnet of the right pool, names re-derived from ids); the
+ * handlers take those structs and never look at the message. Pure functions of the request
+ * and the helper's fixed configuration, so unit tests and the fuzzer reach them without
+ * privileges. Checks that need the kernel (does the pid exist, which netns is it in, is
+ * this ifindex that uplink) happen where the helper acts on them.
+ *
+ * Every check writes its struct only on success; @ret may be NULL to only check.
  */
 
+#include <net/if.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "errbuf.h"
+#include "fwmark.h"
+#include "ifname.h"
 #include "ipc-msg.h"
 #include "mac.h"
 #include "pool.h"
+#include "port-rule.h"
+
+typedef struct NsConnectArgs {
+        uint32_t ns_id;
+        char host[IFNAMSIZ], peer[IFNAMSIZ]; /* from ns_id */
+        pid_t pid;
+        int pidfd;                           /* the request's fd, still the dispatcher's */
+        Subnet subnet;
+        MacAddr host_mac, peer_mac;
+        TrafficSource source;
+        int outbound_ifindex;                /* 0: not pinned */
+        char outbound_ifname[IFNAMSIZ];
+        bool route_on_vpn;
+} NsConnectArgs;
+
+typedef struct NsDisconnectArgs {
+        uint32_t ns_id;
+        char host[IFNAMSIZ];
+} NsDisconnectArgs;
+
+/* An uplink by name and the ifindex the manager knows it by. */
+typedef struct UplinkArgs {
+        char ifname[IFNAMSIZ];
+        int ifindex;
+} UplinkArgs;
+
+typedef struct VmTapAddArgs {
+        Patchpanel__Ipc__VmKind kind;
+        Subnet subnet;
+        Subnet lxd;                          /* prefix_len 0: none */
+        MacAddr mac;
+} VmTapAddArgs;
+
+typedef struct TapArgs {
+        char ifname[IFNAMSIZ];               /* vmtap<N> */
+} TapArgs;
+
+typedef struct ArcAddArgs {
+        bool vm;
+        pid_t pid;                           /* container */
+        int pidfd;
+        MacAddr guest_mac;
+} ArcAddArgs;
+
+typedef struct ArcRemoveArgs {
+        bool vm;
+        char taps[ARC_VM_N_TAPS][IFNAMSIZ];
+        size_t n_taps;
+        char uplinks[ARC_N_UPLINK_SLOTS][IFNAMSIZ];
+        size_t n_uplinks;
+} ArcRemoveArgs;
+
+typedef struct ArcUplinkAddArgs {
+        UplinkArgs uplink;
+        char bridge[IFNAMSIZ], veth[IFNAMSIZ]; /* from the uplink's name */
+        Subnet subnet;
+        bool vm;
+        pid_t pid;                           /* container */
+        int pidfd;
+        MacAddr guest_mac;
+        char tap[IFNAMSIZ];                  /* VM */
+} ArcUplinkAddArgs;
+
+typedef struct ArcUplinkRemoveArgs {
+        char uplink[IFNAMSIZ];
+        char bridge[IFNAMSIZ], veth[IFNAMSIZ];
+        bool vm;
+        char tap[IFNAMSIZ];
+} ArcUplinkRemoveArgs;
+
+typedef struct PortRuleArgs {
+        bool create;
+        PortRule rule;
+} PortRuleArgs;
+
+typedef struct CountersGetArgs {
+        char *const *ifnames;                /* into the request, which outlives the handler */
+        size_t n_ifnames;
+} CountersGetArgs;
+
+typedef struct VpnIntentArgs {
+        VpnPolicy policy;
+        int fd;                              /* the request's fd */
+} VpnIntentArgs;
 
 /* pid > 1 and neither the helper's nor the manager's. */
 int validate_pid(pid_t pid, pid_t self, pid_t manager, ErrBuf *err);
 /* Six bytes, unicast, not all zero. */
 int validate_mac(const ProtobufCBinaryData *b, const char *what, MacAddr *ret, ErrBuf *err);
 int validate_ns_id(uint32_t id, ErrBuf *err);
-
-int validate_ns_connect(const PoolLayout *pools, const IpcNsConnect *m, pid_t self,
-                        pid_t manager, ErrBuf *err);
-int validate_ns_disconnect(const IpcNsDisconnect *m, ErrBuf *err);
-
-int validate_uplink(const char *ifname, int ifindex, ErrBuf *err);
 /* A subnet that must be exactly one of pool's. */
 int validate_subnet(const PoolLayout *pools, PoolKind pool, uint32_t base, uint32_t prefix_len,
                     Subnet *ret, ErrBuf *err);
-int validate_vm_tap_add(const PoolLayout *pools, const IpcVmTapAdd *m, ErrBuf *err);
 /* A TAP name the daemon hands out: vmtap<N>. */
 int validate_tap_name(const char *ifname, ErrBuf *err);
-int validate_arc_add(const IpcArcAdd *m, pid_t self, pid_t manager, ErrBuf *err);
-int validate_arc_remove(const IpcArcRemove *m, ErrBuf *err);
+/* A valid interface name and an ifindex with a routing table (ifindex 0 only if
+ * @allow_none, with an empty name: "no uplink"). */
+int validate_uplink(const char *ifname, int ifindex, bool allow_none, UplinkArgs *ret,
+                    ErrBuf *err);
+
+int validate_ns_connect(const PoolLayout *pools, const IpcNsConnect *m, pid_t self,
+                        pid_t manager, NsConnectArgs *ret, ErrBuf *err);
+int validate_ns_disconnect(const IpcNsDisconnect *m, NsDisconnectArgs *ret, ErrBuf *err);
+int validate_vm_tap_add(const PoolLayout *pools, const IpcVmTapAdd *m, VmTapAddArgs *ret,
+                        ErrBuf *err);
+int validate_vm_tap_remove(const IpcVmTapRemove *m, TapArgs *ret, ErrBuf *err);
+int validate_arc_add(const IpcArcAdd *m, pid_t self, pid_t manager, ArcAddArgs *ret,
+                     ErrBuf *err);
+int validate_arc_remove(const IpcArcRemove *m, ArcRemoveArgs *ret, ErrBuf *err);
 int validate_arc_uplink_add(const PoolLayout *pools, const IpcArcUplinkAdd *m, pid_t self,
-                            pid_t manager, ErrBuf *err);
-int validate_arc_uplink_remove(const IpcArcUplinkRemove *m, ErrBuf *err);
+                            pid_t manager, ArcUplinkAddArgs *ret, ErrBuf *err);
+int validate_arc_uplink_remove(const IpcArcUplinkRemove *m, ArcUplinkRemoveArgs *ret,
+                               ErrBuf *err);
+int validate_port_rule(const PoolLayout *pools, const IpcPortRule *m, PortRuleArgs *ret,
+                       ErrBuf *err);
+int validate_counters_get(const IpcCountersGet *m, CountersGetArgs *ret, ErrBuf *err);
+int validate_vpn_intent(const IpcVpnIntent *m, VpnIntentArgs *ret, ErrBuf *err);

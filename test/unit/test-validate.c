@@ -50,6 +50,10 @@ typedef struct Fixture {
         IpcArcUplinkRemove uplink_remove;
         char uplink_remove_name[IFNAMSIZ];
         char uplink_remove_tap[IFNAMSIZ];
+        /* What the checks decoded, for the tests that look at it. */
+        NsConnectArgs ns_args;
+        VmTapAddArgs tap_args;
+        ArcUplinkAddArgs uplink_args;
         ErrBuf err;
 } Fixture;
 
@@ -132,7 +136,7 @@ static void assert_rejected(int r, const ErrBuf *err) {
 }
 
 static int ns_connect(Fixture *f) {
-        return validate_ns_connect(&f->pools, &f->msg, SELF, MANAGER, &f->err);
+        return validate_ns_connect(&f->pools, &f->msg, SELF, MANAGER, &f->ns_args, &f->err);
 }
 
 /* validate_pid() */
@@ -293,7 +297,7 @@ static void test_ns_disconnect_ok(void **state) {
         IpcNsDisconnect m = PATCHPANEL__IPC__NS_DISCONNECT__INIT;
 
         m.ns_id = 12;
-        assert_int_equal(validate_ns_disconnect(&m, &f->err), 0);
+        assert_int_equal(validate_ns_disconnect(&m, NULL, &f->err), 0);
 }
 
 static void test_ns_disconnect_id_above_max(void **state) {
@@ -302,7 +306,7 @@ static void test_ns_disconnect_id_above_max(void **state) {
         int r;
 
         m.ns_id = UINT32_MAX;
-        r = validate_ns_disconnect(&m, &f->err);
+        r = validate_ns_disconnect(&m, NULL, &f->err);
         assert_int_equal(r, -ERANGE);
         assert_rejected(r, &f->err);
 }
@@ -572,13 +576,13 @@ static void test_ns_connect_null_errbuf(void **state) {
         Fixture *f = *state;
 
         f->msg.pid = 0;
-        assert_int_equal(validate_ns_connect(&f->pools, &f->msg, SELF, MANAGER, NULL), -EINVAL);
+        assert_int_equal(validate_ns_connect(&f->pools, &f->msg, SELF, MANAGER, NULL, NULL), -EINVAL);
 }
 
 /* validate_uplink() */
 
 static void assert_uplink_rejected(Fixture *f, const char *ifname, int ifindex, int expected) {
-        int r = validate_uplink(ifname, ifindex, &f->err);
+        int r = validate_uplink(ifname, ifindex, false, NULL, &f->err);
 
         assert_int_equal(r, expected);
         assert_rejected(r, &f->err);
@@ -587,20 +591,20 @@ static void assert_uplink_rejected(Fixture *f, const char *ifname, int ifindex, 
 static void test_uplink_ok(void **state) {
         Fixture *f = *state;
 
-        assert_int_equal(validate_uplink("eth0", 2, &f->err), 0);
+        assert_int_equal(validate_uplink("eth0", 2, false, NULL, &f->err), 0);
 }
 
 static void test_uplink_ifindex_1(void **state) {
         Fixture *f = *state;
 
-        assert_int_equal(validate_uplink("eth0", 1, &f->err), 0);
+        assert_int_equal(validate_uplink("eth0", 1, false, NULL, &f->err), 0);
 }
 
 static void test_uplink_ifindex_max(void **state) {
         Fixture *f = *state;
 
         /* The highest ifindex whose table 1000 + ifindex still fits the 16-bit routing tag. */
-        assert_int_equal(validate_uplink("eth0", 0xffff - ROUTING_TABLE_OFFSET, &f->err), 0);
+        assert_int_equal(validate_uplink("eth0", 0xffff - ROUTING_TABLE_OFFSET, false, NULL, &f->err), 0);
 }
 
 static void test_uplink_ifindex_0(void **state) {
@@ -956,7 +960,7 @@ static void test_subnet_pluginvm_prefix_33(void **state) {
 /* validate_vm_tap_add(): accepted */
 
 static int vm_tap_add(Fixture *f) {
-        return validate_vm_tap_add(&f->pools, &f->tap, &f->err);
+        return validate_vm_tap_add(&f->pools, &f->tap, &f->tap_args, &f->err);
 }
 
 static void assert_vm_tap_add_rejected(Fixture *f) {
@@ -1289,7 +1293,7 @@ static void test_tap_name_null(void **state) {
 /* validate_arc_add(): accepted */
 
 static int arc_add(Fixture *f) {
-        return validate_arc_add(&f->arc, SELF, MANAGER, &f->err);
+        return validate_arc_add(&f->arc, SELF, MANAGER, NULL, &f->err);
 }
 
 static void assert_arc_add_rejected(Fixture *f) {
@@ -1398,7 +1402,7 @@ static void test_arc_add_mac_zero(void **state) {
 /* validate_arc_remove() */
 
 static void assert_arc_remove_rejected(Fixture *f) {
-        int r = validate_arc_remove(&f->arc_remove, &f->err);
+        int r = validate_arc_remove(&f->arc_remove, NULL, &f->err);
 
         assert_int_equal(r, -EINVAL);
         assert_rejected(r, &f->err);
@@ -1407,7 +1411,7 @@ static void assert_arc_remove_rejected(Fixture *f) {
 static void test_arc_remove_container_ok(void **state) {
         Fixture *f = *state;
 
-        assert_int_equal(validate_arc_remove(&f->arc_remove, &f->err), 0);
+        assert_int_equal(validate_arc_remove(&f->arc_remove, NULL, &f->err), 0);
 }
 
 static void test_arc_remove_vm_ok(void **state) {
@@ -1415,7 +1419,7 @@ static void test_arc_remove_vm_ok(void **state) {
 
         f->arc_remove.vm = 1;
         f->arc_remove.n_taps = ARC_VM_N_TAPS;
-        assert_int_equal(validate_arc_remove(&f->arc_remove, &f->err), 0);
+        assert_int_equal(validate_arc_remove(&f->arc_remove, NULL, &f->err), 0);
 }
 
 static void test_arc_remove_container_with_tap(void **state) {
@@ -1499,7 +1503,7 @@ static void test_arc_remove_vm_name_null(void **state) {
 /* validate_arc_uplink_add(): accepted */
 
 static int arc_uplink_add(Fixture *f) {
-        return validate_arc_uplink_add(&f->pools, &f->uplink, SELF, MANAGER, &f->err);
+        return validate_arc_uplink_add(&f->pools, &f->uplink, SELF, MANAGER, &f->uplink_args, &f->err);
 }
 
 static void assert_arc_uplink_add_rejected(Fixture *f, int expected) {
@@ -1735,7 +1739,7 @@ static void test_arc_uplink_add_vm_subnet_termina(void **state) {
 /* validate_arc_uplink_remove() */
 
 static void assert_arc_uplink_remove_rejected(Fixture *f) {
-        int r = validate_arc_uplink_remove(&f->uplink_remove, &f->err);
+        int r = validate_arc_uplink_remove(&f->uplink_remove, NULL, &f->err);
 
         assert_int_equal(r, -EINVAL);
         assert_rejected(r, &f->err);
@@ -1744,7 +1748,7 @@ static void assert_arc_uplink_remove_rejected(Fixture *f) {
 static void test_arc_uplink_remove_container_ok(void **state) {
         Fixture *f = *state;
 
-        assert_int_equal(validate_arc_uplink_remove(&f->uplink_remove, &f->err), 0);
+        assert_int_equal(validate_arc_uplink_remove(&f->uplink_remove, NULL, &f->err), 0);
 }
 
 static void test_arc_uplink_remove_vm_ok(void **state) {
@@ -1752,7 +1756,7 @@ static void test_arc_uplink_remove_vm_ok(void **state) {
 
         f->uplink_remove.vm = 1;
         f->uplink_remove.tap_ifname = f->uplink_remove_tap;
-        assert_int_equal(validate_arc_uplink_remove(&f->uplink_remove, &f->err), 0);
+        assert_int_equal(validate_arc_uplink_remove(&f->uplink_remove, NULL, &f->err), 0);
 }
 
 static void test_arc_uplink_remove_uplink_name_empty(void **state) {
@@ -1810,6 +1814,104 @@ static void test_arc_uplink_remove_vm_uplink_name_bad(void **state) {
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+
+/* What the checks hand the handlers: decoded once, names derived from ids. */
+
+static void test_ns_connect_args(void **state) {
+        Fixture *f = *state;
+
+        f->msg.ns_id = 7;
+        assert_int_equal(ns_connect(f), 0);
+        assert_int_equal(f->ns_args.ns_id, 7);
+        assert_string_equal(f->ns_args.host, "arc_ns7");
+        assert_string_equal(f->ns_args.peer, "veth7");
+        assert_int_equal(f->ns_args.pid, f->msg.pid);
+        assert_int_equal(f->ns_args.pidfd, -EBADF); /* the dispatcher's to fill */
+        assert_int_equal(f->ns_args.subnet.base, f->msg.subnet_base);
+        assert_int_equal(f->ns_args.subnet.prefix_len, f->msg.subnet_prefix_len);
+        assert_memory_equal(f->ns_args.host_mac.b, f->host_mac, MAC_LEN);
+        assert_memory_equal(f->ns_args.peer_mac.b, f->peer_mac, MAC_LEN);
+        assert_int_equal(f->ns_args.outbound_ifindex, 0);
+        assert_string_equal(f->ns_args.outbound_ifname, "");
+}
+
+static void test_ns_connect_args_pinned(void **state) {
+        Fixture *f = *state;
+
+        f->msg.outbound_ifindex = 3;
+        f->msg.outbound_ifname = (char *) "eth1";
+        assert_int_equal(ns_connect(f), 0);
+        assert_int_equal(f->ns_args.outbound_ifindex, 3);
+        assert_string_equal(f->ns_args.outbound_ifname, "eth1");
+}
+
+static void test_ns_connect_name_without_ifindex(void **state) {
+        Fixture *f = *state;
+        int r;
+
+        f->msg.outbound_ifname = (char *) "eth1";
+        r = ns_connect(f);
+        assert_int_equal(r, -EINVAL);
+        assert_rejected(r, &f->err);
+}
+
+static void test_ns_connect_pinned_bad_name(void **state) {
+        Fixture *f = *state;
+        int r;
+
+        f->msg.outbound_ifindex = 3;
+        f->msg.outbound_ifname = (char *) "eth 1";
+        r = ns_connect(f);
+        assert_int_equal(r, -EINVAL);
+        assert_rejected(r, &f->err);
+}
+
+static void test_ns_connect_failure_leaves_args(void **state) {
+        Fixture *f = *state;
+
+        memset(&f->ns_args, 0xaa, sizeof f->ns_args);
+        f->msg.pid = 1;
+        assert_int_equal(ns_connect(f), -EINVAL);
+        for (size_t i = 0; i < sizeof f->ns_args; i++)
+                assert_int_equal(((uint8_t *) &f->ns_args)[i], 0xaa);
+}
+
+static void test_vm_tap_add_args(void **state) {
+        Fixture *f = *state;
+
+        f->tap.lxd_subnet_base = 0x64735cc0u; /* 100.115.92.192, the LXD pool's first /28 */
+        f->tap.lxd_subnet_prefix_len = 28;
+        assert_int_equal(vm_tap_add(f), 0);
+        assert_int_equal(f->tap_args.kind, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA);
+        assert_int_equal(f->tap_args.subnet.base, 0x64735c18u);
+        assert_int_equal(f->tap_args.subnet.prefix_len, 30);
+        assert_int_equal(f->tap_args.lxd.base, 0x64735cc0u);
+        assert_int_equal(f->tap_args.lxd.prefix_len, 28);
+        assert_memory_equal(f->tap_args.mac.b, f->tap_mac, MAC_LEN);
+}
+
+static void test_arc_uplink_add_args(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(arc_uplink_add(f), 0);
+        assert_string_equal(f->uplink_args.uplink.ifname, f->uplink.uplink_ifname);
+        assert_int_equal(f->uplink_args.uplink.ifindex, f->uplink.uplink_ifindex);
+        assert_true(strncmp(f->uplink_args.bridge, "arc_", 4) == 0);
+        assert_true(strncmp(f->uplink_args.veth, "veth", 4) == 0);
+        assert_int_equal(f->uplink_args.pidfd, -EBADF);
+}
+
+static void test_uplink_none_allowed(void **state) {
+        Fixture *f = *state;
+        UplinkArgs u = { .ifindex = 99 };
+
+        assert_int_equal(validate_uplink("", 0, true, &u, &f->err), 0);
+        assert_int_equal(u.ifindex, 0);
+        assert_int_equal(validate_uplink(NULL, 0, true, &u, &f->err), 0);
+        assert_int_equal(validate_uplink("eth0", 0, true, &u, &f->err), -EINVAL);
+        assert_int_equal(validate_uplink("", 0, false, &u, &f->err), -EINVAL);
+}
 
 int main(void) {
         const struct CMUnitTest tests[] = {
@@ -2029,6 +2131,14 @@ int main(void) {
                 T(test_arc_uplink_remove_vm_tap_missing),
                 T(test_arc_uplink_remove_vm_tap_not_tap),
                 T(test_arc_uplink_remove_vm_uplink_name_bad),
+                T(test_ns_connect_args),
+                T(test_ns_connect_args_pinned),
+                T(test_ns_connect_name_without_ifindex),
+                T(test_ns_connect_pinned_bad_name),
+                T(test_ns_connect_failure_leaves_args),
+                T(test_vm_tap_add_args),
+                T(test_arc_uplink_add_args),
+                T(test_uplink_none_allowed),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
