@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -39,7 +38,7 @@ OWNER = textwrap.dedent("""
 
 
 def start_owners(lab, n):
-    lib = Path(pplab.__file__).parent
+    lib = lab.pylib
     env = {**os.environ, "PP_BUILD_DIR": str(lab.build)}
     return [subprocess.Popen(["unshare", "--net", sys.executable, "-c", OWNER, str(lib),
                               lab.bus_address, pplab.LAN_ADDR],

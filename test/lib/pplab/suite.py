@@ -240,12 +240,18 @@ class Lab(Topology, Client):  # pylint: disable=too-many-instance-attributes,too
         # `ip netns exec` execs env, which execs patchpaneld: the Popen pid is the manager.
         helper = None
         if mgr:
-            children = Path(f"/proc/{mgr}/task/{mgr}/children")
-            if children.exists():
-                for pid in children.read_text().split():
+            # Any of these may end while they are read (the manager, its launcher).
+            try:
+                children = Path(f"/proc/{mgr}/task/{mgr}/children").read_text().split()
+            except (FileNotFoundError, ProcessLookupError):
+                children = []
+            for pid in children:
+                try:
                     comm = Path(f"/proc/{pid}/comm").read_text().strip()
-                    if comm.startswith("patchpanel-hel"):
-                        helper = int(pid)
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+                if comm.startswith("patchpanel-hel"):
+                    helper = int(pid)
         return mgr, helper
 
     # ---- clients -----------------------------------------------------------------------

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The manager's logic through manager_new(), with a fake helper, a fake launcher and a fake
+ * forwarder played by the test on the other ends of their sockets: the guests' state
+ * machines, the helper channel's order and events, and the forwarder supervisor's restart
+ * and replay. No D-Bus: calls are made with no message to answer (the reply functions then
+ * answer nothing), and nothing touches the kernel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "arc.h"
+#include "connected-ns.h"
+#include "ipc.h"
+#include "manager.h"
+#include "time-util.h"
+#include "vm.h"
+
+typedef Patchpanel__Ipc__LauncherRequest LauncherRequest;
+typedef Patchpanel__Ipc__LauncherResponse LauncherResponse;
+typedef Patchpanel__Ipc__ForwarderControl ForwarderControl;
+
+typedef struct Fixture {
+        sd_event *e;
+        Manager *m;
+        int helper;     /* the fake helper's end */
+        int launcher;   /* the fake launcher's end */
+        int forwarder;  /* the fake pp-testchild's control socket */
+        unsigned spawns;
+} Fixture;
+
+static int setup(void **state) {
+        Fixture *f = calloc(1, sizeof *f);
+        ManagerConfig config = {
+                .forwarders = {
+                        .test_child = true,
+                        .backoff = { .first_usec = 0, .base_usec = 5000, .max_usec = 20000,
+                                     .healthy_usec = 1000000, .max_failures = 4 },
+                },
+        };
+
+        assert_non_null(f);
+        f->helper = f->launcher = f->forwarder = -EBADF;
+        assert_int_equal(pool_layout_init(&config.pools, POOL_DEFAULT_BASE), 0);
+        assert_int_equal(sd_event_new(&f->e), 0);
+        assert_int_equal(manager_new(f->e, &config, &f->m), 0);
+        assert_int_equal(helper_link_start_fake(f->m->helper, &f->helper), 0);
+        assert_int_equal(launcher_link_start_fake(f->m->launcher, &f->launcher), 0);
+        assert_true(f->helper >= 0 && f->launcher >= 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        manager_free(f->m);
+        sd_event_unref(f->e);
+        for (int *fd = &f->helper; fd <= &f->forwarder; fd++)
+                if (*fd >= 0)
+                        close(*fd);
+        free(f);
+        return 0;
+}
+
+/* Run the loop until @fd has a datagram (or the loop is exiting). */
+static void spin_until_readable(Fixture *f, int fd) {
+        uint64_t end = now_usec() + 2000000;
+
+        for (;;) {
+                char c;
+                ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+                if (n >= 0)
+                        return;
+                assert_true(now_usec() < end);
+                assert_true(sd_event_run(f->e, 5000) >= 0);
+        }
+}
+
+static void spin(Fixture *f, unsigned ms) {
+        for (uint64_t end = now_usec() + ms * 1000u; now_usec() < end;)
+                assert_true(sd_event_run(f->e, 2000) >= 0);
+}
+
+/* The next request to the fake helper, of the kind expected; its fds into @fds. */
+static HelperRequest *helper_expect(Fixture *f, int op_case, int *fds, size_t n_fds) {
+        HelperRequest *req = NULL;
+        int got[IPC_FDS_MAX];
+        size_t n = 0;
+
+        spin_until_readable(f, f->helper);
+        assert_int_equal(ipc_recv(f->helper, &patchpanel__ipc__helper_request__descriptor,
+                                  (ProtobufCMessage **) &req, got, IPC_FDS_MAX, &n), 1);
+        assert_int_equal(req->op_case, op_case);
+        assert_int_equal(n, n_fds);
+        for (size_t i = 0; i < n; i++) {
+                if (fds)
+                        fds[i] = got[i];
+                else
+                        close(got[i]);
+        }
+        return req;
+}
+
+static void helper_answer(Fixture *f, HelperRequest *req, int status, HelperResponse *resp) {
+        HelperResponse plain = HELPER_RESPONSE_INIT;
+
+        if (!resp)
+                resp = &plain;
+        resp->id = req->id;
+        resp->status = status;
+        if (status < 0)
+                resp->message = (char *) "the fake helper says no";
+        assert_int_equal(ipc_send(f->helper, &resp->base, NULL, 0), 0);
+        helper_request_free(req);
+}
+
+static void datapath_up(Fixture *f) {
+        assert_int_equal(manager_start(f->m), 0);
+        helper_answer(f, helper_expect(f, OP(DATAPATH_START), NULL, 0), 0, NULL);
+}
+
+/* Answer the launcher's next Spawn: keep the child's control socket, hand back a pidfd of
+ * this process (alive for the whole test). */
+static void launcher_spawn(Fixture *f) {
+        LauncherRequest *req = NULL;
+        LauncherResponse resp = PATCHPANEL__IPC__LAUNCHER_RESPONSE__INIT;
+        Patchpanel__Ipc__SpawnResult result = PATCHPANEL__IPC__SPAWN_RESULT__INIT;
+        int fd = -EBADF, pidfd;
+        size_t n = 0;
+
+        spin_until_readable(f, f->launcher);
+        assert_int_equal(ipc_recv(f->launcher, &patchpanel__ipc__launcher_request__descriptor,
+                                  (ProtobufCMessage **) &req, &fd, 1, &n), 1);
+        assert_int_equal(req->op_case, PATCHPANEL__IPC__LAUNCHER_REQUEST__OP_SPAWN);
+        assert_int_equal(req->spawn->kind, PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST);
+        assert_int_equal(n, 1);
+        if (f->forwarder >= 0)
+                close(f->forwarder);
+        f->forwarder = fd;
+        f->spawns++;
+        pidfd = (int) syscall(SYS_pidfd_open, getpid(), 0);
+        assert_true(pidfd >= 0);
+        resp.id = req->id;
+        result.pid = getpid();
+        resp.result_case = PATCHPANEL__IPC__LAUNCHER_RESPONSE__RESULT_SPAWN;
+        resp.spawn = &result;
+        assert_int_equal(ipc_send(f->launcher, &resp.base, &pidfd, 1), 0);
+        close(pidfd);
+        patchpanel__ipc__launcher_request__free_unpacked(req, NULL);
+}
+
+static void forwarder_hello(Fixture *f) {
+        Patchpanel__Ipc__ForwarderHello h = PATCHPANEL__IPC__FORWARDER_HELLO__INIT;
+        Patchpanel__Ipc__ForwarderReport ev = PATCHPANEL__IPC__FORWARDER_REPORT__INIT;
+
+        h.kind = PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST;
+        ev.msg_case = PATCHPANEL__IPC__FORWARDER_REPORT__MSG_HELLO;
+        ev.hello = &h;
+        assert_int_equal(ipc_send(f->forwarder, &ev.base, NULL, 0), 0);
+}
+
+/* The next thing the fake forwarder is told: +1 for an addition, -1 for a removal, with
+ * the guest link's name in @ret_guest. */
+static int forwarder_told(Fixture *f, char ret_guest[static IFNAMSIZ]) {
+        ForwarderControl *msg = NULL;
+        const Patchpanel__Ipc__ForwarderLink *l;
+        int sign;
+
+        spin_until_readable(f, f->forwarder);
+        assert_int_equal(ipc_recv(f->forwarder, &patchpanel__ipc__forwarder_control__descriptor,
+                                  (ProtobufCMessage **) &msg, NULL, 0, NULL), 1);
+        sign = msg->msg_case == PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_ADD ? 1 : -1;
+        l = sign > 0 ? msg->link_add : msg->link_remove;
+        snprintf(ret_guest, IFNAMSIZ, "%s", l->guest);
+        assert_string_equal(l->uplink, "eth9");
+        assert_int_equal(l->guest_kind, PATCHPANEL__IPC__GUEST_KIND__GUEST_KIND_NETNS);
+        patchpanel__ipc__forwarder_control__free_unpacked(msg, NULL);
+        return sign;
+}
+
+static bool pool_in_use(Fixture *f, PoolKind k) {
+        return pool_n_allocated(f->m->pools[k]) > 0;
+}
+
+/* ---- VMs ------------------------------------------------------------------------------- */
+
+static void test_termina_lifecycle(void **state) {
+        Fixture *f = *state;
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcTapResult tap = PATCHPANEL__IPC__TAP_RESULT__INIT;
+        HelperRequest *req;
+        GuestLink *l;
+
+        datapath_up(f);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 0, NULL), 0);
+        /* A second start of the same VM while the first is under way. */
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 0, NULL),
+                         -EEXIST);
+        req = helper_expect(f, OP(VM_TAP_ADD), NULL, 0);
+        assert_int_equal(req->vm_tap_add->kind, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA);
+        assert_int_equal(req->vm_tap_add->subnet_prefix_len, 30);
+        assert_int_equal(req->vm_tap_add->lxd_subnet_prefix_len, 28);
+        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, NULL),
+                         -EBUSY);
+        tap.ifname = (char *) "vmtap3";
+        tap.ifindex = 42;
+        resp.result_case = RESULT(TAP);
+        resp.tap = &tap;
+        helper_answer(f, req, 0, &resp);
+        spin(f, 10);
+
+        l = registry_guests(f->m->registry);
+        assert_non_null(l);
+        assert_string_equal(l->ifname, "vmtap3");
+        assert_int_equal(l->ifindex, 42);
+        assert_int_equal(l->kind, GUEST_TERMINA);
+        assert_true(l->device);
+        assert_true(pool_in_use(f, POOL_TERMINA) && pool_in_use(f, POOL_LXD));
+
+        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 8, NULL),
+                         -ENOENT);
+        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, NULL), 0);
+        req = helper_expect(f, OP(VM_TAP_REMOVE), NULL, 0);
+        assert_string_equal(req->vm_tap_remove->ifname, "vmtap3");
+        helper_answer(f, req, 0, NULL);
+        spin(f, 10);
+        assert_null(registry_guests(f->m->registry));
+        assert_null(f->m->vms);
+        assert_false(pool_in_use(f, POOL_TERMINA) || pool_in_use(f, POOL_LXD));
+}
+
+static void test_vm_start_failure_gives_everything_back(void **state) {
+        Fixture *f = *state;
+
+        datapath_up(f);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 3, NULL), 0);
+        helper_answer(f, helper_expect(f, OP(VM_TAP_ADD), NULL, 0), -EEXIST, NULL);
+        spin(f, 10);
+        assert_null(f->m->vms);
+        assert_null(registry_guests(f->m->registry));
+        assert_false(pool_in_use(f, POOL_PLUGINVM));
+        /* The subnet asked for is free again. */
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 3, NULL), 0);
+        helper_answer(f, helper_expect(f, OP(VM_TAP_ADD), NULL, 0), -EIO, NULL);
+        spin(f, 10);
+}
+
+static void test_vm_teardown_failure_quarantines(void **state) {
+        Fixture *f = *state;
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcTapResult tap = PATCHPANEL__IPC__TAP_RESULT__INIT;
+
+        datapath_up(f);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 5, 2, NULL), 0);
+        tap.ifname = (char *) "vmtap0";
+        resp.result_case = RESULT(TAP);
+        resp.tap = &tap;
+        helper_answer(f, helper_expect(f, OP(VM_TAP_ADD), NULL, 0), 0, &resp);
+        spin(f, 10);
+        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 5, NULL), 0);
+        helper_answer(f, helper_expect(f, OP(VM_TAP_REMOVE), NULL, 0), -EBUSY, NULL);
+        spin(f, 10);
+        /* Gone from the manager's view, but its subnet stays out of use. */
+        assert_null(f->m->vms);
+        assert_null(registry_guests(f->m->registry));
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 6, 2, NULL),
+                         -EBUSY);
+}
+
+/* ---- ARC ------------------------------------------------------------------------------- */
+
+static void test_arcvm_lifecycle(void **state) {
+        Fixture *f = *state;
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcArcAddResult result = PATCHPANEL__IPC__ARC_ADD_RESULT__INIT;
+        char *taps[ARC_VM_N_TAPS] = { "vmtap0", "vmtap1", "vmtap2", "vmtap3", "vmtap4", "vmtap5" };
+        HelperRequest *req;
+        GuestLink *l;
+
+        datapath_up(f);
+        assert_int_equal(arc_start(f->m, ARC_KIND_VM, 0, -EBADF, 33, NULL), 0);
+        assert_int_equal(arc_start(f->m, ARC_KIND_VM, 0, -EBADF, 34, NULL), -EEXIST);
+        req = helper_expect(f, OP(ARC_ADD), NULL, 0);
+        assert_true(req->arc_add->vm);
+        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 33, NULL), -EBUSY);
+        result.taps = taps;
+        result.n_taps = ARC_VM_N_TAPS;
+        resp.result_case = RESULT(ARC_ADD);
+        resp.arc_add = &result;
+        helper_answer(f, req, 0, &resp);
+        spin(f, 10);
+        assert_int_equal(f->m->arc->state, ARC_RUNNING);
+        assert_string_equal(f->m->arc->taps[5], "vmtap5");
+        /* Its own link is in the registry, not as a device. */
+        l = registry_guests(f->m->registry);
+        assert_non_null(l);
+        assert_string_equal(l->ifname, "arcbr0");
+        assert_true(l->management);
+        assert_false(l->device);
+        assert_int_equal(l->kind, GUEST_ARCVM);
+
+        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 34, NULL), -ENOENT);
+        assert_int_equal(arc_stop(f->m, ARC_KIND_CONTAINER, 1234, 0, NULL), -ENOENT);
+        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 33, NULL), 0);
+        req = helper_expect(f, OP(ARC_REMOVE), NULL, 0);
+        assert_int_equal(req->arc_remove->n_taps, ARC_VM_N_TAPS);
+        helper_answer(f, req, 0, NULL);
+        spin(f, 10);
+        assert_null(f->m->arc);
+        assert_null(registry_guests(f->m->registry));
+        assert_false(pool_in_use(f, POOL_ARC));
+}
+
+static void test_arc_start_without_taps_fails(void **state) {
+        Fixture *f = *state;
+
+        datapath_up(f);
+        assert_int_equal(arc_start(f->m, ARC_KIND_VM, 0, -EBADF, 33, NULL), 0);
+        /* Success, but not the six TAPs a VM needs: a failed start. */
+        helper_answer(f, helper_expect(f, OP(ARC_ADD), NULL, 0), 0, NULL);
+        spin(f, 10);
+        assert_null(f->m->arc);
+        assert_false(pool_in_use(f, POOL_ARC));
+}
+
+/* ---- the helper channel ------------------------------------------------------------------ */
+
+static void test_answer_out_of_order_ends_the_manager(void **state) {
+        Fixture *f = *state;
+        HelperRequest *first, *second;
+        int code = 0;
+
+        datapath_up(f);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 0, NULL), 0);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 2, 0, NULL), 0);
+        first = helper_expect(f, OP(VM_TAP_ADD), NULL, 0);
+        second = helper_expect(f, OP(VM_TAP_ADD), NULL, 0);
+        helper_answer(f, second, 0, NULL);
+        spin(f, 20);
+        assert_int_equal(sd_event_get_state(f->e), SD_EVENT_FINISHED);
+        assert_int_equal(sd_event_get_exit_code(f->e, &code), 0);
+        assert_int_equal(code, EXIT_FAILURE);
+        helper_request_free(first);
+}
+
+static void test_helper_events(void **state) {
+        Fixture *f = *state;
+        HelperResponse ev = HELPER_RESPONSE_INIT;
+        IpcForeignDrops drops = PATCHPANEL__IPC__FOREIGN_DROPS__INIT;
+        IpcForeignChain chain = PATCHPANEL__IPC__FOREIGN_CHAIN__INIT, *chains[] = { &chain };
+
+        datapath_up(f);
+        chain.family = (char *) "ip";
+        chain.table = (char *) "filter";
+        chain.chain = (char *) "FORWARD";
+        chain.hook = (char *) "forward";
+        drops.chains = chains;
+        drops.n_chains = 1;
+        ev.result_case = RESULT(FOREIGN_DROPS);
+        ev.foreign_drops = &drops;
+        assert_int_equal(ipc_send(f->helper, &ev.base, NULL, 0), 0);
+        spin(f, 20);
+        assert_int_equal(f->m->n_foreign_drops, 1);
+        assert_string_equal(f->m->foreign_drops[0].chain, "FORWARD");
+        /* And an event in the middle of answers changes nothing in their order. */
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 0, NULL), 0);
+        HelperRequest *req = helper_expect(f, OP(VM_TAP_ADD), NULL, 0);
+        drops.n_chains = 0;
+        assert_int_equal(ipc_send(f->helper, &ev.base, NULL, 0), 0);
+        helper_answer(f, req, -EIO, NULL);
+        spin(f, 20);
+        assert_int_equal(f->m->n_foreign_drops, 0);
+        assert_int_equal(sd_event_get_state(f->e), SD_EVENT_INITIAL);
+}
+
+/* ---- connected namespaces and the forwarder supervisor --------------------------------- */
+
+static void test_forwarder_replay_across_restarts(void **state) {
+        Fixture *f = *state;
+        ConnectedNsParams p = { .pid = getpid(), .source = TRAFFIC_SOURCE_SYSTEM,
+                                .outbound_ifindex = 9, .outbound_ifname = "eth9" };
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcNsConnectResult result = PATCHPANEL__IPC__NS_CONNECT_RESULT__INIT;
+        char guest[IFNAMSIZ];
+        int lifeline[2], pidfd, fds[1];
+        HelperRequest *req;
+
+        datapath_up(f);
+        launcher_spawn(f);
+        forwarder_hello(f);
+        spin(f, 10);
+
+        assert_int_equal(pipe2(lifeline, O_CLOEXEC), 0);
+        pidfd = (int) syscall(SYS_pidfd_open, getpid(), 0);
+        assert_int_equal(connected_ns_connect(f->m, &p, lifeline[1], pidfd, NULL), 0);
+        req = helper_expect(f, OP(NS_CONNECT), fds, 1);
+        close(fds[0]);
+        assert_string_equal(req->ns_connect->outbound_ifname, "eth9");
+        result.host_ifindex = 50;
+        resp.result_case = RESULT(NS_CONNECT);
+        resp.ns_connect = &result;
+        helper_answer(f, req, 0, &resp);
+        assert_int_equal(forwarder_told(f, guest), 1);
+        assert_string_equal(guest, "arc_ns0");
+
+        /* The forwarder dies: a new one is started and told everything again. */
+        for (unsigned i = 0; i < 3; i++) {
+                close(f->forwarder);
+                f->forwarder = -EBADF;
+                launcher_spawn(f);
+                forwarder_hello(f);
+                assert_int_equal(forwarder_told(f, guest), 1);
+                assert_string_equal(guest, "arc_ns0");
+        }
+        assert_int_equal(f->spawns, 4);
+
+        /* The client closes its lifeline: the teardown, and the forwarder hears of it. */
+        close(lifeline[0]);
+        helper_answer(f, helper_expect(f, OP(NS_DISCONNECT), NULL, 0), 0, NULL);
+        assert_int_equal(forwarder_told(f, guest), -1);
+        assert_string_equal(guest, "arc_ns0");
+        assert_null(f->m->namespaces);
+        assert_false(pool_in_use(f, POOL_NETNS));
+}
+
+static void collect_info(const char *kind, const ChildInfo *info, const uint8_t *status,
+                         size_t status_len, void *userdata) {
+        (void) kind;
+        (void) status;
+        (void) status_len;
+        *(ChildInfo *) userdata = *info;
+}
+
+static void test_forwarder_given_up(void **state) {
+        Fixture *f = *state;
+        ChildInfo info = {};
+        char c;
+
+        datapath_up(f);
+        /* Dies before its hello, every time: four failures in a row and no more tries. */
+        for (unsigned i = 0; i < 4; i++) {
+                launcher_spawn(f);
+                close(f->forwarder);
+                f->forwarder = -EBADF;
+        }
+        spin(f, 100);
+        forwarders_foreach(f->m->forwarders, collect_info, &info);
+        assert_string_equal(info.name, "pp-testchild");
+        assert_int_equal(info.state, CHILD_FAILED);
+        assert_int_equal(info.failures, 4);
+        assert_int_equal(info.starts, 4);
+        assert_int_equal(f->spawns, 4);
+        /* The launcher was asked for nothing more. */
+        assert_int_equal(recv(f->launcher, &c, 1, MSG_PEEK | MSG_DONTWAIT), -1);
+        /* The manager itself goes on. */
+        assert_int_equal(sd_event_get_state(f->e), SD_EVENT_INITIAL);
+}
+
+static void test_orderly_stop(void **state) {
+        Fixture *f = *state;
+        int code = -1;
+
+        datapath_up(f);
+        launcher_spawn(f);
+        forwarder_hello(f);
+        spin(f, 10);
+        manager_stop(f->m);
+        /* The forwarder's socket closes first, then the helper tears down. */
+        {
+                char c;
+                spin(f, 10);
+                assert_int_equal(read(f->forwarder, &c, 1), 0);
+        }
+        helper_answer(f, helper_expect(f, OP(DATAPATH_STOP), NULL, 0), 0, NULL);
+        spin(f, 20);
+        assert_int_equal(sd_event_get_state(f->e), SD_EVENT_FINISHED);
+        assert_int_equal(sd_event_get_exit_code(f->e, &code), 0);
+        assert_int_equal(code, EXIT_SUCCESS);
+        /* Nothing new starts while stopping. */
+        assert_true(f->m->stopping);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_termina_lifecycle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vm_start_failure_gives_everything_back, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_vm_teardown_failure_quarantines, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_arcvm_lifecycle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_arc_start_without_taps_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_answer_out_of_order_ends_the_manager, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_helper_events, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_forwarder_replay_across_restarts, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_forwarder_given_up, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_orderly_stop, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
