@@ -170,11 +170,12 @@ static void channel_read(Channel *c) {
                 r = ipc_recv(c->fd, c->config.recv, &msg, fds, c->config.max_fds, &n_fds);
                 if (r == -EAGAIN || r == -EINTR)
                         return;
-                if (r == 0)
+                if (r == 0 || r == -ECONNRESET)
                         return channel_die(c, "the peer closed its socket");
+                if (r == -EPROTO)
+                        return channel_die(c, "the peer sent unexpected fds");
                 if (r < 0)
-                        return channel_die(c, r == -EPROTO ? "the peer sent unexpected fds"
-                                                           : "the peer sent a bad message");
+                        return channel_die(c, "the peer sent a bad message");
 
                 id = channel_message_id(msg);
                 if (id == 0 || !c->config.asking) {
@@ -294,6 +295,10 @@ static int channel_enqueue(Channel *c, const ProtobufCMessage *msg, int *fds, si
 
         if (len > IPC_MESSAGE_MAX)
                 return -EMSGSIZE;
+        /* Nothing to pack would read as the peer's close: a caller's mistake, not the
+         * channel's end. */
+        if (len == 0)
+                return -EINVAL;
         o = calloc(1, sizeof *o);
         if (!o)
                 return -ENOMEM;

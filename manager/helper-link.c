@@ -10,6 +10,8 @@
 #include "log.h"
 #include "spawn.h"
 
+typedef struct HelperCall HelperCall;
+
 struct HelperLink {
         Child *child;
         HelperEventFn on_event;
@@ -19,13 +21,17 @@ struct HelperLink {
         HelperArgs args;
         int *fake_peer; /* tests: where the helper's end goes, instead of to a process */
         PendingCall *pending_calls;
+        HelperCall *calls;
 };
 
-/* The typed callback of one request, between the channel and its caller. */
-typedef struct HelperCall {
+/* The typed callback of one request, between the channel and its caller; kept in a list
+ * so that those whose answer never comes (the helper died) are freed with the link. */
+struct HelperCall {
+        HelperLink *helper;
         HelperReplyFn fn;
         void *userdata;
-} HelperCall;
+        LIST_FIELDS(HelperCall, calls);
+};
 
 static int helper_spawn(Child *c, int control, void *userdata) {
         static const int helper_caps[] = {
@@ -154,6 +160,11 @@ HelperLink *helper_link_free(HelperLink *h) {
                 return NULL;
         pending_calls_cancel(h, "The daemon is shutting down");
         child_free(h->child);
+        while (h->calls) {
+                HelperCall *call = h->calls;
+                LIST_REMOVE(calls, h->calls, call);
+                free(call);
+        }
         free(h);
         return NULL;
 }
@@ -174,6 +185,7 @@ static void helper_call_reply(const ProtobufCMessage *answer, int *fds, size_t n
 
         (void) fds;
         (void) n_fds;
+        LIST_REMOVE(calls, call->helper->calls, call);
         call->fn((const HelperResponse *) answer, call->userdata);
         free(call);
 }
@@ -188,11 +200,14 @@ int helper_link_call(HelperLink *h, HelperRequest *req, int *fds, size_t n_fds,
                         fds[i] = safe_close(fds[i]);
                 return -ENOMEM;
         }
-        *call = (HelperCall) { .fn = fn, .userdata = userdata };
+        *call = (HelperCall) { .helper = h, .fn = fn, .userdata = userdata };
         r = child_call(h->child, &req->base, fds, n_fds, helper_call_reply, call);
-        if (r < 0)
+        if (r < 0) {
                 free(call);
-        return r;
+                return r;
+        }
+        LIST_PREPEND(calls, h->calls, call);
+        return 0;
 }
 
 size_t helper_link_n_pending(const HelperLink *h) {

@@ -326,7 +326,8 @@ static void test_stop_means_no_restart(void **state) {
         child_stop(f->child, 100 * MS);
         assert_int_equal(f->stopped, 1);
         assert_int_equal(child_state(f->child), CHILD_STOPPED);
-        /* Its socket was closed: the fake child sees the end of its life. */
+        /* Its socket was closed: after what it was told, the fake child sees its end. */
+        assert_int_equal(told(f), 1);
         char c;
         assert_int_equal(read(f->peer, &c, 1), 0);
         assert_false(run_until(f, is_starting, 100));

@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -37,6 +39,7 @@ typedef struct Fixture {
         int launcher;   /* the fake launcher's end */
         int forwarder;  /* the fake pp-testchild's control socket */
         unsigned spawns;
+        pid_t procs[16]; /* a process per spawn, for the pidfd the launcher hands back */
 } Fixture;
 
 static int setup(void **state) {
@@ -65,6 +68,10 @@ static int teardown(void **state) {
         Fixture *f = *state;
 
         manager_free(f->m);
+        for (unsigned i = 0; i < f->spawns && i < ELEMENTSOF(f->procs); i++) {
+                (void) kill(f->procs[i], SIGKILL);
+                (void) waitpid(f->procs[i], NULL, 0);
+        }
         sd_event_unref(f->e);
         for (int *fd = &f->helper; fd <= &f->forwarder; fd++)
                 if (*fd >= 0)
@@ -87,9 +94,13 @@ static void spin_until_readable(Fixture *f, int fd) {
         }
 }
 
+/* Run the loop for @ms, or until it has finished (the manager asked to exit). */
 static void spin(Fixture *f, unsigned ms) {
-        for (uint64_t end = now_usec() + ms * 1000u; now_usec() < end;)
+        for (uint64_t end = now_usec() + ms * 1000u; now_usec() < end;) {
+                if (sd_event_get_state(f->e) == SD_EVENT_FINISHED)
+                        return;
                 assert_true(sd_event_run(f->e, 2000) >= 0);
+        }
 }
 
 /* The next request to the fake helper, of the kind expected; its fds into @fds. */
@@ -130,8 +141,10 @@ static void datapath_up(Fixture *f) {
         helper_answer(f, helper_expect(f, OP(DATAPATH_START), NULL, 0), 0, NULL);
 }
 
-/* Answer the launcher's next Spawn: keep the child's control socket, hand back a pidfd of
- * this process (alive for the whole test). */
+/* Answer the launcher's next Spawn: keep the child's control socket (the test plays the
+ * forwarder on it), and hand back a pidfd of a process that only waits, as the launcher
+ * would of the forwarder it started: the manager kills it when the forwarder's socket
+ * closes. */
 static void launcher_spawn(Fixture *f) {
         LauncherRequest *req = NULL;
         LauncherResponse resp = PATCHPANEL__IPC__LAUNCHER_RESPONSE__INIT;
@@ -148,11 +161,20 @@ static void launcher_spawn(Fixture *f) {
         if (f->forwarder >= 0)
                 close(f->forwarder);
         f->forwarder = fd;
-        f->spawns++;
-        pidfd = (int) syscall(SYS_pidfd_open, getpid(), 0);
+        assert_true(f->spawns < ELEMENTSOF(f->procs));
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                /* Holding none of the test's sockets, or they would never close. */
+                (void) syscall(SYS_close_range, 3, ~0U, 0);
+                pause();
+                _exit(0);
+        }
+        f->procs[f->spawns++] = pid;
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         assert_true(pidfd >= 0);
         resp.id = req->id;
-        result.pid = getpid();
+        result.pid = pid;
         resp.result_case = PATCHPANEL__IPC__LAUNCHER_RESPONSE__RESULT_SPAWN;
         resp.spawn = &result;
         assert_int_equal(ipc_send(f->launcher, &resp.base, &pidfd, 1), 0);
@@ -424,6 +446,13 @@ static void test_forwarder_replay_across_restarts(void **state) {
                 assert_string_equal(guest, "arc_ns0");
         }
         assert_int_equal(f->spawns, 4);
+        /* Each dead forwarder's process was killed (it could not have told anyone). */
+        for (unsigned i = 0; i < 3; i++) {
+                int status;
+                assert_int_equal(waitpid(f->procs[i], &status, 0), f->procs[i]);
+                assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+                f->procs[i] = getpid() + 1000000; /* reaped: nothing to do in teardown */
+        }
 
         /* The client closes its lifeline: the teardown, and the forwarder hears of it. */
         close(lifeline[0]);
