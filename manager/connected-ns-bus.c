@@ -11,7 +11,6 @@
 
 #include "bus.h"
 #include "connected-ns.h"
-#include "ifname.h"
 #include "log.h"
 #include "manager-bus.h"
 #include "bus-pid.h"
@@ -72,7 +71,10 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
         _cleanup_(request_freep) ConnectNamespaceRequest *req = NULL;
         _cleanup_close_ int lifeline = -EBADF;
         Manager *m = userdata;
+        BusRequestContext ctx = manager_bus_request_context(m);
+        ConnectNamespaceArgs args;
         ConnectedNsParams p = {};
+        ErrBuf err;
         ConnectedNsParams *params;
         int fd, r;
 
@@ -85,36 +87,20 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Missing lifeline fd: %s", strerror(-r));
 
-        if (req->pid <= 1)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Invalid pid %d: it must be > 1", req->pid);
-        if (req->pid == getpid() || req->pid == m->helper_pid)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Invalid pid %d: it is a patchpanel process", req->pid);
+        r = bus_request_check_connect_namespace(req, &ctx, &args, &err);
+        if (r < 0)
+                return bus_error_set_invalid(error, &err);
+        p.pid = args.pid;
+        p.source = args.source;
+        p.allow_user_traffic = args.allow_user_traffic;
+        p.route_on_vpn = args.route_on_vpn;
+        if (args.outbound_ifname) {
+                const Uplink *u = link_monitor_find_uplink(m->links, args.outbound_ifname);
 
-        p.pid = req->pid;
-        p.source = traffic_source_from_proto(req->traffic_source);
-        if (p.source < 0)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Invalid traffic_source %d", req->traffic_source);
-        if (p.source == TRAFFIC_SOURCE_UNKNOWN)
-                p.source = TRAFFIC_SOURCE_SYSTEM;
-        /* Accepted and without effect, as in the original. */
-        p.allow_user_traffic = req->allow_user_traffic;
-        /* Through a VPN that carries the default route, or around it. */
-        p.route_on_vpn = req->route_on_vpn;
-
-        if (req->outbound_physical_device && req->outbound_physical_device[0]) {
-                const Uplink *u;
-
-                if (!ifname_is_valid(req->outbound_physical_device))
-                        return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                                 "Invalid outbound_physical_device name");
-                u = link_monitor_find_uplink(m->links, req->outbound_physical_device);
                 if (!u)
                         return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                                  "Unknown outbound_physical_device %s",
-                                                 req->outbound_physical_device);
+                                                 args.outbound_ifname);
                 /* Pinned: its traffic leaves through that uplink whatever the default. */
                 p.outbound_ifindex = u->ifindex;
                 snprintf(p.outbound_ifname, sizeof p.outbound_ifname, "%s", u->name);
