@@ -3,14 +3,13 @@
  * connected_ns_connect(), which replies once the helper has built the datapath. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "bus.h"
 #include "connected-ns.h"
+#include "lifeline.h"
 #include "log.h"
 #include "manager-bus.h"
 #include "bus-pid.h"
@@ -22,26 +21,6 @@ static void request_free(ConnectNamespaceRequest *r) {
         patchpanel__connect_namespace_request__free_unpacked(r, NULL);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(ConnectNamespaceRequest *, request_free);
-
-/* The lifeline must be a pipe or socket end that has not already hung up. The type is told
- * by calls that only pipes and sockets answer: an fstat() of a caller's FUSE file could
- * stall, and the daemon with it. */
-static int lifeline_check(int fd, sd_bus_error *error) {
-        struct pollfd p = { .fd = fd };
-        int type;
-        socklen_t len = sizeof type;
-
-        if (fcntl(fd, F_GETPIPE_SZ) < 0 && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "The lifeline fd must be a pipe or a socket");
-        if (poll(&p, 1, 0) < 0)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Cannot poll the lifeline fd: %m");
-        if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "The lifeline fd is already closed at the other end");
-        return 0;
-}
 
 static void params_free(void *userdata) {
         ConnectedNsParams *p = userdata;
@@ -115,9 +94,9 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
         if (lifeline < 0)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Invalid lifeline fd: %m");
-        r = lifeline_check(lifeline, error);
+        r = lifeline_check(lifeline, &err);
         if (r < 0)
-                return r;
+                return bus_error_set_invalid(error, &err);
 
         params = malloc(sizeof *params);
         if (!params)
