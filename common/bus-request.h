@@ -65,8 +65,20 @@ typedef struct ConnectNamespaceArgs {
                                       * points into the request */
 } ConnectNamespaceArgs;
 
+/*
+ * bus_method_to_string() - a method's D-Bus member name.
+ * @m: the method
+ *
+ * Return: "ArcStartup" and so on, or NULL for an invalid method.
+ */
 const char *bus_method_to_string(BusMethod m);
-/* The request message type of a method; NULL for an invalid one. */
+
+/*
+ * bus_method_request_descriptor() - the message type of a method's request.
+ * @m: the method
+ *
+ * Return: its descriptor, or NULL for an invalid method.
+ */
 const ProtobufCMessageDescriptor *bus_method_request_descriptor(BusMethod m);
 
 /*
