@@ -49,9 +49,10 @@ static inline void freep(void *p) {
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_free_ _cleanup_(freep)
 
-/* Bind a type to its destructor once: DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free). */
+/* Bind a type to its destructor once: DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free).
+ * Unused is fine: a .c file may bind a type it then happens not to use (clang warns). */
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)         \
-        static inline void func##p(type *p) {           \
+        _unused_ static inline void func##p(type *p) {  \
                 if (*p)                                 \
                         func(*p);                       \
         }

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* pidfd_open(2): the fd, -ESRCH if there is no such process, -EINVAL if pid is a thread
- * that leads no process. */
+/* pidfd_open(2): the fd, -ESRCH if there is no such process; for a thread that leads no
+ * process, -EINVAL before Linux 6.9 and -ENOENT since. */
 int pidfd_open_pid(pid_t pid);
 /* The pid a pidfd refers to (from /proc/self/fdinfo): -ESRCH once the process has exited,
  * -EBADF if fd is not a pidfd. */

@@ -8,6 +8,7 @@
 #include "bus.h"
 #include "bus-pid.h"
 #include "service.pb-c.h"
+#include "manager-bus.h"
 
 static int arc_error(int r, const char *what, sd_bus_error *error) {
         switch (r) {
@@ -44,6 +45,8 @@ static void arc_startup_authorized(Manager *m, sd_bus_message *call, int pidfd, 
 int bus_method_arc_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Patchpanel__ArcStartupRequest *req = NULL;
         Manager *m = userdata;
+        BusRequestContext ctx = manager_bus_request_context(m);
+        ErrBuf err;
         pid_t pid;
         int r;
 
@@ -53,12 +56,9 @@ int bus_method_arc_startup(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 return r;
         pid = req->pid;
         patchpanel__arc_startup_request__free_unpacked(req, NULL);
-        if (pid <= 1)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Invalid pid %d: it must be > 1", (int) pid);
-        if (manager_owns_pid(m, pid))
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Invalid pid %d: it is a patchpanel process", (int) pid);
+        r = bus_request_check_pid(pid, &ctx, &err);
+        if (r < 0)
+                return bus_error_set_invalid(error, &err);
         if (m->stopping)
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "The daemon is shutting down");
         if (m->arc)

@@ -37,9 +37,11 @@ static int open_process(pid_t pid, int *ret_pidfd, sd_bus_error *error) {
         if (pidfd == -ESRCH)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Process %d does not exist", (int) pid);
-        if (pidfd == -EINVAL)
+        /* A thread that leads no thread group: EINVAL before Linux 6.9, ENOENT since. */
+        if (pidfd == -EINVAL || pidfd == -ENOENT)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Pid %d is not a process", (int) pid);
+                                         "Pid %d is a thread, not a process: give the pid of "
+                                         "its process (its thread group's leader)", (int) pid);
         if (pidfd == -EMFILE || pidfd == -ENFILE)
                 return sd_bus_error_setf(error, PP_ERROR_EXHAUSTED, "Out of file descriptors");
         if (pidfd < 0)

@@ -5,37 +5,27 @@
 
 #include "bus.h"
 #include "log.h"
-#include "proto-check.h"
 #include "macro.h"
 
 int bus_message_read_proto(sd_bus_message *m, const ProtobufCMessageDescriptor *desc,
                            ProtobufCMessage **ret, sd_bus_error *error) {
         const void *data = NULL;
         size_t size = 0;
-        ProtobufCMessage *msg;
+        ErrBuf err;
         int r;
 
         r = sd_bus_message_read_array(m, 'y', &data, &size);
         if (r < 0)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Cannot read the request bytes: %s", strerror(-r));
-        /* protobuf-c keeps every unknown field it meets: megabytes of them would cost the
-         * daemon a hundredfold in memory. Real requests are tens of bytes. */
-        if (size > BUS_REQUEST_MAX)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "%s of %zu bytes is larger than %u", desc->short_name,
-                                         size, BUS_REQUEST_MAX);
-        r = proto_check_strings(desc, data, size);
-        if (r == -EILSEQ)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "%s has a string that is not UTF-8 text without NUL",
-                                         desc->short_name);
-        msg = r < 0 ? NULL : protobuf_c_message_unpack(desc, NULL, size, data);
-        if (!msg)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Malformed %s (%zu bytes)", desc->short_name, size);
-        *ret = msg;
+        r = bus_request_decode(desc, data, size, ret, &err);
+        if (r < 0)
+                return bus_error_set_invalid(error, &err);
         return 0;
+}
+
+int bus_error_set_invalid(sd_bus_error *error, const ErrBuf *err) {
+        return sd_bus_error_set(error, PP_ERROR_INVALID_ARGUMENT, err->msg);
 }
 
 int bus_reply_proto(sd_bus_message *call, const ProtobufCMessage *msg) {

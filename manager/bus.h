@@ -8,18 +8,27 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
-
-#define BUS_REQUEST_MAX 16384u
+#include "bus-request.h"
+#include "errbuf.h"
 
 static inline void protobuf_message_freep(ProtobufCMessage **m) {
         if (*m)
                 protobuf_c_message_free_unpacked(*m, NULL);
 }
 
-/* Read an `ay` argument and decode it; a D-Bus InvalidArgument error if it is larger than
- * BUS_REQUEST_MAX or does not parse. */
+/* Read an `ay` argument and decode it (bus_request_decode()); a D-Bus InvalidArgument
+ * error if it is larger than BUS_REQUEST_MAX or does not parse. */
 int bus_message_read_proto(sd_bus_message *m, const ProtobufCMessageDescriptor *desc,
                            ProtobufCMessage **ret, sd_bus_error *error);
+
+/*
+ * bus_error_set_invalid() - a refusal by one of bus-request.h's checks as a D-Bus error.
+ * @error: set to org.chromium.PatchPanel.Error.InvalidArgument
+ * @err: the reason
+ *
+ * Return: a negative errno, for a method handler to return.
+ */
+int bus_error_set_invalid(sd_bus_error *error, const ErrBuf *err);
 
 /* Reply to a call with one serialized message as `ay`. */
 int bus_reply_proto(sd_bus_message *call, const ProtobufCMessage *msg);

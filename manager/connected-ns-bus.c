@@ -3,15 +3,13 @@
  * connected_ns_connect(), which replies once the helper has built the datapath. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "bus.h"
 #include "connected-ns.h"
-#include "ifname.h"
+#include "lifeline.h"
 #include "log.h"
 #include "manager-bus.h"
 #include "bus-pid.h"
@@ -23,26 +21,6 @@ static void request_free(ConnectNamespaceRequest *r) {
         patchpanel__connect_namespace_request__free_unpacked(r, NULL);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(ConnectNamespaceRequest *, request_free);
-
-/* The lifeline must be a pipe or socket end that has not already hung up. The type is told
- * by calls that only pipes and sockets answer: an fstat() of a caller's FUSE file could
- * stall, and the daemon with it. */
-static int lifeline_check(int fd, sd_bus_error *error) {
-        struct pollfd p = { .fd = fd };
-        int type;
-        socklen_t len = sizeof type;
-
-        if (fcntl(fd, F_GETPIPE_SZ) < 0 && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "The lifeline fd must be a pipe or a socket");
-        if (poll(&p, 1, 0) < 0)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Cannot poll the lifeline fd: %m");
-        if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "The lifeline fd is already closed at the other end");
-        return 0;
-}
 
 static void params_free(void *userdata) {
         ConnectedNsParams *p = userdata;
@@ -72,7 +50,10 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
         _cleanup_(request_freep) ConnectNamespaceRequest *req = NULL;
         _cleanup_close_ int lifeline = -EBADF;
         Manager *m = userdata;
+        BusRequestContext ctx = manager_bus_request_context(m);
+        ConnectNamespaceArgs args;
         ConnectedNsParams p = {};
+        ErrBuf err;
         ConnectedNsParams *params;
         int fd, r;
 
@@ -85,36 +66,20 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Missing lifeline fd: %s", strerror(-r));
 
-        if (req->pid <= 1)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Invalid pid %d: it must be > 1", req->pid);
-        if (manager_owns_pid(m, req->pid))
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Invalid pid %d: it is a patchpanel process", req->pid);
+        r = bus_request_check_connect_namespace(req, &ctx, &args, &err);
+        if (r < 0)
+                return bus_error_set_invalid(error, &err);
+        p.pid = args.pid;
+        p.source = args.source;
+        p.allow_user_traffic = args.allow_user_traffic;
+        p.route_on_vpn = args.route_on_vpn;
+        if (args.outbound_ifname) {
+                const Uplink *u = registry_find_uplink(m->registry, args.outbound_ifname);
 
-        p.pid = req->pid;
-        p.source = traffic_source_from_proto(req->traffic_source);
-        if (p.source < 0)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Invalid traffic_source %d", req->traffic_source);
-        if (p.source == TRAFFIC_SOURCE_UNKNOWN)
-                p.source = TRAFFIC_SOURCE_SYSTEM;
-        /* Accepted and without effect, as in the original. */
-        p.allow_user_traffic = req->allow_user_traffic;
-        /* Through a VPN that carries the default route, or around it. */
-        p.route_on_vpn = req->route_on_vpn;
-
-        if (req->outbound_physical_device && req->outbound_physical_device[0]) {
-                const Uplink *u;
-
-                if (!ifname_is_valid(req->outbound_physical_device))
-                        return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                                 "Invalid outbound_physical_device name");
-                u = registry_find_uplink(m->registry, req->outbound_physical_device);
                 if (!u)
                         return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                                  "Unknown outbound_physical_device %s",
-                                                 req->outbound_physical_device);
+                                                 args.outbound_ifname);
                 /* Pinned: its traffic leaves through that uplink whatever the default. */
                 p.outbound_ifindex = u->ifindex;
                 snprintf(p.outbound_ifname, sizeof p.outbound_ifname, "%s", u->name);
@@ -129,9 +94,9 @@ int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_err
         if (lifeline < 0)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Invalid lifeline fd: %m");
-        r = lifeline_check(lifeline, error);
+        r = lifeline_check(lifeline, &err);
         if (r < 0)
-                return r;
+                return bus_error_set_invalid(error, &err);
 
         params = malloc(sizeof *params);
         if (!params)

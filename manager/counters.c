@@ -13,10 +13,7 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
-#include "proto-check.h"
 #include "service.pb-c.h"
-
-#define COUNTERS_DEVICES_MAX 512u
 
 typedef Patchpanel__TrafficCounter TrafficCounter;
 
@@ -77,6 +74,7 @@ int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_
         IpcCountersGet op = PATCHPANEL__IPC__COUNTERS_GET__INIT;
         HelperRequest hreq = HELPER_REQUEST_INIT;
         Manager *m = userdata;
+        ErrBuf err;
         int r;
 
         r = bus_message_read_proto(msg, &patchpanel__traffic_counters_request__descriptor,
@@ -84,17 +82,9 @@ int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_
         if (r < 0)
                 return r;
         req = (Patchpanel__TrafficCountersRequest *) unpacked;
-        if (req->n_devices > COUNTERS_DEVICES_MAX)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "%zu devices asked for, at most %u", req->n_devices,
-                                         COUNTERS_DEVICES_MAX);
-        for (size_t i = 0; i < req->n_devices; i++)
-                if (req->devices[i][0] == '\0' || strlen(req->devices[i]) >= IFNAMSIZ) {
-                        char e[4 * 24 + 1];
-                        return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                                 "Invalid device name \"%s\"",
-                                                 str_escape(req->devices[i], 24, e, sizeof e));
-                }
+        r = bus_request_check_traffic_counters(req, &err);
+        if (r < 0)
+                return bus_error_set_invalid(error, &err);
         if (m->stopping)
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "The daemon is shutting down");
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "log.h"
@@ -52,6 +53,15 @@ static const sd_bus_vtable status_vtable[] = {
                                 bus_method_get_status, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
+
+BusRequestContext manager_bus_request_context(const Manager *m) {
+        return (BusRequestContext) {
+                .self_pid = getpid(),
+                .helper_pid = helper_link_pid(m->helper),
+                .launcher_pid = launcher_link_pid(m->launcher),
+                .pools = &m->config.pools,
+        };
+}
 
 static int manager_on_bus_disconnected(sd_bus_message *msg, void *userdata,
                                        sd_bus_error *error) {

@@ -112,11 +112,6 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-bool manager_owns_pid(const Manager *m, pid_t pid) {
-        return pid == getpid() || pid == helper_link_pid(m->helper) ||
-               pid == launcher_link_pid(m->launcher);
-}
-
 static void manager_finish(Manager *m);
 
 static void manager_on_helper_down(const char *why, void *userdata) {

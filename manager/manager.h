@@ -88,6 +88,3 @@ int manager_setup(Manager *m);
 int manager_start(Manager *m);
 /* Orderly shutdown: tear everything down, end every child, then leave the event loop. */
 void manager_stop(Manager *m);
-
-/* Whether @pid is a process of the suite (the manager, the helper, the launcher). */
-bool manager_owns_pid(const Manager *m, pid_t pid);

@@ -205,14 +205,11 @@ int bus_method_modify_port_rule(sd_bus_message *msg, void *userdata, sd_bus_erro
         op = req->op == PATCHPANEL__MODIFY_PORT_RULE_REQUEST__OPERATION__CREATE   ? "CREATE"
              : req->op == PATCHPANEL__MODIFY_PORT_RULE_REQUEST__OPERATION__DELETE ? "DELETE"
                                                                                    : "INVALID";
-        if (strcmp(op, "INVALID") == 0)
-                return refuse(msg, op, "request", "the operation is neither CREATE nor DELETE");
+        k = bus_request_check_port_rule(req, &m->config.pools, &rule, &err);
+        if (k < 0)
+                return refuse(msg, op, "request", err.msg);
         if (m->stopping)
                 return refuse(msg, op, "request", "the daemon is shutting down");
-        if (port_rule_from_request(&m->config.pools, req->type, req->proto, req->input_ifname,
-                                   req->input_dst_ip, req->input_dst_port, req->dst_ip,
-                                   req->dst_port, &rule, &err) < 0)
-                return refuse(msg, op, "request", err.msg);
         port_rule_to_string(&rule, text, sizeof text);
 
         slot = rule_slot(t, &rule.key);

@@ -90,6 +90,7 @@ int bus_method_termina_vm_shutdown(sd_bus_message *msg, void *userdata, sd_bus_e
 int bus_method_plugin_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Patchpanel__PluginVmStartupRequest *req = NULL;
         Manager *m = userdata;
+        ErrBuf err;
         int32_t index;
         uint64_t id;
         int r;
@@ -98,13 +99,12 @@ int bus_method_plugin_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_err
                                    (ProtobufCMessage **) &req, error);
         if (r < 0)
                 return r;
+        r = bus_request_check_plugin_vm_startup(req, &err);
         id = req->id;
         index = req->subnet_index;
         patchpanel__plugin_vm_startup_request__free_unpacked(req, NULL);
-        if (index < 0)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "subnet_index %d is negative: it is 1-based, or 0 for any",
-                                         index);
+        if (r < 0)
+                return bus_error_set_invalid(error, &err);
         if (m->stopping)
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "The daemon is shutting down");
         r = vm_guest_start(m, PLUGINVM, id, (uint32_t) index, msg);

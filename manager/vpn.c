@@ -40,6 +40,7 @@ int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error 
         IpcVpnIntent op = PATCHPANEL__IPC__VPN_INTENT__INIT;
         HelperRequest hreq = HELPER_REQUEST_INIT;
         Manager *m = userdata;
+        ErrBuf err;
         int fd, type, r;
         socklen_t len = sizeof type;
 
@@ -52,9 +53,9 @@ int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r < 0)
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "Missing socket fd: %s", strerror(-r));
-        if ((int) req->policy < 0 || (int) req->policy >= _VPN_POLICY_MAX)
-                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
-                                         "Invalid VPN routing policy %d", (int) req->policy);
+        r = bus_request_check_vpn_intent(req, &err);
+        if (r < 0)
+                return bus_error_set_invalid(error, &err);
         /* getsockopt(), not fstat(): an fd on a FUSE file would let the caller stall fstat()
          * and with it the whole daemon. */
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)

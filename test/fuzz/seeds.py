@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""Write the seed corpora of the fuzz targets (test/fuzz/corpus/<target>/seed-*): a few
+valid inputs and a few near misses each, in each target's input format (see the comment at
+the top of each fuzz-<target>.c). Run it again after a format changes:
+    PP_BUILD_DIR=build test/fuzz/seeds.py
+It only writes seed-* files; inputs added by hand (crash-*, a regression's input) stay."""
+
+import os
+import struct
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BUILD = Path(os.environ.get("PP_BUILD_DIR", HERE.parents[1] / "build"))
+sys.path.insert(0, str(BUILD / "python"))
+import service_pb2 as pb  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+# The order of BusMethod in common/bus-request.h.
+METHODS = ["ArcStartup", "ArcShutdown", "ArcVmStartup", "ArcVmShutdown", "TerminaVmStartup",
+           "TerminaVmShutdown", "PluginVmStartup", "PluginVmShutdown", "ConnectNamespace",
+           "GetDevices", "GetTrafficCounters", "ModifyPortRule", "SetVpnIntent"]
+# The order of types[] in fuzz-proto-check.c.
+PROTO_TYPES = ["ArcStartupRequest", "ArcShutdownRequest", "ArcVmStartupRequest",
+               "ArcVmStartupResponse", "TerminaVmStartupRequest", "TerminaVmStartupResponse",
+               "PluginVmStartupRequest", "PluginVmStartupResponse", "GetDevicesRequest",
+               "GetDevicesResponse", "NetworkDevice", "NetworkDeviceChangedSignal",
+               "SetVpnIntentRequest", "TrafficCountersRequest", "TrafficCountersResponse",
+               "ConnectNamespaceRequest", "ConnectNamespaceResponse", "ModifyPortRuleRequest"]
+
+
+def write(target, seeds):
+    out = HERE / "corpus" / target
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("seed-*"):
+        old.unlink()
+    for name, data in seeds.items():
+        (out / f"seed-{name}").write_bytes(data)
+
+
+def request_seeds():
+    R = pb.ModifyPortRuleRequest
+    device = pb.NetworkDevice(ifname="arc_eth0", ipv4_addr=0x0a5c7364,
+                              ipv4_subnet=pb.IPv4Subnet(base_addr=0x0a5c7364, prefix_len=30),
+                              guest_type=pb.NetworkDevice.ARCVM)
+    return {
+        "ArcStartup": pb.ArcStartupRequest(pid=1234),
+        "ArcShutdown": pb.ArcShutdownRequest(pid=1234),
+        "ArcVmStartup": pb.ArcVmStartupRequest(cid=3),
+        "ArcVmShutdown": pb.ArcVmShutdownRequest(cid=3),
+        "TerminaVmStartup": pb.TerminaVmStartupRequest(cid=7),
+        "TerminaVmShutdown": pb.TerminaVmShutdownRequest(cid=7),
+        "PluginVmStartup": pb.PluginVmStartupRequest(id=42, subnet_index=2),
+        "PluginVmShutdown": pb.PluginVmShutdownRequest(id=42),
+        "ConnectNamespace": pb.ConnectNamespaceRequest(
+            pid=1234, outbound_physical_device="eth0", allow_user_traffic=True,
+            route_on_vpn=True, traffic_source=pb.TrafficCounter.ARC),
+        "GetDevices": pb.GetDevicesRequest(),
+        "GetTrafficCounters": pb.TrafficCountersRequest(devices=["eth0", "wlan0"]),
+        "ModifyPortRule": R(op=R.CREATE, type=R.FORWARDING, proto=R.TCP, input_ifname="eth0",
+                            input_dst_ip="192.0.2.10", input_dst_port=8080,
+                            dst_ip="100.115.92.6", dst_port=80),
+        "SetVpnIntent": pb.SetVpnIntentRequest(policy=pb.BYPASS_VPN),
+        # Responses and nested types, for the string checks.
+        "ArcVmStartupResponse": pb.ArcVmStartupResponse(devices=[device]),
+        "GetDevicesResponse": pb.GetDevicesResponse(devices=[device, device]),
+        "NetworkDevice": device,
+        "NetworkDeviceChangedSignal": pb.NetworkDeviceChangedSignal(
+            device=device, event=pb.NetworkDeviceChangedSignal.DEVICE_ADDED),
+        "TrafficCountersResponse": pb.TrafficCountersResponse(counters=[pb.TrafficCounter(
+            rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20,
+            source=pb.TrafficCounter.USER, device="eth0")]),
+        "ConnectNamespaceResponse": pb.ConnectNamespaceResponse(
+            ipv4_subnet=pb.IPv4Subnet(base_addr=0x6473_5c80, prefix_len=30),
+            peer_ifname="veth0", peer_ipv4_address=1, host_ifname="arc_ns0",
+            host_ipv4_address=2),
+        "TerminaVmStartupResponse": pb.TerminaVmStartupResponse(
+            device=device, container_subnet=pb.IPv4Subnet(base_addr=1, prefix_len=28)),
+        "PluginVmStartupResponse": pb.PluginVmStartupResponse(device=device),
+    }
+
+
+def bus_request(requests):
+    seeds = {}
+    for i, method in enumerate(METHODS):
+        seeds[method] = bytes([i]) + requests[method].SerializeToString()
+    R = pb.ModifyPortRuleRequest
+    port = METHODS.index("ModifyPortRule")
+    seeds["ModifyPortRule-access"] = bytes([port]) + R(
+        op=R.CREATE, type=R.ACCESS, proto=R.UDP, input_dst_port=53).SerializeToString()
+    seeds["ModifyPortRule-lockdown"] = bytes([port]) + R(
+        op=R.DELETE, type=R.LOCKDOWN, proto=R.TCP, input_dst_port=5555).SerializeToString()
+    seeds["ConnectNamespace-bad-name"] = bytes([METHODS.index("ConnectNamespace")]) + \
+        pb.ConnectNamespaceRequest(pid=99, outbound_physical_device="-bad\x7f").SerializeToString()
+    # A string with a NUL inside, and bytes that are not UTF-8, written by hand.
+    seeds["GetTrafficCounters-nul"] = bytes([METHODS.index("GetTrafficCounters")]) + \
+        b"\x0a\x09eth0\x00junk"
+    seeds["GetTrafficCounters-latin1"] = bytes([METHODS.index("GetTrafficCounters")]) + \
+        b"\x0a\x04\xe9th0"
+    seeds["ArcStartup-truncated"] = bytes([0]) + b"\x08"
+    return seeds
+
+
+def proto_check(requests):
+    seeds = {}
+    for name, msg in requests.items():
+        kind = type(msg).__name__
+        if kind in PROTO_TYPES:
+            seeds[name] = bytes([PROTO_TYPES.index(kind)]) + msg.SerializeToString()
+    nested = PROTO_TYPES.index("GetDevicesResponse")
+    seeds["nested-bad-utf8"] = bytes([nested]) + b"\x0a\x06\x0a\x04\xc0\xafab"
+    seeds["overlong-varint"] = bytes([0]) + b"\x08" + b"\xff" * 11
+    return seeds
+
+
+def json_seeds():
+    return {
+        "status": b'{"version":"0.1.0","pools":[{"name":"netns","in_use":2,"size":16}],'
+                  b'"devices":[],"uplinks":{"eth0":{"ifindex":2,"default":true}},"x":null}',
+        "nft": b'{"nftables":[{"metainfo":{"version":"1.0.6","json_schema_version":1}},'
+               b'{"set":{"family":"inet","name":"uplinks","table":"patchpanel",'
+               b'"elem":["eth0","eth1"]}},{"counter":{"packets":18446744073709551615,'
+               b'"bytes":9007199254740993}}]}',
+        "escapes": b'["a\\"b\\\\c\\/d\\n\\t\\r\\b\\f\\u0041\\u00e9", -0.5e+3, 1E-2, 0]',
+        "bad": b'{"a":[1,2,}',
+    }
+
+
+def port_rule():
+    def request(rule_type, proto, port, dst_port, ifname=b"", in_ip=b"", dst_ip=b""):
+        return (b"\x00" + bytes([rule_type, proto]) + struct.pack("<II", port, dst_port) +
+                ifname + b"\x00" + in_ip + b"\x00" + dst_ip)
+
+    def rule(rule_type, proto, port, in_ip, ifname, dst_ip, dst_port):
+        key = struct.pack("=BBHI16s", rule_type, proto, port, in_ip, ifname)
+        return b"\x01" + key + struct.pack("=IH2x", dst_ip, dst_port)
+
+    return {
+        "forwarding": request(3, 1, 8080, 80, b"eth0", b"192.0.2.10", b"100.115.92.6"),
+        "access": request(1, 2, 53, 0, b"wlan0"),
+        "lockdown": request(2, 1, 5555, 0),
+        "bad-port": request(1, 1, 70000, 0),
+        "bad-ip": request(3, 1, 22, 22, b"eth0", b"", b"100.115.92.0"),
+        "rule-forwarding": rule(3, 1, 8080, 0xc000020a, b"eth0", 0x64735c06, 80),
+        "rule-access": rule(1, 2, 53, 0, b"", 0, 0),
+    }
+
+
+def main():
+    requests = request_seeds()
+    write("bus-request", bus_request(requests))
+    write("proto-check", proto_check(requests))
+    write("json", json_seeds())
+    write("port-rule", port_rule())
+
+
+if __name__ == "__main__":
+    main()
