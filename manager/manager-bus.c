@@ -54,15 +54,6 @@ static const sd_bus_vtable status_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-BusRequestContext manager_bus_request_context(const Manager *m) {
-        return (BusRequestContext) {
-                .self_pid = getpid(),
-                .helper_pid = helper_link_pid(m->helper),
-                .launcher_pid = launcher_link_pid(m->launcher),
-                .pools = &m->config.pools,
-        };
-}
-
 static int manager_on_bus_disconnected(sd_bus_message *msg, void *userdata,
                                        sd_bus_error *error) {
         Manager *m = userdata;

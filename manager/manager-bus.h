@@ -7,14 +7,6 @@
 
 typedef struct Manager Manager;
 
-/*
- * manager_bus_request_context() - the facts bus-request.h's checks need about this daemon.
- * @m: the manager
- *
- * Return: its pid, its helper's and launcher's, and its pools.
- */
-BusRequestContext manager_bus_request_context(const Manager *m);
-
 int bus_method_connect_namespace(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_get_traffic_counters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_set_vpn_intent(sd_bus_message *msg, void *userdata, sd_bus_error *error);

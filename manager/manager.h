@@ -12,6 +12,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-request.h"
 #include "child.h"
 #include "foreign-drop.h"
 #include "forwarders.h"
@@ -88,3 +89,11 @@ int manager_setup(Manager *m);
 int manager_start(Manager *m);
 /* Orderly shutdown: tear everything down, end every child, then leave the event loop. */
 void manager_stop(Manager *m);
+
+/*
+ * manager_bus_request_context() - the facts bus-request.h's checks need about this daemon.
+ * @m: the manager
+ *
+ * Return: its pid, its helper's and launcher's, and its pools.
+ */
+BusRequestContext manager_bus_request_context(const Manager *m);

@@ -7,6 +7,7 @@ systemd, which no test lab does. Groups (@system-service, ~@resources) are expan
 systemd-analyze itself, so the check follows the systemd installed."""
 
 import subprocess
+import os
 import sys
 
 
@@ -48,12 +49,19 @@ def unit_filter(path):
     return allowed - denied
 
 
-def policy_calls(path):
-    """The system calls a policy file names (common/seccomp-policy.h's format)."""
+def policy_calls(path, depth=0):
+    """The system calls a policy file names (common/seccomp-policy.h's format), with those
+    of the policies it @includes (seccomp/embed.cmake)."""
     calls = set()
     for line in open(path, encoding="utf-8"):
         line = line.split("#", 1)[0].strip()
-        if line:
+        if line.startswith("@include"):
+            if depth > 8:
+                sys.exit(f"{path}: @include nests too deep")
+            name = line.split()[1]
+            calls |= policy_calls(os.path.join(os.path.dirname(path), f"{name}.policy"),
+                                  depth + 1)
+        elif line:
             calls.add(line.split()[0].lstrip("?"))
     return calls
 
