@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ArcStartup/ArcShutdown (container, by pid) and ArcVmStartup/ArcVmShutdown (VM, by cid). */
+/* ArcStartup/ArcShutdown (container, by pid) and ArcVmStartup/ArcVmShutdown (VM, by cid).
+ * Each waits for the bus to say who calls: the caller who starts ARC owns it, and only it
+ * or root may stop it. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,23 +26,60 @@ static int arc_error(int r, const char *what, sd_bus_error *error) {
         case -EBUSY:
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "ARC is still starting or already stopping");
+        case -EPERM:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "%s was started by another user", what);
         default:
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot handle %s: %s", what,
                                          strerror(-r));
         }
 }
 
-static void arc_startup_authorized(Manager *m, sd_bus_message *call, int pidfd, void *userdata) {
+/* What a call names, kept while the bus says who the caller is. */
+typedef struct ArcCall {
+        ArcKind kind;
+        pid_t pid;
+        uint32_t cid;
+        bool stop;
+} ArcCall;
+
+static void arc_reply_error(sd_bus_message *call, int r, const char *what) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        if (arc_error(r, what, &e) < 0)
+                (void) sd_bus_reply_method_error(call, &e);
+}
+
+static const char *arc_call_what(const ArcCall *a) {
+        return a->kind == ARC_KIND_VM ? "ARCVM" : "ARC container";
+}
+
+static void arc_startup_authorized(Manager *m, sd_bus_message *call, int pidfd, uid_t uid,
+                                   void *userdata) {
         pid_t pid = (pid_t) (intptr_t) userdata;
+
+        arc_reply_error(call, arc_start(m, ARC_KIND_CONTAINER, pid, pidfd, 0, uid, call), "ARC");
+}
+
+/* The caller is known: start the VM as theirs, or stop ARC if it is theirs. */
+static void arc_caller_known(Manager *m, sd_bus_message *call, uid_t uid, void *userdata) {
+        ArcCall *a = userdata;
         int r;
 
-        r = arc_start(m, ARC_KIND_CONTAINER, pid, pidfd, 0, call);
-        if (r == -EEXIST)
-                (void) sd_bus_reply_method_errorf(call, PP_ERROR_INVALID_ARGUMENT,
-                                                  "ARC is already running");
-        else if (r < 0)
-                (void) sd_bus_reply_method_errorf(call, PP_ERROR_FAILED, "Cannot start ARC: %s",
-                                                  strerror(-r));
+        if (a->stop)
+                r = arc_stop(m, a->kind, a->pid, a->cid, uid, call);
+        else
+                r = arc_start(m, a->kind, 0, -EBADF, a->cid, uid, call);
+        arc_reply_error(call, r, arc_call_what(a));
+}
+
+static int arc_call(Manager *m, sd_bus_message *msg, const ArcCall *a, sd_bus_error *error) {
+        ArcCall *copy = malloc(sizeof *copy);
+
+        if (!copy)
+                return -ENOMEM;
+        *copy = *a;
+        return bus_caller_uid(m, msg, arc_caller_known, copy, free, error);
 }
 
 int bus_method_arc_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -79,7 +119,8 @@ int bus_method_arc_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 return r;
         pid = req->pid;
         patchpanel__arc_shutdown_request__free_unpacked(req, NULL);
-        return arc_error(arc_stop(m, ARC_KIND_CONTAINER, pid, 0, msg), "ARC container", error);
+        return arc_call(m, msg, &(ArcCall) { .kind = ARC_KIND_CONTAINER, .pid = pid, .stop = true },
+                        error);
 }
 
 int bus_method_arc_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -96,7 +137,9 @@ int bus_method_arc_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_error 
         patchpanel__arc_vm_startup_request__free_unpacked(req, NULL);
         if (m->stopping)
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "The daemon is shutting down");
-        return arc_error(arc_start(m, ARC_KIND_VM, 0, -EBADF, cid, msg), "ARCVM", error);
+        if (m->arc)
+                return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT, "ARC is already running");
+        return arc_call(m, msg, &(ArcCall) { .kind = ARC_KIND_VM, .cid = cid }, error);
 }
 
 int bus_method_arc_vm_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -111,5 +154,6 @@ int bus_method_arc_vm_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error
                 return r;
         cid = req->cid;
         patchpanel__arc_vm_shutdown_request__free_unpacked(req, NULL);
-        return arc_error(arc_stop(m, ARC_KIND_VM, 0, cid, msg), "ARCVM", error);
+        return arc_call(m, msg, &(ArcCall) { .kind = ARC_KIND_VM, .cid = cid, .stop = true },
+                        error);
 }

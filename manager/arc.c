@@ -335,7 +335,8 @@ static void arc_on_started(const HelperResponse *resp, void *userdata) {
                 arc_device_add(arc, u);
 }
 
-int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, sd_bus_message *call) {
+int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, uid_t owner,
+              sd_bus_message *call) {
         _cleanup_close_ int process = pidfd;
         Patchpanel__Ipc__ArcAdd op = PATCHPANEL__IPC__ARC_ADD__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
@@ -348,7 +349,7 @@ int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, sd_b
         if (!arc)
                 return -ENOMEM;
         *arc = (Arc) { .manager = m, .kind = kind, .state = ARC_STARTING, .pid = pid,
-                       .cid = cid, .pidfd = -EBADF };
+                       .cid = cid, .pidfd = -EBADF, .owner = owner };
         /* The management link's /30: the ARC pool's only subnet, accounted like the rest. */
         r = pool_allocate(m->pools[POOL_ARC], 1, &arc->management);
         if (r < 0) {
@@ -418,7 +419,8 @@ static void arc_on_stopped(const HelperResponse *resp, void *userdata) {
         arc_free(arc);
 }
 
-int arc_stop(Manager *m, ArcKind kind, pid_t pid, uint32_t cid, sd_bus_message *call) {
+int arc_stop(Manager *m, ArcKind kind, pid_t pid, uint32_t cid, uid_t caller,
+             sd_bus_message *call) {
         Patchpanel__Ipc__ArcRemove op = PATCHPANEL__IPC__ARC_REMOVE__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
         Arc *arc = m->arc;
@@ -427,6 +429,8 @@ int arc_stop(Manager *m, ArcKind kind, pid_t pid, uint32_t cid, sd_bus_message *
 
         if (!arc || arc->kind != kind || (kind == ARC_KIND_CONTAINER ? arc->pid != pid : arc->cid != cid))
                 return -ENOENT;
+        if (caller != 0 && caller != arc->owner)
+                return -EPERM;
         if (arc->state != ARC_RUNNING)
                 return -EBUSY;
 

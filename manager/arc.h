@@ -70,11 +70,15 @@ const char *arc_kind_to_string(ArcKind k);
  * arc_start() - ask the helper for ARC's management link, then its uplinks; @call is
  * answered when the management link is up.
  * @pidfd: container only, taken over in every case
+ * @owner: the caller's uid: only it, or root, may stop this ARC
  * Return: 0, -EEXIST if an ARC runs already, another negative errno.
  */
-int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, sd_bus_message *call);
-/* Return: 0, -ENOENT if no such ARC runs (nothing changes), -EBUSY while it starts or stops. */
-int arc_stop(Manager *m, ArcKind kind, pid_t pid, uint32_t cid, sd_bus_message *call);
+int arc_start(Manager *m, ArcKind kind, pid_t pid, int pidfd, uint32_t cid, uid_t owner,
+              sd_bus_message *call);
+/* Return: 0, -ENOENT if no such ARC runs (nothing changes), -EPERM if @caller is neither
+ * its owner nor root, -EBUSY while it starts or stops. */
+int arc_stop(Manager *m, ArcKind kind, pid_t pid, uint32_t cid, uid_t caller,
+             sd_bus_message *call);
 Arc *arc_free(Arc *arc);
 
 /* Follow the registry's uplinks: ARC gets a link to each while it runs. */

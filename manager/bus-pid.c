@@ -11,9 +11,76 @@
 #include "manager.h"
 #include "pidfd-util.h"
 
-typedef struct PidCheck {
+/* One lookup of the caller's uid, and what to do with it. */
+typedef struct CallerLookup {
         Manager *manager;
         sd_bus_message *call;
+        BusCallerFn fn;
+        void *userdata;
+        void (*free_userdata)(void *);
+} CallerLookup;
+
+static void caller_lookup_free(void *p) {
+        CallerLookup *c = p;
+
+        if (c->free_userdata)
+                c->free_userdata(c->userdata);
+        sd_bus_message_unref(c->call);
+        free(c);
+}
+
+static int on_caller_uid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        CallerLookup *c = userdata;
+        uint32_t uid;
+
+        (void) ret_error;
+        if (sd_bus_message_is_method_error(reply, NULL) ||
+            sd_bus_message_read(reply, "u", &uid) < 0) {
+                (void) sd_bus_reply_method_errorf(c->call, SD_BUS_ERROR_ACCESS_DENIED,
+                                                  "Cannot identify the caller");
+                return 0;
+        }
+        if (c->manager->stopping) {
+                (void) sd_bus_reply_method_errorf(c->call, PP_ERROR_FAILED,
+                                                  "The daemon is shutting down");
+                return 0;
+        }
+        c->fn(c->manager, c->call, (uid_t) uid, c->userdata);
+        return 0;
+}
+
+int bus_caller_uid(Manager *m, sd_bus_message *call, BusCallerFn fn, void *userdata,
+                   void (*free_userdata)(void *), sd_bus_error *error) {
+        sd_bus_slot *slot = NULL;
+        CallerLookup *c;
+        int r;
+
+        c = calloc(1, sizeof *c);
+        if (!c) {
+                if (free_userdata)
+                        free_userdata(userdata);
+                return -ENOMEM;
+        }
+        *c = (CallerLookup) { .manager = m, .call = sd_bus_message_ref(call), .fn = fn,
+                              .userdata = userdata, .free_userdata = free_userdata };
+        r = sd_bus_call_method_async(sd_bus_message_get_bus(call), &slot, "org.freedesktop.DBus",
+                                     "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                     "GetConnectionUnixUser", on_caller_uid, c, "s",
+                                     sd_bus_message_get_sender(call));
+        if (r < 0) {
+                caller_lookup_free(c);
+                return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot identify the caller: %s",
+                                         strerror(-r));
+        }
+        /* The slot belongs to the bus from here, and frees c when done with it. */
+        (void) sd_bus_slot_set_destroy_callback(slot, caller_lookup_free);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 1;
+}
+
+/* A process named by a call, pinned, and what to do once its owner is checked. */
+typedef struct PidCheck {
         pid_t pid;
         int pidfd;
         BusPidContinueFn fn;
@@ -26,7 +93,6 @@ static void pid_check_free(void *p) {
 
         if (c->free_userdata)
                 c->free_userdata(c->userdata);
-        sd_bus_message_unref(c->call);
         safe_close(c->pidfd);
         free(c);
 }
@@ -52,7 +118,7 @@ static int open_process(pid_t pid, int *ret_pidfd, sd_bus_error *error) {
 }
 
 /* 0 if a caller with uid may act on the process; otherwise the error reply is sent. */
-static int pid_check_owner(PidCheck *c, uid_t uid) {
+static int pid_check_owner(PidCheck *c, sd_bus_message *call, uid_t uid) {
         char path[32];
         struct stat st;
 
@@ -60,40 +126,25 @@ static int pid_check_owner(PidCheck *c, uid_t uid) {
                 return 0;
         snprintf(path, sizeof path, "/proc/%d", (int) c->pid);
         if (stat(path, &st) < 0 || pidfd_is_alive(c->pidfd) <= 0)
-                return sd_bus_reply_method_errorf(c->call, PP_ERROR_INVALID_ARGUMENT,
+                return sd_bus_reply_method_errorf(call, PP_ERROR_INVALID_ARGUMENT,
                                                   "Process %d does not exist", (int) c->pid);
         if (st.st_uid != uid)
-                return sd_bus_reply_method_errorf(c->call, SD_BUS_ERROR_ACCESS_DENIED,
+                return sd_bus_reply_method_errorf(call, SD_BUS_ERROR_ACCESS_DENIED,
                                                   "Process %d belongs to another user",
                                                   (int) c->pid);
         return 0;
 }
 
-static int on_caller_uid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+static void pid_check_on_caller(Manager *m, sd_bus_message *call, uid_t uid, void *userdata) {
         PidCheck *c = userdata;
-        uint32_t uid;
 
-        (void) ret_error;
-        if (sd_bus_message_is_method_error(reply, NULL) ||
-            sd_bus_message_read(reply, "u", &uid) < 0) {
-                (void) sd_bus_reply_method_errorf(c->call, SD_BUS_ERROR_ACCESS_DENIED,
-                                                  "Cannot identify the caller");
-                return 0;
-        }
-        if (pid_check_owner(c, (uid_t) uid) != 0)
-                return 0; /* replied */
-        if (c->manager->stopping) {
-                (void) sd_bus_reply_method_errorf(c->call, PP_ERROR_FAILED,
-                                                  "The daemon is shutting down");
-                return 0;
-        }
-        c->fn(c->manager, c->call, TAKE_FD(c->pidfd), c->userdata);
-        return 0;
+        if (pid_check_owner(c, call, uid) != 0)
+                return; /* replied */
+        c->fn(m, call, TAKE_FD(c->pidfd), uid, c->userdata);
 }
 
 int bus_pid_authorize(Manager *m, sd_bus_message *call, pid_t pid, BusPidContinueFn fn,
                       void *userdata, void (*free_userdata)(void *), sd_bus_error *error) {
-        sd_bus_slot *slot = NULL;
         PidCheck *c;
         int pidfd = -EBADF, r;
 
@@ -110,27 +161,7 @@ int bus_pid_authorize(Manager *m, sd_bus_message *call, pid_t pid, BusPidContinu
                         free_userdata(userdata);
                 return -ENOMEM;
         }
-        *c = (PidCheck) {
-                .manager = m,
-                .call = sd_bus_message_ref(call),
-                .pid = pid,
-                .pidfd = pidfd,
-                .fn = fn,
-                .userdata = userdata,
-                .free_userdata = free_userdata,
-        };
-        r = sd_bus_call_method_async(sd_bus_message_get_bus(call), &slot, "org.freedesktop.DBus",
-                                     "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                     "GetConnectionUnixUser", on_caller_uid, c, "s",
-                                     sd_bus_message_get_sender(call));
-        if (r < 0) {
-                pid_check_free(c);
-                return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot identify the caller: %s",
-                                         strerror(-r));
-        }
-        /* The slot belongs to the bus from here, and frees c when done with it. */
-        (void) sd_bus_slot_set_destroy_callback(slot, pid_check_free);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 1;
+        *c = (PidCheck) { .pid = pid, .pidfd = pidfd, .fn = fn, .userdata = userdata,
+                          .free_userdata = free_userdata };
+        return bus_caller_uid(m, call, pid_check_on_caller, c, pid_check_free, error);
 }

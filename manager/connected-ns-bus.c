@@ -29,10 +29,12 @@ static void params_free(void *userdata) {
         free(p);
 }
 
-static void connect_ns_authorized(Manager *m, sd_bus_message *call, int pidfd, void *userdata) {
+static void connect_ns_authorized(Manager *m, sd_bus_message *call, int pidfd, uid_t uid,
+                                  void *userdata) {
         ConnectedNsParams *p = userdata;
         int r;
 
+        p->owner = uid;
         r = connected_ns_connect(m, p, TAKE_FD(p->lifeline_fd), pidfd, call);
         if (r == -ENOSPC)
                 (void) sd_bus_reply_method_errorf(call, PP_ERROR_EXHAUSTED,

@@ -262,6 +262,7 @@ int connected_ns_connect(Manager *m, const ConnectedNsParams *p, int lifeline_fd
         ns->allow_user_traffic = p->allow_user_traffic;
         ns->route_on_vpn = p->route_on_vpn;
         ns->outbound_ifindex = p->outbound_ifindex;
+        ns->owner = p->owner;
         snprintf(ns->outbound_ifname, sizeof ns->outbound_ifname, "%s", p->outbound_ifname);
         (void) ifname_connected_ns_host(ns->id, ns->host_ifname);
         (void) ifname_connected_ns_peer(ns->id, ns->peer_ifname);

@@ -68,6 +68,7 @@ typedef struct ConnectedNsParams {
         int outbound_ifindex; /* 0: follow the default route */
         char outbound_ifname[IFNAMSIZ];
         int lifeline_fd; /* while the caller is being checked */
+        uid_t owner;     /* the caller */
 } ConnectedNsParams;
 
 const char *connected_ns_state_to_string(ConnectedNsState s);

@@ -14,6 +14,7 @@
 
 #include "arc.h"
 #include "bus.h"
+#include "bus-pid.h"
 #include "coexist.h"
 #include "connected-ns.h"
 #include "log.h"
@@ -120,11 +121,16 @@ static void status_uplinks(Manager *m, Json *j) {
         json_close(j, ']');
 }
 
-static void status_guests(Manager *m, Json *j) {
+/* Whether the status shows this guest's details to @viewer: its owner and root. */
+static bool visible(uid_t owner, uid_t viewer) {
+        return viewer == 0 || viewer == owner;
+}
+
+static void status_guests(Manager *m, Json *j, uid_t viewer) {
         char a[IPV4_STRLEN];
 
         json_key(j, "arc");
-        if (!m->arc)
+        if (!m->arc || !visible(m->arc->owner, viewer))
                 fputs("null", j->f);
         else {
                 Arc *arc = m->arc;
@@ -138,6 +144,7 @@ static void status_guests(Manager *m, Json *j) {
                         json_int(j, "cid", arc->cid);
                 else
                         json_int(j, "pid", arc->pid);
+                json_int(j, "owner_uid", arc->owner);
                 json_open(j, "devices", '[');
                 for (GuestLink *l = registry_guests(m->registry); l; l = l->guests_next) {
                         if (!l->device || (l->kind != GUEST_ARC && l->kind != GUEST_ARCVM))
@@ -155,9 +162,12 @@ static void status_guests(Manager *m, Json *j) {
         json_open(j, "vms", '[');
         LIST_FOREACH(vms, vm, m->vms) {
                 static const char *const states[] = { "starting", "running", "stopping" };
+                if (!visible(vm->owner, viewer))
+                        continue;
                 json_open(j, NULL, '{');
                 json_str(j, "kind", vm_kind_to_string(vm->kind));
                 json_int(j, "id", (long long) vm->id);
+                json_int(j, "owner_uid", vm->owner);
                 json_str(j, "state", states[vm->state]);
                 json_str(j, "tap", vm->tap);
                 json_subnet(j, "subnet", &vm->subnet);
@@ -169,8 +179,11 @@ static void status_guests(Manager *m, Json *j) {
 
         json_open(j, "connected_namespaces", '[');
         LIST_FOREACH(namespaces, ns, m->namespaces) {
+                if (!visible(ns->owner, viewer))
+                        continue;
                 json_open(j, NULL, '{');
                 json_int(j, "pid", ns->pid);
+                json_int(j, "owner_uid", ns->owner);
                 json_str(j, "state", connected_ns_state_to_string(ns->state));
                 json_str(j, "host_ifname", ns->host_ifname);
                 json_str(j, "peer_ifname", ns->peer_ifname);
@@ -319,7 +332,7 @@ static void status_children(Manager *m, Json *j) {
         json_close(j, ']');
 }
 
-int manager_status_json(Manager *m, char **ret) {
+int manager_status_json(Manager *m, uid_t viewer, char **ret) {
         char *buf = NULL;
         size_t size = 0;
         Json j = { .first = true };
@@ -330,7 +343,7 @@ int manager_status_json(Manager *m, char **ret) {
         fputc('{', j.f);
         json_int(&j, "pid", getpid());
         status_uplinks(m, &j);
-        status_guests(m, &j);
+        status_guests(m, &j, viewer);
         status_pools(m, &j);
         status_firewall(m, &j);
         status_children(m, &j);
@@ -343,13 +356,20 @@ int manager_status_json(Manager *m, char **ret) {
         return 0;
 }
 
-int bus_method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+static void status_for_caller(Manager *m, sd_bus_message *call, uid_t uid, void *userdata) {
         _cleanup_free_ char *json = NULL;
         int r;
 
-        (void) error;
-        r = manager_status_json(userdata, &json);
+        (void) userdata;
+        r = manager_status_json(m, uid, &json);
         if (r < 0)
-                return r;
-        return sd_bus_reply_method_return(msg, "s", json);
+                (void) sd_bus_reply_method_errorf(call, PP_ERROR_FAILED, "Cannot build the status: %s",
+                                                  strerror(-r));
+        else
+                (void) sd_bus_reply_method_return(call, "s", json);
+}
+
+int bus_method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        /* Guests' details only for their owners (and root): who is asking? */
+        return bus_caller_uid(userdata, msg, status_for_caller, NULL, NULL, error);
 }

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* TerminaVmStartup/Shutdown and PluginVmStartup/Shutdown: read, unpack, validate, then hand
- * over to vm.c, which replies when the helper is done. */
+/* TerminaVmStartup/Shutdown and PluginVmStartup/Shutdown: read, unpack, validate, ask the
+ * bus who calls, then hand over to vm.c, which replies when the helper is done. The caller
+ * who starts a VM owns it: only it or root may stop it. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bus.h"
+#include "bus-pid.h"
 #include "vm.h"
 
 #define TERMINA PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA
@@ -50,10 +53,44 @@ static int vm_stop_error(Patchpanel__Ipc__VmKind kind, uint64_t id, int r, sd_bu
                 return sd_bus_error_setf(error, PP_ERROR_INVALID_ARGUMENT,
                                          "%s %" PRIu64 " is still starting or already stopping",
                                          what, id);
+        case -EPERM:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "%s %" PRIu64 " was started by another user", what, id);
         default:
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "Cannot stop the %s: %s", what,
                                          strerror(-r));
         }
+}
+
+/* What a call names, kept while the bus says who the caller is. */
+typedef struct VmCall {
+        Patchpanel__Ipc__VmKind kind;
+        uint64_t id;
+        uint32_t index;
+        bool stop;
+} VmCall;
+
+static void vm_caller_known(Manager *m, sd_bus_message *call, uid_t uid, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        VmCall *a = userdata;
+        int r;
+
+        if (a->stop)
+                r = vm_stop_error(a->kind, a->id, vm_guest_stop(m, a->kind, a->id, uid, call), &e);
+        else
+                r = vm_start_error(m, a->kind, a->id, a->index,
+                                   vm_guest_start(m, a->kind, a->id, a->index, uid, call), &e);
+        if (r < 0)
+                (void) sd_bus_reply_method_error(call, &e);
+}
+
+static int vm_call(Manager *m, sd_bus_message *msg, const VmCall *a, sd_bus_error *error) {
+        VmCall *copy = malloc(sizeof *copy);
+
+        if (!copy)
+                return -ENOMEM;
+        *copy = *a;
+        return bus_caller_uid(m, msg, vm_caller_known, copy, free, error);
 }
 
 int bus_method_termina_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -69,8 +106,7 @@ int bus_method_termina_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_er
         patchpanel__termina_vm_startup_request__free_unpacked(req, NULL);
         if (m->stopping)
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "The daemon is shutting down");
-        r = vm_guest_start(m, TERMINA, cid, 0, msg);
-        return vm_start_error(m, TERMINA, cid, 0, r, error);
+        return vm_call(m, msg, &(VmCall) { .kind = TERMINA, .id = cid }, error);
 }
 
 int bus_method_termina_vm_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -84,7 +120,7 @@ int bus_method_termina_vm_shutdown(sd_bus_message *msg, void *userdata, sd_bus_e
                 return r;
         uint32_t cid = req->cid;
         patchpanel__termina_vm_shutdown_request__free_unpacked(req, NULL);
-        return vm_stop_error(TERMINA, cid, vm_guest_stop(m, TERMINA, cid, msg), error);
+        return vm_call(m, msg, &(VmCall) { .kind = TERMINA, .id = cid, .stop = true }, error);
 }
 
 int bus_method_plugin_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -107,8 +143,8 @@ int bus_method_plugin_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_err
                 return bus_error_set_invalid(error, &err);
         if (m->stopping)
                 return sd_bus_error_setf(error, PP_ERROR_FAILED, "The daemon is shutting down");
-        r = vm_guest_start(m, PLUGINVM, id, (uint32_t) index, msg);
-        return vm_start_error(m, PLUGINVM, id, (uint32_t) index, r, error);
+        return vm_call(m, msg, &(VmCall) { .kind = PLUGINVM, .id = id, .index = (uint32_t) index },
+                       error);
 }
 
 int bus_method_plugin_vm_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -123,5 +159,5 @@ int bus_method_plugin_vm_shutdown(sd_bus_message *msg, void *userdata, sd_bus_er
                 return r;
         id = req->id;
         patchpanel__plugin_vm_shutdown_request__free_unpacked(req, NULL);
-        return vm_stop_error(PLUGINVM, id, vm_guest_stop(m, PLUGINVM, id, msg), error);
+        return vm_call(m, msg, &(VmCall) { .kind = PLUGINVM, .id = id, .stop = true }, error);
 }

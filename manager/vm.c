@@ -124,7 +124,7 @@ static void vm_on_started(const HelperResponse *resp, void *userdata) {
 }
 
 int vm_guest_start(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, uint32_t subnet_index,
-                   sd_bus_message *call) {
+                   uid_t owner, sd_bus_message *call) {
         Patchpanel__Ipc__VmTapAdd op = PATCHPANEL__IPC__VM_TAP_ADD__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
         VmGuest *vm;
@@ -135,7 +135,8 @@ int vm_guest_start(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, uint32
         vm = calloc(1, sizeof *vm);
         if (!vm)
                 return -ENOMEM;
-        *vm = (VmGuest) { .manager = m, .kind = kind, .id = id, .state = VM_GUEST_STARTING };
+        *vm = (VmGuest) { .manager = m, .kind = kind, .id = id, .state = VM_GUEST_STARTING,
+                          .owner = owner };
 
         r = pool_allocate(m->pools[vm_pool(kind)], subnet_index, &vm->subnet);
         if (r < 0) {
@@ -208,7 +209,8 @@ static void vm_on_stopped(const HelperResponse *resp, void *userdata) {
         vm_guest_free(vm);
 }
 
-int vm_guest_stop(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, sd_bus_message *call) {
+int vm_guest_stop(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, uid_t caller,
+                  sd_bus_message *call) {
         Patchpanel__Ipc__VmTapRemove op = PATCHPANEL__IPC__VM_TAP_REMOVE__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
         VmGuest *vm = manager_find_vm(m, kind, id);
@@ -216,6 +218,8 @@ int vm_guest_stop(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, sd_bus_
 
         if (!vm)
                 return -ENOENT;
+        if (caller != 0 && caller != vm->owner)
+                return -EPERM;
         if (vm->state != VM_GUEST_RUNNING)
                 return -EBUSY;
         op.ifname = vm->tap;

@@ -54,15 +54,18 @@ VmGuest *manager_find_vm(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id);
 /*
  * vm_guest_start() - allocate and ask the helper for the TAP; @call is answered when it does.
  * @subnet_index: PluginVM only, 1-based, 0 for any (and then a random MAC)
+ * @owner: the caller's uid: only it, or root, may stop the VM
  *
  * Return: 0; -EEXIST if this VM runs already; -ENOSPC if a pool is exhausted; -ERANGE for a
  * subnet_index beyond the pool; -EBUSY if that subnet is taken; another negative errno.
  * Nothing is left allocated on failure.
  */
 int vm_guest_start(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, uint32_t subnet_index,
-                   sd_bus_message *call);
-/* Return: 0, -ENOENT if no such VM runs (nothing changes). */
-int vm_guest_stop(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, sd_bus_message *call);
+                   uid_t owner, sd_bus_message *call);
+/* Return: 0, -ENOENT if no such VM runs, -EPERM if @caller is neither its owner nor root,
+ * -EBUSY while it starts or stops (nothing changes on failure). */
+int vm_guest_stop(Manager *m, Patchpanel__Ipc__VmKind kind, uint64_t id, uid_t caller,
+                  sd_bus_message *call);
 VmGuest *vm_guest_free(VmGuest *vm);
 
 int bus_method_termina_vm_startup(sd_bus_message *msg, void *userdata, sd_bus_error *error);

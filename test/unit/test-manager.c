@@ -225,15 +225,15 @@ static void test_termina_lifecycle(void **state) {
         GuestLink *l;
 
         datapath_up(f);
-        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 0, NULL), 0);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 0, 0, NULL), 0);
         /* A second start of the same VM while the first is under way. */
-        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 0, NULL),
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 0, 0, NULL),
                          -EEXIST);
         req = helper_expect(f, OP(VM_TAP_ADD), NULL, 0);
         assert_int_equal(req->vm_tap_add->kind, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA);
         assert_int_equal(req->vm_tap_add->subnet_prefix_len, 30);
         assert_int_equal(req->vm_tap_add->lxd_subnet_prefix_len, 28);
-        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, NULL),
+        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 0, NULL),
                          -EBUSY);
         tap.ifname = (char *) "vmtap3";
         tap.ifindex = 42;
@@ -250,9 +250,9 @@ static void test_termina_lifecycle(void **state) {
         assert_true(l->device);
         assert_true(pool_in_use(f, POOL_TERMINA) && pool_in_use(f, POOL_LXD));
 
-        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 8, NULL),
+        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 8, 0, NULL),
                          -ENOENT);
-        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, NULL), 0);
+        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 0, NULL), 0);
         req = helper_expect(f, OP(VM_TAP_REMOVE), NULL, 0);
         assert_string_equal(req->vm_tap_remove->ifname, "vmtap3");
         helper_answer(f, req, 0, NULL);
@@ -262,18 +262,59 @@ static void test_termina_lifecycle(void **state) {
         assert_false(pool_in_use(f, POOL_TERMINA) || pool_in_use(f, POOL_LXD));
 }
 
+static void test_only_the_owner_or_root_stops_a_guest(void **state) {
+        Fixture *f = *state;
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcTapResult tap = PATCHPANEL__IPC__TAP_RESULT__INIT;
+        IpcArcAddResult result = PATCHPANEL__IPC__ARC_ADD_RESULT__INIT;
+        char *taps[ARC_VM_N_TAPS] = { "vmtap1", "vmtap2", "vmtap3", "vmtap4", "vmtap5", "vmtap6" };
+
+        datapath_up(f);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 0, 1001,
+                                        NULL), 0);
+        tap.ifname = (char *) "vmtap0";
+        resp.result_case = RESULT(TAP);
+        resp.tap = &tap;
+        helper_answer(f, helper_expect(f, OP(VM_TAP_ADD), NULL, 0), 0, &resp);
+        spin(f, 10);
+        assert_int_equal(registry_guests(f->m->registry)->owner, 1001);
+        /* Another user may not; its owner and root may. */
+        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 1002,
+                                       NULL), -EPERM);
+        assert_non_null(f->m->vms);
+        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_TERMINA, 7, 1001,
+                                       NULL), 0);
+        helper_answer(f, helper_expect(f, OP(VM_TAP_REMOVE), NULL, 0), 0, NULL);
+        spin(f, 10);
+        assert_null(f->m->vms);
+
+        assert_int_equal(arc_start(f->m, ARC_KIND_VM, 0, -EBADF, 33, 1002, NULL), 0);
+        result.taps = taps;
+        result.n_taps = ARC_VM_N_TAPS;
+        resp.result_case = RESULT(ARC_ADD);
+        resp.arc_add = &result;
+        helper_answer(f, helper_expect(f, OP(ARC_ADD), NULL, 0), 0, &resp);
+        spin(f, 10);
+        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 33, 1001, NULL), -EPERM);
+        assert_int_equal(f->m->arc->state, ARC_RUNNING);
+        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 33, 0, NULL), 0);
+        helper_answer(f, helper_expect(f, OP(ARC_REMOVE), NULL, 0), 0, NULL);
+        spin(f, 10);
+        assert_null(f->m->arc);
+}
+
 static void test_vm_start_failure_gives_everything_back(void **state) {
         Fixture *f = *state;
 
         datapath_up(f);
-        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 3, NULL), 0);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 3, 0, NULL), 0);
         helper_answer(f, helper_expect(f, OP(VM_TAP_ADD), NULL, 0), -EEXIST, NULL);
         spin(f, 10);
         assert_null(f->m->vms);
         assert_null(registry_guests(f->m->registry));
         assert_false(pool_in_use(f, POOL_PLUGINVM));
         /* The subnet asked for is free again. */
-        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 3, NULL), 0);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 3, 0, NULL), 0);
         helper_answer(f, helper_expect(f, OP(VM_TAP_ADD), NULL, 0), -EIO, NULL);
         spin(f, 10);
 }
@@ -284,19 +325,19 @@ static void test_vm_teardown_failure_quarantines(void **state) {
         IpcTapResult tap = PATCHPANEL__IPC__TAP_RESULT__INIT;
 
         datapath_up(f);
-        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 5, 2, NULL), 0);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 5, 2, 0, NULL), 0);
         tap.ifname = (char *) "vmtap0";
         resp.result_case = RESULT(TAP);
         resp.tap = &tap;
         helper_answer(f, helper_expect(f, OP(VM_TAP_ADD), NULL, 0), 0, &resp);
         spin(f, 10);
-        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 5, NULL), 0);
+        assert_int_equal(vm_guest_stop(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 5, 0, NULL), 0);
         helper_answer(f, helper_expect(f, OP(VM_TAP_REMOVE), NULL, 0), -EBUSY, NULL);
         spin(f, 10);
         /* Gone from the manager's view, but its subnet stays out of use. */
         assert_null(f->m->vms);
         assert_null(registry_guests(f->m->registry));
-        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 6, 2, NULL),
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 6, 2, 0, NULL),
                          -EBUSY);
 }
 
@@ -311,11 +352,11 @@ static void test_arcvm_lifecycle(void **state) {
         GuestLink *l;
 
         datapath_up(f);
-        assert_int_equal(arc_start(f->m, ARC_KIND_VM, 0, -EBADF, 33, NULL), 0);
-        assert_int_equal(arc_start(f->m, ARC_KIND_VM, 0, -EBADF, 34, NULL), -EEXIST);
+        assert_int_equal(arc_start(f->m, ARC_KIND_VM, 0, -EBADF, 33, 0, NULL), 0);
+        assert_int_equal(arc_start(f->m, ARC_KIND_VM, 0, -EBADF, 34, 0, NULL), -EEXIST);
         req = helper_expect(f, OP(ARC_ADD), NULL, 0);
         assert_true(req->arc_add->vm);
-        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 33, NULL), -EBUSY);
+        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 33, 0, NULL), -EBUSY);
         result.taps = taps;
         result.n_taps = ARC_VM_N_TAPS;
         resp.result_case = RESULT(ARC_ADD);
@@ -332,9 +373,9 @@ static void test_arcvm_lifecycle(void **state) {
         assert_false(l->device);
         assert_int_equal(l->kind, GUEST_ARCVM);
 
-        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 34, NULL), -ENOENT);
-        assert_int_equal(arc_stop(f->m, ARC_KIND_CONTAINER, 1234, 0, NULL), -ENOENT);
-        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 33, NULL), 0);
+        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 34, 0, NULL), -ENOENT);
+        assert_int_equal(arc_stop(f->m, ARC_KIND_CONTAINER, 1234, 0, 0, NULL), -ENOENT);
+        assert_int_equal(arc_stop(f->m, ARC_KIND_VM, 0, 33, 0, NULL), 0);
         req = helper_expect(f, OP(ARC_REMOVE), NULL, 0);
         assert_int_equal(req->arc_remove->n_taps, ARC_VM_N_TAPS);
         helper_answer(f, req, 0, NULL);
@@ -348,7 +389,7 @@ static void test_arc_start_without_taps_fails(void **state) {
         Fixture *f = *state;
 
         datapath_up(f);
-        assert_int_equal(arc_start(f->m, ARC_KIND_VM, 0, -EBADF, 33, NULL), 0);
+        assert_int_equal(arc_start(f->m, ARC_KIND_VM, 0, -EBADF, 33, 0, NULL), 0);
         /* Success, but not the six TAPs a VM needs: a failed start. */
         helper_answer(f, helper_expect(f, OP(ARC_ADD), NULL, 0), 0, NULL);
         spin(f, 10);
@@ -364,8 +405,8 @@ static void test_answer_out_of_order_ends_the_manager(void **state) {
         int code = 0;
 
         datapath_up(f);
-        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 0, NULL), 0);
-        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 2, 0, NULL), 0);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 0, 0, NULL), 0);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 2, 0, 0, NULL), 0);
         first = helper_expect(f, OP(VM_TAP_ADD), NULL, 0);
         second = helper_expect(f, OP(VM_TAP_ADD), NULL, 0);
         helper_answer(f, second, 0, NULL);
@@ -396,7 +437,7 @@ static void test_helper_events(void **state) {
         assert_int_equal(f->m->n_foreign_drops, 1);
         assert_string_equal(f->m->foreign_drops[0].chain, "FORWARD");
         /* And an event in the middle of answers changes nothing in their order. */
-        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 0, NULL), 0);
+        assert_int_equal(vm_guest_start(f->m, PATCHPANEL__IPC__VM_KIND__VM_KIND_PLUGINVM, 1, 0, 0, NULL), 0);
         HelperRequest *req = helper_expect(f, OP(VM_TAP_ADD), NULL, 0);
         drops.n_chains = 0;
         assert_int_equal(ipc_send(f->helper, &ev.base, NULL, 0), 0);
@@ -523,6 +564,8 @@ static void test_orderly_stop(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_termina_lifecycle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_only_the_owner_or_root_stops_a_guest, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_vm_start_failure_gives_everything_back, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_vm_teardown_failure_quarantines, setup,

@@ -1,0 +1,141 @@
+"""Guests have owners (issue 8 part 4): the caller who starts a guest owns it; only that
+caller or root may stop it or see its details in GetStatus; GetDevices stays public.
+Driven as two non-root users of every Debian system, nobody and daemon (dbus-daemon turns
+away uids without a user entry), that the lab's bus lets call every method."""
+
+import json
+import pwd
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import pplab
+
+ALICE, BOB = pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("daemon").pw_uid
+
+# Everyone may call the daemon on this lab's bus; the daemon decides about guests.
+ANYONE_MAY_CALL = """
+  <policy context="default">
+    <allow send_destination="org.chromium.PatchPanel"/>
+  </policy>"""
+
+# Runs as a given uid: performs one action, prints "ok ..." or the D-Bus error's name.
+ACT = textwrap.dedent("""
+    import json, os, sys
+    sys.path.insert(0, sys.argv[1])
+    import pplab
+    uid = int(sys.argv[3])
+    os.setgroups([]); os.setgid(uid); os.setuid(uid)
+    lab = pplab.Lab.__new__(pplab.Lab)
+    lab.pb = pplab.import_protos()
+    lab._bus = pplab.Bus(sys.argv[2])
+    what, arg = sys.argv[4], int(sys.argv[5])
+    try:
+        if what == "status":
+            st = lab.status()
+            print("ok", json.dumps({"vms": [v["id"] for v in st["vms"]],
+                                    "arc": st["arc"] and st["arc"].get("cid"),
+                                    "ns": [n["pid"] for n in st["connected_namespaces"]]}))
+        elif what == "devices":
+            print("ok", json.dumps([d[0] for d in lab.get_devices()]))
+        elif what == "connect":
+            resp, lifeline = lab.connect_namespace(arg)
+            print("ok", resp.host_ifname, flush=True)
+            sys.stdin.read()  # hold the lifeline until told
+        else:
+            method, field = {
+                "termina-start": ("TerminaVmStartup", "cid"),
+                "termina-stop": ("TerminaVmShutdown", "cid"),
+                "plugin-start": ("PluginVmStartup", "id"),
+                "plugin-stop": ("PluginVmShutdown", "id"),
+                "arcvm-start": ("ArcVmStartup", "cid"),
+                "arcvm-stop": ("ArcVmShutdown", "cid"),
+            }[what]
+            lab.request(method, **{field: arg})
+            print("ok")
+    except pplab.DBusError as e:
+        print(e.name, e.text)
+""")
+
+
+@pytest.fixture(scope="module")
+def olab():
+    from conftest import finish_lab, make_lab  # pylint: disable=import-outside-toplevel
+    lab = make_lab(extra_policy=ANYONE_MAY_CALL)
+    yield lab
+    finish_lab(lab)
+
+
+def act(lab, uid, what, arg=0):
+    p = subprocess.run([sys.executable, "-c", ACT, str(lab.pylib), lab.bus_address, str(uid),
+                        what, str(arg)], capture_output=True, text=True, timeout=20)
+    out = p.stdout.strip()
+    assert out, p.stderr
+    return out
+
+
+def status_of(lab, uid):
+    out = act(lab, uid, "status")
+    assert out.startswith("ok "), out
+    return json.loads(out[3:])
+
+
+def test_vm_owner_stops_others_cannot(olab):
+    assert act(olab, ALICE, "termina-start", 11) == "ok"
+    try:
+        out = act(olab, BOB, "termina-stop", 11)
+        assert out.startswith("org.freedesktop.DBus.Error.AccessDenied"), out
+        assert "started by another user" in out, out
+        # Nothing changed: the VM still runs, its device is still listed, for anyone.
+        assert 11 in status_of(olab, ALICE)["vms"]
+        devices = act(olab, BOB, "devices")
+        assert any(name.startswith("vmtap") for name in json.loads(devices[3:])), devices
+        # Its details are its owner's (and root's), not another user's.
+        assert 11 not in status_of(olab, BOB)["vms"]
+        assert 11 in [v["id"] for v in olab.status()["vms"]]
+        assert [v["owner_uid"] for v in olab.status()["vms"] if v["id"] == 11] == [ALICE]
+    finally:
+        assert act(olab, ALICE, "termina-stop", 11) == "ok"
+    assert 11 not in status_of(olab, ALICE)["vms"]
+
+
+def test_root_may_stop_anyones_guest(olab):
+    assert act(olab, BOB, "plugin-start", 3) == "ok"
+    out = act(olab, ALICE, "plugin-stop", 3)
+    assert out.startswith("org.freedesktop.DBus.Error.AccessDenied"), out
+    olab.plugin_vm_shutdown(3)
+    assert 3 not in status_of(olab, BOB)["vms"]
+
+
+def test_arcvm_has_an_owner(olab):
+    assert act(olab, BOB, "arcvm-start", 5) == "ok"
+    try:
+        out = act(olab, ALICE, "arcvm-stop", 5)
+        assert out.startswith("org.freedesktop.DBus.Error.AccessDenied"), out
+        assert status_of(olab, ALICE)["arc"] is None
+        assert status_of(olab, BOB)["arc"] == 5
+    finally:
+        assert act(olab, BOB, "arcvm-stop", 5) == "ok"
+
+
+def test_connected_namespaces_are_their_owners(olab):
+    ns, _ = olab.client()
+    sleeper = ns.sleeper(uid=ALICE)
+    holder = subprocess.Popen([sys.executable, "-c", ACT, str(olab.pylib), olab.bus_address,
+                               str(ALICE), "connect", str(sleeper.pid)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = holder.stdout.readline().strip()
+        assert line.startswith("ok arc_ns"), line
+        assert sleeper.pid in status_of(olab, ALICE)["ns"]
+        assert sleeper.pid not in status_of(olab, BOB)["ns"]
+        assert sleeper.pid in [n["pid"] for n in olab.status()["connected_namespaces"]]
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    err = pplab.poll(lambda: None if sleeper.pid not in [
+        n["pid"] for n in olab.status()["connected_namespaces"]] else "still connected",
+        timeout=5, what="disconnect")
+    assert err is None, err
