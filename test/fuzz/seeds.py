@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 BUILD = Path(os.environ.get("PP_BUILD_DIR", HERE.parents[1] / "build"))
 sys.path.insert(0, str(BUILD / "python"))
 import service_pb2 as pb  # noqa: E402  pylint: disable=wrong-import-position,import-error
+import ipc_pb2  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 # The order of BusMethod in common/bus-request.h.
 METHODS = ["ArcStartup", "ArcShutdown", "ArcVmStartup", "ArcVmShutdown", "TerminaVmStartup",
@@ -145,7 +146,49 @@ def port_rule():
     }
 
 
+def helper_request():
+    """HelperRequests as the manager sends them (addresses in host byte order)."""
+    R = ipc_pb2.HelperRequest
+    mac = bytes([0x42, 0x37, 0x05, 0x13, 0x17, 0x01])
+    netns = 0x64735c80  # 100.115.92.128, the namespace pool's first /30
+    seeds = {
+        "datapath-start": R(id=1, datapath_start=ipc_pb2.DatapathStart(ingress_firewall=True)),
+        "ns-connect": R(id=2, ns_connect=ipc_pb2.NsConnect(
+            ns_id=3, pid=4321, subnet_base=netns, subnet_prefix_len=30, host_mac=mac,
+            peer_mac=mac, source=8)),
+        "ns-connect-pinned": R(id=3, ns_connect=ipc_pb2.NsConnect(
+            ns_id=4, pid=4321, subnet_base=netns + 4, subnet_prefix_len=30, host_mac=mac,
+            peer_mac=mac, source=2, outbound_ifindex=2, outbound_ifname="eth0")),
+        "ns-connect-bad-subnet": R(id=4, ns_connect=ipc_pb2.NsConnect(
+            ns_id=4, pid=4321, subnet_base=netns + 1, subnet_prefix_len=30, host_mac=mac,
+            peer_mac=mac, source=2)),
+        "ns-disconnect": R(id=5, ns_disconnect=ipc_pb2.NsDisconnect(ns_id=3)),
+        "uplink-add": R(id=6, uplink_add=ipc_pb2.UplinkAdd(ifname="eth0", ifindex=2)),
+        "vm-tap-add": R(id=7, vm_tap_add=ipc_pb2.VmTapAdd(
+            kind=1, subnet_base=0x64735c18, subnet_prefix_len=30, lxd_subnet_base=0x64735cc0,
+            lxd_subnet_prefix_len=28, mac=mac)),
+        "vm-tap-remove": R(id=8, vm_tap_remove=ipc_pb2.VmTapRemove(ifname="vmtap3")),
+        "arc-add": R(id=9, arc_add=ipc_pb2.ArcAdd(pid=4321, guest_mac=mac)),
+        "arc-add-vm": R(id=10, arc_add=ipc_pb2.ArcAdd(vm=True)),
+        "arc-remove-vm": R(id=11, arc_remove=ipc_pb2.ArcRemove(
+            vm=True, taps=[f"vmtap{i}" for i in range(6)], uplinks=["eth0", "wlan0"])),
+        "arc-uplink-add": R(id=12, arc_uplink_add=ipc_pb2.ArcUplinkAdd(
+            uplink_ifname="eth0", uplink_ifindex=2, subnet_base=0x64735c04,
+            subnet_prefix_len=30, vm=True, tap_ifname="vmtap1")),
+        "arc-uplink-remove": R(id=13, arc_uplink_remove=ipc_pb2.ArcUplinkRemove(
+            uplink_ifname="eth0")),
+        "port-rule": R(id=14, port_rule=ipc_pb2.PortRule(
+            create=True, type=3, proto=1, ifname="eth0", input_dst_port=8080,
+            dst_ip=0x64735c86, dst_port=80)),
+        "counters-get": R(id=15, counters_get=ipc_pb2.CountersGet(ifnames=["eth0"])),
+        "vpn-intent": R(id=16, vpn_intent=ipc_pb2.VpnIntent(policy=2)),
+        "vpn-bypass-none": R(id=17, vpn_bypass=ipc_pb2.VpnBypass()),
+    }
+    return {name: req.SerializeToString() for name, req in seeds.items()}
+
+
 def main():
+    write("helper-request", helper_request())
     requests = request_seeds()
     write("bus-request", bus_request(requests))
     write("proto-check", proto_check(requests))
