@@ -122,6 +122,17 @@ static const char input_chain[] =
         "    drop\n"
         "  }\n";
 
+/* ADB sideloading from Termina VMs (adb-proxy, reference §4.4): on the TAPs in
+ * adb_sideload, new TCP connections to ARC's address port 5555 go to the host's loopback,
+ * where adb-proxy listens (the TAP gets route_localnet, so that 127.0.0.1 is routable from
+ * it). Before the port forwards, which never name a TAP. */
+static const char adb_sideload_chain[] =
+        "  set adb_sideload { type ifname; }\n"
+        "  chain adb_sideload_nat {\n"
+        "    type nat hook prerouting priority dstnat - 1; policy accept;\n"
+        "    iifname @adb_sideload ip daddr %s tcp dport 5555 dnat ip to 127.0.0.1:5555\n"
+        "  }\n";
+
 /* The counters' table: created if missing, its sets (and their counters) kept if not. */
 static const char acct_definition[] =
         "add table inet " FW_ACCT_TABLE "\n"
@@ -317,6 +328,10 @@ static char *fw_tables_text(const FwConfig *config, bool reset_counters) {
                 config->lockdown_uid);
         if (config->ingress_firewall)
                 fputs(input_chain, f);
+        if (config->arc_addr) {
+                char a[IPV4_STRLEN];
+                fprintf(f, adb_sideload_chain, ipv4_to_string(config->arc_addr, a));
+        }
         fw_print_sources(f, &config->uid_sources);
         fputs("}\n", f);
         if (reset_counters)
@@ -532,6 +547,22 @@ void fw_batch_arc_dnat_remove(FwBatch *b, const char *uplink) {
         if (!fw_batch_name_ok(b, uplink))
                 return;
         fw_batch_append(b, "delete element inet %s arc_dnat { \"%s\" }\n", FW_TABLE, uplink);
+}
+
+void fw_batch_adb_sideload(FwBatch *b, const char *tap, bool enable) {
+        if (!fw_batch_name_ok(b, tap))
+                return;
+        fw_batch_append(b, "%s element inet %s adb_sideload { \"%s\" }\n",
+                        enable ? "add" : "delete", FW_TABLE, tap);
+}
+
+int fw_guest_sources(const char *ifname, FwGuestSources *ret) {
+        const FwGuestRecord *g = fw_guests_find(ifname);
+
+        if (!g)
+                return -ENOENT;
+        *ret = g->src;
+        return 0;
 }
 
 void fw_batch_port_rule(FwBatch *b, const PortRule *rule, bool create) {

@@ -57,6 +57,7 @@ struct GuestLink {
         char uplink[IFNAMSIZ];
         int uplink_ifindex;
         uid_t owner;           /* who started the guest */
+        uint32_t cid;          /* ARCVM's management link: the VM's vsock cid */
         LIST_FIELDS(GuestLink, guests);
 };
 

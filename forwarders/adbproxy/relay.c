@@ -282,16 +282,20 @@ static int flow_hold(Relay *r, Flow *f) {
 
 /* ---- relay ---------------------------------------------------------------------------- */
 
-static void relay_apply_config(Relay *r, const RelayConfig *config) {
-        r->config = *config;
-        if (r->config.quantum == 0)
-                r->config.quantum = RELAY_DEFAULT_QUANTUM;
-        while (r->n_spare > r->config.spare_pipes) {
+static void pipes_drop_spares(Relay *r, unsigned keep) {
+        while (r->n_spare > keep) {
                 RelayPipe *p = r->spare;
                 r->spare = p->next;
                 r->n_spare--;
                 pipe_close(p);
         }
+}
+
+static void relay_apply_config(Relay *r, const RelayConfig *config) {
+        r->config = *config;
+        if (r->config.quantum == 0)
+                r->config.quantum = RELAY_DEFAULT_QUANTUM;
+        pipes_drop_spares(r, r->config.spare_pipes);
 }
 
 int relay_new(const RelayConfig *config, const RelayIo *io, const RelayCallbacks *cb,
@@ -322,11 +326,7 @@ Relay *relay_free(Relay *r) {
         r->cb = (RelayCallbacks) {};
         relay_close_all(r);
         conn_free_all(r);
-        while (r->spare) {
-                RelayPipe *p = r->spare;
-                r->spare = p->next;
-                pipe_close(p);
-        }
+        pipes_drop_spares(r, 0);
         safe_close(r->epoll_fd);
         free(r);
         return NULL;
@@ -397,6 +397,9 @@ static void conn_close(RelayConn *c, RelayCloseReason why, int error) {
         list_remove(conn_list(r, c), c);
         c->state = CONN_CLOSED;
         r->counters.open--;
+        /* The spares serve busy times: with no pair left, the fds go back too. */
+        if (r->counters.open == 0)
+                pipes_drop_spares(r, 0);
         if (why == RELAY_CLOSE_IDLE)
                 r->counters.idle_closed++;
         if (why == RELAY_CLOSE_UPSTREAM_FAILED || why == RELAY_CLOSE_CONNECT_TIMEOUT)

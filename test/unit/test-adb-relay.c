@@ -326,8 +326,13 @@ static void test_idle_pair_holds_no_pipe(void **state) {
         relay_pipes(f->relay, &spare, &lent);
         assert_int_equal(lent, 0);
         assert_true(spare >= 1 && spare <= RELAY_DEFAULT_SPARE_PIPES);
+        /* The last pair gone, the spares go too: no fd is left behind. */
         safe_close(client);
         safe_close(adbd);
+        drive(f);
+        assert_true(relay_is_empty(f->relay));
+        relay_pipes(f->relay, &spare, &lent);
+        assert_int_equal(spare + lent, 0);
 }
 
 /* ---- back-pressure and fairness -------------------------------------------------------- */
