@@ -22,6 +22,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -64,6 +65,7 @@ typedef enum Counter {
         COUNTER_BYTES_TO_ARC,
         COUNTER_BYTES_FROM_ARC,
         COUNTER_COPY_FALLBACKS,
+        COUNTER_HEAP_BYTES,
         _COUNTER_MAX,
 } Counter;
 
@@ -77,6 +79,7 @@ static const char *const counter_names[_COUNTER_MAX] = {
         [COUNTER_BYTES_TO_ARC] = "bytes_to_arc",
         [COUNTER_BYTES_FROM_ARC] = "bytes_from_arc",
         [COUNTER_COPY_FALLBACKS] = "copy_fallbacks",
+        [COUNTER_HEAP_BYTES] = "heap_bytes",
 };
 
 typedef struct AdbProxy {
@@ -147,6 +150,9 @@ static void proxy_status_changed(AdbProxy *p) {
 static void on_status(ForwarderStatus *st, void *userdata) {
         AdbProxy *p = userdata;
         const RelayCounters *c = relay_counters(p->relay);
+        /* What the process has allocated (not counters, but what the cost of a connection
+         * is measured by). */
+        struct mallinfo2 mi = mallinfo2();
         const uint64_t values[_COUNTER_MAX] = {
                 [COUNTER_LISTENING] = p->listen_fd >= 0,
                 [COUNTER_OPEN] = c->open,
@@ -157,6 +163,7 @@ static void on_status(ForwarderStatus *st, void *userdata) {
                 [COUNTER_BYTES_TO_ARC] = c->bytes_up,
                 [COUNTER_BYTES_FROM_ARC] = c->bytes_down,
                 [COUNTER_COPY_FALLBACKS] = c->copy_fallbacks,
+                [COUNTER_HEAP_BYTES] = mi.uordblks + mi.hblkhd,
         };
 
         for (size_t i = 0; i < _COUNTER_MAX; i++) {
@@ -177,21 +184,21 @@ static void on_status(ForwarderStatus *st, void *userdata) {
 
 /* ---- the relay's timers and events ----------------------------------------------------- */
 
+/* The timer for relay_expire(), armed lazily: activity only moves deadlines later, so the
+ * timer is moved only when something is due sooner than it fires (a new pair's connect
+ * timeout), and a timer that fires early finds nothing due and is armed again. Moving it
+ * on every byte would cost a timerfd_settime() per wake-up. */
 static void proxy_arm_expiry(AdbProxy *p) {
         uint64_t when = relay_next_deadline(p->relay);
 
-        if (when == p->armed)
+        if (when >= p->armed)
                 return;
         p->armed = when;
-        if (when == UINT64_MAX) {
-                (void) sd_event_source_set_enabled(p->expire_timer, SD_EVENT_OFF);
-                return;
-        }
         if (sd_event_source_set_time(p->expire_timer, when) < 0 ||
             sd_event_source_set_enabled(p->expire_timer, SD_EVENT_ONESHOT) < 0) {
                 /* Timeouts are late, not lost: the next event tries again. */
                 log_warning("Cannot arm the relay's timer, ignoring");
-                p->armed = 0;
+                p->armed = UINT64_MAX;
         }
 }
 
@@ -199,7 +206,7 @@ static int on_expire(sd_event_source *s, uint64_t usec, void *userdata) {
         AdbProxy *p = userdata;
 
         (void) s;
-        p->armed = 0;
+        p->armed = UINT64_MAX;
         (void) relay_expire(p->relay, usec);
         proxy_arm_expiry(p);
         proxy_status_changed(p);

@@ -100,8 +100,10 @@ typedef struct RelayConfig {
 #define RELAY_DEFAULT_MAX_CONNS 512u
 #define RELAY_DEFAULT_IDLE_TIMEOUT_USEC (3600ull * 1000 * 1000)
 #define RELAY_DEFAULT_CONNECT_TIMEOUT_USEC (10ull * 1000 * 1000)
-#define RELAY_DEFAULT_PIPE_SIZE (256u * 1024)
-#define RELAY_DEFAULT_QUANTUM (1024u * 1024)
+/* The largest pipe an unprivileged process may ask for (fs.pipe-max-size): fewer splice()
+ * calls a megabyte; past the user's pipe quota a pipe keeps the kernel's size. */
+#define RELAY_DEFAULT_PIPE_SIZE (1024u * 1024)
+#define RELAY_DEFAULT_QUANTUM (2048u * 1024)
 #define RELAY_DEFAULT_SPARE_PIPES 16u
 /* The most file descriptors one pair can hold: two sockets and a pipe per flow. */
 #define RELAY_FDS_PER_CONN 6u

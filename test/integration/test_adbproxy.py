@@ -183,6 +183,42 @@ def test_tcp_fallback_when_the_socket_is_gone(alab, arc, lan_adb):
     lan_adb.adb("disconnect", target)
 
 
+def test_a_clients_access_rule_and_adb_proxys_share_the_element(alab, sock_dir):
+    """ModifyPortRule ACCESS tcp/5555 and adb-proxy's opening are one nftables element:
+    neither's end takes it from the other."""
+    assert not access_open(alab)
+    assert alab.modify_port_rule("create", "access", "tcp", ADB_PORT)
+    assert access_open(alab)
+    a = pplab.ArcContainer(alab)
+    try:
+        wait_proxy(alab, lambda st: None if st["c"]["listening"] == 1 else "no", "listening")
+        # The client's rule is there already: a duplicate is still refused.
+        assert not alab.modify_port_rule("create", "access", "tcp", ADB_PORT)
+        assert access_open(alab)
+    finally:
+        a.close()
+    wait_proxy(alab, lambda st: None if st["c"]["listening"] == 0 else "still", "stopped")
+    # ARC is gone, the client's rule is not.
+    assert access_open(alab)
+    # The other way round: ARC first, the client's rule comes and goes, ARC's stays.
+    assert alab.modify_port_rule("delete", "access", "tcp", ADB_PORT)
+    assert not access_open(alab)
+    a = pplab.ArcContainer(alab)
+    try:
+        err = pplab.poll(lambda: None if access_open(alab) else "closed", timeout=5,
+                         what="adb-proxy's opening")
+        assert err is None, err
+        assert alab.modify_port_rule("create", "access", "tcp", ADB_PORT)
+        assert alab.modify_port_rule("delete", "access", "tcp", ADB_PORT)
+        assert access_open(alab)
+        assert not alab.modify_port_rule("delete", "access", "tcp", ADB_PORT)
+    finally:
+        a.close()
+    err = pplab.poll(lambda: None if not access_open(alab) else "open", timeout=5,
+                     what="the element gone with ARC")
+    assert err is None, err
+
+
 def test_adb_from_the_termina_vm(alab, arc):
     resp = alab.termina_vm_startup(cid=77)
     tap = resp.device.ifname
