@@ -135,6 +135,52 @@ def test_off_by_default(fresh_lab):
         a.close()
 
 
+# Three connections at once; for each, when (seconds after connecting) it saw its end.
+THREE_CONNECTIONS = r"""
+import json, selectors, socket, sys, time
+t0 = time.monotonic()
+socks = [socket.create_connection((sys.argv[1], int(sys.argv[2]))) for _ in range(3)]
+ends = [None] * 3
+sel = selectors.DefaultSelector()
+for i, s in enumerate(socks):
+    sel.register(s, selectors.EVENT_READ, i)
+while sel.get_map() and time.monotonic() - t0 < 15:
+    for key, _ in sel.select(1):
+        try:
+            data = key.fileobj.recv(1)
+        except OSError:
+            data = b"?"
+        ends[key.data] = [repr(data), round(time.monotonic() - t0, 1)]
+        sel.unregister(key.fileobj)
+print(json.dumps(ends))
+"""
+
+
+def test_connection_cap_and_idle_timeout(fresh_lab, sock_dir):
+    lab = fresh_lab(daemon_args=["--adb-proxy=on", "--adb-max-connections=2",
+                                 "--adb-idle-timeout=2",
+                                 f"--adb-socket={sock_dir / 'cap.sock'}"])
+    a = pplab.ArcContainer(lab)
+    try:
+        a.ns.add_peer(pplab.FakeAdbd(unix=str(sock_dir / "cap.sock")))
+        wait_proxy(lab, lambda st: None if st["c"]["listening"] == 1 else "no", "listening")
+        p = lab.lan.exec("/usr/bin/python3", "-c", THREE_CONNECTIONS, pplab.HOST_UPLINK_ADDR,
+                         str(ADB_PORT), timeout=30)
+        ends = json.loads(p.stdout)
+        # The third is over the cap: closed at once. The first two are idle (adbd says
+        # nothing until the client speaks): closed by the idle timeout, not before.
+        assert ends[2][0] == "b''" and ends[2][1] < 1.5, ends
+        for data, when in ends[:2]:
+            assert data == "b''" and 1.5 <= when <= 6, ends
+        st = wait_proxy(lab, lambda st: None if st["c"]["idle_closed"] == 2 and
+                        st["c"]["connections_open"] == 0 else st["c"], "counted")
+        assert st["c"]["connections_refused"] == 1
+        assert st["c"]["connections_total"] == 2
+        assert "2 connections are the limit" in lab.log()
+    finally:
+        a.close()
+
+
 def test_on_but_arc_stopped(alab):
     st = wait_proxy(alab, lambda st: None, "adb-proxy running")
     assert st["c"]["listening"] == 0
