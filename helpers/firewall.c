@@ -264,21 +264,27 @@ void fw_close(struct nft_ctx *nft) {
         fw_guests_clear(/* release= */ true);
 }
 
-/* Run one batch; on failure the first line of nft's error text goes into err. */
-static int fw_run(struct nft_ctx *nft, const char *cmd, const char *what, ErrBuf *err) {
+/* Run one batch; on failure the first line of nft's error text goes into err, and
+ * *ret_missing (if given) says whether it failed only because an object was not there.
+ * The error text is read once: libnftables hands it out once, then "" until the next
+ * error. */
+static int fw_run_full(struct nft_ctx *nft, const char *cmd, const char *what, ErrBuf *err,
+                       bool *ret_missing) {
+        if (ret_missing)
+                *ret_missing = false;
         if (nft_run_cmd_from_buffer(nft, cmd) == 0)
                 return 0;
 
         const char *text = nft_ctx_get_error_buffer(nft);
         size_t n = text ? strcspn(text, "\n") : 0;
+        if (ret_missing)
+                *ret_missing = text && strstr(text, "No such file or directory");
         return errbuf_set(err, -EIO, "nftables refused to %s: %.*s", what, (int) n,
                           text ? text : "");
 }
 
-/* Whether the last failed run failed only because an object was not there. */
-static bool fw_error_is_missing(struct nft_ctx *nft) {
-        const char *text = nft_ctx_get_error_buffer(nft);
-        return text && strstr(text, "No such file or directory");
+static int fw_run(struct nft_ctx *nft, const char *cmd, const char *what, ErrBuf *err) {
+        return fw_run_full(nft, cmd, what, err, NULL);
 }
 
 /* Check a transaction, then apply it. */
@@ -387,7 +393,9 @@ static int fw_run_removal(struct nft_ctx *nft, const char *cmds, const char *wha
                 line[n] = '\n';
                 line[n + 1] = '\0';
                 p += n + (p[n] == '\n');
-                if (fw_run(nft, line, what, r < 0 ? NULL : err) < 0 && !fw_error_is_missing(nft) &&
+                bool missing;
+
+                if (fw_run_full(nft, line, what, r < 0 ? NULL : err, &missing) < 0 && !missing &&
                     r == 0)
                         r = -EIO;
         }
