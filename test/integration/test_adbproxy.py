@@ -11,7 +11,9 @@ import json
 import os
 import shutil
 import signal
+import socket
 import struct
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -436,3 +438,95 @@ def test_arcvm_without_vsock_transport(alab):
     finally:
         alab.arc_vm_shutdown(cid)
     wait_proxy(alab, lambda st: None if st["c"]["listening"] == 0 else "still", "not listening")
+
+
+# ---- the helper's AdbSideload, driven directly -------------------------------------------
+
+def ip4(text):
+    return struct.unpack("!I", socket.inet_aton(text))[0]
+
+
+class DirectHelper:
+    """patchpanel-helper started by the test inside a namespace of its own, the test
+    playing the manager on its socket."""
+
+    def __init__(self, ns, build):
+        pplab.import_protos(build)
+        import ipc_pb2  # noqa: E402  pylint: disable=import-outside-toplevel
+        self.pb = ipc_pb2
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns.name, str(build / "bin" / "patchpanel-helper"),
+             f"--ipc-fd={theirs.fileno()}", "--log-level=debug"],
+            pass_fds=[theirs.fileno()], stderr=subprocess.PIPE, text=True, env=ns.env())
+        theirs.close()
+        self.sock.settimeout(20)
+        self.next_id = 1
+
+    def call(self, **op):
+        req = self.pb.HelperRequest(id=self.next_id, **op)
+        self.next_id += 1
+        self.sock.send(req.SerializeToString())
+        while True:
+            resp = self.pb.HelperResponse()
+            resp.ParseFromString(self.sock.recv(65536))
+            if resp.id == req.id:
+                return resp
+
+    def close(self):
+        self.sock.close()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.proc.stderr.read()
+
+
+def test_the_helper_checks_adb_sideload():
+    with pplab.Topology() as topo:
+        ns = topo.add_netns("helper")
+        h = DirectHelper(ns, pplab.build_dir())
+        try:
+            pb = h.pb
+            assert h.call(datapath_start=pb.DatapathStart()).status == 0
+            termina = h.call(vm_tap_add=pb.VmTapAdd(
+                kind=pb.VM_KIND_TERMINA, subnet_base=ip4("100.115.92.24"), subnet_prefix_len=30,
+                lxd_subnet_base=ip4("100.115.92.192"), lxd_subnet_prefix_len=28,
+                mac=bytes.fromhex("02005e005301")))
+            plugin = h.call(vm_tap_add=pb.VmTapAdd(
+                kind=pb.VM_KIND_PLUGINVM, subnet_base=ip4("100.115.93.0"), subnet_prefix_len=29,
+                mac=bytes.fromhex("02005e005302")))
+            assert termina.status == 0 and plugin.status == 0, (termina, plugin)
+            tap, other = termina.tap.ifname, plugin.tap.ifname
+
+            def sideload(name, enable=True):
+                return h.call(adb_sideload=pb.AdbSideload(ifname=name, enable=enable))
+
+            def localnet(name):
+                return ns.out("sysctl", "-n", f"net.ipv4.conf.{name}.route_localnet").strip()
+
+            r = sideload(tap)
+            assert r.status == 0, r
+            assert pplab.nft_elements(ns, "adb_sideload") == {tap: None}
+            assert localnet(tap) == "1"
+            # A PluginVM's TAP, a TAP that is not there, a name that is not a TAP: refused,
+            # and nothing changes.
+            for name, why in ((other, "is not a Termina VM's TAP"), ("vmtap999", "no TAP"),
+                              ("eth0", "not a TAP name"), ("lo", "not a TAP name"),
+                              ("vmtap1\" }", "not a TAP name")):
+                r = sideload(name)
+                assert r.status < 0 and why in r.message, (name, r)
+            assert pplab.nft_elements(ns, "adb_sideload") == {tap: None}
+            assert localnet(other) == "0"
+            # Off again; and off for what is gone is fine.
+            assert sideload(tap, False).status == 0
+            assert sideload("vmtap999", False).status == 0
+            assert pplab.nft_elements(ns, "adb_sideload") == {}
+            assert localnet(tap) == "0"
+            nat = ns.out("nft", "list", "chain", "inet", "patchpanel", "adb_sideload_nat")
+            assert f"ip daddr {ARC_ADDR} tcp dport {ADB_PORT} dnat ip to 127.0.0.1:{ADB_PORT}" \
+                in nat, nat
+        finally:
+            log = h.close()
+        assert h.proc.returncode == 0, log
