@@ -49,7 +49,8 @@ int helper_adb_sideload(Helper *h, const AdbSideloadArgs *a, ErrBuf *err) {
                 return errbuf_set(err, r, "%s is not the daemon's", a->tap);
         /* Loopback becomes routable from this TAP: only for a Termina VM's. */
         if (fw_guest_sources(a->tap, &src) < 0 || src.n_v4 == 0 ||
-            src.v4[0].base < pool_config_first(termina) || src.v4[0].base > pool_config_last(termina))
+            src.v4[0].base < pool_config_first(termina) ||
+            src.v4[0].base > pool_config_last(termina))
                 return errbuf_set(err, -EPERM, "%s is not a Termina VM's TAP", a->tap);
         r = link_set_route_localnet(a->tap, true, err);
         if (r < 0)

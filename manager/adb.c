@@ -40,7 +40,8 @@ static void adb_sideload(Manager *m, const char *tap, bool enable) {
         req.adb_sideload = &op;
         r = helper_link_call(m->helper, &req, NULL, 0, adb_on_sideload_done, m);
         if (r < 0)
-                log_warning_errno(r, "adb-proxy: cannot ask the helper about %s, ignoring: %m", tap);
+                log_warning_errno(r, "adb-proxy: cannot ask the helper about %s, ignoring: %m",
+                                  tap);
         else
                 log_debug("adb-proxy: %s ADB from %s", enable ? "allowing" : "ending", tap);
 }

@@ -369,8 +369,8 @@ static void proxy_fit_fd_limit(RelayConfig *config) {
                 return;
         }
         if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
-                unsigned cap = rl.rlim_max > fixed
-                                       ? (unsigned) ((rl.rlim_max - fixed) / RELAY_FDS_PER_CONN) : 0;
+                uint64_t room = rl.rlim_max > fixed ? rl.rlim_max - fixed : 0;
+                unsigned cap = (unsigned) (room / RELAY_FDS_PER_CONN);
 
                 log_warning("The fd limit (%llu) is too low for %u connections: allowing %u",
                             (unsigned long long) rl.rlim_max, config->max_conns, cap);
@@ -438,7 +438,8 @@ static void on_link_add(const ForwarderLink *l, void *userdata) {
 
         if (!is_arc(l) || strlen(l->guest) >= sizeof p->arc_name ||
             strlen(l->uplink) >= sizeof p->arc_uplink) {
-                log_warning("Not ARC's link, ignoring: %s (kind %d)", l->guest, (int) l->guest_kind);
+                log_warning("Not ARC's link, ignoring: %s (kind %d)", l->guest,
+                            (int) l->guest_kind);
                 return;
         }
         if (l->guest_kind == PATCHPANEL__IPC__GUEST_KIND__GUEST_KIND_ARCVM && l->cid < 3) {
@@ -559,7 +560,8 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         signal(SIGPIPE, SIG_IGN);
-        if (proxy_setup(&p, o.control_fd) < 0 || fwd_sandbox(seccomp_policy_adb_proxy, o.seccomp) < 0)
+        if (proxy_setup(&p, o.control_fd) < 0 ||
+            fwd_sandbox(seccomp_policy_adb_proxy, o.seccomp) < 0)
                 return EXIT_FAILURE;
         r = fwd_runtime_hello(p.rt);
         if (r < 0)

@@ -789,7 +789,8 @@ int relay_add(Relay *r, int client_fd, uint64_t now) {
         }
         /* Every socket of the relay must be non-blocking, whoever accepted it. */
         flags = fcntl(client_fd, F_GETFL);
-        if (flags < 0 || (!(flags & O_NONBLOCK) && fcntl(client_fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
+        if (flags < 0 ||
+            (!(flags & O_NONBLOCK) && fcntl(client_fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
                 int e = -errno;
                 safe_close(client_fd);
                 return e;

@@ -28,7 +28,7 @@
  *   closed      any error on either side, the idle timeout (no byte moved either way), the
  *               connect timeout, or relay_close_all() close both sockets at once.
  *
- * Memory: an idle pair is one RelayConn (~120 bytes) and two epoll registrations in the
+ * Memory: an idle pair is one RelayConn (~140 bytes of heap) and two epoll registrations in the
  * kernel. Pipes are borrowed only while a flow has bytes in flight and go back to a small
  * pool of spare ones as soon as the flow's pipe is empty, so idle connections hold no pipe;
  * the worst case is six fds a pair (two sockets, two pipes), which is what the caller's fd
