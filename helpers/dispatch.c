@@ -116,6 +116,7 @@ typedef union HelperArgs {
         PortRuleArgs port_rule;
         CountersGetArgs counters_get;
         VpnIntentArgs vpn_intent;
+        AdbSideloadArgs adb_sideload;
 } HelperArgs;
 
 /* What one request answers with; it lives until its answer is sent. */
@@ -422,6 +423,20 @@ static int handle_vpn_intent(Helper *h, const HelperArgs *a, HelperResult *res,
         return helper_vpn_intent(h, &a->vpn_intent, err);
 }
 
+static int check_adb_sideload(const Helper *h, const HelperRequest *req, const int *fds,
+                              HelperArgs *ret, ErrBuf *err) {
+        (void) h;
+        (void) fds;
+        return validate_adb_sideload(req->adb_sideload, &ret->adb_sideload, err);
+}
+
+static int handle_adb_sideload(Helper *h, const HelperArgs *a, HelperResult *res,
+                               HelperResponse *resp, ErrBuf *err) {
+        (void) res;
+        (void) resp;
+        return helper_adb_sideload(h, &a->adb_sideload, err);
+}
+
 #define SINGLE(NAME, name, fds) \
         { OP(NAME), #name, fds, check_##name, handle_##name, NULL }
 
@@ -445,6 +460,7 @@ static const HelperOp helper_ops[] = {
         SINGLE(COUNTERS_GET, counters_get, NULL),
         SINGLE(VPN_INTENT, vpn_intent, fds_one),
         SINGLE(VPN_BYPASS, vpn_bypass, NULL),
+        SINGLE(ADB_SIDELOAD, adb_sideload, NULL),
 };
 
 static const HelperOp *helper_op_find(int op_case) {

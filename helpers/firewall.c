@@ -122,6 +122,17 @@ static const char input_chain[] =
         "    drop\n"
         "  }\n";
 
+/* ADB sideloading from Termina VMs (adb-proxy, reference §4.4): on the TAPs in
+ * adb_sideload, new TCP connections to ARC's address port 5555 go to the host's loopback,
+ * where adb-proxy listens (the TAP gets route_localnet, so that 127.0.0.1 is routable from
+ * it). Before the port forwards, which never name a TAP. */
+static const char adb_sideload_chain[] =
+        "  set adb_sideload { type ifname; }\n"
+        "  chain adb_sideload_nat {\n"
+        "    type nat hook prerouting priority dstnat - 1; policy accept;\n"
+        "    iifname @adb_sideload ip daddr %s tcp dport 5555 dnat ip to 127.0.0.1:5555\n"
+        "  }\n";
+
 /* The counters' table: created if missing, its sets (and their counters) kept if not. */
 static const char acct_definition[] =
         "add table inet " FW_ACCT_TABLE "\n"
@@ -253,21 +264,27 @@ void fw_close(struct nft_ctx *nft) {
         fw_guests_clear(/* release= */ true);
 }
 
-/* Run one batch; on failure the first line of nft's error text goes into err. */
-static int fw_run(struct nft_ctx *nft, const char *cmd, const char *what, ErrBuf *err) {
+/* Run one batch; on failure the first line of nft's error text goes into err, and
+ * *ret_missing (if given) says whether it failed only because an object was not there.
+ * The error text is read once: libnftables hands it out once, then "" until the next
+ * error. */
+static int fw_run_full(struct nft_ctx *nft, const char *cmd, const char *what, ErrBuf *err,
+                       bool *ret_missing) {
+        if (ret_missing)
+                *ret_missing = false;
         if (nft_run_cmd_from_buffer(nft, cmd) == 0)
                 return 0;
 
         const char *text = nft_ctx_get_error_buffer(nft);
         size_t n = text ? strcspn(text, "\n") : 0;
+        if (ret_missing)
+                *ret_missing = text && strstr(text, "No such file or directory");
         return errbuf_set(err, -EIO, "nftables refused to %s: %.*s", what, (int) n,
                           text ? text : "");
 }
 
-/* Whether the last failed run failed only because an object was not there. */
-static bool fw_error_is_missing(struct nft_ctx *nft) {
-        const char *text = nft_ctx_get_error_buffer(nft);
-        return text && strstr(text, "No such file or directory");
+static int fw_run(struct nft_ctx *nft, const char *cmd, const char *what, ErrBuf *err) {
+        return fw_run_full(nft, cmd, what, err, NULL);
 }
 
 /* Check a transaction, then apply it. */
@@ -317,6 +334,10 @@ static char *fw_tables_text(const FwConfig *config, bool reset_counters) {
                 config->lockdown_uid);
         if (config->ingress_firewall)
                 fputs(input_chain, f);
+        if (config->arc_addr) {
+                char a[IPV4_STRLEN];
+                fprintf(f, adb_sideload_chain, ipv4_to_string(config->arc_addr, a));
+        }
         fw_print_sources(f, &config->uid_sources);
         fputs("}\n", f);
         if (reset_counters)
@@ -372,7 +393,9 @@ static int fw_run_removal(struct nft_ctx *nft, const char *cmds, const char *wha
                 line[n] = '\n';
                 line[n + 1] = '\0';
                 p += n + (p[n] == '\n');
-                if (fw_run(nft, line, what, r < 0 ? NULL : err) < 0 && !fw_error_is_missing(nft) &&
+                bool missing;
+
+                if (fw_run_full(nft, line, what, r < 0 ? NULL : err, &missing) < 0 && !missing &&
                     r == 0)
                         r = -EIO;
         }
@@ -532,6 +555,22 @@ void fw_batch_arc_dnat_remove(FwBatch *b, const char *uplink) {
         if (!fw_batch_name_ok(b, uplink))
                 return;
         fw_batch_append(b, "delete element inet %s arc_dnat { \"%s\" }\n", FW_TABLE, uplink);
+}
+
+void fw_batch_adb_sideload(FwBatch *b, const char *tap, bool enable) {
+        if (!fw_batch_name_ok(b, tap))
+                return;
+        fw_batch_append(b, "%s element inet %s adb_sideload { \"%s\" }\n",
+                        enable ? "add" : "delete", FW_TABLE, tap);
+}
+
+int fw_guest_sources(const char *ifname, FwGuestSources *ret) {
+        const FwGuestRecord *g = fw_guests_find(ifname);
+
+        if (!g)
+                return -ENOENT;
+        *ret = g->src;
+        return 0;
 }
 
 void fw_batch_port_rule(FwBatch *b, const PortRule *rule, bool create) {

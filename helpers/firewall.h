@@ -39,6 +39,10 @@
  *   map port_fwd     ifname . proto . port -> ipv4 . port           FORWARDING rules
  *   map port_fwd_ip  ifname . proto . ipv4 . port -> ipv4 . port    ... for one address
  *   set lockdown     proto . port                   LOCKDOWN rules (loopback ports)
+ *   set adb_sideload ifname                         Termina VMs' TAPs on which ARC's
+ *                                                   address port 5555 goes to the host's
+ *                                                   loopback port 5555 (adb-proxy), in
+ *                                                   chain adb_sideload_nat
  *   map uid_source   uid -> verdict (interval)      source of the host's sockets by
  *                                                   owner, through chains source_<name>
  *
@@ -72,6 +76,8 @@ typedef struct FwConfig {
         bool ingress_firewall;
         uint32_t lockdown_uid;  /* the one uid that may connect to LOCKDOWN ports */
         SourceMap uid_sources;  /* source of the host's sockets by owner */
+        uint32_t arc_addr;      /* ARC's address (.2 of the ARC pool), adb sideloading's
+                                 * destination; 0: no adb_sideload chain */
 } FwConfig;
 
 int fw_open(struct nft_ctx **ret);
@@ -134,6 +140,10 @@ void fw_batch_uplink_remove(FwBatch *b, const char *ifname, int ifindex);
 /* Send inbound TCP/UDP on @uplink that no host socket wants to @addr (ARC). */
 void fw_batch_arc_dnat_add(FwBatch *b, const char *uplink, uint32_t addr);
 void fw_batch_arc_dnat_remove(FwBatch *b, const char *uplink);
+/* ADB from a Termina VM: its TAP in (or out of) adb_sideload. */
+void fw_batch_adb_sideload(FwBatch *b, const char *tap, bool enable);
+/* The sources fw_batch_guest_add() gave a guest link. Return: 0, -ENOENT for none. */
+int fw_guest_sources(const char *ifname, FwGuestSources *ret);
 /* The element of a port rule, which must have passed port_rule_validate(). */
 void fw_batch_port_rule(FwBatch *b, const PortRule *rule, bool create);
 

@@ -406,3 +406,21 @@ int link_disable_ipv6(const char *ifname, ErrBuf *err) {
                 return errbuf_set(err, -errno ?: -EIO, "cannot disable IPv6 on %s: %m", ifname);
         return 0;
 }
+
+int link_set_route_localnet(const char *ifname, bool on, ErrBuf *err) {
+        _cleanup_close_ int fd = -EBADF;
+        char path[128];
+
+        if (!ifname_is_valid(ifname))
+                return errbuf_set(err, -EINVAL, "invalid interface name");
+        snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return errbuf_set(err, -ENODEV, "no link %s", ifname);
+        if (fd < 0)
+                return errbuf_set(err, -errno, "cannot set route_localnet on %s: %m", ifname);
+        if (write(fd, on ? "1" : "0", 1) != 1)
+                return errbuf_set(err, -errno ?: -EIO, "cannot set route_localnet on %s: %m",
+                                  ifname);
+        return 0;
+}

@@ -121,5 +121,8 @@ int addr_add_ipv4(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned prefi
 int route_add_ipv4(struct nl_sock *sk, uint32_t dst, unsigned prefix_len, uint32_t gateway,
                    int ifindex, ErrBuf *err);
 
+/* net.ipv4.conf.<ifname>.route_localnet: whether 127.0.0.0/8 is routed from and to it.
+ * Return: 0, -ENODEV if there is no such link. */
+int link_set_route_localnet(const char *ifname, bool on, ErrBuf *err);
 /* Disable IPv6 on a link that is down, before it starts any IPv6 work. */
 int link_disable_ipv6(const char *ifname, ErrBuf *err);

@@ -280,6 +280,9 @@ int main(int argc, char **argv) {
         }
         h.ipc_fd = args.ipc_fd;
         h.fw = args.fw;
+        /* ARC's address, where adb sideloading from a Termina VM is bound. */
+        h.fw.arc_addr = subnet_addr(&(Subnet) { .base = h.pools.pools[POOL_ARC].base,
+                                                .prefix_len = h.pools.pools[POOL_ARC].prefix_len }, 1);
         h.tap_owner = (uid_t) args.tap_owner;
         h.self_pid = getpid();
         h.manager_pid = getppid();

@@ -276,10 +276,12 @@ static int route_scan(Helper *h, RouteScan *s, ErrBuf *err) {
 
         s->want = calloc(ROUTES_MAX, sizeof *s->want);
         s->have = calloc(ROUTES_MAX, sizeof *s->have);
-        cb = nl_cb_clone(nl_socket_get_cb(h->nl));
+        struct nl_cb *own = nl_socket_get_cb(h->nl); /* a reference, given back below */
+
+        cb = nl_cb_clone(own);
+        nl_cb_put(own);
         if (!s->want || !s->have || !cb)
                 return errbuf_set(err, -ENOMEM, "out of memory for routes");
-        nl_cb_put(nl_socket_get_cb(h->nl)); /* nl_socket_get_cb() took a reference */
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, route_dump_message, s);
         r = nl_rtgen_request(h->nl, RTM_GETROUTE, AF_UNSPEC, NLM_F_DUMP);
         if (r >= 0)

@@ -6,6 +6,7 @@
 
 #include "firewall.h"
 #include "fwmark.h"
+#include "link.h"
 #include "ipc.h"
 #include "log.h"
 #include "rules.h"
@@ -23,6 +24,42 @@ int helper_port_rule(Helper *h, const PortRuleArgs *a, ErrBuf *err) {
                 r = fw_batch_commit_removal(h->nft, &b, "remove the port rule", err);
         if (r >= 0)
                 log_debug("%s port rule %s", a->create ? "Added" : "Removed", text);
+        return r;
+}
+
+int helper_adb_sideload(Helper *h, const AdbSideloadArgs *a, ErrBuf *err) {
+        const PoolConfig *termina = &h->pools.pools[POOL_TERMINA];
+        FwGuestSources src;
+        FwBatch b = {};
+        int r;
+
+        fw_batch_adb_sideload(&b, a->tap, a->enable);
+        if (!a->enable) {
+                /* The TAP may be gone already (the VM stopped): what is left goes. */
+                r = fw_batch_commit_removal(h->nft, &b, "end ADB from the VM", err);
+                if (r < 0)
+                        return r;
+                r = link_set_route_localnet(a->tap, false, err);
+                return r == -ENODEV ? 0 : r;
+        }
+        r = link_is_ours(h->nl, a->tap, NULL);
+        if (r == -ENODEV)
+                return errbuf_set(err, r, "no TAP %s", a->tap);
+        if (r < 0)
+                return errbuf_set(err, r, "%s is not the daemon's", a->tap);
+        /* Loopback becomes routable from this TAP: only for a Termina VM's. */
+        if (fw_guest_sources(a->tap, &src) < 0 || src.n_v4 == 0 ||
+            src.v4[0].base < pool_config_first(termina) ||
+            src.v4[0].base > pool_config_last(termina))
+                return errbuf_set(err, -EPERM, "%s is not a Termina VM's TAP", a->tap);
+        r = link_set_route_localnet(a->tap, true, err);
+        if (r < 0)
+                return r;
+        r = fw_batch_commit(h->nft, &b, "allow ADB from the VM", err);
+        if (r < 0)
+                (void) link_set_route_localnet(a->tap, false, NULL);
+        else
+                log_debug("ADB from %s goes to adb-proxy", a->tap);
         return r;
 }
 

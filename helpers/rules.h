@@ -21,5 +21,9 @@ typedef struct HelperCounters {
 int helper_counters_get(Helper *h, const CountersGetArgs *a, HelperCounters *ret, ErrBuf *err);
 void helper_counters_free(HelperCounters *c);
 
+/* ADB from a Termina VM to adb-proxy: its TAP's DNAT and route_localnet, on or off. The TAP
+ * must be ours and a Termina VM's (its guest address in the Termina pool). */
+int helper_adb_sideload(Helper *h, const AdbSideloadArgs *a, ErrBuf *err);
+
 /* Set the VPN bits of the SO_MARK of the socket a->fd. */
 int helper_vpn_intent(Helper *h, const VpnIntentArgs *a, ErrBuf *err);

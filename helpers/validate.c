@@ -317,3 +317,15 @@ int validate_vpn_intent(const IpcVpnIntent *m, VpnIntentArgs *ret, ErrBuf *err) 
                 *ret = (VpnIntentArgs) { .policy = (VpnPolicy) m->policy, .fd = -EBADF };
         return 0;
 }
+
+int validate_adb_sideload(const IpcAdbSideload *m, AdbSideloadArgs *ret, ErrBuf *err) {
+        int r = validate_tap_name(m->ifname, err);
+
+        if (r < 0)
+                return r;
+        if (ret) {
+                *ret = (AdbSideloadArgs) { .enable = m->enable };
+                snprintf(ret->tap, sizeof ret->tap, "%s", m->ifname);
+        }
+        return 0;
+}

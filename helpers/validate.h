@@ -108,6 +108,11 @@ typedef struct VpnIntentArgs {
         int fd;                              /* the request's fd */
 } VpnIntentArgs;
 
+typedef struct AdbSideloadArgs {
+        char tap[IFNAMSIZ];                  /* vmtap<N> */
+        bool enable;
+} AdbSideloadArgs;
+
 /* pid > 1 and neither the helper's nor the manager's. */
 int validate_pid(pid_t pid, pid_t self, pid_t manager, ErrBuf *err);
 /* Six bytes, unicast, not all zero. */
@@ -140,3 +145,4 @@ int validate_port_rule(const PoolLayout *pools, const IpcPortRule *m, PortRuleAr
                        ErrBuf *err);
 int validate_counters_get(const IpcCountersGet *m, CountersGetArgs *ret, ErrBuf *err);
 int validate_vpn_intent(const IpcVpnIntent *m, VpnIntentArgs *ret, ErrBuf *err);
+int validate_adb_sideload(const IpcAdbSideload *m, AdbSideloadArgs *ret, ErrBuf *err);

@@ -257,6 +257,7 @@ static void arc_register_management(Arc *arc) {
                 .subnet = arc->management,
                 .guest_addr = subnet_addr(&arc->management, 1),
                 .owner = arc->owner,
+                .cid = arc->kind == ARC_KIND_VM ? arc->cid : 0,
         };
 
         snprintf(info.ifname, sizeof info.ifname, "%s", ARC_BRIDGE);

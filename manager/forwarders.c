@@ -25,20 +25,25 @@ struct Pair {
         GuestKind kind;
         Subnet subnet;
         uint32_t guest_addr;
+        uint32_t cid;
         bool keep; /* still wanted, while comparing */
         LIST_FIELDS(Pair, pairs);
 };
 
-typedef struct Forwarder {
+typedef struct Forwarder Forwarder;
+struct Forwarder {
         Forwarders *owner;
         const char *name;
         ChildKind kind;
         ForwarderWantsFn wants;
+        bool no_uplink;      /* its links are not served behind an uplink (adb-proxy) */
+        /* Sends what it must know before any link (NULL: nothing). */
+        int (*configure)(Forwarder *f);
         Child *child;
         Pair *told;          /* what the running child has been told */
         uint8_t *status;     /* its last ForwarderStatus, packed */
         size_t status_len;
-} Forwarder;
+};
 
 #define FORWARDERS_MAX 4
 
@@ -56,6 +61,24 @@ static bool wants_every_guest_link(const GuestLink *l) {
         return !l->management;
 }
 
+/* adb-proxy: ARC's own link, while ARC runs. */
+static bool wants_arc_management(const GuestLink *l) {
+        return l->management && (l->kind == GUEST_ARC || l->kind == GUEST_ARCVM);
+}
+
+static int adb_proxy_configure(Forwarder *f) {
+        const AdbProxyOptions *o = &f->owner->config.adb;
+        Patchpanel__Ipc__AdbProxyConfig config = PATCHPANEL__IPC__ADB_PROXY_CONFIG__INIT;
+        ForwarderControl msg = PATCHPANEL__IPC__FORWARDER_CONTROL__INIT;
+
+        config.socket_path = (char *) o->socket_path;
+        config.max_connections = o->max_connections;
+        config.idle_timeout_sec = o->idle_timeout_sec;
+        msg.msg_case = PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_ADB_CONFIG;
+        msg.adb_config = &config;
+        return child_send(f->child, &msg.base, NULL, 0);
+}
+
 static Patchpanel__Ipc__GuestKind guest_kind_to_ipc(GuestKind k) {
         /* The IPC enum is ours in the same order, after its UNSPECIFIED. */
         return (Patchpanel__Ipc__GuestKind) (k + 1);
@@ -70,6 +93,7 @@ static void pair_to_ipc(const Pair *p, ForwarderLink *ret) {
         ret->guest_kind = guest_kind_to_ipc(p->kind);
         ret->guest_ipv4 = p->guest_addr;
         ret->prefix_len = p->subnet.prefix_len;
+        ret->cid = p->cid;
 }
 
 static int forwarder_tell(Forwarder *f, const Pair *p, bool add) {
@@ -95,8 +119,11 @@ static bool forwarder_pair_of(Forwarder *f, const GuestLink *l, Pair *ret) {
         if (!f->wants(l))
                 return false;
         *ret = (Pair) { .guest_ifindex = l->ifindex, .kind = l->kind, .subnet = l->subnet,
-                        .guest_addr = l->guest_addr };
+                        .guest_addr = l->guest_addr, .cid = l->cid };
         snprintf(ret->guest, sizeof ret->guest, "%s", l->ifname);
+        /* Served whatever the uplinks do: a change of default route changes nothing. */
+        if (f->no_uplink)
+                return true;
         if (l->uplink[0]) {
                 snprintf(ret->uplink, sizeof ret->uplink, "%s", l->uplink);
                 ret->uplink_ifindex = l->uplink_ifindex;
@@ -114,7 +141,8 @@ static bool pair_equal(const Pair *a, const Pair *b) {
         return strcmp(a->guest, b->guest) == 0 && a->guest_ifindex == b->guest_ifindex &&
                strcmp(a->uplink, b->uplink) == 0 && a->uplink_ifindex == b->uplink_ifindex &&
                a->kind == b->kind && a->subnet.base == b->subnet.base &&
-               a->subnet.prefix_len == b->subnet.prefix_len && a->guest_addr == b->guest_addr;
+               a->subnet.prefix_len == b->subnet.prefix_len && a->guest_addr == b->guest_addr &&
+               a->cid == b->cid;
 }
 
 static void forwarder_forget_told(Forwarder *f) {
@@ -189,8 +217,10 @@ static void forwarder_on_ready(Child *c, void *userdata) {
         Forwarder *f = userdata;
 
         log_info("%s is up (pid %d)", f->name, (int) child_pid(c));
-        /* A new process knows nothing: tell it everything. */
+        /* A new process knows nothing: tell it everything, its configuration first. */
         forwarder_forget_told(f);
+        if (f->configure && f->configure(f) < 0)
+                return; /* it is gone; the restart tells it all again */
         forwarder_sync(f);
 }
 
@@ -302,6 +332,14 @@ int forwarders_new(sd_event *e, Registry *registry, LauncherLink *launcher,
                                    wants_every_guest_link);
                 if (r < 0)
                         return r;
+        }
+        if (config->adb.enabled) {
+                r = forwarders_add(fs, "adb-proxy", PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_ADBPROXY,
+                                   wants_arc_management);
+                if (r < 0)
+                        return r;
+                fs->fwd[fs->n_fwd - 1].no_uplink = true;
+                fs->fwd[fs->n_fwd - 1].configure = adb_proxy_configure;
         }
         r = registry_subscribe(registry, &forwarders_subscriber, fs);
         if (r < 0)

@@ -19,8 +19,21 @@
 
 typedef struct Forwarders Forwarders;
 
+/* adb-proxy: --adb-proxy=on and its options. */
+typedef struct AdbProxyOptions {
+        bool enabled;
+        const char *socket_path;   /* the ARC container's adbd socket */
+        uint32_t max_connections;
+        uint32_t idle_timeout_sec; /* 0: none */
+} AdbProxyOptions;
+
+#define ADB_SOCKET_DEFAULT "/run/arc/adb/adb.sock"
+#define ADB_MAX_CONNECTIONS_DEFAULT 512u
+#define ADB_IDLE_TIMEOUT_SEC_DEFAULT 3600u
+
 typedef struct ForwardersConfig {
         bool test_child; /* pp-testchild, in test builds */
+        AdbProxyOptions adb;
         ChildBackoff backoff;
 } ForwardersConfig;
 

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -52,8 +53,18 @@ typedef struct Args {
         uint32_t pool_base;
         UidRange uid_sources[SOURCE_MAP_MAX]; /* --uid-source, over the defaults */
         size_t n_uid_sources;
+        int64_t adb_max_connections, adb_idle_timeout;
         ManagerConfig config;
 } Args;
+
+/* An absolute path that fits a UNIX socket address. */
+static int parse_socket_path(const Option *o, const char *arg, ErrBuf *err) {
+        if (arg[0] != '/' || strlen(arg) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
+                return errbuf_set(err, -EINVAL, "an absolute path of at most %zu bytes",
+                                  sizeof(((struct sockaddr_un *) NULL)->sun_path) - 1);
+        *(const char **) o->data = arg;
+        return 0;
+}
 
 static int parse_pool_base(const Option *o, const char *arg, ErrBuf *err) {
         uint32_t *base = o->data;
@@ -127,6 +138,16 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "lockdown-user", 0, "NAME", "the one user that may connect to LOCKDOWN ports\n"
                   "(default: chronos if that user exists, else root)", option_parse_string,
                   &a->lockdown_user },
+                { "adb-proxy", 0, "on|off", "relay ADB over TCP port 5555 into ARC while it runs\n"
+                  "(default: off: it opens a debugging port)", option_parse_on_off,
+                  &a->config.forwarders.adb.enabled },
+                { "adb-socket", 0, "PATH", "the ARC container's adbd socket, tried before TCP\n"
+                  "to ARC's address (default: " ADB_SOCKET_DEFAULT ")", parse_socket_path,
+                  &a->config.forwarders.adb.socket_path },
+                { "adb-max-connections", 0, "N", "ADB connections at once; more are refused\n"
+                  "(default: 512)", option_parse_int, &a->adb_max_connections, 1, 65536 },
+                { "adb-idle-timeout", 0, "SEC", "close an ADB connection idle that long, 0 never\n"
+                  "(default: 3600)", option_parse_int, &a->adb_idle_timeout, 0, 7 * 86400 },
                 { "uid-source", 0, "UID[-UID]=SOURCE", "count the host's traffic of these uids as "
                   "SOURCE\n(chrome, user, update-engine, system, host-vpn);\nrepeatable, later ones "
                   "win (default: 1000-60000=user,\nthe lockdown user=chrome, everyone else system)",
@@ -146,10 +167,15 @@ static int parse_args(int argc, char **argv, Args *a) {
         int first, r;
 
         *a = (Args) { .user = "patchpaneld", .seccomp = SECCOMP_MODE_ENFORCE,
-                      .pool_base = POOL_DEFAULT_BASE };
+                      .pool_base = POOL_DEFAULT_BASE,
+                      .adb_max_connections = ADB_MAX_CONNECTIONS_DEFAULT,
+                      .adb_idle_timeout = ADB_IDLE_TIMEOUT_SEC_DEFAULT,
+                      .config.forwarders.adb.socket_path = ADB_SOCKET_DEFAULT };
         r = options_parse(&spec, argc, argv, &first);
         if (r < 0)
                 return r;
+        a->config.forwarders.adb.max_connections = (uint32_t) a->adb_max_connections;
+        a->config.forwarders.adb.idle_timeout_sec = (uint32_t) a->adb_idle_timeout;
         if (first < argc) {
                 options_usage(&spec, stderr);
                 return -EINVAL;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adb.h"
 #include "arc.h"
 #include "bus-names.h"
 #include "bus.h"
@@ -71,6 +72,8 @@ int manager_new(sd_event *e, const ManagerConfig *config, Manager **ret) {
                 r = vpn_setup(m);
         if (r >= 0)
                 r = devices_setup(m);
+        if (r >= 0 && config->forwarders.adb.enabled)
+                r = adb_setup(m);
         if (r < 0)
                 return r;
         r = forwarders_new(e, m->registry, m->launcher, &config->forwarders, &m->forwarders);

@@ -9,22 +9,26 @@
 #include "port-rules.h"
 #include "service.pb-c.h"
 
-typedef enum RuleState {
-        RULE_CREATING, /* CREATE sent to the helper */
-        RULE_ACTIVE,
-        RULE_DELETING, /* DELETE sent to the helper */
-} RuleState;
-
+/*
+ * A rule is wanted by a client (ModifyPortRule) and/or by the daemon itself (adb-proxy's
+ * ACCESS tcp/5555, port_rules_hold()): one nftables element serves both, and it stays
+ * while either wants it. At most one request for a rule is with the helper at a time;
+ * when it answers, the rule is brought in step with what is wanted by then.
+ */
 typedef struct Rule Rule;
 struct Rule {
         PortRule rule;
-        RuleState state;
-        sd_bus_message *call; /* the request in flight */
+        bool client;          /* a client created it (or its CREATE is in flight) */
+        bool internal;        /* the daemon holds it */
+        bool applied;         /* the element is in the kernel */
+        bool busy;            /* a request is with the helper (creating iff !applied) */
+        sd_bus_message *call; /* the client's request in flight */
         PortRules *table;
         Rule *next;           /* in its bucket */
 };
 
 struct PortRules {
+        Manager *manager;     /* for requests made when the helper answers */
         Rule **buckets;
         size_t n_buckets;     /* a power of two */
         size_t n;
@@ -86,7 +90,7 @@ void port_rules_foreach(const PortRules *t, void (*fn)(const PortRule *rule, boo
                                                        void *userdata), void *userdata) {
         for (size_t i = 0; i < t->n_buckets; i++)
                 for (Rule *r = t->buckets[i]; r; r = r->next)
-                        fn(&r->rule, r->state == RULE_ACTIVE, userdata);
+                        fn(&r->rule, r->applied && !r->busy, userdata);
 }
 
 static Rule **rule_slot(PortRules *t, const PortRuleKey *k) {
@@ -136,35 +140,52 @@ static int reply_success(sd_bus_message *call, bool success) {
         return bus_reply_proto(call, &resp.base);
 }
 
+static int send_rule(Manager *m, Rule *r, bool create);
+
+/* Neither wanted nor in the kernel: out of the table. */
+static void rule_maybe_drop(Rule *r) {
+        if (r->client || r->internal || r->applied || r->busy)
+                return;
+        rule_unlink(r);
+        free(r);
+}
+
 static void on_rule_applied(const HelperResponse *resp, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         Rule *r = userdata;
+        Manager *m;
         char text[128];
-        bool create = r->state == RULE_CREATING;
+        bool create = !r->applied, ok = resp->status >= 0;
 
         call = TAKE_PTR(r->call);
+        r->busy = false;
         port_rule_to_string(&r->rule, text, sizeof text);
-        if (resp->status < 0)
-                log_warning("ModifyPortRule %s %s failed: %s", create ? "CREATE" : "DELETE", text,
+        if (!ok)
+                log_warning("Port rule %s: %s failed: %s", text, create ? "CREATE" : "DELETE",
                             resp->message);
-        else
-                log_info("Port rule %s %s", text, create ? "created" : "deleted");
-
-        if (create && resp->status >= 0)
-                r->state = RULE_ACTIVE;
-        else if (!create && resp->status < 0)
-                r->state = RULE_ACTIVE; /* still there */
         else {
-                rule_unlink(r);
-                free(r);
+                log_info("Port rule %s %s", text, create ? "created" : "deleted");
+                r->applied = create;
         }
-        (void) reply_success(call, resp->status >= 0);
+        if (call) {
+                /* A client's CREATE that failed leaves no client rule; a DELETE that failed
+                 * leaves it in place. */
+                if (!ok)
+                        r->client = !create;
+                (void) reply_success(call, ok);
+        }
+        /* What is wanted may have changed meanwhile (the daemon's hold came or went). */
+        m = r->table->manager;
+        if (ok && m && (r->client || r->internal) != r->applied)
+                (void) send_rule(m, r, !r->applied);
+        rule_maybe_drop(r);
 }
 
 static int send_rule(Manager *m, Rule *r, bool create) {
         IpcPortRule op = PATCHPANEL__IPC__PORT_RULE__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
         const PortRuleKey *k = &r->rule.key;
+        int e;
 
         op.create = create;
         op.type = (Patchpanel__Ipc__PortRuleType) k->type;
@@ -176,7 +197,47 @@ static int send_rule(Manager *m, Rule *r, bool create) {
         op.dst_port = r->rule.dst_port;
         req.op_case = OP(PORT_RULE);
         req.port_rule = &op;
-        return helper_link_call(m->helper, &req, NULL, 0, on_rule_applied, r);
+        e = helper_link_call(m->helper, &req, NULL, 0, on_rule_applied, r);
+        if (e >= 0) {
+                r->busy = true;
+                r->table->manager = m;
+        }
+        return e;
+}
+
+/* A new rule in slot, wanted by nobody yet. */
+static Rule *rule_new(PortRules *t, Rule **slot, const PortRule *rule) {
+        Rule *r = calloc(1, sizeof *r);
+
+        if (!r)
+                return NULL;
+        *r = (Rule) { .rule = *rule, .table = t };
+        *slot = r;
+        t->n++;
+        return r;
+}
+
+int port_rules_hold(Manager *m, const PortRule *rule, bool hold) {
+        PortRules *t = m->port_rules;
+        Rule **slot = rule_slot(t, &rule->key), *r = *slot;
+        int e;
+
+        if (!r) {
+                if (!hold)
+                        return 0;
+                r = rule_new(t, slot, rule);
+                if (!r)
+                        return -ENOMEM;
+                rules_grow(t);
+        }
+        r->internal = hold;
+        if (r->busy || (r->client || r->internal) == r->applied)
+                return 0; /* done, or done when the helper answers */
+        e = send_rule(m, r, !r->applied);
+        if (e < 0)
+                r->internal = r->internal && r->applied;
+        rule_maybe_drop(r);
+        return e;
 }
 
 /* Answer false and say why in the log. */
@@ -215,21 +276,26 @@ int bus_method_modify_port_rule(sd_bus_message *msg, void *userdata, sd_bus_erro
         slot = rule_slot(t, &rule.key);
         r = *slot;
         if (req->op == PATCHPANEL__MODIFY_PORT_RULE_REQUEST__OPERATION__CREATE) {
-                if (r)
-                        return refuse(msg, op, text, r->state == RULE_ACTIVE
-                                      ? "the rule exists already" : "a request for it is in flight");
-                if (t->n >= PORT_RULES_MAX)
+                if (r && r->client)
+                        return refuse(msg, op, text, r->busy ? "a request for it is in flight"
+                                                             : "the rule exists already");
+                if (r && r->busy)
+                        return refuse(msg, op, text, "a request for it is in flight");
+                if (!r && t->n >= PORT_RULES_MAX)
                         return refuse(msg, op, text, "too many port rules");
-                r = calloc(1, sizeof *r);
-                if (!r)
-                        return -ENOMEM;
-                *r = (Rule) { .rule = rule, .state = RULE_CREATING, .table = t, .next = NULL };
-                *slot = r;
-                t->n++;
+                if (!r) {
+                        r = rule_new(t, slot, &rule);
+                        if (!r)
+                                return -ENOMEM;
+                }
+                r->client = true;
+                /* The daemon holds the same element already: it is the client's too now. */
+                if (r->applied)
+                        return reply_success(msg, true) < 0 ? -EIO : 1;
                 k = send_rule(m, r, true);
                 if (k < 0) {
-                        rule_unlink(r);
-                        free(r);
+                        r->client = false;
+                        rule_maybe_drop(r);
                         return refuse(msg, op, text, "the helper cannot be reached");
                 }
                 r->call = sd_bus_message_ref(msg);
@@ -237,18 +303,21 @@ int bus_method_modify_port_rule(sd_bus_message *msg, void *userdata, sd_bus_erro
                 return 1;
         }
 
-        if (!r)
+        if (!r || !r->client)
                 return refuse(msg, op, text, "no such rule");
-        if (r->state != RULE_ACTIVE)
+        if (r->busy)
                 return refuse(msg, op, text, "a request for it is in flight");
         /* A DELETE that names a destination must name the rule's. */
         if (rule.key.type == PORT_RULE_FORWARDING &&
             (r->rule.dst_ip != rule.dst_ip || r->rule.dst_port != rule.dst_port))
                 return refuse(msg, op, text, "the rule forwards somewhere else");
-        r->state = RULE_DELETING;
+        r->client = false;
+        /* The daemon still holds it: the element stays, the client's rule is gone. */
+        if (r->internal)
+                return reply_success(msg, true) < 0 ? -EIO : 1;
         k = send_rule(m, r, false);
         if (k < 0) {
-                r->state = RULE_ACTIVE;
+                r->client = true;
                 return refuse(msg, op, text, "the helper cannot be reached");
         }
         r->call = sd_bus_message_ref(msg);

@@ -13,6 +13,7 @@
  * be decoded is a D-Bus error.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
@@ -30,5 +31,14 @@ size_t port_rules_count(const PortRules *t);
 /* Calls fn for every rule in place (pending or not), in no particular order. */
 void port_rules_foreach(const PortRules *t, void (*fn)(const PortRule *rule, bool active,
                                                        void *userdata), void *userdata);
+
+/*
+ * port_rules_hold() - the daemon's own need for a rule (adb-proxy's ACCESS tcp/5555), beside
+ * any client's: the element is in the kernel while either wants it, and neither's removal
+ * takes it from the other. @rule must be valid (port_rule_validate()).
+ * Return: 0 (the helper has it, or gets it when a request in flight comes back), or a
+ * negative errno (the helper is gone).
+ */
+int port_rules_hold(Manager *m, const PortRule *rule, bool hold);
 
 int bus_method_modify_port_rule(sd_bus_message *msg, void *userdata, sd_bus_error *error);

@@ -17,7 +17,7 @@
  *   *-bus.c, status.c, devices.c      D-Bus methods, signals and the status
  *   arc.c, vm.c, connected-ns.c,      guests; uplink routing; VPN routing; port rules;
  *   uplinks.c, vpn.c, port-rules.c,   counters; other firewalls; the forwarders
- *   counters.c, coexist.c, forwarders.c
+ *   counters.c, coexist.c, forwarders.c, adb.c
  *   registry.c, link-monitor.c,       what exists; the processes of the suite
  *   helper-link.c, launcher-link.c, child.c, spawn.c, bus.c, bus-pid.c
  */
@@ -57,6 +57,7 @@ struct GuestLink {
         char uplink[IFNAMSIZ];
         int uplink_ifindex;
         uid_t owner;           /* who started the guest */
+        uint32_t cid;          /* ARCVM's management link: the VM's vsock cid */
         LIST_FIELDS(GuestLink, guests);
 };
 

@@ -43,6 +43,12 @@ static void on_control(Channel *c, const ProtobufCMessage *msg, int *fds, size_t
                 if (rt->cb.link_remove)
                         rt->cb.link_remove(m->link_remove, rt->cb.userdata);
                 break;
+        case PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_ADB_CONFIG:
+                if (!rt->cb.adb_config)
+                        log_fatal("The manager sent adb-proxy's configuration to kind %d",
+                                  (int) rt->kind);
+                rt->cb.adb_config(m->adb_config, rt->cb.userdata);
+                break;
         default:
                 log_fatal("Unknown message %d from the manager", (int) m->msg_case);
         }

@@ -30,6 +30,9 @@ typedef struct FwdCallbacks {
          * live until fwd_status_done() is called with the same @ret. */
         void (*status)(ForwarderStatus *ret, void *userdata);
         void (*status_done)(ForwarderStatus *s, void *userdata);
+        /* adb-proxy's configuration, before any link (another kind gets none: the manager
+         * that sends one breaks the protocol). */
+        void (*adb_config)(const Patchpanel__Ipc__AdbProxyConfig *c, void *userdata);
         void *userdata;
 } FwdCallbacks;
 

@@ -5,6 +5,7 @@
  * kernel: only the text of the batches. Also the link marks the start-up sweep accepts
  * (helpers/link.c).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,6 +138,40 @@ static void test_batch_guest_limit(void **state) {
         assert_true(b.invalid);
 }
 
+/* adb sideloading: one element of adb_sideload per TAP, added or deleted; a name that is
+ * not an interface name makes the batch invalid. */
+static void test_adb_sideload(void **state) {
+        FwBatch b = {};
+
+        (void) state;
+        fw_batch_adb_sideload(&b, "vmtap3", true);
+        assert_false(b.invalid);
+        assert_string_equal(b.buf, "add element inet patchpanel adb_sideload { \"vmtap3\" }\n");
+        b = (FwBatch) {};
+        fw_batch_adb_sideload(&b, "vmtap3", false);
+        assert_false(b.invalid);
+        assert_string_equal(b.buf, "delete element inet patchpanel adb_sideload { \"vmtap3\" }\n");
+        b = (FwBatch) {};
+        fw_batch_adb_sideload(&b, "vmtap3\" }; flush ruleset; #", true);
+        assert_true(b.invalid);
+        b = (FwBatch) {};
+        fw_batch_adb_sideload(&b, "", true);
+        assert_true(b.invalid);
+}
+
+/* The sources a guest was recorded with, for the helper's check of AdbSideload. */
+static void test_guest_sources_unrecorded(void **state) {
+        FwGuestSources src = { .v4 = { { ADDR(100, 115, 92, 26), 32 } }, .n_v4 = 1 }, got;
+        FwBatch b = {};
+
+        (void) state;
+        assert_int_equal(fw_guest_sources("vmtap9", &got), -ENOENT);
+        fw_batch_guest_add(&b, "vmtap9", guest_mark(TRAFFIC_SOURCE_CROSVM), &src);
+        assert_false(b.invalid);
+        /* Not applied yet: nothing recorded. */
+        assert_int_equal(fw_guest_sources("vmtap9", &got), -ENOENT);
+}
+
 static void test_link_marks(void **state) {
         static const struct {
                 const char *alias;
@@ -170,6 +205,8 @@ int main(void) {
                 cmocka_unit_test(test_guest_remove_unrecorded),
                 cmocka_unit_test(test_batch_guest_limit),
                 cmocka_unit_test(test_link_marks),
+                cmocka_unit_test(test_adb_sideload),
+                cmocka_unit_test(test_guest_sources_unrecorded),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1913,6 +1913,54 @@ static void test_uplink_none_allowed(void **state) {
         assert_int_equal(validate_uplink("", 0, false, &u, &f->err), -EINVAL);
 }
 
+/* validate_adb_sideload(): a vmtap<N> name, on or off; anything else refused, the
+ * arguments untouched. */
+static void test_adb_sideload_ok(void **state) {
+        static const struct { const char *name; bool enable; } ok[] = {
+                { "vmtap0", true }, { "vmtap0", false }, { "vmtap12", true },
+                { "vmtap1234567890", true },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                IpcAdbSideload m = PATCHPANEL__IPC__ADB_SIDELOAD__INIT;
+                AdbSideloadArgs a;
+                ErrBuf err = {};
+
+                m.ifname = (char *) ok[i].name;
+                m.enable = ok[i].enable;
+                assert_int_equal(validate_adb_sideload(&m, &a, &err), 0);
+                assert_string_equal(a.tap, ok[i].name);
+                assert_int_equal(a.enable, ok[i].enable);
+        }
+}
+
+static void test_adb_sideload_refused(void **state) {
+        static const char *const bad[] = {
+                "", "vmtap", "vmtapx", "vmtap1a", "vmtap-1", "eth0", "arcbr0", "arc_eth0",
+                "vmtap12345678901", "vmtap1/../lo", "lo", "VMTAP1", " vmtap1",
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                IpcAdbSideload m = PATCHPANEL__IPC__ADB_SIDELOAD__INIT;
+                AdbSideloadArgs a = { .tap = "untouched", .enable = true };
+                ErrBuf err = {};
+
+                m.ifname = (char *) bad[i];
+                if (validate_adb_sideload(&m, &a, &err) != -EINVAL)
+                        fail_msg("accepted %s", bad[i]);
+                assert_string_equal(a.tap, "untouched");
+                assert_string_equal(err.msg, "not a TAP name of the daemon");
+        }
+        /* Only checking: no arguments wanted. */
+        {
+                IpcAdbSideload m = PATCHPANEL__IPC__ADB_SIDELOAD__INIT;
+                m.ifname = (char *) "vmtap3";
+                assert_int_equal(validate_adb_sideload(&m, NULL, NULL), 0);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 T(test_pid_ok),
@@ -2139,6 +2187,8 @@ int main(void) {
                 T(test_vm_tap_add_args),
                 T(test_arc_uplink_add_args),
                 T(test_uplink_none_allowed),
+                T(test_adb_sideload_ok),
+                T(test_adb_sideload_refused),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,7 @@ benchmarks and scripts/run. One module per concern:
     netns    run/poll helpers, a namespace (Netns), a VM stand-in behind a TAP (VmNetns)
     topo     the topology builder: namespaces under one tag joined by veths (Topology)
     peers    third-party daemons started inside a namespace (radvd, avahi, gssdp, socat,
-             iperf3): ns.add_peer(Radvd(prefix="2001:db8:1::/64"))
+             iperf3, adb and a fake adbd): ns.add_peer(Radvd(prefix="2001:db8:1::/64"))
     client   the bus (Bus, SignalCollector, DBusError) and the typed D-Bus calls (Client)
     guests   an ARC container, the client's side of a lifeline
     state    kernel-state snapshots and their diff
@@ -31,8 +31,8 @@ from .guests import ArcContainer, Lifeline
 from .state import (datapath_state, kernel_devices, nft_elements, snapshot,
                     snapshot_diff)
 from .topo import Topology
-from .peers import (AvahiDaemon, GssdpResponder, Iperf3Server, Peer, Radvd,
-                    Socat, gssdp_discover, iperf3_client)
+from .peers import (AdbServer, AvahiDaemon, FakeAdbd, GssdpResponder, Iperf3Server,
+                    Peer, Radvd, Socat, gssdp_discover, iperf3_client)
 from .suite import (HOST_UPLINK2_ADDR, HOST_UPLINK_ADDR, LAN2_ADDR, LAN_ADDR,
                     Lab)
 
@@ -45,7 +45,8 @@ __all__ = [
     "STATUS_INTERFACE", "TERMINA_VM", "Bus", "Client", "DBusError", "SignalCollector",
     "device_key", "routing_table", "subnet_of", "wire_to_ip", "ArcContainer", "Lifeline",
     "datapath_state", "kernel_devices", "nft_elements", "snapshot", "snapshot_diff",
-    "Topology", "AvahiDaemon", "GssdpResponder", "Iperf3Server", "Peer", "Radvd", "Socat",
+    "Topology", "AdbServer", "AvahiDaemon", "FakeAdbd", "GssdpResponder", "Iperf3Server",
+    "Peer", "Radvd", "Socat",
     "gssdp_discover", "iperf3_client", "HOST_UPLINK2_ADDR", "HOST_UPLINK_ADDR", "LAN2_ADDR",
     "LAN_ADDR", "Lab", "tags",
 ]

@@ -3,6 +3,7 @@ next to patchpanel (spec/testbed-recipes.md has the recipes and their gotchas).
 
     lab.lan.add_peer(Radvd(prefix="2001:db8:1::/64"))
     b = ns_b.add_peer(AvahiDaemon(dbus=True)); b.browse("_http._tcp")
+    arc.ns.add_peer(FakeAdbd(unix=path)); lan.add_peer(AdbServer()).connect("192.0.2.2:5555")
     ns.add_peer(Iperf3Server(port=5201)); iperf3_client(other, "198.51.100.10", 5201)
 
 Each peer writes its configuration into a directory of its own under the namespace's
@@ -20,6 +21,7 @@ import os
 import re
 import subprocess
 import textwrap
+from pathlib import Path
 
 from . import tags
 from .netns import poll
@@ -474,3 +476,88 @@ def iperf3_client(ns, addr, port=5201, seconds=1, reverse=False, udp=False):
         raise PeerError(f"iperf3 client in {ns.name}: {result.get('error', p.stderr)}")
     return result
 
+
+
+# ---- adb -----------------------------------------------------------------------------------
+
+FAKE_ADBD = Path(__file__).resolve().parents[1] / "fake_adbd.py"
+ADB_SERVER_PORT = 5037
+SHA256_STDIN = """
+import hashlib, sys
+h, n = hashlib.sha256(), 0
+for b in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
+    h.update(b)
+    n += len(b)
+print(h.hexdigest(), n)
+"""
+
+
+class FakeAdbd(Peer):
+    """ARC's adbd stand-in (test/lib/fake_adbd.py): CNXN, `adb devices`, the legacy
+    shell: service, on a UNIX socket (unix=PATH, made connectable by anyone, as the proxy
+    runs unprivileged) and/or TCP addresses (tcp=["100.115.92.2:5555"]). `adb devices -l`
+    shows it as product:<name>, which tells the tests which one answered."""
+
+    kind = "adbd"
+
+    def __init__(self, unix=None, tcp=(), name="ppfake"):
+        super().__init__()
+        self.unix = unix
+        self.tcp = list(tcp)
+        self.name = name
+
+    def launch(self):
+        args = ["--name", self.name]
+        if self.unix:
+            args += ["--unix", self.unix]
+        for t in self.tcp:
+            args += ["--tcp", t]
+        self.spawn("/usr/bin/python3", FAKE_ADBD, *args)
+
+    def ready(self):
+        return None if "ready" in self.log().split() else "not listening"
+
+
+class AdbServer(Peer):
+    """Debian's adb client: its server (`adb server nodaemon`, so that it stays our child
+    and ends with the peer) on 127.0.0.1:5037 of the namespace, with a HOME of its own for
+    its keys; adb() runs a command against it. `adb connect` exits 0 even when it fails:
+    connect() reads its output instead."""
+
+    kind = "adb"
+    ready_timeout = 20.0
+
+    def home_env(self):
+        return {**os.environ, "HOME": str(self.dir / "home")}
+
+    def launch(self):
+        (self.dir / "home").mkdir(mode=0o700)
+        self.spawn("adb", "-L", f"tcp:{ADB_SERVER_PORT}", "server", "nodaemon",
+                   env=self.home_env())
+
+    def ready(self):
+        return self.listening(ADB_SERVER_PORT)
+
+    def adb(self, *args, timeout=60):
+        """Run `adb ARGS` in the namespace; the CompletedProcess."""
+        return self.ns.exec("adb", "-P", str(ADB_SERVER_PORT), *args, env=self.home_env(),
+                            timeout=timeout)
+
+    def shell_sha256(self, serial, command, timeout=120):
+        """(sha256 hex, byte count) of what `adb -s serial shell command` prints."""
+        p = self.ns.exec("sh", "-c", f'adb -P {ADB_SERVER_PORT} -s "$1" shell "$2" | '
+                         f'/usr/bin/python3 -c "$3"', "sh", serial, command, SHA256_STDIN,
+                         env=self.home_env(), timeout=timeout)
+        f = p.stdout.split()
+        return (f[0], int(f[1])) if len(f) == 2 else ("", 0)
+
+    def connect(self, target, timeout=30):
+        """`adb connect target`: None once connected, else its output."""
+        out = self.adb("connect", target, timeout=timeout).stdout.strip()
+        return None if out.startswith(f"connected to {target}") or \
+            out.startswith(f"already connected to {target}") else out
+
+    def devices(self):
+        """{serial: the rest of its `adb devices -l` line}."""
+        lines = self.adb("devices", "-l").stdout.splitlines()[1:]
+        return {l.split()[0]: " ".join(l.split()[1:]) for l in lines if l.strip()}
