@@ -597,6 +597,79 @@ drop:
         return 0;
 }
 
+int mcast_fwd_decide_reply(McastFwd *f, const McastInput *in, int asker_ifindex,
+                           uint64_t now_usec, McastDecision *ret) {
+        McastLink *l, *asker;
+        McastEgress eg;
+        McastDrop reason;
+        unsigned bit;
+        int r;
+
+        if (!f || !in || !ret || (!in->data && in->len > 0) || in->proto == MCAST_PROTO_BCAST)
+                return -EINVAL;
+        bit = mcast_service_bit(in->proto, in->family);
+        if (bit == 0)
+                return -EINVAL;
+
+        *ret = (McastDecision) { .ingress_ifindex = in->ifindex, .proto = in->proto };
+
+        l = link_get(f, in->ifindex);
+        if (!l) {
+                f->unknown_link++;
+                return -ENOENT;
+        }
+        if (in->socket_ifindex != 0 && in->socket_ifindex != in->ifindex) {
+                reason = MCAST_DROP_WRONG_SOCKET;
+                goto drop;
+        }
+        if (!(l->config.services & bit)) {
+                reason = MCAST_DROP_PROTOCOL_OFF;
+                goto drop;
+        }
+        if (!bucket_take(&l->buckets[in->proto][MCAST_DIR_IN], &f->rates[in->proto][MCAST_DIR_IN],
+                         now_usec)) {
+                l->counters[in->proto][MCAST_DIR_IN].rate_limited++;
+                return 0;
+        }
+        r = check_payload(l, in, ret, &reason);
+        if (r == -EBADMSG)
+                goto drop;
+        if (r < 0)
+                return r;
+        if (in->proto == MCAST_PROTO_MDNS ? ret->mdns.is_query : ret->ssdp.kind != SSDP_RESPONSE) {
+                reason = MCAST_DROP_NOT_A_REPLY;
+                goto drop;
+        }
+        r = check_source(l, in->family, in->src4, &in->src6, &reason);
+        if (r < 0)
+                goto drop;
+
+        asker = link_get(f, asker_ifindex);
+        if (!asker || asker == l || !(asker->config.services & bit)) {
+                reason = MCAST_DROP_NO_ROUTE;
+                goto drop;
+        }
+        l->counters[in->proto][MCAST_DIR_IN].forwarded++;
+        r = plan_egress(asker, in, ret, &eg, &reason);
+        if (r == -EBADMSG) {
+                count_drop(asker, in->proto, MCAST_DIR_OUT, reason);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (!bucket_take(&asker->buckets[in->proto][MCAST_DIR_OUT],
+                         &f->rates[in->proto][MCAST_DIR_OUT], now_usec)) {
+                asker->counters[in->proto][MCAST_DIR_OUT].rate_limited++;
+                return 0;
+        }
+        ret->egress[ret->n_egress++] = eg;
+        return 1;
+
+drop:
+        count_drop(l, in->proto, MCAST_DIR_IN, reason);
+        return 0;
+}
+
 int mcast_fwd_prepare(const McastInput *in, const McastDecision *d, size_t i, uint8_t *buf,
                       size_t size, const uint8_t **ret_data, size_t *ret_len) {
         const McastEgress *e;
