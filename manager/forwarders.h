@@ -21,6 +21,7 @@ typedef struct Forwarders Forwarders;
 
 typedef struct ForwardersConfig {
         bool test_child; /* pp-testchild, in test builds */
+        bool mcast;      /* mcastd: mDNS, SSDP and ARC's broadcasts */
         ChildBackoff backoff;
 } ForwardersConfig;
 
