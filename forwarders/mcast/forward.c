@@ -58,7 +58,28 @@ void mcastd_forward(Mcastd *m, const McastInput *in) {
         mcastd_changed(m);
 }
 
+/* Once per turn of the loop, after everything that turn dispatched: a burst of link pairs
+ * (a restarted mcastd gets all of them at once) makes one report, not one per pair. */
+static int on_status_post(sd_event_source *s, void *userdata) {
+        Mcastd *m = userdata;
+
+        (void) s;
+        fwd_runtime_status_changed(m->rt);
+        return 0;
+}
+
+int mcastd_status_setup(Mcastd *m) {
+        int r;
+
+        if (!m->rt)
+                return 0;
+        r = sd_event_add_post(m->event, &m->status_post, on_status_post, m);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(m->status_post, SD_EVENT_OFF);
+}
+
 void mcastd_changed(Mcastd *m) {
-        if (m->rt)
-                fwd_runtime_status_changed(m->rt);
+        if (m->status_post)
+                (void) sd_event_source_set_enabled(m->status_post, SD_EVENT_ONESHOT);
 }

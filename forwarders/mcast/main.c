@@ -169,6 +169,8 @@ static int mcastd_setup(Mcastd *m, const Args *a) {
         if (a->fwd.control_fd >= 0) {
                 r = fwd_runtime_new(m->event, a->fwd.control_fd,
                                     PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_MCAST, &cb, &m->rt);
+                if (r >= 0)
+                        r = mcastd_status_setup(m);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the control channel: %m");
         } else
@@ -189,6 +191,7 @@ static int mcastd_setup(Mcastd *m, const Args *a) {
 static void mcastd_done(Mcastd *m) {
         mcastd_links_free(m);
         reply_proxies_free_all(m);
+        m->status_post = sd_event_source_disable_unref(m->status_post);
         m->rt = fwd_runtime_free(m->rt);
         m->netwatch = netwatch_free(m->netwatch);
         m->bcast = bcast_sock_free(m->bcast);

@@ -79,6 +79,7 @@ struct Mcastd {
         NetWatch *netwatch;
         BcastSock *bcast;        /* supervised only: it needs CAP_NET_RAW at start */
         FwdRuntime *rt;          /* supervised only: the manager's channel */
+        sd_event_source *status_post; /* supervised only: a status report is due */
         McLink *links;
         McPair *pairs;           /* supervised: the pairs the manager told, in order */
         ReplyProxy *proxies;     /* most recently used first */
@@ -153,6 +154,9 @@ void mcastd_forward(Mcastd *m, const McastInput *in);
 
 /* Something the counters show changed: a status report goes out in a while. */
 void mcastd_changed(Mcastd *m);
+/* Supervised: reports go out once per turn of the loop at most (and the runtime's own limit
+ * of one a second). Return: 0 or a negative errno. */
+int mcastd_status_setup(Mcastd *m);
 
 /* ---- udp.c ---- */
 
