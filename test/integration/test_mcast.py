@@ -452,23 +452,26 @@ def test_two_forwarders_on_one_segment_deliver_each_packet_once(fresh_lab):
 # ---- standalone ----------------------------------------------------------------------------
 
 def test_standalone_waits_for_a_late_bridge(lab):
-    """mcastd UPLINK DOWNLINK without manager or bus: started before lxdbr0 exists, it
-    serves the bridge when it appears, again after it is deleted and made anew, runs with
-    no capability under its policy, and prints its counters on SIGUSR1 and at exit."""
+    """mcastd UPLINK DOWNLINK without manager or bus, as its unit runs it (an unprivileged
+    user, no capability; --links as the instance name gives them): started before lxdbr0
+    exists, it serves the bridge when it appears, again after it is deleted and made anew,
+    runs under its policy, and prints its counters on SIGUSR1 and at exit."""
     with pplab.Topology() as topo:
         lan, host, guest = (topo.add_netns(n) for n in ("lan", "host", "guest"))
         topo.link(lan, "lan0", host, "eth0", a_addrs=["192.0.2.1/24"],
                   b_addrs=["192.0.2.2/24"])
         log_path = topo.dir / "mcastd.log"
         with open(log_path, "w") as log:
-            proc = host.spawn(lab.build / "bin" / "mcastd", "--stats", "--log-level=debug",
-                              "eth0", "lxdbr0", stdout=log, stderr=subprocess.STDOUT)
+            proc = host.spawn(*pplab.as_uid(65534), lab.build / "bin" / "mcastd", "--stats",
+                              "--log-level=debug", "--links=eth0:lxdbr0", stdout=log,
+                              stderr=subprocess.STDOUT)
 
         def logged(text):
             return lambda: None if text in log_path.read_text() else f"no {text!r} yet"
         assert mc.wait_for(logged("lxdbr0: waiting"), timeout=5) is None, log_path.read_text()
-        st = pplab.proc_status(proc.pid)  # `ip netns exec` execs mcastd
+        st = pplab.proc_status(proc.pid)  # `ip netns exec` and setpriv exec mcastd
         assert (int(st["CapEff"], 16), st["Seccomp"], st["NoNewPrivs"]) == (0, "2", "1"), st
+        assert st["Uid"].split()[0] == "65534", st
 
         responder = lan.add_peer(pplab.AvahiDaemon(
             services=[("pplab-late", "_http._tcp", 8080, [])]))
