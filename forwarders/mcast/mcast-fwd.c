@@ -9,15 +9,18 @@
  * rtnetlink, and tells this object (mcast_fwd_set_link(), mcast_fwd_set_addresses()). After
  * a restart the manager replays the same calls; nothing else is state.
  *
- * Sockets (the daemon's part). Per link and service one receiving socket, bound to the
- * link: for mDNS/SSDP a UDP socket with SO_BINDTODEVICE, bound to the wildcard address and
- * the protocol port, joined to the group on that ifindex, IP_MULTICAST_LOOP and
- * IPV6_MULTICAST_LOOP off, IP_PKTINFO/IPV6_RECVPKTINFO on; for broadcast an AF_PACKET
- * SOCK_DGRAM socket bound to the link with PACKET_AUXDATA on and PACKET_IGNORE_OUTGOING
- * set. The same per-link sockets send: mDNS with TTL and hop limit 255 (MDNS_HOP_LIMIT,
+ * Sockets (the daemon's part: forwarders/mcast/udp.c, bcast-sock.c). Per link and service
+ * one UDP socket for mDNS/SSDP, bound to the group's address and port on that link
+ * (SO_BINDTODEVICE; a group address receives the group's datagrams and never anyone's
+ * unicast), joined to the group on that ifindex, IP_MULTICAST_LOOP and IPV6_MULTICAST_LOOP
+ * off, IP_PKTINFO/IPV6_RECVPKTINFO on. For broadcast one AF_PACKET SOCK_DGRAM socket for all
+ * links, opened before the sandbox and bound to no interface, with PACKET_AUXDATA on,
+ * PACKET_IGNORE_OUTGOING set and a classic BPF filter passing only frames received as
+ * broadcast on the links that carry it (McastInput.socket_ifindex is 0 then: the filter
+ * checked the link). The same sockets send: mDNS with TTL and hop limit 255 (MDNS_HOP_LIMIT,
  * RFC 6762 §11; repeaters that send TTL 1 get their packets dropped by strict receivers),
- * SSDP with SSDP_HOP_LIMIT, broadcast copies to a guest on a raw IP_HDRINCL socket bound
- * to that link, broadcast payloads to the uplink from a UDP socket bound to the sender's
+ * SSDP with SSDP_HOP_LIMIT, broadcast copies to a guest as Ethernet broadcast frames on the
+ * packet socket, broadcast payloads to the uplink from a UDP socket bound to the sender's
  * port on the uplink.
  *
  * Loop prevention, by construction rather than by guessing:
@@ -65,7 +68,8 @@
  * Broadcasts to a guest are rewritten IP packets (bcast_rewrite()); broadcasts to the
  * uplink are just the UDP payload. mDNS and SSDP from a port other than their own (legacy
  * unicast queries, M-SEARCH) are sent from a socket bound to the same port
- * (McastDecision.legacy_port), so unicast answers come back to it.
+ * (McastDecision.legacy_port), so unicast answers come back to it, and
+ * mcast_fwd_decide_reply() decides their way back to the asker.
  *
  * Nothing here reads a clock, allocates after mcast_fwd_new(), or logs.
  */
