@@ -131,7 +131,7 @@ typedef struct McastInput {
 typedef enum McastEgressKind {
         MCAST_EGRESS_AS_IS,          /* the datagram unchanged, to the group */
         MCAST_EGRESS_MDNS_REWRITTEN, /* the datagram with A records rewritten, to the group */
-        MCAST_EGRESS_BCAST_PACKET,   /* a rewritten IPv4 packet for a raw IP_HDRINCL socket */
+        MCAST_EGRESS_BCAST_PACKET,   /* a rewritten IPv4 packet, sent whole to the guest link */
         MCAST_EGRESS_BCAST_PAYLOAD,  /* the UDP payload, from src port to dst4:dst port */
         _MCAST_EGRESS_KIND_MAX,
         _MCAST_EGRESS_KIND_INVALID = -EINVAL,
