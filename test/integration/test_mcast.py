@@ -261,6 +261,37 @@ def test_legacy_mdns_query_gets_its_unicast_answer_back(lab, guests):
         responder.stop()
 
 
+def test_coexists_with_avahi_on_the_host(lab, guests):
+    """An avahi-daemon on the host itself and mcastd both see the LAN's mDNS; the host's own
+    datagrams (its avahi's queries, a legacy query) are seen by mcastd but never forwarded,
+    and the unicast answer to the host's legacy query reaches the host, not mcastd."""
+    responder = lab.lan.add_peer(pplab.AvahiDaemon(
+        host_name="pplab-coexist", services=[("pplab-coexist", "_http._tcp", 8080, [])]))
+    on_host = lab.host.add_peer(pplab.AvahiDaemon(dbus=True))
+    in_arc = guests.arc.ns.add_peer(pplab.AvahiDaemon(dbus=True))
+    before = counters(lab, "eth0").get("mdns_in_drop_source_is_host", 0)
+    try:
+        for q in (on_host, in_arc):
+            err = mc.wait_for(lambda q=q: None if any(
+                s["name"] == "pplab-coexist" and s["address"] == pplab.LAN_ADDR
+                for s in q.browse("_http._tcp")) else "not browsed", timeout=20,
+                what=f"avahi-browse in {q.ns.name}")
+            assert err is None, f"{err}\n{q.log()}"
+        with mc.Capture(guests.arc.ns, "eth0", "udp port 5353") as cap:
+            answers = mc.mdns_query(lab.host, "eth0", "pplab-coexist.local")
+        assert [a["src"] for a in answers] == [pplab.LAN_ADDR], answers
+        assert answers[0]["tail"].endswith("c0000201"), answers  # A 192.0.2.1
+        # Forwarded, the legacy query would have kept its port: nothing of the kind.
+        legacy = [p for p in cap.packets if p.sport != 5353 and b"pplab-coexist" in p.payload]
+        assert legacy == [], legacy
+        seen = counters(lab, "eth0").get("mdns_in_drop_source_is_host", 0) - before
+        assert seen > 0, "mcastd did not see the host's own queries"
+    finally:
+        in_arc.stop()
+        on_host.stop()
+        responder.stop()
+
+
 # ---- SSDP ----------------------------------------------------------------------------------
 
 def test_ssdp_guests_find_a_responder_in_the_lan_and_get_its_replies(lab, guests):

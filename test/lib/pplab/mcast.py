@@ -121,6 +121,19 @@ if cmd == "send":
         except BlockingIOError:
             pass
     print(json.dumps({"sent": sent, "seconds": time.monotonic() - t0}), flush=True)
+elif cmd == "query":
+    # A legacy query (from an ephemeral port) and the unicast answers to it.
+    s, idx = mcast_socket(4, args["ifname"], 0)
+    s.sendto(mdns_query(args["name"]), ("224.0.0.251", 5353))
+    s.settimeout(0.2)
+    end = time.monotonic() + args["seconds"]
+    while time.monotonic() < end:
+        try:
+            data, src = s.recvfrom(9000)
+        except socket.timeout:
+            continue
+        print(json.dumps({"src": src[0], "sport": src[1], "len": len(data),
+                          "tail": data[-16:].hex()}), flush=True)
 elif cmd == "listen":
     fam = args.get("family", 4)
     group = "224.0.0.251" if fam == 4 else "ff02::fb"
@@ -282,6 +295,12 @@ def mdns_send(ns, ifname, name, family=4, **kw):
     """Send the mDNS answer "<name>.local A addr" (kw: addr, count, rate, sport,
     malformed=pointer-forward|short|truncated, query=True) from ns out of ifname."""
     return tool(ns, "send", ifname=ifname, name=name, family=family, **kw)[-1]
+
+
+def mdns_query(ns, ifname, name, seconds=2.0):
+    """A legacy mDNS query for name's A record from an ephemeral port out of ifname; returns
+    the unicast answers (src, sport, len, tail: the last 16 bytes in hex)."""
+    return tool(ns, "query", timeout=seconds + 20, ifname=ifname, name=name, seconds=seconds)
 
 
 def msearch(ns, ifname, st, seconds=3.0, family=4, mx=1):
