@@ -332,8 +332,8 @@ def test_ssdp_lan_finds_a_responder_in_a_guest(lab, guests):
 # ---- broadcast -----------------------------------------------------------------------------
 
 def test_broadcast_from_the_lan_reaches_arc_only(lab, guests):
-    at_arc = mc.bcast_listen(guests.arc.ns, 7600)
-    at_vm = mc.bcast_listen(guests.vm, 7600)
+    at_arc = mc.bcast_listen(guests.arc.ns, 7600, seconds=4)
+    at_vm = mc.bcast_listen(guests.vm, 7600, seconds=4)
     mc.bcast_send(lab.lan, "lan0", "255.255.255.255", 7601, 7600, "limited")
     mc.bcast_send(lab.lan, "lan0", "192.0.2.255", 7601, 7600, "subnet")
     # Below port 1024 nothing is forwarded (reference §8.3).
@@ -347,7 +347,7 @@ def test_broadcast_from_the_lan_reaches_arc_only(lab, guests):
 
 
 def test_broadcast_from_arc_reaches_the_lan_and_its_answer_comes_back(lab, guests):
-    at_lan = mc.bcast_listen(lab.lan, 7602, answer="pong")
+    at_lan = mc.bcast_listen(lab.lan, 7602, seconds=4, answer="pong")
     _, _, net = guests.arc.link("eth0")
     answers = mc.bcast_send(guests.arc.ns, "eth0", "255.255.255.255", 7603, 7602, "ping",
                             wait_answer=2)
@@ -363,7 +363,7 @@ def test_broadcast_from_arc_reaches_the_lan_and_its_answer_comes_back(lab, guest
 
 def test_malformed_datagrams_are_dropped_and_counted(lab, guests):
     before = counters(lab, "eth0")
-    at_arc = mc.mdns_listen(guests.arc.ns, "eth0", seconds=2.5)
+    at_arc = mc.mdns_listen(guests.arc.ns, "eth0", seconds=4)
     with mc.Capture(guests.arc.ns, "eth0", "udp") as cap:
         for kind in ("pointer-forward", "short", "truncated"):
             mc.mdns_send(lab.lan, "lan0", "bad", malformed=kind)
