@@ -30,7 +30,6 @@
 #include "log.h"
 #include "mcastd.h"
 
-#define RX_BATCH 64u
 #define RX_BUFFER_SIZE (1024 * 1024)
 #define FILTER_MAX (17 + MCAST_LINKS_MAX)
 
@@ -102,23 +101,22 @@ int bcast_sock_set_links(BcastSock *b, const int *ifindexes, size_t n) {
         return RET_NERRNO(setsockopt(b->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog));
 }
 
-/* Read one packet. Return: 1 with @ret filled, 0 for one to skip, -EAGAIN, -errno. */
-static int bcast_receive(int fd, McastInput *ret) {
+/* Read one packet (a McastdReceiveFn). */
+static int bcast_receive(int fd, void *userdata, McastInput *ret) {
         struct sockaddr_ll from = {};
         union {
                 char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
                 struct cmsghdr align;
         } control;
-        struct iovec iov = { .iov_base = rx_buffer, .iov_len = sizeof rx_buffer };
-        struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
-                              .msg_iovlen = 1, .msg_control = &control,
-                              .msg_controllen = sizeof control };
+        struct msghdr msg;
         unsigned flags = 0;
         ssize_t n;
 
-        n = recvmsg(fd, &msg, MSG_DONTWAIT);
+        (void) userdata;
+        n = mcastd_recvmsg(fd, rx_buffer, sizeof rx_buffer, &from, sizeof from, &control,
+                           sizeof control, &msg);
         if (n < 0)
-                return -errno;
+                return (int) n;
         /* The filter passes broadcast frames only; outgoing ones never, but say it twice. */
         if (from.sll_pkttype == PACKET_OUTGOING || from.sll_ifindex <= 0)
                 return 0;
@@ -145,24 +143,7 @@ static int on_bcast_readable(sd_event_source *s, int fd, uint32_t revents, void 
 
         (void) s;
         (void) revents;
-        for (unsigned i = 0; i < RX_BATCH; i++) {
-                McastInput in;
-                int r = bcast_receive(fd, &in);
-
-                if (r == -EAGAIN || r == -EINTR)
-                        break;
-                if (r == -EMSGSIZE) {
-                        (void) mcast_fwd_count_drop(b->m->fwd, in.ifindex, MCAST_PROTO_BCAST,
-                                                    MCAST_DIR_IN, MCAST_DROP_TOO_BIG);
-                        continue;
-                }
-                if (r < 0) {
-                        log_debug_errno(r, "Broadcast receive failed, ignoring: %m");
-                        break;
-                }
-                if (r > 0)
-                        mcastd_forward(b->m, &in);
-        }
+        mcastd_receive(b->m, fd, bcast_receive, b);
         return 0;
 }
 

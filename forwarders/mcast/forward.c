@@ -5,6 +5,7 @@
  * socket of its kind sends it, and mcast_fwd_sent() counts how that went.
  */
 #include <errno.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "mcastd.h"
@@ -56,6 +57,42 @@ void mcastd_forward(Mcastd *m, const McastInput *in) {
                 mcast_fwd_sent(m->fwd, &d, (size_t) i, r);
         }
         mcastd_changed(m);
+}
+
+ssize_t mcastd_recvmsg(int fd, void *buf, size_t size, void *from, socklen_t from_size,
+                       void *control, size_t control_size, struct msghdr *ret_msg) {
+        struct iovec iov = { .iov_base = buf, .iov_len = size };
+        ssize_t n;
+
+        *ret_msg = (struct msghdr) { .msg_name = from, .msg_namelen = from_size, .msg_iov = &iov,
+                                     .msg_iovlen = 1, .msg_control = control,
+                                     .msg_controllen = control_size };
+        n = recvmsg(fd, ret_msg, MSG_DONTWAIT);
+        ret_msg->msg_iov = NULL; /* it was ours */
+        ret_msg->msg_iovlen = 0;
+        return n < 0 ? -errno : n;
+}
+
+void mcastd_receive(Mcastd *m, int fd, McastdReceiveFn receive, void *userdata) {
+        for (unsigned i = 0; i < MCASTD_RX_BATCH; i++) {
+                McastInput in = {};
+                int r = receive(fd, userdata, &in);
+
+                if (r == -EAGAIN || r == -EINTR)
+                        break;
+                if (r == -EMSGSIZE) {
+                        (void) mcast_fwd_count_drop(m->fwd, in.ifindex, in.proto, MCAST_DIR_IN,
+                                                    MCAST_DROP_TOO_BIG);
+                        mcastd_changed(m);
+                        continue;
+                }
+                if (r < 0) {
+                        log_debug_errno(r, "A receive failed, ignoring: %m");
+                        break;
+                }
+                if (r > 0)
+                        mcastd_forward(m, &in);
+        }
 }
 
 /* Once per turn of the loop, after everything that turn dispatched: a burst of link pairs

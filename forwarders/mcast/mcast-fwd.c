@@ -489,12 +489,19 @@ static int plan_egress(const McastLink *e, const McastInput *in, const McastDeci
         return 0;
 }
 
-int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, McastDecision *ret) {
+/*
+ * The checks every datagram meets on its ingress link, in the order of the theory of
+ * operation: the link itself (an unknown one is counted apart), the socket it came to,
+ * the service, the IN rate (before any parsing), the payload, the source. @ret starts
+ * empty. Return: 1 to go on, with *ret_link; 0 when refused (counted on the link's IN
+ * counters) or rate-limited; -EINVAL for a bad @in; -ENOENT for an unknown link.
+ */
+static int ingress_admit(McastFwd *f, const McastInput *in, uint64_t now_usec,
+                         McastDecision *ret, McastLink **ret_link) {
         McastLink *l;
         McastDrop reason;
         unsigned bit;
         uint32_t src4;
-        size_t n_candidates = 0;
         int r;
 
         if (!f || !in || !ret || (!in->data && in->len > 0))
@@ -510,6 +517,7 @@ int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, Mcast
                 f->unknown_link++;
                 return -ENOENT;
         }
+        *ret_link = l;
 
         if (in->socket_ifindex != 0 && in->socket_ifindex != in->ifindex) {
                 reason = MCAST_DROP_WRONG_SOCKET;
@@ -535,6 +543,47 @@ int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, Mcast
         r = check_source(l, in->family, src4, &in->src6, &reason);
         if (r < 0)
                 goto drop;
+        return 1;
+
+drop:
+        count_drop(l, in->proto, MCAST_DIR_IN, reason);
+        return 0;
+}
+
+/* One copy's way out by @e: planned (plan_egress()) and within @e's OUT rate. Return: 1
+ * with *ret; 0 when refused (counted on @e's OUT counters); a negative errno. */
+static int egress_admit(McastFwd *f, McastLink *e, const McastInput *in, const McastDecision *d,
+                        uint64_t now_usec, McastEgress *ret) {
+        McastDrop reason;
+        int r;
+
+        r = plan_egress(e, in, d, ret, &reason);
+        if (r == -EBADMSG) {
+                count_drop(e, in->proto, MCAST_DIR_OUT, reason);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (!bucket_take(&e->buckets[in->proto][MCAST_DIR_OUT], &f->rates[in->proto][MCAST_DIR_OUT],
+                         now_usec)) {
+                e->counters[in->proto][MCAST_DIR_OUT].rate_limited++;
+                return 0;
+        }
+        return 1;
+}
+
+int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, McastDecision *ret) {
+        McastLink *l = NULL;
+        McastDrop reason;
+        size_t n_candidates = 0;
+        unsigned bit;
+        int r;
+
+        r = ingress_admit(f, in, now_usec, ret, &l);
+        if (r <= 0)
+                return r;
+        bit = mcast_service_bit(in->proto, in->family);
+
         if (in->proto == MCAST_PROTO_BCAST && l->config.role == MCAST_ROLE_GUEST) {
                 const McastAddr *a4 = link_addr4(l);
 
@@ -562,20 +611,11 @@ int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, Mcast
                 n_candidates++;
                 if (n_candidates == 1)
                         l->counters[in->proto][MCAST_DIR_IN].forwarded++;
-
-                r = plan_egress(e, in, ret, &eg, &reason);
-                if (r == -EBADMSG) {
-                        count_drop(e, in->proto, MCAST_DIR_OUT, reason);
-                        continue;
-                }
+                r = egress_admit(f, e, in, ret, now_usec, &eg);
                 if (r < 0)
                         return r;
-                if (!bucket_take(&e->buckets[in->proto][MCAST_DIR_OUT],
-                                 &f->rates[in->proto][MCAST_DIR_OUT], now_usec)) {
-                        e->counters[in->proto][MCAST_DIR_OUT].rate_limited++;
-                        continue;
-                }
-                ret->egress[ret->n_egress++] = eg;
+                if (r > 0)
+                        ret->egress[ret->n_egress++] = eg;
         }
         if (n_candidates == 0) {
                 reason = MCAST_DROP_NO_ROUTE;
@@ -603,69 +643,30 @@ drop:
 
 int mcast_fwd_decide_reply(McastFwd *f, const McastInput *in, int asker_ifindex,
                            uint64_t now_usec, McastDecision *ret) {
-        McastLink *l, *asker;
-        McastEgress eg;
+        McastLink *l = NULL, *asker;
         McastDrop reason;
-        unsigned bit;
+        McastEgress eg;
         int r;
 
-        if (!f || !in || !ret || (!in->data && in->len > 0) || in->proto == MCAST_PROTO_BCAST)
+        if (in && in->proto == MCAST_PROTO_BCAST)
                 return -EINVAL;
-        bit = mcast_service_bit(in->proto, in->family);
-        if (bit == 0)
-                return -EINVAL;
-
-        *ret = (McastDecision) { .ingress_ifindex = in->ifindex, .proto = in->proto };
-
-        l = link_get(f, in->ifindex);
-        if (!l) {
-                f->unknown_link++;
-                return -ENOENT;
-        }
-        if (in->socket_ifindex != 0 && in->socket_ifindex != in->ifindex) {
-                reason = MCAST_DROP_WRONG_SOCKET;
-                goto drop;
-        }
-        if (!(l->config.services & bit)) {
-                reason = MCAST_DROP_PROTOCOL_OFF;
-                goto drop;
-        }
-        if (!bucket_take(&l->buckets[in->proto][MCAST_DIR_IN], &f->rates[in->proto][MCAST_DIR_IN],
-                         now_usec)) {
-                l->counters[in->proto][MCAST_DIR_IN].rate_limited++;
-                return 0;
-        }
-        r = check_payload(l, in, ret, &reason);
-        if (r == -EBADMSG)
-                goto drop;
-        if (r < 0)
+        r = ingress_admit(f, in, now_usec, ret, &l);
+        if (r <= 0)
                 return r;
         if (in->proto == MCAST_PROTO_MDNS ? ret->mdns.is_query : ret->ssdp.kind != SSDP_RESPONSE) {
                 reason = MCAST_DROP_NOT_A_REPLY;
                 goto drop;
         }
-        r = check_source(l, in->family, in->src4, &in->src6, &reason);
-        if (r < 0)
-                goto drop;
-
         asker = link_get(f, asker_ifindex);
-        if (!asker || asker == l || !(asker->config.services & bit)) {
+        if (!asker || asker == l || !(asker->config.services & mcast_service_bit(in->proto,
+                                                                                  in->family))) {
                 reason = MCAST_DROP_NO_ROUTE;
                 goto drop;
         }
         l->counters[in->proto][MCAST_DIR_IN].forwarded++;
-        r = plan_egress(asker, in, ret, &eg, &reason);
-        if (r == -EBADMSG) {
-                count_drop(asker, in->proto, MCAST_DIR_OUT, reason);
-                return 0;
-        }
-        if (r < 0)
+        r = egress_admit(f, asker, in, ret, now_usec, &eg);
+        if (r <= 0)
                 return r;
-        if (!bucket_take(&asker->buckets[in->proto][MCAST_DIR_OUT],
-                         &f->rates[in->proto][MCAST_DIR_OUT], now_usec)) {
-                asker->counters[in->proto][MCAST_DIR_OUT].rate_limited++;
-                return 0;
-        }
         ret->egress[ret->n_egress++] = eg;
         return 1;
 

@@ -25,6 +25,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <systemd/sd-event.h>
 
 #include "forwarder.h"
@@ -37,6 +38,9 @@
 /* Families, as indexes of McLink.socks. */
 #define MCASTD_V4 0
 #define MCASTD_V6 1
+
+/* Datagrams read per wake-up of one socket, so that one busy link cannot starve others. */
+#define MCASTD_RX_BATCH 64u
 
 /* How many ReplyProxy sockets at most; the oldest goes first. */
 #define MCASTD_PROXIES_MAX 64u
@@ -152,6 +156,32 @@ void mcastd_on_addresses(int ifindex, void *userdata);
  */
 void mcastd_forward(Mcastd *m, const McastInput *in);
 
+/*
+ * mcastd_recvmsg() - receive one datagram without blocking: its bytes into @buf, its source
+ * into @from, its control messages into @control, read with the CMSG macros from @ret_msg.
+ * Return: its length (cut to @size, and MSG_TRUNC in ret_msg->msg_flags), or a negative errno.
+ */
+ssize_t mcastd_recvmsg(int fd, void *buf, size_t size, void *from, socklen_t from_size,
+                       void *control, size_t control_size, struct msghdr *ret_msg);
+
+/*
+ * A socket's receive function for mcastd_receive(): read one datagram and describe it.
+ * Return: 1 to forward it; 0 to skip it (not ours); -EMSGSIZE for one cut short (@ret's
+ * ifindex and proto say whose; it is counted as too big); -EAGAIN when none is left;
+ * another negative errno.
+ */
+typedef int (*McastdReceiveFn)(int fd, void *userdata, McastInput *ret);
+
+/*
+ * mcastd_receive() - read what a socket has (MCASTD_RX_BATCH datagrams at most) and
+ * forward each.
+ * @m: the daemon
+ * @fd: the socket
+ * @receive: how to read it
+ * @userdata: for @receive
+ */
+void mcastd_receive(Mcastd *m, int fd, McastdReceiveFn receive, void *userdata);
+
 /* Something the counters show changed: a status report goes out in a while. */
 void mcastd_changed(Mcastd *m);
 /* Supervised: reports go out once per turn of the loop at most (and the runtime's own limit
@@ -194,8 +224,16 @@ int udp_send_copy(Mcastd *m, const McastInput *in, const McastDecision *d, McLin
 
 /*
  * udp_send_broadcast_payload() - a guest's UDP broadcast to the LAN: its payload from a
- * socket bound to the same source port on @uplink, closed right after, so that an answer
- * to it finds ARC through the NAT (reference §8.3).
+ * socket bound to the same source port on @uplink, connected to the destination (so it
+ * never matches an answer) and closed right after, so that an answer to it finds ARC
+ * through the NAT (reference §8.3).
+ * @uplink: the link to send on
+ * @sport: the guest's source port
+ * @dst4: 255.255.255.255 or the uplink's subnet broadcast
+ * @dport: the destination port
+ * @data: the UDP payload
+ * @len: its length
+ *
  * Return: 0 or a negative errno.
  */
 int udp_send_broadcast_payload(McLink *uplink, uint16_t sport, uint32_t dst4, uint16_t dport,

@@ -31,7 +31,6 @@
 #include "mcastd.h"
 #include "time-util.h"
 
-#define RX_BATCH 64u                     /* datagrams read per wake-up, for fairness */
 #define RX_BUFFER_SIZE (1024 * 1024)     /* capped by net.core.rmem_max */
 #define PROXY_ASKERS_MAX 4u
 #define PROXY_MDNS_USEC (2 * 1000 * 1000) /* legacy answers come at once (RFC 6762 §6.7) */
@@ -156,11 +155,8 @@ static int socket_prepare(int fd, int family, McastProto proto, int ifindex, con
         return r;
 }
 
-/*
- * Read one datagram into rx_buffer and describe it. Return: 1 with @ret filled; 0 for one
- * to skip (cut short: counted by the caller, who gets ret->ifindex); -EAGAIN when there is
- * none; another negative errno.
- */
+/* Read one datagram into rx_buffer and describe it (McastdReceiveFn's returns; proto and
+ * socket_ifindex are the caller's to fill). */
 static int udp_receive(int fd, int family, McastInput *ret) {
         union {
                 struct sockaddr_in in;
@@ -170,15 +166,13 @@ static int udp_receive(int fd, int family, McastInput *ret) {
                 char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
                 struct cmsghdr align;
         } control;
-        struct iovec iov = { .iov_base = rx_buffer, .iov_len = sizeof rx_buffer };
-        struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
-                              .msg_iovlen = 1, .msg_control = &control,
-                              .msg_controllen = sizeof control };
+        struct msghdr msg;
         ssize_t n;
 
-        n = recvmsg(fd, &msg, MSG_DONTWAIT);
+        n = mcastd_recvmsg(fd, rx_buffer, sizeof rx_buffer, &from, sizeof from, &control,
+                           sizeof control, &msg);
         if (n < 0)
-                return -errno;
+                return (int) n;
         *ret = (McastInput) { .family = family, .data = rx_buffer, .len = (size_t) n };
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
                 if (family == AF_INET && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
@@ -205,7 +199,18 @@ static int udp_receive(int fd, int family, McastInput *ret) {
                 ret->src_port = ntohs(from.in6.sin6_port);
         } else
                 return 0;
-        return (msg.msg_flags & MSG_TRUNC) ? 0 : 1;
+        return (msg.msg_flags & MSG_TRUNC) ? -EMSGSIZE : 1;
+}
+
+static int udp_sock_receive(int fd, void *userdata, McastInput *ret) {
+        UdpSock *u = userdata;
+        int r = udp_receive(fd, u->family, ret);
+
+        ret->proto = u->proto;
+        ret->socket_ifindex = u->link->ifindex;
+        if (r == -EMSGSIZE)
+                ret->ifindex = u->link->ifindex; /* counted on the socket's link */
+        return r;
 }
 
 static int on_udp_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -213,26 +218,7 @@ static int on_udp_readable(sd_event_source *s, int fd, uint32_t revents, void *u
 
         (void) s;
         (void) revents;
-        for (unsigned i = 0; i < RX_BATCH; i++) {
-                McastInput in;
-                int r = udp_receive(fd, u->family, &in);
-
-                if (r == -EAGAIN || r == -EINTR)
-                        break;
-                if (r < 0) {
-                        log_debug_errno(r, "%s: receive failed, ignoring: %m", u->link->name);
-                        break;
-                }
-                in.proto = u->proto;
-                in.socket_ifindex = u->link->ifindex;
-                if (r == 0) {
-                        (void) mcast_fwd_count_drop(u->m->fwd, u->link->ifindex, u->proto,
-                                                    MCAST_DIR_IN, MCAST_DROP_TOO_BIG);
-                        mcastd_changed(u->m);
-                        continue;
-                }
-                mcastd_forward(u->m, &in);
-        }
+        mcastd_receive(u->m, fd, udp_sock_receive, u);
         return 0;
 }
 
@@ -336,21 +322,19 @@ static int on_proxy_readable(sd_event_source *s, int fd, uint32_t revents, void 
 
         (void) s;
         (void) revents;
-        for (unsigned i = 0; i < RX_BATCH; i++) {
+        for (unsigned i = 0; i < MCASTD_RX_BATCH; i++) {
                 McastInput in;
                 int r = udp_receive(fd, p->family, &in);
 
-                if (r == -EAGAIN || r == -EINTR)
-                        break;
-                if (r < 0)
-                        break;
-                in.proto = p->proto;
-                in.socket_ifindex = p->ifindex;
-                if (r == 0) {
+                if (r == -EMSGSIZE) {
                         (void) mcast_fwd_count_drop(m->fwd, p->ifindex, p->proto, MCAST_DIR_IN,
                                                     MCAST_DROP_TOO_BIG);
                         continue;
                 }
+                if (r <= 0)
+                        break;
+                in.proto = p->proto;
+                in.socket_ifindex = p->ifindex;
                 for (size_t k = 0; k < p->n_askers; k++) {
                         const uint8_t *data;
                         size_t len;
@@ -540,5 +524,10 @@ int udp_send_broadcast_payload(McLink *uplink, uint16_t sport, uint32_t dst4, ui
         if (bind(fd, (struct sockaddr *) &from, sizeof from) < 0)
                 log_debug_errno(-errno, "%s: cannot send from port %u, sending from another: %m",
                                 uplink->name, sport);
-        return send_datagram(fd, data, len, (struct sockaddr *) &to, sizeof to);
+        /* Connected to the broadcast address, the socket matches no answer (they come from
+         * a host's own address): while it exists, an answer still finds no host socket and
+         * goes on to ARC, instead of to this socket, which closes without reading it. */
+        if (connect(fd, (struct sockaddr *) &to, sizeof to) < 0)
+                return -errno;
+        return send_datagram(fd, data, len, NULL, 0);
 }

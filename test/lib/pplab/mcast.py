@@ -91,6 +91,23 @@ def names_in(data):
         off += 1 + n
     return ".".join(out)
 
+def print_answers(s, seconds, describe):
+    """Print describe(data) with the source of each datagram s gets within seconds."""
+    s.settimeout(0.2)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            data, src = s.recvfrom(9000)
+        except socket.timeout:
+            continue
+        print(json.dumps({"src": src[0], "sport": src[1], **describe(data)}), flush=True)
+
+def ssdp_fields(data):
+    head = data.decode(errors="replace").split("\r\n")
+    return {"status": head[0], "headers": {l.split(":", 1)[0].strip().upper():
+                                           l.split(":", 1)[1].strip()
+                                           for l in head[1:] if ":" in l}}
+
 cmd, args = sys.argv[1], json.loads(sys.argv[2])
 if cmd == "send":
     fam = args.get("family", 4)
@@ -125,15 +142,7 @@ elif cmd == "query":
     # A legacy query (from an ephemeral port) and the unicast answers to it.
     s, idx = mcast_socket(4, args["ifname"], 0)
     s.sendto(mdns_query(args["name"]), ("224.0.0.251", 5353))
-    s.settimeout(0.2)
-    end = time.monotonic() + args["seconds"]
-    while time.monotonic() < end:
-        try:
-            data, src = s.recvfrom(9000)
-        except socket.timeout:
-            continue
-        print(json.dumps({"src": src[0], "sport": src[1], "len": len(data),
-                          "tail": data[-16:].hex()}), flush=True)
+    print_answers(s, args["seconds"], lambda d: {"len": len(d), "tail": d[-16:].hex()})
 elif cmd == "listen":
     fam = args.get("family", 4)
     group = "224.0.0.251" if fam == 4 else "ff02::fb"
@@ -179,18 +188,7 @@ elif cmd == "msearch":
            f"MX: {args.get('mx', 1)}\r\nST: {args['st']}\r\n\r\n").encode()
     s.sendto(msg, dest(fam, group, 1900, idx))
     print(json.dumps({"port": s.getsockname()[1]}), flush=True)
-    s.settimeout(0.2)
-    end = time.monotonic() + args["seconds"]
-    while time.monotonic() < end:
-        try:
-            data, src = s.recvfrom(9000)
-        except socket.timeout:
-            continue
-        head = data.decode(errors="replace").split("\r\n")
-        headers = {l.split(":", 1)[0].strip().upper(): l.split(":", 1)[1].strip()
-                   for l in head[1:] if ":" in l}
-        print(json.dumps({"src": src[0], "sport": src[1], "status": head[0],
-                          "headers": headers}), flush=True)
+    print_answers(s, args["seconds"], ssdp_fields)
 elif cmd == "bcast-send":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
