@@ -420,6 +420,32 @@ def test_sigkilled_mcastd_is_back_within_a_second_with_its_links(lab, guests):
     assert len(names(at_vm.result(), marker)) == 1
 
 
+def test_vm_links_follow_the_physical_default_while_it_is_ethernet_or_wifi(fresh_lab):
+    """A Termina VM's link is served behind the physical default uplink: it moves when the
+    default does, and is not served while the default is cellular (as the original)."""
+    lab = fresh_lab(uplinks=2, ingress_firewall=False)
+    resp = lab.termina_vm_startup(TERMINA_CID)
+    tap = resp.device.ifname
+    vm = lab.vm(tap)
+    try:
+        vm.configure(resp.device)
+        wait_served(lab, [(tap, "eth0")])
+        lab.host.out("ip", "route", "del", "default", "via", pplab.LAN_ADDR, "dev", "eth0")
+        lab.host.out("ip", "route", "add", "default", "via", pplab.LAN2_ADDR, "dev", "eth1")
+        wait_served(lab, [(tap, "eth1")])
+        marker = f"via-eth1-{time.monotonic_ns()}"
+        at_vm = mc.mdns_listen(vm, "eth0")
+        mc.mdns_send(lab.lan2, "lan0", marker, addr=pplab.LAN2_ADDR)
+        assert len(names(at_vm.result(), marker)) == 1
+        # A cellular default: the VM's multicast stops.
+        lab.remove_uplink("eth1")
+        lab.add_uplink("wwan0", pplab.LAN2_ADDR, pplab.HOST_UPLINK2_ADDR, default_route=True)
+        wait_served(lab, [])
+    finally:
+        vm.delete()
+        lab.termina_vm_shutdown(TERMINA_CID)
+
+
 # ---- loops ---------------------------------------------------------------------------------
 
 def attach_second_host(lab):
