@@ -95,9 +95,12 @@ void mcastd_receive(Mcastd *m, int fd, McastdReceiveFn receive, void *userdata) 
         }
 }
 
-/* Once per turn of the loop, after everything that turn dispatched: a burst of link pairs
- * (a restarted mcastd gets all of them at once) makes one report, not one per pair. */
-static int on_status_post(sd_event_source *s, void *userdata) {
+/* A defer source: pending as soon as it is enabled, dispatched in the next turn of the loop
+ * after everything of this one. A burst of link pairs (a restarted mcastd gets all of them
+ * in one read) makes one report, not one per pair. (A post source would not do: it is made
+ * pending only by a dispatch that starts while it is already enabled, so the last change
+ * before a quiet spell would wait for the next event.) */
+static int on_status_due(sd_event_source *s, void *userdata) {
         Mcastd *m = userdata;
 
         (void) s;
@@ -110,13 +113,13 @@ int mcastd_status_setup(Mcastd *m) {
 
         if (!m->rt)
                 return 0;
-        r = sd_event_add_post(m->event, &m->status_post, on_status_post, m);
+        r = sd_event_add_defer(m->event, &m->status_due, on_status_due, m);
         if (r < 0)
                 return r;
-        return sd_event_source_set_enabled(m->status_post, SD_EVENT_OFF);
+        return sd_event_source_set_enabled(m->status_due, SD_EVENT_OFF);
 }
 
 void mcastd_changed(Mcastd *m) {
-        if (m->status_post)
-                (void) sd_event_source_set_enabled(m->status_post, SD_EVENT_ONESHOT);
+        if (m->status_due)
+                (void) sd_event_source_set_enabled(m->status_due, SD_EVENT_ONESHOT);
 }

@@ -191,7 +191,7 @@ static int mcastd_setup(Mcastd *m, const Args *a) {
 static void mcastd_done(Mcastd *m) {
         mcastd_links_free(m);
         reply_proxies_free_all(m);
-        m->status_post = sd_event_source_disable_unref(m->status_post);
+        m->status_due = sd_event_source_disable_unref(m->status_due);
         m->rt = fwd_runtime_free(m->rt);
         m->netwatch = netwatch_free(m->netwatch);
         m->bcast = bcast_sock_free(m->bcast);

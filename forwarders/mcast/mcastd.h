@@ -83,7 +83,7 @@ struct Mcastd {
         NetWatch *netwatch;
         BcastSock *bcast;        /* supervised only: it needs CAP_NET_RAW at start */
         FwdRuntime *rt;          /* supervised only: the manager's channel */
-        sd_event_source *status_post; /* supervised only: a status report is due */
+        sd_event_source *status_due; /* supervised only: a status report is due */
         McLink *links;
         McPair *pairs;           /* supervised: the pairs the manager told, in order */
         ReplyProxy *proxies;     /* most recently used first */

@@ -420,6 +420,43 @@ def test_sigkilled_mcastd_is_back_within_a_second_with_its_links(lab, guests):
     assert len(names(at_vm.result(), marker)) == 1
 
 
+def test_rewrite_follows_the_uplink_address_and_stops_without_one(fresh_lab):
+    """The A record of a guest's answer names the uplink's current address (rtnetlink);
+    with no IPv4 address on the uplink nothing goes to the LAN, and that is counted."""
+    lab = fresh_lab(ingress_firewall=False)
+    arc = pplab.ArcContainer(lab)
+    try:
+        wait_served(lab, [("arc_eth0", "eth0")])
+        guest = arc.link("eth0")[0]
+
+        def probe():
+            marker = f"addr-{time.monotonic_ns()}"
+            at_lan = mc.mdns_listen(lab.lan, "lan0")
+            mc.mdns_send(arc.ns, "eth0", marker, addr=guest)
+            return names(at_lan.result(), marker)
+        for addr in (UPLINK_ADDR, "192.0.2.9"):
+            if addr != UPLINK_ADDR:
+                # The new address stays when the old one, the primary, goes.
+                lab.host.sysctl("net.ipv4.conf.eth0.promote_secondaries", 1)
+                lab.host.out("ip", "addr", "add", f"{addr}/24", "dev", "eth0")
+                lab.host.out("ip", "addr", "del", f"{UPLINK_ADDR}/24", "dev", "eth0")
+            got = probe()
+            assert len(got) == 1 and got[0]["src"] == addr, (addr, got)
+            assert got[0]["tail"].endswith(bytes(map(int, addr.split("."))).hex()), got
+        before = counters(lab, "eth0").get("mdns_out_drop_no_ipv4_address", 0)
+        lab.host.out("ip", "addr", "del", "192.0.2.9/24", "dev", "eth0")
+        assert probe() == []
+        err = mc.wait_for(lambda: None if counters(lab, "eth0").get(
+            "mdns_out_drop_no_ipv4_address", 0) == before + 1 else
+            (counters(lab, "eth0"), counters(lab, "arc_eth0")),
+            timeout=5, what="the drop counter")
+        assert err is None, err
+    finally:
+        arc.close()
+        lab.host.exec("ip", "addr", "add", f"{UPLINK_ADDR}/24", "dev", "eth0")
+        lab.host.exec("ip", "route", "replace", "default", "via", pplab.LAN_ADDR, "dev", "eth0")
+
+
 def test_vm_links_follow_the_physical_default_while_it_is_ethernet_or_wifi(fresh_lab):
     """A Termina VM's link is served behind the physical default uplink: it moves when the
     default does, and is not served while the default is cellular (as the original)."""
