@@ -488,7 +488,11 @@ int udp_send_copy(Mcastd *m, const McastInput *in, const McastDecision *d, McLin
         if (!u)
                 return -ENOTCONN;
         fd = u->fd;
-        if (d->legacy_port) {
+        /* Never the other protocol's port: for as long as the proxy lives it would take the
+         * host's own unicast datagrams to that port. */
+        if (d->legacy_port && (in->src_port == MDNS_PORT || in->src_port == SSDP_PORT))
+                m->reply_sockets_refused++;
+        else if (d->legacy_port) {
                 ReplyProxy *p = reply_proxy_get(m, egress, in, d);
 
                 if (p)
