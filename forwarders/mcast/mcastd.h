@@ -135,15 +135,44 @@ int mcastd_pair_remove(Mcastd *m, const ForwarderLink *l);
  */
 int mcastd_standalone_links(Mcastd *m, const char *uplink, char *const *downlinks, size_t n);
 
-/* A link of the forwarder by ifindex, if it is active. */
+/*
+ * mcastd_link_active() - the link served under an ifindex.
+ * @m: the daemon
+ * @ifindex: the kernel's ifindex
+ *
+ * Return: the link, or NULL if no active link has it.
+ */
 McLink *mcastd_link_active(const Mcastd *m, int ifindex);
 
-/* Forget every link and pair (at exit). */
+/*
+ * mcastd_links_free() - stop serving every link and forget every pair (at exit).
+ * @m: the daemon
+ */
 void mcastd_links_free(Mcastd *m);
 
-/* NetWatch's callbacks (userdata: the Mcastd). */
+/*
+ * mcastd_on_link_new() - NetWatchCallbacks.link_new: a link of that name may be served now
+ * (and, for an uplink, its guest links).
+ * @ifindex: the link's ifindex
+ * @name: its name
+ * @userdata: the Mcastd
+ */
 void mcastd_on_link_new(int ifindex, const char *name, void *userdata);
+
+/*
+ * mcastd_on_link_gone() - NetWatchCallbacks.link_gone: the link (and, for an uplink, its
+ * guest links) waits for the kernel to have it again.
+ * @ifindex: the link's ifindex
+ * @userdata: the Mcastd
+ */
 void mcastd_on_link_gone(int ifindex, void *userdata);
+
+/*
+ * mcastd_on_addresses() - NetWatchCallbacks.addresses_changed: the forwarder takes the
+ * link's addresses anew (the uplink's for the rewrite, a guest link's subnet).
+ * @ifindex: the link's ifindex
+ * @userdata: the Mcastd
+ */
 void mcastd_on_addresses(int ifindex, void *userdata);
 
 /* ---- forward.c ---- */
@@ -182,10 +211,21 @@ typedef int (*McastdReceiveFn)(int fd, void *userdata, McastInput *ret);
  */
 void mcastd_receive(Mcastd *m, int fd, McastdReceiveFn receive, void *userdata);
 
-/* Something the counters show changed: a status report goes out in a while. */
+/*
+ * mcastd_changed() - something the status shows changed (a link, a counter): supervised, a
+ * report goes out at the next turn of the loop, or later within the runtime's limit of one
+ * a second; standalone, nothing happens.
+ * @m: the daemon
+ */
 void mcastd_changed(Mcastd *m);
-/* Supervised: reports go out once per turn of the loop at most (and the runtime's own limit
- * of one a second). Return: 0 or a negative errno. */
+
+/*
+ * mcastd_status_setup() - supervised, the source mcastd_changed() arms (one report per turn
+ * of the loop at most).
+ * @m: the daemon, with its runtime
+ *
+ * Return: 0 or a negative errno.
+ */
 int mcastd_status_setup(Mcastd *m);
 
 /* ---- udp.c ---- */
@@ -204,6 +244,13 @@ int mcastd_status_setup(Mcastd *m);
  * Return: 0 or a negative errno (logged by the caller).
  */
 int udp_sock_open(Mcastd *m, McLink *l, McastProto proto, int family, UdpSock **ret);
+
+/*
+ * udp_sock_free() - close a link's socket (leaving its group).
+ * @u: the socket, or NULL
+ *
+ * Return: NULL.
+ */
 UdpSock *udp_sock_free(UdpSock *u);
 
 /*
@@ -239,8 +286,18 @@ int udp_send_copy(Mcastd *m, const McastInput *in, const McastDecision *d, McLin
 int udp_send_broadcast_payload(McLink *uplink, uint16_t sport, uint32_t dst4, uint16_t dport,
                                const uint8_t *data, size_t len);
 
-/* Close the ReplyProxies on @ifindex and forget askers there (the link goes). */
+/*
+ * reply_proxies_forget_link() - a link goes: close the ReplyProxies bound on it and forget
+ * the askers on it (a proxy left without asker closes too).
+ * @m: the daemon
+ * @ifindex: the link
+ */
 void reply_proxies_forget_link(Mcastd *m, int ifindex);
+
+/*
+ * reply_proxies_free_all() - close every ReplyProxy (at exit).
+ * @m: the daemon
+ */
 void reply_proxies_free_all(Mcastd *m);
 
 /* ---- bcast-sock.c ---- */
@@ -257,6 +314,13 @@ void reply_proxies_free_all(Mcastd *m);
  * Return: 0 or a negative errno.
  */
 int bcast_sock_open(Mcastd *m, BcastSock **ret);
+
+/*
+ * bcast_sock_free() - close the broadcast socket.
+ * @b: the socket, or NULL
+ *
+ * Return: NULL.
+ */
 BcastSock *bcast_sock_free(BcastSock *b);
 
 /*
@@ -272,14 +336,30 @@ int bcast_sock_set_links(BcastSock *b, const int *ifindexes, size_t n);
 
 /*
  * bcast_sock_send() - send a rewritten IPv4 packet as an Ethernet broadcast on a link.
+ * @b: the socket
+ * @ifindex: the guest link
+ * @pkt: the packet, from its IPv4 header
+ * @len: its length
+ *
  * Return: 0 or a negative errno.
  */
 int bcast_sock_send(BcastSock *b, int ifindex, const uint8_t *pkt, size_t len);
 
 /* ---- status.c ---- */
 
-/* FwdCallbacks.status and .status_done: links told and counters per link. */
+/*
+ * mcastd_status() - FwdCallbacks.status: the pairs told and the counters per link (status.c
+ * lists their names), in storage that lives until mcastd_status_done().
+ * @ret: the report to fill
+ * @userdata: the Mcastd
+ */
 void mcastd_status(ForwarderStatus *ret, void *userdata);
+
+/*
+ * mcastd_status_done() - FwdCallbacks.status_done: the report was sent; free its storage.
+ * @st: the report
+ * @userdata: the Mcastd
+ */
 void mcastd_status_done(ForwarderStatus *st, void *userdata);
 
 /*
