@@ -370,9 +370,10 @@ void child_stop(Child *c, uint64_t timeout_usec) {
                 return;
         c->stopping = true;
         c->timer = sd_event_source_disable_unref(c->timer);
-        /* The socket closing ends it. */
+        /* The socket closing ends it. Only our own children are waited for; the launcher
+         * reaps its own (and ends the stragglers when its socket closes). */
         c->channel = channel_free(c->channel);
-        if (!c->exit_source) {
+        if (!c->exit_source || !c->reap) {
                 child_finish_stop(c);
                 return;
         }

@@ -119,8 +119,8 @@ int child_send(Child *c, const ProtobufCMessage *msg, int *fds, size_t n_fds);
 
 /*
  * child_stop() - close its control socket, which ends it, and forget any restart; on_stopped
- * follows once it is gone (for a reaped child, once it has exited or after @timeout_usec,
- * when it is killed). Calling it again does nothing.
+ * follows: at once for a child we do not reap (its parent does), else once it has exited or
+ * after @timeout_usec, when it is killed. Calling it again does nothing.
  */
 void child_stop(Child *c, uint64_t timeout_usec);
 

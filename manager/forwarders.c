@@ -14,6 +14,8 @@ typedef Patchpanel__Ipc__ForwarderLink ForwarderLink;
 
 /* Which guest links a kind serves. */
 typedef bool (*ForwarderWantsFn)(const GuestLink *l);
+/* Whether a kind serves the links that follow the physical default behind this one. */
+typedef bool (*ForwarderDefaultFn)(const Uplink *u);
 
 /* One guest link behind one uplink, as told to a forwarder. */
 typedef struct Pair Pair;
@@ -39,13 +41,14 @@ struct Forwarder {
         bool no_uplink;      /* its links are not served behind an uplink (adb-proxy) */
         /* Sends what it must know before any link (NULL: nothing). */
         int (*configure)(Forwarder *f);
+        ForwarderDefaultFn default_ok; /* NULL: any physical default */
         Child *child;
         Pair *told;          /* what the running child has been told */
         uint8_t *status;     /* its last ForwarderStatus, packed */
         size_t status_len;
 };
 
-#define FORWARDERS_MAX 4
+#define FORWARDERS_MAX 8
 
 struct Forwarders {
         sd_event *event;
@@ -77,6 +80,26 @@ static int adb_proxy_configure(Forwarder *f) {
         msg.msg_case = PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_ADB_CONFIG;
         msg.adb_config = &config;
         return child_send(f->child, &msg.base, NULL, 0);
+}
+
+/* mcastd (reference §8.2, §8.3): ARC's link on every uplink, and the VMs' links, which
+ * follow the physical default uplink. */
+static bool mcast_wants(const GuestLink *l) {
+        switch (l->kind) {
+        case GUEST_ARC:
+        case GUEST_ARCVM:
+                return l->device && !l->management && l->uplink[0];
+        case GUEST_TERMINA:
+        case GUEST_PLUGINVM:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* As the original, the VMs' multicast only while the default is ethernet or wifi. */
+static bool mcast_default_ok(const Uplink *u) {
+        return u->technology == UPLINK_ETHERNET || u->technology == UPLINK_WIFI;
 }
 
 static Patchpanel__Ipc__GuestKind guest_kind_to_ipc(GuestKind k) {
@@ -130,7 +153,7 @@ static bool forwarder_pair_of(Forwarder *f, const GuestLink *l, Pair *ret) {
                 return true;
         }
         u = registry_physical_default(f->owner->registry);
-        if (!u)
+        if (!u || (f->default_ok && !f->default_ok(u)))
                 return false;
         snprintf(ret->uplink, sizeof ret->uplink, "%s", u->name);
         ret->uplink_ifindex = u->ifindex;
@@ -340,6 +363,13 @@ int forwarders_new(sd_event *e, Registry *registry, LauncherLink *launcher,
                         return r;
                 fs->fwd[fs->n_fwd - 1].no_uplink = true;
                 fs->fwd[fs->n_fwd - 1].configure = adb_proxy_configure;
+        }
+        if (config->mcast) {
+                r = forwarders_add(fs, "mcastd", PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_MCAST,
+                                   mcast_wants);
+                if (r < 0)
+                        return r;
+                fs->fwd[fs->n_fwd - 1].default_ok = mcast_default_ok;
         }
         r = registry_subscribe(registry, &forwarders_subscriber, fs);
         if (r < 0)

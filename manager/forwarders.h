@@ -34,6 +34,7 @@ typedef struct AdbProxyOptions {
 typedef struct ForwardersConfig {
         bool test_child; /* pp-testchild, in test builds */
         AdbProxyOptions adb;
+        bool mcast;      /* mcastd: mDNS, SSDP and ARC's broadcasts */
         ChildBackoff backoff;
 } ForwardersConfig;
 

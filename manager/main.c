@@ -152,6 +152,9 @@ static int parse_args(int argc, char **argv, Args *a) {
                   "SOURCE\n(chrome, user, update-engine, system, host-vpn);\nrepeatable, later ones "
                   "win (default: 1000-60000=user,\nthe lockdown user=chrome, everyone else system)",
                   parse_uid_source, a },
+                { "mcast", 0, "on|off", "forward mDNS and SSDP for the guests, and ARC's UDP\n"
+                  "broadcasts (mcastd; default: on)", option_parse_on_off,
+                  &a->config.forwarders.mcast },
 #ifdef PP_TEST_CHILD
                 { "test-child", 0, NULL, "also run pp-testchild, a forwarder for tests",
                   option_parse_flag, &a->config.forwarders.test_child },
@@ -171,6 +174,7 @@ static int parse_args(int argc, char **argv, Args *a) {
                       .adb_max_connections = ADB_MAX_CONNECTIONS_DEFAULT,
                       .adb_idle_timeout = ADB_IDLE_TIMEOUT_SEC_DEFAULT,
                       .config.forwarders.adb.socket_path = ADB_SOCKET_DEFAULT };
+        a->config.forwarders.mcast = true;
         r = options_parse(&spec, argc, argv, &first);
         if (r < 0)
                 return r;

@@ -5,7 +5,7 @@
  * The packet side of the broadcast forwarder (reference §8.3): UDP broadcasts over IPv4
  * between an uplink and the guest link behind it (ARC's), in both directions.
  *
- * mcastd receives them on an AF_PACKET SOCK_DGRAM socket per link (ETH_P_IP), so a packet
+ * mcastd receives them on one AF_PACKET SOCK_DGRAM socket (ETH_P_IP), so a packet
  * here starts at the IPv4 header. The buffer may be longer than the packet's total length
  * (Ethernet padding of short frames). A packet that was sent with its UDP checksum left to
  * the NIC, which is every packet crossing a veth from another namespace, arrives with
@@ -16,8 +16,8 @@
  *   uplink -> guest link   bcast_parse(), bcast_check_from_uplink(), then bcast_rewrite()
  *                          per guest link: destination 255.255.255.255 kept, a subnet
  *                          broadcast becomes the guest link's; both checksums recomputed;
- *                          sent whole on a raw IP_HDRINCL socket (the source stays the LAN
- *                          sender's, so the guest can answer it).
+ *                          sent whole as an Ethernet broadcast frame on the packet socket
+ *                          (the source stays the LAN sender's, so the guest can answer it).
  *   guest link -> uplink   bcast_parse(), bcast_check_from_guest(); the UDP payload is sent
  *                          from a socket bound to the same source port on the uplink, to
  *                          bcast_uplink_destination().

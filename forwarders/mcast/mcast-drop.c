@@ -14,6 +14,7 @@ static const char *const mcast_drop_names[_MCAST_DROP_MAX] = {
         [MCAST_DROP_MDNS_RESPONSE_PORT] = "mdns-response-port",
         [MCAST_DROP_TOO_BIG] = "too-big",
         [MCAST_DROP_SEND_FAILED] = "send-failed",
+        [MCAST_DROP_NOT_A_REPLY] = "not-a-reply",
         [MCAST_DROP_DNS_SHORT_HEADER] = "dns-short-header",
         [MCAST_DROP_DNS_TOO_LONG] = "dns-too-long",
         [MCAST_DROP_DNS_OPCODE] = "dns-opcode",

@@ -24,6 +24,7 @@ typedef enum McastDrop {
         MCAST_DROP_MDNS_RESPONSE_PORT,    /* multicast mDNS response not from port 5353 */
         MCAST_DROP_TOO_BIG,               /* the copy does not fit the caller's buffer */
         MCAST_DROP_SEND_FAILED,           /* the daemon's send failed */
+        MCAST_DROP_NOT_A_REPLY,           /* on a legacy query's reply socket, not an answer */
 
         /* DNS wire format and mDNS rules (dns.c) */
         MCAST_DROP_DNS_SHORT_HEADER,      /* fewer than 12 bytes */

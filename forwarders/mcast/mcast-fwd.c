@@ -9,15 +9,18 @@
  * rtnetlink, and tells this object (mcast_fwd_set_link(), mcast_fwd_set_addresses()). After
  * a restart the manager replays the same calls; nothing else is state.
  *
- * Sockets (the daemon's part). Per link and service one receiving socket, bound to the
- * link: for mDNS/SSDP a UDP socket with SO_BINDTODEVICE, bound to the wildcard address and
- * the protocol port, joined to the group on that ifindex, IP_MULTICAST_LOOP and
- * IPV6_MULTICAST_LOOP off, IP_PKTINFO/IPV6_RECVPKTINFO on; for broadcast an AF_PACKET
- * SOCK_DGRAM socket bound to the link with PACKET_AUXDATA on and PACKET_IGNORE_OUTGOING
- * set. The same per-link sockets send: mDNS with TTL and hop limit 255 (MDNS_HOP_LIMIT,
+ * Sockets (the daemon's part: forwarders/mcast/udp.c, bcast-sock.c). Per link and service
+ * one UDP socket for mDNS/SSDP, bound to the group's address and port on that link
+ * (SO_BINDTODEVICE; a group address receives the group's datagrams and never anyone's
+ * unicast), joined to the group on that ifindex, IP_MULTICAST_LOOP and IPV6_MULTICAST_LOOP
+ * off, IP_PKTINFO/IPV6_RECVPKTINFO on. For broadcast one AF_PACKET SOCK_DGRAM socket for all
+ * links, opened before the sandbox and bound to no interface, with PACKET_AUXDATA on,
+ * PACKET_IGNORE_OUTGOING set and a classic BPF filter passing only frames received as
+ * broadcast on the links that carry it (McastInput.socket_ifindex is 0 then: the filter
+ * checked the link). The same sockets send: mDNS with TTL and hop limit 255 (MDNS_HOP_LIMIT,
  * RFC 6762 §11; repeaters that send TTL 1 get their packets dropped by strict receivers),
- * SSDP with SSDP_HOP_LIMIT, broadcast copies to a guest on a raw IP_HDRINCL socket bound
- * to that link, broadcast payloads to the uplink from a UDP socket bound to the sender's
+ * SSDP with SSDP_HOP_LIMIT, broadcast copies to a guest as Ethernet broadcast frames on the
+ * packet socket, broadcast payloads to the uplink from a UDP socket bound to the sender's
  * port on the uplink.
  *
  * Loop prevention, by construction rather than by guessing:
@@ -65,7 +68,8 @@
  * Broadcasts to a guest are rewritten IP packets (bcast_rewrite()); broadcasts to the
  * uplink are just the UDP payload. mDNS and SSDP from a port other than their own (legacy
  * unicast queries, M-SEARCH) are sent from a socket bound to the same port
- * (McastDecision.legacy_port), so unicast answers come back to it.
+ * (McastDecision.legacy_port), so unicast answers come back to it, and
+ * mcast_fwd_decide_reply() decides their way back to the asker.
  *
  * Nothing here reads a clock, allocates after mcast_fwd_new(), or logs.
  */
@@ -485,12 +489,19 @@ static int plan_egress(const McastLink *e, const McastInput *in, const McastDeci
         return 0;
 }
 
-int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, McastDecision *ret) {
+/*
+ * The checks every datagram meets on its ingress link, in the order of the theory of
+ * operation: the link itself (an unknown one is counted apart), the socket it came to,
+ * the service, the IN rate (before any parsing), the payload, the source. @ret starts
+ * empty. Return: 1 to go on, with *ret_link; 0 when refused (counted on the link's IN
+ * counters) or rate-limited; -EINVAL for a bad @in; -ENOENT for an unknown link.
+ */
+static int ingress_admit(McastFwd *f, const McastInput *in, uint64_t now_usec,
+                         McastDecision *ret, McastLink **ret_link) {
         McastLink *l;
         McastDrop reason;
         unsigned bit;
         uint32_t src4;
-        size_t n_candidates = 0;
         int r;
 
         if (!f || !in || !ret || (!in->data && in->len > 0))
@@ -506,6 +517,7 @@ int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, Mcast
                 f->unknown_link++;
                 return -ENOENT;
         }
+        *ret_link = l;
 
         if (in->socket_ifindex != 0 && in->socket_ifindex != in->ifindex) {
                 reason = MCAST_DROP_WRONG_SOCKET;
@@ -531,6 +543,47 @@ int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, Mcast
         r = check_source(l, in->family, src4, &in->src6, &reason);
         if (r < 0)
                 goto drop;
+        return 1;
+
+drop:
+        count_drop(l, in->proto, MCAST_DIR_IN, reason);
+        return 0;
+}
+
+/* One copy's way out by @e: planned (plan_egress()) and within @e's OUT rate. Return: 1
+ * with *ret; 0 when refused (counted on @e's OUT counters); a negative errno. */
+static int egress_admit(McastFwd *f, McastLink *e, const McastInput *in, const McastDecision *d,
+                        uint64_t now_usec, McastEgress *ret) {
+        McastDrop reason;
+        int r;
+
+        r = plan_egress(e, in, d, ret, &reason);
+        if (r == -EBADMSG) {
+                count_drop(e, in->proto, MCAST_DIR_OUT, reason);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (!bucket_take(&e->buckets[in->proto][MCAST_DIR_OUT], &f->rates[in->proto][MCAST_DIR_OUT],
+                         now_usec)) {
+                e->counters[in->proto][MCAST_DIR_OUT].rate_limited++;
+                return 0;
+        }
+        return 1;
+}
+
+int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, McastDecision *ret) {
+        McastLink *l = NULL;
+        McastDrop reason;
+        size_t n_candidates = 0;
+        unsigned bit;
+        int r;
+
+        r = ingress_admit(f, in, now_usec, ret, &l);
+        if (r <= 0)
+                return r;
+        bit = mcast_service_bit(in->proto, in->family);
+
         if (in->proto == MCAST_PROTO_BCAST && l->config.role == MCAST_ROLE_GUEST) {
                 const McastAddr *a4 = link_addr4(l);
 
@@ -558,20 +611,11 @@ int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, Mcast
                 n_candidates++;
                 if (n_candidates == 1)
                         l->counters[in->proto][MCAST_DIR_IN].forwarded++;
-
-                r = plan_egress(e, in, ret, &eg, &reason);
-                if (r == -EBADMSG) {
-                        count_drop(e, in->proto, MCAST_DIR_OUT, reason);
-                        continue;
-                }
+                r = egress_admit(f, e, in, ret, now_usec, &eg);
                 if (r < 0)
                         return r;
-                if (!bucket_take(&e->buckets[in->proto][MCAST_DIR_OUT],
-                                 &f->rates[in->proto][MCAST_DIR_OUT], now_usec)) {
-                        e->counters[in->proto][MCAST_DIR_OUT].rate_limited++;
-                        continue;
-                }
-                ret->egress[ret->n_egress++] = eg;
+                if (r > 0)
+                        ret->egress[ret->n_egress++] = eg;
         }
         if (n_candidates == 0) {
                 reason = MCAST_DROP_NO_ROUTE;
@@ -591,6 +635,40 @@ int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, Mcast
                 }
         }
         return (int) ret->n_egress;
+
+drop:
+        count_drop(l, in->proto, MCAST_DIR_IN, reason);
+        return 0;
+}
+
+int mcast_fwd_decide_reply(McastFwd *f, const McastInput *in, int asker_ifindex,
+                           uint64_t now_usec, McastDecision *ret) {
+        McastLink *l = NULL, *asker;
+        McastDrop reason;
+        McastEgress eg;
+        int r;
+
+        if (in && in->proto == MCAST_PROTO_BCAST)
+                return -EINVAL;
+        r = ingress_admit(f, in, now_usec, ret, &l);
+        if (r <= 0)
+                return r;
+        if (in->proto == MCAST_PROTO_MDNS ? ret->mdns.is_query : ret->ssdp.kind != SSDP_RESPONSE) {
+                reason = MCAST_DROP_NOT_A_REPLY;
+                goto drop;
+        }
+        asker = link_get(f, asker_ifindex);
+        if (!asker || asker == l || !(asker->config.services & mcast_service_bit(in->proto,
+                                                                                  in->family))) {
+                reason = MCAST_DROP_NO_ROUTE;
+                goto drop;
+        }
+        l->counters[in->proto][MCAST_DIR_IN].forwarded++;
+        r = egress_admit(f, asker, in, ret, now_usec, &eg);
+        if (r <= 0)
+                return r;
+        ret->egress[ret->n_egress++] = eg;
+        return 1;
 
 drop:
         count_drop(l, in->proto, MCAST_DIR_IN, reason);

@@ -131,7 +131,7 @@ typedef struct McastInput {
 typedef enum McastEgressKind {
         MCAST_EGRESS_AS_IS,          /* the datagram unchanged, to the group */
         MCAST_EGRESS_MDNS_REWRITTEN, /* the datagram with A records rewritten, to the group */
-        MCAST_EGRESS_BCAST_PACKET,   /* a rewritten IPv4 packet for a raw IP_HDRINCL socket */
+        MCAST_EGRESS_BCAST_PACKET,   /* a rewritten IPv4 packet, sent whole to the guest link */
         MCAST_EGRESS_BCAST_PAYLOAD,  /* the UDP payload, from src port to dst4:dst port */
         _MCAST_EGRESS_KIND_MAX,
         _MCAST_EGRESS_KIND_INVALID = -EINVAL,
@@ -300,6 +300,30 @@ int mcast_fwd_set_rate(McastFwd *f, McastProto proto, McastDir dir, McastRate ra
  * an unknown link (counted in mcast_fwd_unknown_link()), -EINVAL for a bad @in.
  */
 int mcast_fwd_decide(McastFwd *f, const McastInput *in, uint64_t now_usec, McastDecision *ret);
+
+/*
+ * mcast_fwd_decide_reply() - what to do with a unicast answer to a query that was forwarded
+ * from another port than 5353/1900 (McastDecision.legacy_port): the daemon sent that query
+ * on link @in->ifindex from a socket bound to the asker's port, the answer came back on
+ * that socket, and it goes to the asker on @asker_ifindex (reference §8.2: "so unicast
+ * replies to legacy queries come back"). The same checks as mcast_fwd_decide() on the
+ * ingress link (socket, service, IN rate, payload, source), and the answer must be one: an
+ * mDNS response, an SSDP "HTTP/1.1 200 OK" (else MCAST_DROP_NOT_A_REPLY); the one copy, to
+ * the asker's link, is planned as any copy is (an mDNS answer from a guest leaving by the
+ * uplink has its A records rewritten) and limited by that link's OUT rate. The source port
+ * of an mDNS answer is not checked: a unicast answer is not multicast (RFC 6762 §6.7).
+ * @f: the forwarder
+ * @in: the answer; in->socket_ifindex is the link of the socket it came to
+ * @asker_ifindex: the link of the query's sender
+ * @now_usec: a monotonic clock, in microseconds
+ * @ret: the decision, at most one copy (its destination is the asker, which the daemon
+ *       remembered; egress[0].ifindex is @asker_ifindex)
+ *
+ * Return: how many copies to send (0 or 1), -ENOENT for an answer on an unknown link,
+ * -EINVAL for a bad @in or broadcast.
+ */
+int mcast_fwd_decide_reply(McastFwd *f, const McastInput *in, int asker_ifindex,
+                           uint64_t now_usec, McastDecision *ret);
 
 /*
  * mcast_fwd_prepare() - the bytes of copy @i: the datagram itself, or a copy in @buf.

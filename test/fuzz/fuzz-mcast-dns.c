@@ -10,7 +10,9 @@
  *    keeps the length, changes only A RDATA (at most 4 bytes per rewritten record), never
  *    rewrites a query, and its result still validates, with the same counts;
  *  - through mcast_fwd_decide() as a datagram from a guest, no copy goes back to the guest
- *    and every prepared copy validates with the input's length.
+ *    and every prepared copy validates with the input's length;
+ *  - through mcast_fwd_decide_reply() as a guest's unicast answer to a LAN asker, a copy
+ *    goes to the uplink only, only for an answer, and validates with the input's length.
  */
 #include <errno.h>
 #include <string.h>
@@ -157,6 +159,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         FUZZ_CHECK(len == size);
                         FUZZ_CHECK(mdns_validate(p, len, NULL, NULL) == 0);
                         mcast_fwd_sent(f, &d, (size_t) i, 0);
+                }
+
+                /* The same bytes as the unicast answer to a LAN host's legacy query. */
+                in.src_port = 40000;
+                k = mcast_fwd_decide_reply(f, &in, UPLINK, 0, &d);
+                FUZZ_CHECK(k == 0 || k == 1);
+                if (r < 0 || info.is_query)
+                        FUZZ_CHECK(k == 0);
+                if (k == 1) {
+                        const uint8_t *p;
+                        size_t len;
+
+                        FUZZ_CHECK(d.n_egress == 1 && d.egress[0].ifindex == UPLINK);
+                        FUZZ_CHECK(mcast_fwd_prepare(&in, &d, 0, out, sizeof out, &p, &len) == 0);
+                        FUZZ_CHECK(len == size);
+                        FUZZ_CHECK(mdns_validate(p, len, NULL, NULL) == 0);
+                        mcast_fwd_sent(f, &d, 0, 0);
                 }
         }
         return 0;

@@ -8,7 +8,9 @@
  *    the three start lines its kind names, ends with the empty line, has at most
  *    SSDP_HEADERS_MAX headers and an MX of at most SSDP_MX_MAX; one more byte after it is
  *    refused as a body;
- *  - through mcast_fwd_decide() from the LAN, copies go to guests only and are the input.
+ *  - through mcast_fwd_decide() from the LAN, copies go to guests only and are the input;
+ *  - through mcast_fwd_decide_reply(), only an accepted "HTTP/1.1 200" answer goes back,
+ *    to the asker's link alone, as it is.
  */
 #include <errno.h>
 #include <string.h>
@@ -100,6 +102,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
                         FUZZ_CHECK(d.egress[i].ifindex == 10);
                         FUZZ_CHECK(mcast_fwd_prepare(&in, &d, (size_t) i, NULL, 0, &p, &len) == 0);
+                        FUZZ_CHECK(p == data && len == size);
+                }
+
+                /* The same bytes as a LAN device's unicast answer to a guest's M-SEARCH. */
+                k = mcast_fwd_decide_reply(f, &in, 10, 0, &d);
+                FUZZ_CHECK(k == (r == 0 && info.kind == SSDP_RESPONSE ? 1 : 0));
+                if (k == 1) {
+                        const uint8_t *p;
+                        size_t len;
+
+                        FUZZ_CHECK(d.n_egress == 1 && d.egress[0].ifindex == 10);
+                        FUZZ_CHECK(mcast_fwd_prepare(&in, &d, 0, NULL, 0, &p, &len) == 0);
                         FUZZ_CHECK(p == data && len == size);
                 }
         }

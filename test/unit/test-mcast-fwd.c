@@ -512,6 +512,131 @@ static void test_legacy_ports(void **state) {
         assert_false(d.legacy_port);
 }
 
+/* ---- answers to legacy queries ---- */
+
+static const char ssdp_ok[] = "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\n"
+                              "ST: upnp:rootdevice\r\nUSN: uuid:x::upnp:rootdevice\r\n"
+                              "LOCATION: http://198.51.100.77/d.xml\r\n\r\n";
+
+static McastInput ssdp_reply_in(int ifindex, uint32_t src, const char *msg) {
+        return (McastInput) { .ifindex = ifindex, .socket_ifindex = ifindex,
+                              .proto = MCAST_PROTO_SSDP, .family = AF_INET, .src4 = src,
+                              .src_port = 49152, .data = (const uint8_t *) msg,
+                              .len = strlen(msg) };
+}
+
+/* A LAN device answers an M-SEARCH that arc_eth0's guest sent from an ephemeral port. */
+static void test_reply_from_lan_to_guest(void **state) {
+        McastFwd *f = *state;
+        McastInput in = ssdp_reply_in(ETH0, LAN_HOST, ssdp_ok);
+        const uint8_t *data;
+        uint8_t out[16];
+        McastDecision d;
+        size_t n;
+
+        assert_int_equal(mcast_fwd_decide_reply(f, &in, ARC_ETH0, T0, &d), 1);
+        assert_egress(&d, (const int[]) { ARC_ETH0 }, 1);
+        assert_int_equal(d.egress[0].kind, MCAST_EGRESS_AS_IS);
+        assert_false(d.legacy_port);
+        assert_int_equal(mcast_fwd_prepare(&in, &d, 0, out, sizeof out, &data, &n), 0);
+        assert_ptr_equal(data, in.data);
+        mcast_fwd_sent(f, &d, 0, 0);
+        assert_int_equal(counters(f, ETH0, MCAST_PROTO_SSDP, MCAST_DIR_IN).forwarded, 1);
+        assert_int_equal(counters(f, ARC_ETH0, MCAST_PROTO_SSDP, MCAST_DIR_OUT).forwarded, 1);
+        /* Only to the asker: the other guest behind eth0 hears nothing. */
+        assert_int_equal(counters(f, VMTAP0, MCAST_PROTO_SSDP, MCAST_DIR_OUT).forwarded, 0);
+}
+
+/* A guest answers a LAN host's legacy mDNS query: the answer names the uplink. */
+static void test_reply_from_guest_rewritten_for_the_lan(void **state) {
+        McastFwd *f = *state;
+        uint8_t buf[64], out[64];
+        size_t len = mdns_response_a(buf, VMTAP0_GUEST), n;
+        McastInput in = mdns_in(VMTAP0, VMTAP0_GUEST, MDNS_PORT, buf, len);
+        const uint8_t *data;
+        McastDecision d;
+
+        assert_int_equal(mcast_fwd_decide_reply(f, &in, ETH0, T0, &d), 1);
+        assert_egress(&d, (const int[]) { ETH0 }, 1);
+        assert_int_equal(d.egress[0].kind, MCAST_EGRESS_MDNS_REWRITTEN);
+        assert_int_equal(mcast_fwd_prepare(&in, &d, 0, out, sizeof out, &data, &n), 0);
+        assert_memory_equal(out + len - 4, ((uint8_t[]) { 198, 51, 100, 10 }), 4);
+        /* From another port than 5353 too: a unicast answer is not held to it. */
+        in.src_port = 40000;
+        assert_int_equal(mcast_fwd_decide_reply(f, &in, ETH0, T0, &d), 1);
+}
+
+typedef struct ReplyRefusal {
+        const char *name;
+        McastInput in;
+        int asker;
+        int count_on;        /* the link whose counter says why */
+        McastDir dir;
+        McastDrop want;
+} ReplyRefusal;
+
+static void test_reply_refusals(void **state) {
+        McastFwd *f = *state;
+        uint8_t query[sizeof mdns_query];
+        const ReplyRefusal cases[] = {
+                { "M-SEARCH on a reply socket", ssdp_in(ETH0, LAN_HOST, 43437), ARC_ETH0,
+                  ETH0, MCAST_DIR_IN, MCAST_DROP_NOT_A_REPLY },
+                { "mDNS query on a reply socket",
+                  mdns_in(ETH0, LAN_HOST, MDNS_PORT, query, sizeof query), ARC_ETH0, ETH0,
+                  MCAST_DIR_IN, MCAST_DROP_NOT_A_REPLY },
+                { "malformed", ssdp_reply_in(ETH0, LAN_HOST, "HTTP/1.1 200 OK\r\n"), ARC_ETH0,
+                  ETH0, MCAST_DIR_IN, MCAST_DROP_SSDP_UNTERMINATED },
+                { "from the host itself", ssdp_reply_in(ETH0, ETH0_ADDR, ssdp_ok), ARC_ETH0,
+                  ETH0, MCAST_DIR_IN, MCAST_DROP_SOURCE_IS_HOST },
+                { "from outside the guest's subnet", ssdp_reply_in(VMTAP0, LAN_HOST, ssdp_ok),
+                  ETH0, VMTAP0, MCAST_DIR_IN, MCAST_DROP_SOURCE_OUTSIDE_SUBNET },
+                { "asker unknown", ssdp_reply_in(ETH0, LAN_HOST, ssdp_ok), 99, ETH0,
+                  MCAST_DIR_IN, MCAST_DROP_NO_ROUTE },
+                { "asker on the same link", ssdp_reply_in(ETH0, LAN_HOST, ssdp_ok), ETH0, ETH0,
+                  MCAST_DIR_IN, MCAST_DROP_NO_ROUTE },
+        };
+
+        memcpy(query, mdns_query, sizeof query);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const ReplyRefusal *c = &cases[i];
+                uint64_t before = counter(f, c->count_on, c->in.proto, c->dir, c->want);
+                McastDecision d;
+
+                assert_int_equal(mcast_fwd_decide_reply(f, &c->in, c->asker, T0, &d), 0);
+                if (counter(f, c->count_on, c->in.proto, c->dir, c->want) != before + 1)
+                        fail_msg("%s: not counted as %s", c->name, mcast_drop_to_string(c->want));
+        }
+}
+
+static void test_reply_wrong_socket_service_and_rates(void **state) {
+        McastFwd *f = *state;
+        McastInput in = ssdp_reply_in(ETH0, LAN_HOST, ssdp_ok);
+        McastDecision d;
+
+        in.socket_ifindex = WLAN0;
+        assert_int_equal(mcast_fwd_decide_reply(f, &in, ARC_ETH0, T0, &d), 0);
+        assert_int_equal(counter(f, ETH0, MCAST_PROTO_SSDP, MCAST_DIR_IN, MCAST_DROP_WRONG_SOCKET), 1);
+
+        /* Broadcast has no answers to relay; unknown links are counted as such. */
+        in = ssdp_reply_in(ETH0, LAN_HOST, ssdp_ok);
+        in.proto = MCAST_PROTO_BCAST;
+        assert_int_equal(mcast_fwd_decide_reply(f, &in, ARC_ETH0, T0, &d), -EINVAL);
+        in = ssdp_reply_in(77, LAN_HOST, ssdp_ok);
+        assert_int_equal(mcast_fwd_decide_reply(f, &in, ARC_ETH0, T0, &d), -ENOENT);
+        assert_int_equal(mcast_fwd_unknown_link(f), 1);
+
+        /* The asker's OUT bucket limits answers as it limits copies. */
+        assert_int_equal(mcast_fwd_set_rate(f, MCAST_PROTO_SSDP, MCAST_DIR_OUT,
+                                            (McastRate) { .per_sec = 1, .burst = 2 }), 0);
+        in = ssdp_reply_in(ETH0, LAN_HOST, ssdp_ok);
+        assert_int_equal(mcast_fwd_decide_reply(f, &in, ARC_ETH0, T0, &d), 1);
+        assert_int_equal(mcast_fwd_decide_reply(f, &in, ARC_ETH0, T0, &d), 1);
+        assert_int_equal(mcast_fwd_decide_reply(f, &in, ARC_ETH0, T0, &d), 0);
+        assert_int_equal(counters(f, ARC_ETH0, MCAST_PROTO_SSDP, MCAST_DIR_OUT).rate_limited, 1);
+        /* A second later one more fits. */
+        assert_int_equal(mcast_fwd_decide_reply(f, &in, ARC_ETH0, T0 + 1000000, &d), 1);
+}
+
 /* ---- what leaves ---- */
 
 static void test_mdns_answer_rewritten_toward_uplink_only(void **state) {
@@ -941,6 +1066,10 @@ int main(void) {
                 TOPO_TEST(test_service_off_and_no_route),
                 TOPO_TEST(test_ingress_checks),
                 TOPO_TEST(test_legacy_ports),
+                TOPO_TEST(test_reply_from_lan_to_guest),
+                TOPO_TEST(test_reply_from_guest_rewritten_for_the_lan),
+                TOPO_TEST(test_reply_refusals),
+                TOPO_TEST(test_reply_wrong_socket_service_and_rates),
                 TOPO_TEST(test_mdns_answer_rewritten_toward_uplink_only),
                 TOPO_TEST(test_mdns_captured_announcement_rewritten),
                 TOPO_TEST(test_uplink_without_ipv4),

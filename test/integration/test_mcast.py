@@ -1,0 +1,609 @@
+"""mcastd end to end, with real peers: mDNS (avahi-daemon, avahi-browse, avahi-publish) and
+SSDP (GSSDP) between the lan and the guests, ARC's UDP broadcasts both ways, malformed
+datagrams dropped and counted, a SIGKILL'd mcastd back within a second with its links, two
+forwarders on one segment without a loop (counted with captures), and the standalone mode
+waiting for a bridge that comes later.
+
+    lan (lan0 192.0.2.1/24) ==veth== host (eth0 192.0.2.2/24) -- arc_eth0 == ARC (eth0)
+                                                               -- vmtapN  == Termina VM (eth0)
+
+The module's lab runs the daemon's default (no ingress firewall): with it, SSDP from the
+LAN and the answers to a guest's M-SEARCH are dropped at the host's input (README, mcastd).
+The loop test runs a lab of its own with the ingress firewall on, mDNS only.
+"""
+
+import os
+import signal
+import subprocess
+import time
+import types
+
+import pytest
+
+import pplab
+import pplab.mcast as mc
+
+TERMINA_CID = 71
+ARC_SERVICE_PORT = 7101
+VM_SERVICE_PORT = 7102
+SSDP_TARGET = "urn:schemas-upnp-org:device:pplabmcast:1"
+UPLINK_ADDR = pplab.HOST_UPLINK_ADDR
+
+
+# ---- fixtures and helpers ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lab():
+    from conftest import finish_lab, make_lab  # pylint: disable=import-outside-toplevel
+    lab = make_lab(ingress_firewall=False)
+    yield lab
+    finish_lab(lab)
+
+
+def mcastd_status(lab):
+    return next(c for c in lab.status()["children"] if c["name"] == "mcastd")
+
+
+def counters(lab, link):
+    """mcastd's counters of link, as {name: value}."""
+    return {c["name"]: c["value"] for c in mcastd_status(lab)["counters"] if c["link"] == link}
+
+
+def wait_served(lab, pairs, timeout=10.0, not_pid=None):
+    """Wait until mcastd runs (as another pid than not_pid) and serves exactly these
+    (guest, uplink) pairs, none of them waiting for its link; return its status."""
+    seen = {}
+
+    def check():
+        c = seen["c"] = mcastd_status(lab)
+        if c["state"] != "running" or c["pid"] <= 0 or c["pid"] == not_pid:
+            return f"state {c['state']} pid {c['pid']}"
+        got = sorted((l["guest"], l["uplink"]) for l in c["links"])
+        if got != sorted(pairs):
+            return f"links {got}"
+        waiting = [k["link"] for k in c["counters"] if k["name"] == "waiting"]
+        return f"waiting for {waiting}" if waiting else None
+    err = mc.wait_for(check, timeout=timeout, what="mcastd's links")
+    assert err is None, f"{err}\n{lab.log()[-3000:]}"
+    return seen["c"]
+
+
+@pytest.fixture(scope="module")
+def guests(lab):
+    """ARC (its link to eth0) and a Termina VM, both running for the whole module."""
+    arc = pplab.ArcContainer(lab)
+    vm = None
+    started = False
+    try:
+        arc.route("192.0.2.0/24", "eth0")
+        resp = lab.termina_vm_startup(TERMINA_CID)
+        started = True
+        tap = resp.device.ifname
+        vm = lab.vm(tap)
+        vm.configure(resp.device)
+        vm.out("ip", "route", "add", "224.0.0.0/4", "dev", "eth0")
+        arc.ns.out("ip", "route", "add", "224.0.0.0/4", "dev", "eth0")
+        wait_served(lab, [("arc_eth0", "eth0"), (tap, "eth0")])
+        yield types.SimpleNamespace(arc=arc, vm=vm, tap=tap,
+                                    arc_addr=arc.link("eth0")[0],
+                                    vm_addr=pplab.wire_to_ip(resp.device.ipv4_addr))
+    finally:
+        if vm:
+            vm.delete()
+        if started:
+            lab.termina_vm_shutdown(TERMINA_CID)
+        arc.close()
+
+
+@pytest.fixture(autouse=True)
+def mcastd_alive(request):
+    """mcastd survives every test (bad input ends nothing); the restart test says so."""
+    if "lab" not in request.fixturenames:
+        yield
+        return
+    lab = request.getfixturevalue("lab")
+    before = mcastd_status(lab)
+    yield
+    if request.node.name.startswith("test_sigkilled"):
+        return
+    after = mcastd_status(lab)
+    assert (after["pid"], after["starts"]) == (before["pid"], before["starts"]), \
+        f"mcastd restarted during the test:\n{lab.log()[-3000:]}"
+
+
+def names(lines, marker):
+    return [l for l in lines if marker in l.get("name", "")]
+
+
+def discovered(ns, interface, want, timeout=15):
+    """Run gssdp-discover in ns until it lists want (a device answers an M-SEARCH after a
+    random delay up to its MX, which can outlast one run); None or what it saw."""
+    seen = {}
+
+    def check():
+        found = seen["found"] = pplab.gssdp_discover(ns, SSDP_TARGET, interface=interface,
+                                                     seconds=3)
+        return None if want in found else f"found {found}"
+    return mc.wait_for(check, timeout=timeout, what=f"gssdp-discover in {ns.name}")
+
+
+# ---- the process ---------------------------------------------------------------------------
+
+def test_mcastd_runs_sandboxed_under_the_launcher(lab, guests):
+    c = wait_served(lab, [("arc_eth0", "eth0"), (guests.tap, "eth0")])
+    st = pplab.proc_status(c["pid"])
+    for field in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+        assert int(st[field], 16) == 0, (field, st[field])
+    assert (st["NoNewPrivs"], st["Seccomp"], st["Seccomp_filters"]) == ("1", "2", "2"), st
+    assert st["Uid"].split()[0] != "0"
+    # Its descriptors: the std streams, the control socket, sockets and the event loop's
+    # anonymous inodes; no file.
+    fds = {int(n): os.readlink(f"/proc/{c['pid']}/fd/{n}")
+           for n in os.listdir(f"/proc/{c['pid']}/fd")}
+    assert fds[3].startswith("socket:"), fds
+    files = {n: t for n, t in fds.items()
+             if n > 3 and not t.startswith(("socket:", "anon_inode:"))}
+    assert not files, fds
+    # The broadcast forwarder's packet socket was opened before the sandbox: it runs.
+    assert "with broadcast" in lab.log(), lab.log()[-2000:]
+    cli = lab.cli("status")
+    assert "serves arc_eth0 behind eth0" in cli.stdout, cli.stdout
+    assert f"serves {guests.tap} behind eth0" in cli.stdout, cli.stdout
+
+
+# ---- mDNS ----------------------------------------------------------------------------------
+
+def test_mdns_from_the_lan_reaches_each_guest_once_with_ttl_255(lab, guests):
+    marker = f"lan4-{time.monotonic_ns()}"
+    at_arc = mc.mdns_listen(guests.arc.ns, "eth0")
+    at_vm = mc.mdns_listen(guests.vm, "eth0")
+    with mc.Capture(guests.arc.ns, "eth0", "udp port 5353") as cap:
+        mc.mdns_send(lab.lan, "lan0", marker)
+        arc_got, vm_got = at_arc.result(), at_vm.result()
+    assert len(names(arc_got, marker)) == 1, arc_got
+    assert len(names(vm_got, marker)) == 1, vm_got
+    seen = [p for p in cap.packets if marker.encode() in p.payload]
+    assert len(seen) == 1 and seen[0].ttl == 255, seen
+    # Sent from the host's address on the guest's link, port 5353, to the group.
+    assert (seen[0].dst, seen[0].sport) == (mc.MDNS_GROUP4, 5353), seen
+
+
+def test_mdns_from_a_guest_reaches_the_lan_naming_the_uplink(lab, guests):
+    marker = f"arc4-{time.monotonic_ns()}"
+    at_lan = mc.mdns_listen(lab.lan, "lan0")
+    at_vm = mc.mdns_listen(guests.vm, "eth0")
+    mc.mdns_send(guests.arc.ns, "eth0", marker, addr=guests.arc_addr)
+    lan_got, vm_got = names(at_lan.result(), marker), names(at_vm.result(), marker)
+    assert len(lan_got) == 1 and len(vm_got) == 1, (lan_got, vm_got)
+    # To the LAN the A record names the uplink's address, from that address; to the
+    # other guest it is left alone.
+    assert lan_got[0]["src"] == UPLINK_ADDR, lan_got
+    assert lan_got[0]["tail"].endswith(bytes(map(int, UPLINK_ADDR.split("."))).hex()), lan_got
+    assert vm_got[0]["tail"].endswith(bytes(map(int, guests.arc_addr.split("."))).hex()), vm_got
+
+
+def test_mdns_over_ipv6_from_the_lan_reaches_arc(lab, guests):
+    marker = f"lan6-{time.monotonic_ns()}"
+    at_arc = mc.mdns_listen(guests.arc.ns, "eth0", family=6)
+    mc.mdns_send(lab.lan, "lan0", marker, family=6, addr="2001:db8::10")
+    got = names(at_arc.result(), marker)
+    assert len(got) == 1 and got[0]["src"].startswith("fe80::"), got
+
+
+def test_avahi_service_in_the_lan_is_browsed_in_arc_and_the_vm(lab, guests):
+    responder = lab.lan.add_peer(pplab.AvahiDaemon(
+        services=[("pplab-printer", "_ipp._tcp", 631, ["note=lan"])]))
+    queriers = [guests.arc.ns.add_peer(pplab.AvahiDaemon(dbus=True)),
+                guests.vm.add_peer(pplab.AvahiDaemon(dbus=True))]
+    try:
+        for q in queriers:
+            found = {}
+
+            def browsed(q=q, found=found):
+                for s in q.browse("_ipp._tcp"):
+                    if s["name"] == "pplab-printer" and s["protocol"] == "IPv4":
+                        found["s"] = s
+                        return None
+                return "not browsed"
+            err = mc.wait_for(browsed, timeout=20, what=f"avahi-browse in {q.ns.name}")
+            assert err is None, f"{err}\n{q.log()}\n{lab.log()[-2000:]}"
+            assert (found["s"]["address"], found["s"]["port"]) == (pplab.LAN_ADDR, 631), found
+            assert q.resolve(f"{responder.host_name}.local") == pplab.LAN_ADDR
+    finally:
+        for q in queriers:
+            q.stop()
+        responder.stop()
+
+
+@pytest.mark.parametrize("guest", ["arc", "vm"])
+def test_service_published_in_a_guest_is_reached_from_the_lan_through_nat(lab, guests, guest):
+    """avahi-publish in the guest; the lan resolves the service to the host's uplink
+    address (the A record rewrite) and connects to it through the NAT: ARC's catch-all
+    DNAT, or a port forward for the VM."""
+    ns, addr = (guests.arc.ns, guests.arc_addr) if guest == "arc" else (guests.vm,
+                                                                       guests.vm_addr)
+    port = ARC_SERVICE_PORT if guest == "arc" else VM_SERVICE_PORT
+    server = ns.name_server(guest, port)
+    publisher = ns.add_peer(pplab.AvahiDaemon(dbus=True))
+    querier = lab.lan.add_peer(pplab.AvahiDaemon(dbus=True))
+    forward = guest == "vm"
+    if forward:
+        assert lab.modify_port_rule("create", "forwarding", "tcp", port, ifname="eth0",
+                                    dst_ip=addr, dst_port=port)
+    try:
+        publisher.publish(f"pplab-{guest}", "_pplab._tcp", port, "from=guest")
+        found = {}
+
+        def browsed():
+            for s in querier.browse("_pplab._tcp"):
+                if s["name"] == f"pplab-{guest}" and s["protocol"] == "IPv4":
+                    found["s"] = s
+                    return None
+            return "not browsed"
+        err = mc.wait_for(browsed, timeout=20, what="avahi-browse in the lan")
+        assert err is None, f"{err}\n{querier.log()}\n{lab.log()[-2000:]}"
+        assert (found["s"]["address"], found["s"]["port"]) == (UPLINK_ADDR, port), found
+        assert querier.resolve(f"{publisher.host_name}.local") == UPLINK_ADDR
+        answer = lab.lan.ask(found["s"]["address"], port)
+        assert answer == f"{guest} {addr}", answer
+    finally:
+        if forward:
+            lab.modify_port_rule("delete", "forwarding", "tcp", port, ifname="eth0",
+                                 dst_ip=addr, dst_port=port)
+        querier.stop()
+        publisher.stop()
+        server.kill()
+        server.wait()
+
+
+def test_legacy_mdns_query_gets_its_unicast_answer_back(lab, guests):
+    """A query from another port than 5353 (RFC 6762 §6.7) in ARC: the lan's avahi answers
+    the host by unicast, mcastd relays the answer to the asker's address and port."""
+    responder = lab.lan.add_peer(pplab.AvahiDaemon(host_name="pplab-legacy"))
+    try:
+        with mc.Capture(guests.arc.ns, "eth0", "udp port 40123") as cap:
+            mc.mdns_send(guests.arc.ns, "eth0", "pplab-legacy.local", query=True, sport=40123)
+            time.sleep(1.5)
+        answers = [p for p in cap.packets if p.dport == 40123]
+        assert len(answers) == 1, f"{cap.packets}\n{lab.log()[-2000:]}"
+        assert (answers[0].dst, answers[0].sport) == (guests.arc_addr, 5353), answers
+        assert answers[0].payload[2] & 0x80, "not a response"
+        assert bytes(map(int, pplab.LAN_ADDR.split("."))) in answers[0].payload
+    finally:
+        responder.stop()
+
+
+def test_coexists_with_avahi_on_the_host(lab, guests):
+    """An avahi-daemon on the host itself and mcastd both see the LAN's mDNS; the host's own
+    datagrams (its avahi's queries, a legacy query) are seen by mcastd but never forwarded,
+    and the unicast answer to the host's legacy query reaches the host, not mcastd."""
+    responder = lab.lan.add_peer(pplab.AvahiDaemon(
+        host_name="pplab-coexist", services=[("pplab-coexist", "_http._tcp", 8080, [])]))
+    on_host = lab.host.add_peer(pplab.AvahiDaemon(dbus=True))
+    in_arc = guests.arc.ns.add_peer(pplab.AvahiDaemon(dbus=True))
+    before = counters(lab, "eth0").get("mdns_in_drop_source_is_host", 0)
+    try:
+        for q in (on_host, in_arc):
+            err = mc.wait_for(lambda q=q: None if any(
+                s["name"] == "pplab-coexist" and s["address"] == pplab.LAN_ADDR
+                for s in q.browse("_http._tcp")) else "not browsed", timeout=20,
+                what=f"avahi-browse in {q.ns.name}")
+            assert err is None, f"{err}\n{q.log()}"
+        with mc.Capture(guests.arc.ns, "eth0", "udp port 5353") as cap:
+            answers = mc.mdns_query(lab.host, "eth0", "pplab-coexist.local")
+        assert [a["src"] for a in answers] == [pplab.LAN_ADDR], answers
+        assert answers[0]["tail"].endswith("c0000201"), answers  # A 192.0.2.1
+        # Forwarded, the legacy query would have kept its port: nothing of the kind.
+        legacy = [p for p in cap.packets if p.sport != 5353 and b"pplab-coexist" in p.payload]
+        assert legacy == [], legacy
+        seen = counters(lab, "eth0").get("mdns_in_drop_source_is_host", 0) - before
+        assert seen > 0, "mcastd did not see the host's own queries"
+    finally:
+        in_arc.stop()
+        on_host.stop()
+        responder.stop()
+
+
+# ---- SSDP ----------------------------------------------------------------------------------
+
+def test_ssdp_guests_find_a_responder_in_the_lan_and_get_its_replies(lab, guests):
+    location = f"http://{pplab.LAN_ADDR}:8080/desc.xml"
+    responder = lab.lan.add_peer(pplab.GssdpResponder(targets=[SSDP_TARGET], interface="lan0",
+                                                      location=location))
+    try:
+        for ns in (guests.arc.ns, guests.vm):
+            want = {"usn": f"uuid:{responder.uuid}::{SSDP_TARGET}", "location": location}
+            err = discovered(ns, "eth0", want)
+            assert err is None, f"{err}\n{lab.log()[-2000:]}"
+            # The unicast replies to an M-SEARCH from an ephemeral port come back to it.
+            port, replies = mc.msearch(ns, "eth0", SSDP_TARGET, seconds=2)
+            ok = [r for r in replies if r["status"].startswith("HTTP/1.1 200")
+                  and r["headers"].get("LOCATION") == location]
+            assert ok, f"{ns.name}: no reply to port {port}: {replies}"
+    finally:
+        responder.stop()
+
+
+def test_ssdp_lan_finds_a_responder_in_a_guest(lab, guests):
+    location = f"http://{UPLINK_ADDR}:{ARC_SERVICE_PORT}/desc.xml"
+    responder = guests.arc.ns.add_peer(pplab.GssdpResponder(
+        targets=[SSDP_TARGET], interface="eth0", location=location))
+    try:
+        want = {"usn": f"uuid:{responder.uuid}::{SSDP_TARGET}", "location": location}
+        err = discovered(lab.lan, "lan0", want)
+        assert err is None, f"{err}\n{lab.log()[-2000:]}"
+        port, replies = mc.msearch(lab.lan, "lan0", SSDP_TARGET, seconds=2)
+        ok = [r for r in replies if r["status"].startswith("HTTP/1.1 200")]
+        assert ok, f"no reply to port {port}: {replies}"
+        # The answer comes from the host, on the LAN's side.
+        assert {r["src"] for r in ok} == {UPLINK_ADDR}, ok
+    finally:
+        responder.stop()
+
+
+# ---- broadcast -----------------------------------------------------------------------------
+
+def test_broadcast_from_the_lan_reaches_arc_only(lab, guests):
+    at_arc = mc.bcast_listen(guests.arc.ns, 7600, seconds=4)
+    at_vm = mc.bcast_listen(guests.vm, 7600, seconds=4)
+    mc.bcast_send(lab.lan, "lan0", "255.255.255.255", 7601, 7600, "limited")
+    mc.bcast_send(lab.lan, "lan0", "192.0.2.255", 7601, 7600, "subnet")
+    # Below port 1024 nothing is forwarded (reference §8.3).
+    mc.bcast_send(lab.lan, "lan0", "255.255.255.255", 999, 7600, "low-port")
+    arc_got, vm_got = at_arc.result(), at_vm.result()
+    got = sorted((l["payload"], l["src"], l["dst"]) for l in arc_got)
+    _, _, net = guests.arc.link("eth0")
+    assert got == [("limited", pplab.LAN_ADDR, "255.255.255.255"),
+                   ("subnet", pplab.LAN_ADDR, str(net.broadcast_address))], arc_got
+    assert vm_got == [], "Termina has no broadcast forwarding"
+
+
+def test_broadcast_from_arc_reaches_the_lan_and_its_answer_comes_back(lab, guests):
+    at_lan = mc.bcast_listen(lab.lan, 7602, seconds=4, answer="pong")
+    _, _, net = guests.arc.link("eth0")
+    answers = mc.bcast_send(guests.arc.ns, "eth0", "255.255.255.255", 7603, 7602, "ping",
+                            wait_answer=2)
+    mc.bcast_send(guests.arc.ns, "eth0", str(net.broadcast_address), 7604, 7602, "ping2")
+    got = sorted((l["payload"], l["src"], l["sport"], l["dst"]) for l in at_lan.result())
+    assert got == [("ping", UPLINK_ADDR, 7603, "255.255.255.255"),
+                   ("ping2", UPLINK_ADDR, 7604, "192.0.2.255")], got
+    # The LAN's unicast answer to the host's port reaches ARC through its NAT.
+    assert [a["payload"] for a in answers] == ["pong"], answers
+
+
+# ---- bad input -----------------------------------------------------------------------------
+
+def test_malformed_datagrams_are_dropped_and_counted(lab, guests):
+    before = counters(lab, "eth0")
+    at_arc = mc.mdns_listen(guests.arc.ns, "eth0", seconds=4)
+    with mc.Capture(guests.arc.ns, "eth0", "udp") as cap:
+        for kind in ("pointer-forward", "short", "truncated"):
+            mc.mdns_send(lab.lan, "lan0", "bad", malformed=kind)
+        mc.ssdp_raw(lab.lan, "lan0", b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+                    b"NT: upnp:rootdevice\r\nNTS: ssdp:alive\x00\r\nUSN: x\r\n\r\n")
+        mc.raw_broadcast(lab.lan, "lan0", pplab.LAN_ADDR, 7605, 7606, "bad checksum",
+                         checksum=0x1234)
+        at_arc.result()
+    assert [p for p in cap.packets if p.dport in (5353, 1900, 7606)] == [], cap.packets
+    want = {"mdns_in_drop_dns_pointer_forward": 1, "mdns_in_drop_dns_short_header": 1,
+            "mdns_in_drop_dns_truncated": 1, "ssdp_in_drop_ssdp_nul": 1,
+            "broadcast_in_drop_bcast_udp_checksum": 1}
+
+    def counted():
+        now = counters(lab, "eth0")
+        diff = {k: now.get(k, 0) - before.get(k, 0) for k in want}
+        return None if diff == want else diff
+    err = mc.wait_for(counted, timeout=5, what="drop counters")
+    assert err is None, err
+    cli = lab.cli("status")
+    assert "mdns_in_drop_dns_pointer_forward=" in cli.stdout, cli.stdout
+
+
+# ---- restart -------------------------------------------------------------------------------
+
+def test_sigkilled_mcastd_is_back_within_a_second_with_its_links(lab, guests):
+    pairs = [("arc_eth0", "eth0"), (guests.tap, "eth0")]
+    old = wait_served(lab, pairs)
+    t0 = time.monotonic()
+    os.kill(old["pid"], signal.SIGKILL)
+    new = wait_served(lab, pairs, timeout=5, not_pid=old["pid"])
+    took = time.monotonic() - t0
+    print(f"mcastd back and serving after {took:.3f}s")
+    assert took < 1.0, f"back after {took:.2f}s"
+    assert new["starts"] == old["starts"] + 1, new
+    # And it forwards again, to both guests.
+    marker = f"after-kill-{time.monotonic_ns()}"
+    at_arc = mc.mdns_listen(guests.arc.ns, "eth0")
+    at_vm = mc.mdns_listen(guests.vm, "eth0")
+    mc.mdns_send(lab.lan, "lan0", marker)
+    assert len(names(at_arc.result(), marker)) == 1
+    assert len(names(at_vm.result(), marker)) == 1
+
+
+def test_rewrite_follows_the_uplink_address_and_stops_without_one(fresh_lab):
+    """The A record of a guest's answer names the uplink's current address (rtnetlink);
+    with no IPv4 address on the uplink nothing goes to the LAN, and that is counted."""
+    lab = fresh_lab(ingress_firewall=False)
+    arc = pplab.ArcContainer(lab)
+    try:
+        wait_served(lab, [("arc_eth0", "eth0")])
+        guest = arc.link("eth0")[0]
+
+        def probe():
+            marker = f"addr-{time.monotonic_ns()}"
+            at_lan = mc.mdns_listen(lab.lan, "lan0")
+            mc.mdns_send(arc.ns, "eth0", marker, addr=guest)
+            return names(at_lan.result(), marker)
+        for addr in (UPLINK_ADDR, "192.0.2.9"):
+            if addr != UPLINK_ADDR:
+                # The new address stays when the old one, the primary, goes.
+                lab.host.sysctl("net.ipv4.conf.eth0.promote_secondaries", 1)
+                lab.host.out("ip", "addr", "add", f"{addr}/24", "dev", "eth0")
+                lab.host.out("ip", "addr", "del", f"{UPLINK_ADDR}/24", "dev", "eth0")
+            got = probe()
+            assert len(got) == 1 and got[0]["src"] == addr, (addr, got)
+            assert got[0]["tail"].endswith(bytes(map(int, addr.split("."))).hex()), got
+        before = counters(lab, "eth0").get("mdns_out_drop_no_ipv4_address", 0)
+        lab.host.out("ip", "addr", "del", "192.0.2.9/24", "dev", "eth0")
+        assert probe() == []
+        err = mc.wait_for(lambda: None if counters(lab, "eth0").get(
+            "mdns_out_drop_no_ipv4_address", 0) == before + 1 else
+            (counters(lab, "eth0"), counters(lab, "arc_eth0")),
+            timeout=5, what="the drop counter")
+        assert err is None, err
+    finally:
+        arc.close()
+        lab.host.exec("ip", "addr", "add", f"{UPLINK_ADDR}/24", "dev", "eth0")
+        lab.host.exec("ip", "route", "replace", "default", "via", pplab.LAN_ADDR, "dev", "eth0")
+
+
+def test_vm_links_follow_the_physical_default_while_it_is_ethernet_or_wifi(fresh_lab):
+    """A Termina VM's link is served behind the physical default uplink: it moves when the
+    default does, and is not served while the default is cellular (as the original)."""
+    lab = fresh_lab(uplinks=2, ingress_firewall=False)
+    resp = lab.termina_vm_startup(TERMINA_CID)
+    tap = resp.device.ifname
+    vm = lab.vm(tap)
+    try:
+        vm.configure(resp.device)
+        wait_served(lab, [(tap, "eth0")])
+        lab.host.out("ip", "route", "del", "default", "via", pplab.LAN_ADDR, "dev", "eth0")
+        lab.host.out("ip", "route", "add", "default", "via", pplab.LAN2_ADDR, "dev", "eth1")
+        wait_served(lab, [(tap, "eth1")])
+        marker = f"via-eth1-{time.monotonic_ns()}"
+        at_vm = mc.mdns_listen(vm, "eth0")
+        mc.mdns_send(lab.lan2, "lan0", marker, addr=pplab.LAN2_ADDR)
+        assert len(names(at_vm.result(), marker)) == 1
+        # A cellular default: the VM's multicast stops.
+        lab.remove_uplink("eth1")
+        lab.add_uplink("wwan0", pplab.LAN2_ADDR, pplab.HOST_UPLINK2_ADDR, default_route=True)
+        wait_served(lab, [])
+    finally:
+        vm.delete()
+        lab.termina_vm_shutdown(TERMINA_CID)
+
+
+# ---- loops ---------------------------------------------------------------------------------
+
+def attach_second_host(lab):
+    """Make the lan a bridge (lanbr) and put a second host on it: host2 (eth0 192.0.2.3)
+    running a standalone mcastd to its own guest g2 (vg2 198.51.100.1 -> 198.51.100.2)."""
+    lan = lab.lan
+    lan.out("ip", "link", "add", "name", "lanbr", "type", "bridge")
+    lan.out("ip", "addr", "del", f"{pplab.LAN_ADDR}/24", "dev", "lan0")
+    lan.out("ip", "link", "set", "lan0", "master", "lanbr")
+    lan.out("ip", "addr", "add", f"{pplab.LAN_ADDR}/24", "dev", "lanbr")
+    lan.out("ip", "link", "set", "lanbr", "up")
+    host2, g2 = lab.add_netns("host2"), lab.add_netns("g2")
+    lab.link(lan, "lan-h2", host2, "eth0", b_addrs=["192.0.2.3/24"])
+    lan.out("ip", "link", "set", "lan-h2", "master", "lanbr")
+    lab.link(host2, "vg2", g2, "eth0", a_addrs=["198.51.100.1/24"],
+             b_addrs=["198.51.100.2/24"])
+    g2.out("ip", "route", "add", "224.0.0.0/4", "dev", "eth0")
+    log = open(lab.dir / "mcastd-host2.log", "w")  # pylint: disable=consider-using-with
+    proc = host2.spawn(lab.build / "bin" / "mcastd", "--log-level=debug", "eth0", "vg2",
+                       stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    err = mc.wait_for(lambda: None if "vg2: served" in (lab.dir / "mcastd-host2.log").read_text()
+                      else "not yet", timeout=5, what="host2's mcastd")
+    assert err is None, (lab.dir / "mcastd-host2.log").read_text()
+    return host2, g2, proc
+
+
+def test_two_forwarders_on_one_segment_deliver_each_packet_once(fresh_lab):
+    """The lan segment, ARC and a Termina VM behind host, and a second host with its own
+    mcastd and guest on the same segment: a probe from each link reaches every other link
+    exactly once, and never comes back to its own (each capture sees only the original).
+    This lab has the ingress firewall on: mDNS passes it."""
+    lab = fresh_lab()
+    arc = pplab.ArcContainer(lab)
+    vm = None
+    try:
+        resp = lab.termina_vm_startup(TERMINA_CID)
+        vm = lab.vm(resp.device.ifname)
+        vm.configure(resp.device)
+        wait_served(lab, [("arc_eth0", "eth0"), (resp.device.ifname, "eth0")])
+        host2, g2, proc = attach_second_host(lab)
+        links = {"segment": (lab.lan, "lanbr"), "arc": (arc.ns, "eth0"),
+                 "vm": (vm, "eth0"), "g2": (g2, "eth0")}
+        addrs = {"segment": pplab.LAN_ADDR, "arc": arc.link("eth0")[0],
+                 "vm": pplab.wire_to_ip(resp.device.ipv4_addr), "g2": "198.51.100.2"}
+        for source in links:
+            marker = f"loop-{source}-{time.monotonic_ns()}"
+            caps = {k: mc.Capture(ns, ifname, "udp port 5353") for k, (ns, ifname) in
+                    links.items()}
+            try:
+                ns, ifname = links[source]
+                mc.mdns_send(ns, ifname, marker, addr=addrs[source])
+                time.sleep(1.0)  # copies of copies, if there were any, would come now
+            finally:
+                for c in caps.values():
+                    c.stop()
+            seen = {k: c.count(marker.encode()) for k, c in caps.items()}
+            assert seen == {k: 1 for k in links}, f"probe from {source}: {seen}"
+        # The second forwarder counted what it forwarded, and it never saw its own copies.
+        proc.send_signal(signal.SIGUSR1)
+        err = mc.wait_for(lambda: None if "vg2 guest mdns out: forwarded" in
+                          (lab.dir / "mcastd-host2.log").read_text() else "no counters",
+                          timeout=5, what="host2's counters")
+        assert err is None, (lab.dir / "mcastd-host2.log").read_text()
+        assert host2.name  # kept until the lab ends
+    finally:
+        if vm:
+            vm.delete()
+            lab.termina_vm_shutdown(TERMINA_CID)
+        arc.close()
+
+
+# ---- standalone ----------------------------------------------------------------------------
+
+def test_standalone_waits_for_a_late_bridge(lab):
+    """mcastd UPLINK DOWNLINK without manager or bus, as its unit runs it (an unprivileged
+    user, no capability; --links as the instance name gives them): started before lxdbr0
+    exists, it serves the bridge when it appears, again after it is deleted and made anew,
+    runs under its policy, and prints its counters on SIGUSR1 and at exit."""
+    with pplab.Topology() as topo:
+        lan, host, guest = (topo.add_netns(n) for n in ("lan", "host", "guest"))
+        topo.link(lan, "lan0", host, "eth0", a_addrs=["192.0.2.1/24"],
+                  b_addrs=["192.0.2.2/24"])
+        log_path = topo.dir / "mcastd.log"
+        with open(log_path, "w") as log:
+            proc = host.spawn(*pplab.as_uid(65534), lab.build / "bin" / "mcastd", "--stats",
+                              "--log-level=debug", "--links=eth0:lxdbr0", stdout=log,
+                              stderr=subprocess.STDOUT)
+
+        def logged(text):
+            return lambda: None if text in log_path.read_text() else f"no {text!r} yet"
+        assert mc.wait_for(logged("lxdbr0: waiting"), timeout=5) is None, log_path.read_text()
+        st = pplab.proc_status(proc.pid)  # `ip netns exec` and setpriv exec mcastd
+        assert (int(st["CapEff"], 16), st["Seccomp"], st["NoNewPrivs"]) == (0, "2", "1"), st
+        assert st["Uid"].split()[0] == "65534", st
+
+        responder = lan.add_peer(pplab.AvahiDaemon(
+            services=[("pplab-late", "_http._tcp", 8080, [])]))
+        for attempt in range(2):
+            host.out("ip", "link", "add", "name", "lxdbr0", "type", "bridge")
+            topo.link(host, f"vg{attempt}", guest, "eth0", b_addrs=["198.51.100.2/24"])
+            host.out("ip", "link", "set", f"vg{attempt}", "master", "lxdbr0")
+            host.out("ip", "addr", "add", "198.51.100.1/24", "dev", "lxdbr0")
+            host.out("ip", "link", "set", "lxdbr0", "up")
+            querier = guest.add_peer(pplab.AvahiDaemon(dbus=True))
+            try:
+                err = mc.wait_for(lambda q=querier: None if any(
+                    s["name"] == "pplab-late" for s in q.browse("_http._tcp"))
+                    else "not browsed", timeout=20, what="avahi-browse behind lxdbr0")
+                assert err is None, f"{err}\n{log_path.read_text()}"
+            finally:
+                querier.stop()
+                guest.peers.remove(querier)
+            host.out("ip", "link", "del", "lxdbr0")
+            guest.exec("ip", "link", "del", "eth0")
+            assert mc.wait_for(logged("lxdbr0: is gone"), timeout=5) is None
+        proc.send_signal(signal.SIGUSR1)
+        assert mc.wait_for(logged("eth0 uplink mdns in: forwarded"), timeout=5) is None, \
+            log_path.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0, log_path.read_text()
+        text = log_path.read_text()
+        assert "lxdbr0 guest behind eth0: waiting for the link" in text, text
+        responder.stop()
