@@ -44,12 +44,18 @@ def test_file_sets_options_and_the_command_line_wins(fresh_lab, tmp_path):
     assert st["firewall"]["lockdown_uid"] == 0, st["firewall"]
 
 
-def test_default_file_missing_is_fine_and_empty_config_reads_none(fresh_lab, tmp_path):
-    """--config= (empty) reads nothing: the lab's defaults hold."""
-    lab = fresh_lab(daemon_args=["--config="], ingress_firewall=False)
-    st = status(lab)
-    assert st["firewall"]["ingress_firewall"] is False
-    assert pool(st, "netns") == "100.115.92.128/30x16", st["pools"]
+def test_help_names_the_default_file():
+    """The default is the build's sysconfdir: /etc/patchpanel/patchpaneld.conf when
+    installed under /usr, as the packages are."""
+    build = pplab.build_dir()
+    prefix = next(line.split("=", 1)[1] for line in
+                  (build / "CMakeCache.txt").read_text().splitlines()
+                  if line.startswith("CMAKE_INSTALL_PREFIX:"))
+    etc = "/etc" if prefix in ("/usr", "/") else f"{prefix}/etc"
+    p = subprocess.run([str(build / "bin" / "patchpaneld"), "--help"], capture_output=True,
+                       text=True, timeout=10, check=False)
+    assert p.returncode == 0, p.stderr
+    assert f"{etc}/patchpanel/patchpaneld.conf)" in p.stdout, p.stdout
 
 
 def refuse(build, conf, *args):
