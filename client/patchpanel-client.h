@@ -5,12 +5,19 @@
  * libpatchpanel-client: a C API over patchpanel's D-Bus interface. Each call is
  * synchronous; on failure it returns a negative errno and, if the daemon answered with an
  * error, fills PpError with the D-Bus error name and its message.
+ *
+ * Installed as <patchpanel/patchpanel-client.h>; build with
+ * `pkg-config --cflags --libs patchpanel-client`.
  */
 
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct PpClient PpClient;
 typedef struct sd_bus sd_bus;
@@ -144,3 +151,7 @@ typedef enum PpVpnPolicy {
 
 /* Route the socket's traffic through a VPN or around it; call before connect(). */
 int pp_client_set_vpn_intent(PpClient *c, int socket_fd, PpVpnPolicy policy, PpError *err);
+
+#ifdef __cplusplus
+}
+#endif

@@ -5,7 +5,8 @@
  * nothing itself once locked down but asks patchpanel-launcher.
  *
  * Theory of operation, each stage shrinking what the process can do:
- *   1. as root: parse arguments, resolve the users, block the signals the event loop takes;
+ *   1. as root: parse the configuration file, then the arguments (which win), resolve the
+ *      users, block the signals the event loop takes;
  *   2. fork+exec the helper with a socketpair on fd 3, bounding/effective/permitted sets cut
  *      to NET_ADMIN, NET_RAW, SYS_ADMIN, SYS_PTRACE; fork+exec the launcher as our user with
  *      CAP_NET_RAW as its only (ambient) capability, to hand on to the forwarders;
@@ -42,6 +43,9 @@
 #endif
 #ifndef PP_LAUNCHER_INSTALL_PATH
 #define PP_LAUNCHER_INSTALL_PATH "/usr/libexec/patchpanel/patchpanel-launcher"
+#endif
+#ifndef PP_CONFIG_FILE
+#define PP_CONFIG_FILE "/etc/patchpanel/patchpaneld.conf"
 #endif
 
 extern const char seccomp_policy_patchpaneld[];
@@ -166,6 +170,7 @@ static int parse_args(int argc, char **argv, Args *a) {
                                "D-Bus as org.chromium.PatchPanel. Runs in the foreground; must start as root.",
                 .options = options,
                 .n_options = ELEMENTSOF(options),
+                .config_file = PP_CONFIG_FILE,
         };
         int first, r;
 

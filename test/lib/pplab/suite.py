@@ -169,7 +169,10 @@ class Lab(Topology, Client):  # pylint: disable=too-many-instance-attributes,too
                 f"DBUS_SYSTEM_BUS_ADDRESS={self.bus_address}",
                 self.build / "bin" / "patchpaneld",
                 f"--helper={self.build / 'bin' / 'patchpanel-helper'}",
-                f"--log-level={self.log_level}", *self.daemon_args, *extra]
+                f"--log-level={self.log_level}",
+                # No configuration file: a lab runs the same whatever the host's says (a
+                # --config of daemon_args, coming later, wins).
+                "--config=", *self.daemon_args, *extra]
         if os.environ.get("PP_STRACE"):
             cmd[4:4] = ["strace", "-f", "-o", str(self.dir / "strace.txt")]
         return cmd
