@@ -547,7 +547,7 @@ int main(int argc, char **argv) {
         };
         const OptionsSpec spec = {
                 .usage = "adb-proxy --control-fd=FD [OPTIONS]",
-                .description = "ADB over TCP into ARC; started by patchpaneld (--adb-proxy=on).",
+                .description = "ADB over TCP into ARC; patchpaneld starts it when its ADB proxy is on.",
                 .options = options,
                 .n_options = ELEMENTSOF(options),
         };
