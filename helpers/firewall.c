@@ -105,9 +105,21 @@ static const char table_head[] =
 /* The ingress firewall: new inbound connections on uplinks, and on layer-3 links (tun,
  * wireguard: ARPHRD_NONE; ppp), only to ACCESS ports, and for what a host on a network
  * needs: ICMP (neighbour discovery, path MTU), IGMP (or snooping switches prune the host's
- * groups), mDNS (answers to multicast questions match no connection) and the DHCP
- * clients. Loopback and guest links are not guarded. */
+ * groups), mDNS (answers to multicast questions match no connection), SSDP to its group,
+ * and the DHCP clients. A multicast mDNS or SSDP question sent from a port of its own (a
+ * legacy mDNS query, an M-SEARCH: mcastd asks from the guest's port) gets its unicast
+ * answers for 10 s: the port goes into mcast_askers as the question leaves (the answers
+ * match no connection either, as the question went to a group). Loopback and guest links
+ * are not guarded. */
 static const char input_chain[] =
+        "  set mcast_askers { type inet_service; flags dynamic,timeout; timeout 10s; }\n"
+        "  chain output_mcast_askers {\n"
+        "    type filter hook output priority filter; policy accept;\n"
+        "    ip daddr { 224.0.0.251, 239.255.255.250 } udp dport { 5353, 1900 } "
+        "udp sport != { 5353, 1900 } update @mcast_askers { udp sport }\n"
+        "    ip6 daddr { ff02::fb, ff02::c } udp dport { 5353, 1900 } "
+        "udp sport != { 5353, 1900 } update @mcast_askers { udp sport }\n"
+        "  }\n"
         "  chain input {\n"
         "    type filter hook input priority filter; policy accept;\n"
         "    iifname != @uplinks meta iiftype != { ppp, 65534 } accept\n"
@@ -115,6 +127,8 @@ static const char input_chain[] =
         "    ct state invalid drop\n"
         "    meta l4proto { icmp, ipv6-icmp, igmp } accept\n"
         "    udp dport 5353 accept\n"
+        "    udp dport 1900 meta pkttype multicast accept\n"
+        "    udp sport { 5353, 1900 } udp dport @mcast_askers accept\n"
         "    meta nfproto ipv4 udp dport 68 accept\n"
         "    meta nfproto ipv6 udp dport 546 accept\n"
         "    meta l4proto . th dport @access_any accept\n"

@@ -7,9 +7,8 @@ waiting for a bridge that comes later.
     lan (lan0 192.0.2.1/24) ==veth== host (eth0 192.0.2.2/24) -- arc_eth0 == ARC (eth0)
                                                                -- vmtapN  == Termina VM (eth0)
 
-The module's lab runs the daemon's default (no ingress firewall): with it, SSDP from the
-LAN and the answers to a guest's M-SEARCH are dropped at the host's input (README, mcastd).
-The loop test runs a lab of its own with the ingress firewall on, mDNS only.
+The module's lab runs with the ingress firewall on, as every lab does: SSDP to its group
+and the unicast answers to a question mcastd relays (from the asker's port) must pass it.
 """
 
 import os
@@ -35,7 +34,7 @@ UPLINK_ADDR = pplab.HOST_UPLINK_ADDR
 @pytest.fixture(scope="module")
 def lab():
     from conftest import finish_lab, make_lab  # pylint: disable=import-outside-toplevel
-    lab = make_lab(ingress_firewall=False)
+    lab = make_lab()
     yield lab
     finish_lab(lab)
 
