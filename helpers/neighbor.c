@@ -56,12 +56,13 @@ static int neighbor_get(Helper *h, const NeighborProbeArgs *a, NeighborEntry *re
         if (!msg || !cb)
                 return errbuf_set(err, -ENOMEM, "out of memory for a neighbour request");
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_entry, ret);
-        /* The answer is the entry or an error, and nothing after it: no ACK to wait for. */
-        nl_socket_disable_auto_ack(h->nl);
+        /* The answer is the entry, then the ACK; or only an error, ENOENT for none. Both
+         * are read, so that the socket's next request meets its own answer. */
         r = nl_send_auto(h->nl, msg);
         if (r >= 0)
                 r = nl_recvmsgs(h->nl, cb);
-        nl_socket_enable_auto_ack(h->nl);
+        if (r >= 0)
+                r = nl_wait_for_ack(h->nl);
         r = nlerr_to_errno(r < 0 ? r : 0);
         if (r == -ENOENT)
                 return 0;
