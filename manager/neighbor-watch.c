@@ -435,6 +435,9 @@ int neighbor_table_update_watches(NeighborTable *t, bool *ret_created) {
         if (!wanted)
                 return -ENOMEM;
         LIST_FOREACH(uplinks, u, t->uplinks) {
+                /* Nothing answers through a link that is down: not a failure to tell. */
+                if (!u->up)
+                        continue;
                 for (size_t i = 0; r >= 0 && i < u->n_gws; i++)
                         r = want(t, wanted, &n, u, &u->gws[i].gw, NEIGHBOR_ROLE_GATEWAY, &created);
                 for (size_t i = 0; r >= 0 && i < t->n_dns; i++) {
@@ -506,7 +509,9 @@ NeighborWatch *neighbor_table_on_neighbor(NeighborTable *t, int ifindex, const N
         }
         w->have_entry = true;
         w->nud = nud;
-        if (nud & NUD_FAILED)
+        /* A retired watch (its uplink down, its route between delete and add) may see a
+         * recovery, but what fails then is no failure of a neighbour in use. */
+        if ((nud & NUD_FAILED) && w->role != 0)
                 w->failed = true;
         else if (nud & (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP))
                 w->failed = false;

@@ -10,7 +10,8 @@
  * gateways of the main table's default routes through it, and the host's DNS servers.
  * The watched neighbours follow from them: every gateway (GATEWAY), every DNS server on one
  * of the uplink's prefixes, or a link-local one scoped to it (DNS_SERVER), both for an
- * address that is both (GATEWAY_AND_DNS_SERVER); never one of the uplink's own addresses.
+ * address that is both (GATEWAY_AND_DNS_SERVER); never one of the uplink's own addresses,
+ * and none at all while the uplink is down.
  *
  * Verdicts follow the kernel's neighbour states: NUD_FAILED is a failure, told once
  * (FAILED) until the neighbour is NUD_REACHABLE again (REACHABLE, told only after a
@@ -20,8 +21,10 @@
  * it tells the latest verdict if that differs from the last one told.
  *
  * A watch that is no longer wanted is retired (role 0), not freed, until
- * neighbor_table_sweep_retired(): a default route replaced by deleting and re-adding it, or
- * a resolv.conf rewritten, keeps its neighbours' state within one turn of the event loop.
+ * neighbor_table_sweep_retired() (the monitor's next probe round): a default route deleted
+ * and added again, a resolv.conf rewritten, keep their neighbours' state. A retired watch
+ * follows the kernel's word but tells nothing and is not probed; a recovery it sees counts,
+ * a failure does not (an uplink that is down fails every neighbour).
  */
 
 #include <net/if.h>

@@ -270,6 +270,28 @@ static void test_uplink_down_forgets_its_gateways(void **state) {
         assert_int_equal(f->n_told, 0);
 }
 
+static void test_uplink_down_watches_nothing(void **state) {
+        Fixture *f = *state;
+        DnsServer d = dns("192.0.2.53", NULL);
+
+        neighbor_table_set_dns(f->t, &d, 1);
+        update(f);
+        nud(f, "192.0.2.53", NUD_REACHABLE, 0);
+        assert_true(neighbor_table_set_up(f->t, ETH0, false));
+        update(f);
+        assert_int_equal(n_live(f), 0);
+        /* Its entries fail while it is down: nothing is told. */
+        nud(f, "192.0.2.53", NUD_FAILED, SEC);
+        assert_int_equal(f->n_told, 0);
+        /* Up again: what failed while it was down is no failure. */
+        assert_true(neighbor_table_set_up(f->t, ETH0, true));
+        update(f);
+        assert_int_equal(find(f, "192.0.2.53")->role, NEIGHBOR_ROLE_DNS_SERVER);
+        assert_false(find(f, "192.0.2.53")->failed);
+        neighbor_table_flush(f->t, 2 * SEC);
+        assert_int_equal(f->n_told, 0);
+}
+
 static void test_replaced_default_route(void **state) {
         Fixture *f = *state;
         NeighborAddr gw = addr("192.0.2.254");
@@ -462,7 +484,7 @@ static void test_retired_watch_keeps_its_state(void **state) {
         update(f);
         assert_null(find(f, "192.0.2.1"));
         /* Retired: the kernel's word is kept but not told. */
-        nud(f, "192.0.2.1", NUD_FAILED, SEC);
+        nud(f, "192.0.2.1", NUD_INCOMPLETE, SEC);
         assert_int_equal(f->n_told, 1);
         gateway(f, "192.0.2.1", true);
         update(f);
@@ -1168,6 +1190,7 @@ int main(void) {
                 T(test_other_links_are_ignored),
                 T(test_watches_vanish_with_the_uplink),
                 T(test_uplink_down_forgets_its_gateways),
+                T(test_uplink_down_watches_nothing),
                 T(test_replaced_default_route),
                 T(test_two_routes_one_gateway),
                 T(test_dumps_drop_what_they_do_not_list),
