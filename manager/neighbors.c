@@ -463,10 +463,14 @@ void neighbors_probe(NeighborMonitor *nm) {
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         NeighborMonitor *nm = userdata;
+        uint64_t now = usec;
         int r;
 
         neighbors_probe(nm);
-        r = sd_event_source_set_time(s, usec + nm->interval);
+        /* From now, not from when it was due: a loop that stalled (a suspended host) does
+         * not catch up with a burst of rounds. */
+        (void) sd_event_now(nm->manager->event, CLOCK_MONOTONIC, &now);
+        r = sd_event_source_set_time(s, now + nm->interval);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_ON);
         if (r < 0)

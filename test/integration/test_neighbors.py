@@ -307,6 +307,19 @@ def test_ipv6_gateway_learned_from_ras_fails_and_recovers(lab, signals):
     assert [e for e in events if e[1] == router] == [recovered]
 
 
+def test_cli_status_lists_the_watched_neighbours(lab):
+    wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    p = lab.cli("status")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    head = [l for l in lines if l.startswith("Watched neighbours")]
+    assert head == [f"Watched neighbours (probed every {PROBE_INTERVAL} s; DNS servers from "
+                    f"{lab.resolv})"], lines
+    rows = {tuple(l.split()[:3]) for l in lines if l.startswith("  eth0 ")}
+    assert {("eth0", pplab.LAN_ADDR, "gateway"), ("eth0", DNS_ADDR, "dns_server")} <= rows, lines
+
+
 def test_dns_servers_follow_resolv_conf(lab, signals):
     assert lab.status()["neighbor_monitor"]["dns_source"] == str(lab.resolv)
     try:
