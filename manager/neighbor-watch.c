@@ -401,6 +401,7 @@ typedef struct Wanted {
         NeighborRole role;
 } Wanted;
 
+/* The watch of @a on @u is wanted in @role: found or made (if there is room), and noted. */
 static int want(NeighborTable *t, Wanted *wanted, size_t *n, const WatchedUplink *u,
                 const NeighborAddr *a, NeighborRole role, bool *created) {
         NeighborWatch *w = watch_find(t, u->ifindex, a);
@@ -411,8 +412,9 @@ static int want(NeighborTable *t, Wanted *wanted, size_t *n, const WatchedUplink
                         return 0;
                 }
         if (!w) {
+                /* Full: this one goes unwatched; those there are keep their state. */
                 if (t->n_watches >= NEIGHBOR_WATCHES_MAX)
-                        return -ENOSPC;
+                        return 0;
                 w = calloc(1, sizeof *w);
                 if (!w)
                         return -ENOMEM;
@@ -422,6 +424,8 @@ static int want(NeighborTable *t, Wanted *wanted, size_t *n, const WatchedUplink
                 t->n_watches++;
                 *created = true;
         }
+        if (*n >= NEIGHBOR_WATCHES_MAX)
+                return 0;
         wanted[(*n)++] = (Wanted) { .w = w, .role = role };
         return 0;
 }
@@ -448,6 +452,11 @@ int neighbor_table_update_watches(NeighborTable *t, bool *ret_created) {
                         r = want(t, wanted, &n, u, &a, NEIGHBOR_ROLE_DNS_SERVER, &created);
                 }
         }
+        if (ret_created)
+                *ret_created = created;
+        /* Out of memory half way: what is wanted is not known, nothing is retired. */
+        if (r < 0)
+                return r;
         /* Everything not wanted now is retired; what is wanted gets its role (back). */
         LIST_FOREACH(watches, w, t->watches) {
                 NeighborRole role = 0;
@@ -456,9 +465,7 @@ int neighbor_table_update_watches(NeighborTable *t, bool *ret_created) {
                                 role = wanted[i].role;
                 w->role = role;
         }
-        if (ret_created)
-                *ret_created = created;
-        return r == -ENOSPC ? 0 : r;
+        return 0;
 }
 
 void neighbor_table_sweep_retired(NeighborTable *t) {

@@ -100,6 +100,15 @@ static size_t n_live(Fixture *f) {
         return n;
 }
 
+/* Live watches on any uplink. */
+static size_t n_live_all(Fixture *f) {
+        size_t n = 0;
+
+        LIST_FOREACH(watches, w, neighbor_table_watches(f->t))
+                n += w->role != 0;
+        return n;
+}
+
 static void nud(Fixture *f, const char *a, uint16_t state, uint64_t now) {
         NeighborAddr x = addr(a);
         (void) neighbor_table_on_neighbor(f->t, ETH0, &x, true, state, now);
@@ -363,6 +372,15 @@ static void test_watch_limit(void **state) {
         }
         assert_int_equal(neighbor_table_update_watches(f->t, NULL), 0);
         assert_int_equal(neighbor_table_n_watches(f->t), NEIGHBOR_WATCHES_MAX);
+        assert_int_equal(n_live_all(f), NEIGHBOR_WATCHES_MAX);
+        /* The first uplink gets a second gateway while the table is full: it goes
+         * unwatched, and every watch there keeps its role. */
+        {
+                NeighborAddr a = addr("2001:db8:ffff::1");
+                assert_true(neighbor_table_gateway(f->t, 100, &a, 0, true));
+        }
+        assert_int_equal(neighbor_table_update_watches(f->t, NULL), 0);
+        assert_int_equal(n_live_all(f), NEIGHBOR_WATCHES_MAX);
 }
 
 /* ---- verdicts ----------------------------------------------------------------------------- */
