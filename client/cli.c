@@ -39,7 +39,10 @@ static void usage(FILE *f) {
                 "      LOCKDOWN lets only the lockdown user reach loopback PORT; FORWARDING\n"
                 "      sends PORT on IF (to ADDR only, with --input-ip) to a guest's ADDR:PORT.\n"
                 "  counters [--device=IF]... [--json]\n"
-                "      traffic per uplink and source since the counters' table was created\n\n"
+                "      traffic per uplink and source since the counters' table was created\n"
+                "  monitor [--json]\n"
+                "      print NetworkDeviceChanged and NeighborReachabilityEvent signals as they\n"
+                "      arrive, one line each (JSON lines with --json), until interrupted\n\n"
                 "Sources: unknown chrome user arc crosvm pluginvm update_engine vpn system\n");
 }
 
@@ -437,6 +440,20 @@ static void print_status(const JsonValue *st) {
                                strcmp(def, json_get_string(u, "name")) == 0 ? " (default)" : "");
         }
 
+        v = json_get(st, "neighbor_monitor");
+        if (v && v->type == JSON_OBJECT) {
+                const JsonValue *nbs = json_get(v, "neighbors");
+                const char *src = json_get_string(v, "dns_source");
+                printf("Watched neighbours (probed every %lld s; DNS servers from %s)\n"
+                       "  %-16s %-40s %-22s %s\n", json_get_int(v, "probe_interval_ms") / 1000,
+                       *src ? src : "nowhere", "UPLINK", "ADDRESS", "ROLE", "STATE");
+                for (const JsonValue *n = nbs ? nbs->child : NULL; n; n = n->next)
+                        printf("  %-16s %-40s %-22s %s%s\n", json_get_string(n, "uplink"),
+                               json_get_string(n, "address"), json_get_string(n, "role"),
+                               json_get_string(n, "state"),
+                               json_get_bool(n, "failed") ? " (FAILED)" : "");
+        }
+
         v = json_get(st, "arc");
         if (v && v->type == JSON_OBJECT) {
                 bool vm = strcmp(json_get_string(v, "kind"), "vm") == 0;
@@ -625,6 +642,93 @@ static int cmd_counters(PpClient *c, int argc, char **argv) {
         return 0;
 }
 
+/* ---- signals --------------------------------------------------------------------------- */
+
+static void print_json_string(const char *s) {
+        putchar('"');
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char) *s;
+                if (ch == '"' || ch == '\\')
+                        printf("\\%c", ch);
+                else if (ch < 0x20)
+                        printf("\\u%04x", ch);
+                else
+                        putchar(ch);
+        }
+        putchar('"');
+}
+
+static void on_device_changed(const PpDevice *d, PpDeviceEvent event, void *userdata) {
+        bool json = *(const bool *) userdata;
+        char a[IPV4_STRLEN], s[IPV4_STRLEN];
+
+        if (json) {
+                printf("{\"signal\": \"NetworkDeviceChanged\", \"event\": \"%s\", \"ifname\": ",
+                       pp_device_event_to_string(event));
+                print_json_string(d->ifname);
+                printf(", \"guest_address\": \"%s\", \"subnet\": \"%s/%u\", \"guest_type\": \"%s\"}\n",
+                       ipv4_to_string(d->ipv4_addr, a), ipv4_to_string(d->subnet_base, s),
+                       d->prefix_len, pp_guest_type_to_string(d->guest_type));
+        } else
+                printf("NetworkDeviceChanged %s ifname=%s guest_address=%s subnet=%s/%u "
+                       "guest_type=%s\n", pp_device_event_to_string(event), d->ifname,
+                       ipv4_to_string(d->ipv4_addr, a), ipv4_to_string(d->subnet_base, s),
+                       d->prefix_len, pp_guest_type_to_string(d->guest_type));
+        fflush(stdout);
+}
+
+static void on_neighbor_event(const PpNeighborEvent *e, void *userdata) {
+        bool json = *(const bool *) userdata;
+
+        if (json) {
+                printf("{\"signal\": \"NeighborReachabilityEvent\", \"ifindex\": %d, \"ip_addr\": ",
+                       e->ifindex);
+                print_json_string(e->ip_addr);
+                printf(", \"role\": \"%s\", \"type\": \"%s\"}\n",
+                       pp_neighbor_role_to_string(e->role), pp_neighbor_event_type_to_string(e->type));
+        } else
+                printf("NeighborReachabilityEvent %s ifindex=%d ip_addr=%s role=%s\n",
+                       pp_neighbor_event_type_to_string(e->type), e->ifindex, e->ip_addr,
+                       pp_neighbor_role_to_string(e->role));
+        fflush(stdout);
+}
+
+static int cmd_monitor(PpClient *c, int argc, char **argv) {
+        bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+        PpSignalHandlers h = { on_device_changed, on_neighbor_event, &json };
+        _cleanup_close_ int sfd = -EBADF;
+        sigset_t mask;
+        int r;
+
+        if (argc > (json ? 2 : 1)) {
+                fprintf(stderr, "monitor: unexpected %s\n", argv[json ? 2 : 1]);
+                return 2;
+        }
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sfd < 0) {
+                fprintf(stderr, "Cannot watch signals: %s\n", strerror(errno));
+                return 1;
+        }
+        r = pp_client_watch_signals(c, &h);
+        if (r < 0) {
+                fprintf(stderr, "Cannot subscribe to the daemon's signals: %s\n", strerror(-r));
+                return 1;
+        }
+        /* Said once the bus has the match rules: from here on nothing is missed. */
+        fprintf(stderr, "Monitoring; interrupt (Ctrl-C) to stop.\n");
+        r = pp_client_dispatch_signals(c, sfd);
+        if (r < 0) {
+                fprintf(stderr, "Lost the bus: %s\n", strerror(-r));
+                return 1;
+        }
+        return 0;
+}
+
 static const struct {
         const char *name;
         int (*fn)(PpClient *c, int argc, char **argv);
@@ -638,6 +742,7 @@ static const struct {
         { "arcvm", cmd_arcvm },
         { "port-rule", cmd_port_rule },
         { "counters", cmd_counters },
+        { "monitor", cmd_monitor },
 };
 
 int main(int argc, char **argv) {

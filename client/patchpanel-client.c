@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <systemd/sd-bus.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -16,6 +18,8 @@
 
 struct PpClient {
         sd_bus *bus;
+        sd_bus_slot *signal_slots[2];
+        PpSignalHandlers handlers;
 };
 
 int pp_client_new_with_bus(sd_bus *bus, PpClient **ret) {
@@ -40,6 +44,8 @@ int pp_client_new(PpClient **ret) {
 
 PpClient *pp_client_free(PpClient *c) {
         if (c) {
+                for (size_t i = 0; i < ELEMENTSOF(c->signal_slots); i++)
+                        sd_bus_slot_unref(c->signal_slots[i]);
                 sd_bus_flush_close_unref(c->bus);
                 free(c);
         }
@@ -399,4 +405,144 @@ int pp_client_set_vpn_intent(PpClient *c, int socket_fd, PpVpnPolicy policy, PpE
         r = resp->success ? 0 : -EIO;
         patchpanel__set_vpn_intent_response__free_unpacked(resp, NULL);
         return r;
+}
+
+/* ---- signals ------------------------------------------------------------------------- */
+
+const char *pp_device_event_to_string(PpDeviceEvent e) {
+        switch (e) {
+        case PP_DEVICE_UNKNOWN_CHANGE:
+                return "UNKNOWN_CHANGE";
+        case PP_DEVICE_ADDED:
+                return "DEVICE_ADDED";
+        case PP_DEVICE_REMOVED:
+                return "DEVICE_REMOVED";
+        default:
+                return "UNKNOWN";
+        }
+}
+
+const char *pp_neighbor_role_to_string(PpNeighborRole r) {
+        switch (r) {
+        case PP_NEIGHBOR_ROLE_INVALID:
+                return "INVALID_ROLE";
+        case PP_NEIGHBOR_GATEWAY:
+                return "GATEWAY";
+        case PP_NEIGHBOR_DNS_SERVER:
+                return "DNS_SERVER";
+        case PP_NEIGHBOR_GATEWAY_AND_DNS_SERVER:
+                return "GATEWAY_AND_DNS_SERVER";
+        default:
+                return "UNKNOWN";
+        }
+}
+
+const char *pp_neighbor_event_type_to_string(PpNeighborEventType t) {
+        switch (t) {
+        case PP_NEIGHBOR_EVENT_INVALID:
+                return "INVALID_EVENT_TYPE";
+        case PP_NEIGHBOR_FAILED:
+                return "FAILED";
+        case PP_NEIGHBOR_REACHABLE:
+                return "REACHABLE";
+        default:
+                return "UNKNOWN";
+        }
+}
+
+/* The one `ay` of a signal, decoded; NULL if it is not one of @desc. */
+static ProtobufCMessage *signal_payload(sd_bus_message *m, const ProtobufCMessageDescriptor *desc) {
+        const void *data = NULL;
+        size_t size = 0;
+
+        if (sd_bus_message_read_array(m, 'y', &data, &size) < 0)
+                return NULL;
+        return protobuf_c_message_unpack(desc, NULL, size, data);
+}
+
+static int on_device_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Patchpanel__NetworkDeviceChangedSignal *sig;
+        PpClient *c = userdata;
+        PpDevice dev = {};
+
+        (void) error;
+        sig = (Patchpanel__NetworkDeviceChangedSignal *) signal_payload(
+                m, &patchpanel__network_device_changed_signal__descriptor);
+        if (!sig)
+                return 0;
+        if (sig->device)
+                device_from_proto(sig->device, &dev);
+        if (c->handlers.device_changed)
+                c->handlers.device_changed(&dev, (PpDeviceEvent) sig->event, c->handlers.userdata);
+        patchpanel__network_device_changed_signal__free_unpacked(sig, NULL);
+        return 0;
+}
+
+static int on_neighbor_event(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Patchpanel__NeighborReachabilityEventSignal *sig;
+        PpClient *c = userdata;
+        PpNeighborEvent ev;
+
+        (void) error;
+        sig = (Patchpanel__NeighborReachabilityEventSignal *) signal_payload(
+                m, &patchpanel__neighbor_reachability_event_signal__descriptor);
+        if (!sig)
+                return 0;
+        ev = (PpNeighborEvent) { .ifindex = sig->ifindex, .role = (PpNeighborRole) sig->role,
+                                 .type = (PpNeighborEventType) sig->type };
+        snprintf(ev.ip_addr, sizeof ev.ip_addr, "%s", sig->ip_addr ? sig->ip_addr : "");
+        if (c->handlers.neighbor_event)
+                c->handlers.neighbor_event(&ev, c->handlers.userdata);
+        patchpanel__neighbor_reachability_event_signal__free_unpacked(sig, NULL);
+        return 0;
+}
+
+int pp_client_watch_signals(PpClient *c, const PpSignalHandlers *h) {
+        static const char *const members[] = { "NetworkDeviceChanged", "NeighborReachabilityEvent" };
+        static const sd_bus_message_handler_t handlers[] = { on_device_changed, on_neighbor_event };
+        int r;
+
+        if (c->signal_slots[0])
+                return -EALREADY;
+        c->handlers = *h;
+        for (size_t i = 0; i < ELEMENTSOF(members); i++) {
+                /* By path and interface: the daemon's well-known name is the broker's to
+                 * resolve, and the daemon may come and go while we listen. */
+                r = sd_bus_match_signal(c->bus, &c->signal_slots[i], NULL, PP_BUS_PATH,
+                                        PP_BUS_INTERFACE, members[i], handlers[i], c);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int pp_client_dispatch_signals(PpClient *c, int stop_fd) {
+        for (;;) {
+                struct pollfd p[2] = { { .fd = stop_fd, .events = POLLIN } };
+                uint64_t timeout = UINT64_MAX, now;
+                int r, wait_ms = -1;
+
+                do
+                        r = sd_bus_process(c->bus, NULL);
+                while (r > 0);
+                if (r < 0)
+                        return r;
+                r = sd_bus_get_events(c->bus);
+                if (r < 0)
+                        return r;
+                p[1] = (struct pollfd) { .fd = sd_bus_get_fd(c->bus), .events = (short) r };
+                /* An absolute CLOCK_MONOTONIC time, or UINT64_MAX for none. */
+                if (sd_bus_get_timeout(c->bus, &timeout) >= 0 && timeout != UINT64_MAX) {
+                        struct timespec ts;
+                        clock_gettime(CLOCK_MONOTONIC, &ts);
+                        now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+                        timeout = timeout > now ? (timeout - now) / 1000 + 1 : 0;
+                        wait_ms = timeout > INT32_MAX ? INT32_MAX : (int) timeout;
+                }
+                r = poll(p, 2, wait_ms);
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (p[0].revents)
+                        return 0;
+        }
 }

@@ -152,6 +152,63 @@ typedef enum PpVpnPolicy {
 /* Route the socket's traffic through a VPN or around it; call before connect(). */
 int pp_client_set_vpn_intent(PpClient *c, int socket_fd, PpVpnPolicy policy, PpError *err);
 
+/* ---- signals ------------------------------------------------------------------------- */
+
+/* NetworkDeviceChangedSignal.Event. */
+typedef enum PpDeviceEvent {
+        PP_DEVICE_UNKNOWN_CHANGE = 0,
+        PP_DEVICE_ADDED = 1,
+        PP_DEVICE_REMOVED = 2,
+} PpDeviceEvent;
+
+/* NeighborReachabilityEventSignal.Role and .EventType. */
+typedef enum PpNeighborRole {
+        PP_NEIGHBOR_ROLE_INVALID = 0,
+        PP_NEIGHBOR_GATEWAY = 1,
+        PP_NEIGHBOR_DNS_SERVER = 2,
+        PP_NEIGHBOR_GATEWAY_AND_DNS_SERVER = 3,
+} PpNeighborRole;
+
+typedef enum PpNeighborEventType {
+        PP_NEIGHBOR_EVENT_INVALID = 0,
+        PP_NEIGHBOR_FAILED = 1,
+        PP_NEIGHBOR_REACHABLE = 2,
+} PpNeighborEventType;
+
+/* A neighbour of an uplink (its gateway, a DNS server) stopped answering, or answers again. */
+typedef struct PpNeighborEvent {
+        int ifindex;                 /* the uplink's */
+        char ip_addr[64];            /* as the daemon wrote it: "192.0.2.1", "fe80::1" */
+        PpNeighborRole role;
+        PpNeighborEventType type;
+} PpNeighborEvent;
+
+/* The enum names of the proto ("DEVICE_ADDED", "GATEWAY", "FAILED", ...); "UNKNOWN" for a
+ * value the 2021 proto does not have. */
+const char *pp_device_event_to_string(PpDeviceEvent e);
+const char *pp_neighbor_role_to_string(PpNeighborRole r);
+const char *pp_neighbor_event_type_to_string(PpNeighborEventType t);
+
+typedef struct PpSignalHandlers {
+        void (*device_changed)(const PpDevice *device, PpDeviceEvent event, void *userdata);
+        void (*neighbor_event)(const PpNeighborEvent *event, void *userdata);
+        void *userdata;
+} PpSignalHandlers;
+
+/*
+ * pp_client_watch_signals() - subscribe to NetworkDeviceChanged and NeighborReachabilityEvent;
+ * the handlers (either may be NULL) run from pp_client_dispatch_signals(). Once per client.
+ * Return: 0 once the bus has the match rules, or a negative errno.
+ */
+int pp_client_watch_signals(PpClient *c, const PpSignalHandlers *h);
+/*
+ * pp_client_dispatch_signals() - run the handlers for the signals as they arrive, until
+ * @stop_fd (a signalfd, a pipe) becomes readable.
+ * Return: 0 when @stop_fd is readable, or a negative errno (the bus connection is gone). A
+ * signal whose payload does not decode is skipped.
+ */
+int pp_client_dispatch_signals(PpClient *c, int stop_fd);
+
 #ifdef __cplusplus
 }
 #endif

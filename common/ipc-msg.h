@@ -30,6 +30,7 @@ typedef Patchpanel__Ipc__Counter IpcCounter;
 typedef Patchpanel__Ipc__CountersResult IpcCountersResult;
 typedef Patchpanel__Ipc__VpnIntent IpcVpnIntent;
 typedef Patchpanel__Ipc__VpnBypass IpcVpnBypass;
+typedef Patchpanel__Ipc__NeighborProbe IpcNeighborProbe;
 typedef Patchpanel__Ipc__ForeignChain IpcForeignChain;
 typedef Patchpanel__Ipc__ForeignDrops IpcForeignDrops;
 typedef Patchpanel__Ipc__AdbSideload IpcAdbSideload;

@@ -25,6 +25,7 @@
 #include "ipc.h"
 #include "link.h"
 #include "log.h"
+#include "neighbor.h"
 #include "validate.h"
 
 /* Teardowns handled together at most. */
@@ -117,6 +118,7 @@ typedef union HelperArgs {
         CountersGetArgs counters_get;
         VpnIntentArgs vpn_intent;
         AdbSideloadArgs adb_sideload;
+        NeighborProbeArgs neighbor_probe;
 } HelperArgs;
 
 /* What one request answers with; it lives until its answer is sent. */
@@ -437,6 +439,20 @@ static int handle_adb_sideload(Helper *h, const HelperArgs *a, HelperResult *res
         return helper_adb_sideload(h, &a->adb_sideload, err);
 }
 
+static int check_neighbor_probe(const Helper *h, const HelperRequest *req, const int *fds,
+                                HelperArgs *ret, ErrBuf *err) {
+        (void) h;
+        (void) fds;
+        return validate_neighbor_probe(req->neighbor_probe, &ret->neighbor_probe, err);
+}
+
+static int handle_neighbor_probe(Helper *h, const HelperArgs *a, HelperResult *res,
+                                 HelperResponse *resp, ErrBuf *err) {
+        (void) res;
+        (void) resp;
+        return helper_neighbor_probe(h, &a->neighbor_probe, err);
+}
+
 #define SINGLE(NAME, name, fds) \
         { OP(NAME), #name, fds, check_##name, handle_##name, NULL }
 
@@ -461,6 +477,7 @@ static const HelperOp helper_ops[] = {
         SINGLE(VPN_INTENT, vpn_intent, fds_one),
         SINGLE(VPN_BYPASS, vpn_bypass, NULL),
         SINGLE(ADB_SIDELOAD, adb_sideload, NULL),
+        SINGLE(NEIGHBOR_PROBE, neighbor_probe, NULL),
 };
 
 static const HelperOp *helper_op_find(int op_case) {

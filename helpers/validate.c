@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "validate.h"
 
@@ -327,5 +328,45 @@ int validate_adb_sideload(const IpcAdbSideload *m, AdbSideloadArgs *ret, ErrBuf 
                 *ret = (AdbSideloadArgs) { .enable = m->enable };
                 snprintf(ret->tap, sizeof ret->tap, "%s", m->ifname);
         }
+        return 0;
+}
+
+/* Unicast addresses a neighbour can have (RFC 6890's special ranges that cannot be one). */
+static bool ipv4_is_neighbor(const uint8_t *a) {
+        if (a[0] == 0 || a[0] == 127 || a[0] >= 224)
+                return false; /* "this network", loopback, multicast, reserved and broadcast */
+        return true;
+}
+
+static bool ipv6_is_neighbor(const uint8_t *a) {
+        static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+        static const uint8_t zero[15] = {};
+
+        if (a[0] == 0xff)
+                return false; /* multicast */
+        if (memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1))
+                return false; /* unspecified, loopback */
+        if (memcmp(a, mapped, 12) == 0)
+                return false; /* an IPv4 address in IPv6 clothes */
+        return true;
+}
+
+int validate_neighbor_probe(const IpcNeighborProbe *m, NeighborProbeArgs *ret, ErrBuf *err) {
+        NeighborProbeArgs a = {};
+        int r;
+
+        r = validate_uplink(m->ifname, m->ifindex, false, &a.uplink, err);
+        if (r < 0)
+                return r;
+        if (!m->addr.data || (m->addr.len != 4 && m->addr.len != 16))
+                return errbuf_set(err, -EINVAL, "neighbour address has %zu bytes, expected 4 "
+                                  "(IPv4) or 16 (IPv6)", m->addr.len);
+        a.family = m->addr.len == 4 ? AF_INET : AF_INET6;
+        memcpy(a.addr, m->addr.data, m->addr.len);
+        if (a.family == AF_INET ? !ipv4_is_neighbor(a.addr) : !ipv6_is_neighbor(a.addr))
+                return errbuf_set(err, -EINVAL, "neighbour address is not a unicast %s address",
+                                  a.family == AF_INET ? "IPv4" : "IPv6");
+        if (ret)
+                *ret = a;
         return 0;
 }

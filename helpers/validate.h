@@ -112,6 +112,12 @@ typedef struct AdbSideloadArgs {
         char tap[IFNAMSIZ];                  /* vmtap<N> */
         bool enable;
 } AdbSideloadArgs;
+/* A neighbour of an uplink to probe. */
+typedef struct NeighborProbeArgs {
+        UplinkArgs uplink;
+        int family;                          /* AF_INET or AF_INET6 */
+        uint8_t addr[16];                    /* network byte order; 4 bytes for AF_INET */
+} NeighborProbeArgs;
 
 /* pid > 1 and neither the helper's nor the manager's. */
 int validate_pid(pid_t pid, pid_t self, pid_t manager, ErrBuf *err);
@@ -146,3 +152,7 @@ int validate_port_rule(const PoolLayout *pools, const IpcPortRule *m, PortRuleAr
 int validate_counters_get(const IpcCountersGet *m, CountersGetArgs *ret, ErrBuf *err);
 int validate_vpn_intent(const IpcVpnIntent *m, VpnIntentArgs *ret, ErrBuf *err);
 int validate_adb_sideload(const IpcAdbSideload *m, AdbSideloadArgs *ret, ErrBuf *err);
+
+/* An uplink (validate_uplink()) and a unicast IPv4 or IPv6 address: not unspecified,
+ * loopback, multicast, broadcast, reserved (240/4) or IPv4-mapped. */
+int validate_neighbor_probe(const IpcNeighborProbe *m, NeighborProbeArgs *ret, ErrBuf *err);

@@ -58,6 +58,7 @@ typedef struct Args {
         UidRange uid_sources[SOURCE_MAP_MAX]; /* --uid-source, over the defaults */
         size_t n_uid_sources;
         int64_t adb_max_connections, adb_idle_timeout;
+        int64_t probe_interval;               /* --neighbor-probe-interval, seconds */
         ManagerConfig config;
 } Args;
 
@@ -159,6 +160,12 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "mcast", 0, "on|off", "forward mDNS and SSDP for the guests, and ARC's UDP\n"
                   "broadcasts (mcastd; default: on)", option_parse_on_off,
                   &a->config.forwarders.mcast },
+                { "neighbor-probe-interval", 0, "SECONDS", "how often the gateways and DNS servers "
+                  "of the\nuplinks are probed (default: 60)", option_parse_int, &a->probe_interval,
+                  .min = 1, .max = 3600 },
+                { "resolv-conf", 0, "PATH", "where the DNS servers to watch are listed\n"
+                  "(default: /etc/resolv.conf)", option_parse_string,
+                  &a->config.neighbors.resolv_conf },
 #ifdef PP_TEST_CHILD
                 { "test-child", 0, NULL, "also run pp-testchild, a forwarder for tests",
                   option_parse_flag, &a->config.forwarders.test_child },
@@ -199,6 +206,7 @@ static int resolve_config(Args *a) {
         int r;
 
         (void) pool_layout_init(&c->pools, a->pool_base);
+        c->neighbors.probe_interval_usec = (uint64_t) a->probe_interval * 1000000u;
         if (a->netns_pool && pool_config_parse(a->netns_pool, &c->pools.pools[POOL_NETNS]) < 0)
                 return log_error_errno(-EINVAL, "Invalid --netns-pool=%s: expected A.B.C.D/LENxCOUNT "
                                                 "with an aligned base", a->netns_pool);

@@ -43,6 +43,7 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("ay", response),
                                 bus_method_set_vpn_intent, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("NetworkDeviceChanged", SD_BUS_ARGS("ay", signal), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("NeighborReachabilityEvent", SD_BUS_ARGS("ay", signal), 0),
         SD_BUS_VTABLE_END,
 };
 

@@ -23,6 +23,7 @@
 #include "devices.h"
 #include "log.h"
 #include "manager.h"
+#include "neighbors-bus.h"
 #include "port-rules.h"
 #include "uplinks.h"
 #include "vm.h"
@@ -71,6 +72,10 @@ int manager_new(sd_event *e, const ManagerConfig *config, Manager **ret) {
         if (r >= 0)
                 r = vpn_setup(m);
         if (r >= 0)
+                r = neighbors_setup(m);
+        if (r >= 0)
+                r = neighbors_bus_setup(m);
+        if (r >= 0)
                 r = devices_setup(m);
         if (r >= 0 && config->forwarders.adb.enabled)
                 r = adb_setup(m);
@@ -102,6 +107,7 @@ Manager *manager_free(Manager *m) {
         m->launcher = launcher_link_free(m->launcher);
         m->helper = helper_link_free(m->helper);
         uplinks_free(m);
+        neighbors_free(m);
         m->registry = registry_free(m->registry);
         sd_bus_slot_unref(m->bus_vtable_slot);
         sd_bus_slot_unref(m->bus_status_slot);
@@ -188,6 +194,9 @@ int manager_setup(Manager *m) {
         r = registry_watch_links(m->registry, m->event, m->config.uplink_patterns);
         if (r < 0)
                 return log_error_errno(r, "Failed to monitor links: %m");
+        r = neighbors_start(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to monitor the uplinks' neighbours: %m");
         return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "helper-link.h"
 #include "launcher-link.h"
 #include "mac.h"
+#include "neighbors.h"
 #include "pool.h"
 #include "registry.h"
 #include "seccomp-policy.h"
@@ -38,6 +39,7 @@ typedef struct ManagerConfig {
         uid_t lockdown_uid;     /* the one user that may connect to LOCKDOWN ports */
         SourceMap uid_sources;  /* traffic source of the host's sockets by owner */
         ForwardersConfig forwarders;
+        NeighborConfig neighbors;
 } ManagerConfig;
 
 typedef struct Manager {
@@ -61,6 +63,7 @@ typedef struct Manager {
         VmGuest *vms;                /* vm.c: Termina and PluginVM */
         UplinkRouting *routing;      /* uplinks.c */
         PortRules *port_rules;       /* port-rules.c */
+        NeighborMonitor *neighbors;  /* neighbors.c: gateways and DNS servers of the uplinks */
         int vpn_bypass_ifindex;      /* vpn.c: uplink BYPASS_VPN traffic goes to; 0 none */
         char vpn_bypass_ifname[IFNAMSIZ];
         ForeignDrop *foreign_drops;  /* coexist.c: as the helper last reported them */

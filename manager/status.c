@@ -196,6 +196,31 @@ static void status_guests(Manager *m, Json *j, uid_t viewer) {
         json_close(j, ']');
 }
 
+/* The neighbours the monitor watches (neighbors.h) and what the kernel says of each. */
+static void status_neighbors(Manager *m, Json *j) {
+        char a[NEIGHBOR_ADDR_STRLEN];
+
+        json_open(j, "neighbor_monitor", '{');
+        json_int(j, "probe_interval_ms",
+                 (long long) (neighbors_probe_interval_usec(m->neighbors) / 1000));
+        json_str(j, "dns_source", neighbors_dns_source(m->neighbors));
+        json_open(j, "neighbors", '[');
+        LIST_FOREACH(watches, w, neighbor_table_watches(neighbors_table(m->neighbors))) {
+                if (w->role == 0)
+                        continue;
+                json_open(j, NULL, '{');
+                json_str(j, "uplink", w->ifname);
+                json_int(j, "ifindex", w->ifindex);
+                json_str(j, "address", neighbor_addr_to_string(&w->addr, a));
+                json_str(j, "role", neighbor_role_to_string(w->role));
+                json_str(j, "state", neighbor_nud_to_string(w->have_entry, w->nud));
+                json_bool(j, "failed", w->failed);
+                json_close(j, '}');
+        }
+        json_close(j, ']');
+        json_close(j, '}');
+}
+
 static void status_pools(Manager *m, Json *j) {
         json_open(j, "pools", '[');
         for (PoolKind k = 0; k < _POOL_KIND_MAX; k++) {
@@ -343,6 +368,7 @@ int manager_status_json(Manager *m, uid_t viewer, char **ret) {
         fputc('{', j.f);
         json_int(&j, "pid", getpid());
         status_uplinks(m, &j);
+        status_neighbors(m, &j);
         status_guests(m, &j, viewer);
         status_pools(m, &j);
         status_firewall(m, &j);

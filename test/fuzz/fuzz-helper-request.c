@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "fuzz.h"
 #include "helper.h"
@@ -99,6 +100,13 @@ static void check_args(const HelperRequest *req, const void *args, int fd) {
         case OP(UPLINK_REMOVE):
                 FUZZ_CHECK(ifname_is_valid(((const UplinkArgs *) args)->ifname));
                 break;
+        case OP(NEIGHBOR_PROBE): {
+                const NeighborProbeArgs *a = args;
+                FUZZ_CHECK(ifname_is_valid(a->uplink.ifname));
+                FUZZ_CHECK(a->uplink.ifindex > 0);
+                FUZZ_CHECK(a->family == AF_INET || a->family == AF_INET6);
+                break;
+        }
         case OP(VPN_INTENT):
                 FUZZ_CHECK(((const VpnIntentArgs *) args)->fd == fd);
                 FUZZ_CHECK(((const VpnIntentArgs *) args)->policy < _VPN_POLICY_MAX);

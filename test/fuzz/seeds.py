@@ -183,8 +183,65 @@ def helper_request():
         "counters-get": R(id=15, counters_get=ipc_pb2.CountersGet(ifnames=["eth0"])),
         "vpn-intent": R(id=16, vpn_intent=ipc_pb2.VpnIntent(policy=2)),
         "vpn-bypass-none": R(id=17, vpn_bypass=ipc_pb2.VpnBypass()),
+        "neighbor-probe-v4": R(id=18, neighbor_probe=ipc_pb2.NeighborProbe(
+            ifname="eth0", ifindex=2, addr=bytes([192, 0, 2, 1]))),
+        "neighbor-probe-v6": R(id=19, neighbor_probe=ipc_pb2.NeighborProbe(
+            ifname="eth0", ifindex=2, addr=bytes([0xfe, 0x80] + [0] * 13 + [1]))),
     }
     return {name: req.SerializeToString() for name, req in seeds.items()}
+
+
+def nlmsg(msg_type, flags, header, attrs):
+    """A netlink message: nlmsghdr, the family header, then (type, bytes) attributes."""
+    body = header + bytes(-len(header) % 4)
+    for attr_type, value in attrs:
+        body += struct.pack("=HH", 4 + len(value), attr_type) + value + bytes(-len(value) % 4)
+    return struct.pack("=IHHII", 16 + len(body), msg_type, flags, 0, 0) + body
+
+
+def neighbor_nl():
+    """Messages of the kinds neighbor_nl_decode() reads (linux/rtnetlink.h numbers)."""
+    RTM_NEWADDR, RTM_NEWROUTE, RTM_DELROUTE, RTM_NEWNEIGH, RTM_DELNEIGH = 20, 24, 25, 28, 29
+    IFA_ADDRESS, IFA_LOCAL, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_MULTIPATH, RTA_TABLE = \
+        1, 2, 4, 5, 6, 9, 15
+    NDA_DST = 1
+    AF_INET, AF_INET6 = 2, 10
+    v4 = bytes([192, 0, 2, 1])
+    v6 = bytes([0xfe, 0x80] + [0] * 13 + [1])
+    ifaddr = lambda family, plen: struct.pack("=BBBBI", family, plen, 0, 0, 2)  # noqa: E731
+    rtmsg = lambda family: struct.pack("=BBBBBBBBI", family, 0, 0, 0, 254, 3, 0, 1, 0)  # noqa: E731
+    ndmsg = lambda family, state: struct.pack("=BBHiHBB", family, 0, 0, 2, state, 0, 0)  # noqa: E731
+    u32 = lambda v: struct.pack("=I", v)  # noqa: E731
+    nexthop = lambda ifindex, gw: (struct.pack("=HBBi", 8 + 4 + len(gw), 0, 0, ifindex)  # noqa: E731
+                                   + struct.pack("=HH", 4 + len(gw), RTA_GATEWAY) + gw)
+    return {
+        "addr-v4": nlmsg(RTM_NEWADDR, 0, ifaddr(AF_INET, 24),
+                         [(IFA_ADDRESS, bytes([192, 0, 2, 2])), (IFA_LOCAL, bytes([192, 0, 2, 2]))]),
+        "addr-v6": nlmsg(RTM_NEWADDR, 0, ifaddr(AF_INET6, 64), [(IFA_ADDRESS, v6)]),
+        "route-v4": nlmsg(RTM_NEWROUTE, 0, rtmsg(AF_INET),
+                          [(RTA_TABLE, u32(254)), (RTA_PRIORITY, u32(100)), (RTA_GATEWAY, v4),
+                           (RTA_OIF, u32(2))]),
+        "route-v6-replace": nlmsg(RTM_NEWROUTE, 0x100, rtmsg(AF_INET6),
+                                  [(RTA_GATEWAY, v6), (RTA_OIF, u32(2))]),
+        "route-del": nlmsg(RTM_DELROUTE, 0, rtmsg(AF_INET), [(RTA_GATEWAY, v4), (RTA_OIF, u32(2))]),
+        "route-multipath": nlmsg(RTM_NEWROUTE, 0, rtmsg(AF_INET),
+                                 [(RTA_MULTIPATH, nexthop(2, v4) + nexthop(3, bytes([198, 51, 100, 1])))]),
+        "neigh-failed": nlmsg(RTM_NEWNEIGH, 0, ndmsg(AF_INET, 0x20), [(NDA_DST, v4)]),
+        "neigh-reachable-v6": nlmsg(RTM_NEWNEIGH, 0, ndmsg(AF_INET6, 0x02), [(NDA_DST, v6)]),
+        "neigh-del": nlmsg(RTM_DELNEIGH, 0, ndmsg(AF_INET, 0x04), [(NDA_DST, v4)]),
+        "neigh-short": nlmsg(RTM_NEWNEIGH, 0, b"\x02\x00", []),
+    }
+
+
+def resolv_conf():
+    return {
+        "plain": b"nameserver 192.0.2.53\nnameserver 2001:db8::53\n",
+        "resolved-stub": b"# This is /run/systemd/resolve/stub-resolv.conf\nnameserver 127.0.0.53\n"
+                         b"options edns0 trust-ad\nsearch .\n",
+        "scoped": b"nameserver fe80::1%eth0\nnameserver fe80::2%3\n",
+        "comments": b"; x\n# nameserver 192.0.2.1\nnameserver\t198.51.100.53 extra\r\n",
+        "garbage": b"nameserver 999.1.1.1\nnameserver fe80::1%\nnameserver\n",
+    }
 
 
 def main():
@@ -194,6 +251,8 @@ def main():
     write("proto-check", proto_check(requests))
     write("json", json_seeds())
     write("port-rule", port_rule())
+    write("neighbor-nl", neighbor_nl())
+    write("resolv-conf", resolv_conf())
 
 
 if __name__ == "__main__":

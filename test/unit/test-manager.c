@@ -21,10 +21,15 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <linux/neighbour.h>
+
 #include "arc.h"
 #include "connected-ns.h"
 #include "ipc.h"
 #include "manager.h"
+#include "neighbors.h"
+#include "status.h"
 #include "time-util.h"
 #include "vm.h"
 
@@ -561,6 +566,81 @@ static void test_orderly_stop(void **state) {
         assert_true(f->m->stopping);
 }
 
+/* ---- the neighbour monitor ---------------------------------------------------------------- */
+
+typedef struct Verdicts {
+        NeighborEventType types[8];
+        size_t n;
+} Verdicts;
+
+static void collect_verdict(const NeighborWatch *w, NeighborEventType type, void *userdata) {
+        Verdicts *v = userdata;
+
+        assert_int_equal(w->ifindex, 9);
+        assert_int_equal(w->role, NEIGHBOR_ROLE_GATEWAY);
+        assert_true(v->n < ELEMENTSOF(v->types));
+        v->types[v->n++] = type;
+}
+
+static void test_neighbor_probes_go_to_the_helper(void **state) {
+        Fixture *f = *state;
+        NeighborTable *t = neighbors_table(f->m->neighbors);
+        NeighborAddr own = { .family = AF_INET }, gw = { .family = AF_INET };
+        Verdicts v = {};
+        _cleanup_free_ char *json = NULL;
+        HelperRequest *req;
+        char c;
+
+        datapath_up(f);
+        neighbors_set_event_fn(f->m->neighbors, collect_verdict, &v);
+        assert_int_equal(inet_pton(AF_INET, "192.0.2.2", own.bytes), 1);
+        assert_int_equal(inet_pton(AF_INET, "192.0.2.1", gw.bytes), 1);
+        /* eth9 (ifindex 9), 192.0.2.2/24, default via 192.0.2.1. */
+        assert_int_equal(neighbor_table_add_uplink(t, "eth9", 9, true), 1);
+        assert_true(neighbor_table_address(t, 9, &own, 24, true));
+        assert_true(neighbor_table_gateway(t, 9, &gw, 0, true));
+        neighbors_update(f->m->neighbors);
+
+        /* A probe round: one request for the gateway, with its address as 4 bytes. */
+        neighbors_probe(f->m->neighbors);
+        req = helper_expect(f, OP(NEIGHBOR_PROBE), NULL, 0);
+        assert_string_equal(req->neighbor_probe->ifname, "eth9");
+        assert_int_equal(req->neighbor_probe->ifindex, 9);
+        assert_int_equal(req->neighbor_probe->addr.len, 4);
+        assert_memory_equal(req->neighbor_probe->addr.data, gw.bytes, 4);
+        /* Another round while this one is unanswered sends nothing. */
+        neighbors_probe(f->m->neighbors);
+        spin(f, 10);
+        assert_int_equal(recv(f->helper, &c, 1, MSG_PEEK | MSG_DONTWAIT), -1);
+        helper_answer(f, req, 0, NULL);
+        spin(f, 10);
+
+        /* The kernel gives up on it: told once. A refused probe changes nothing. */
+        assert_non_null(neighbor_table_on_neighbor(t, 9, &gw, true, NUD_FAILED, now_usec()));
+        assert_non_null(neighbor_table_on_neighbor(t, 9, &gw, true, NUD_FAILED, now_usec()));
+        assert_int_equal(v.n, 1);
+        assert_int_equal(v.types[0], NEIGHBOR_EVENT_FAILED);
+        neighbors_probe(f->m->neighbors);
+        helper_answer(f, helper_expect(f, OP(NEIGHBOR_PROBE), NULL, 0), -ENODEV, NULL);
+        spin(f, 10);
+        assert_int_equal(v.n, 1);
+
+        /* The status shows it. */
+        assert_int_equal(manager_status_json(f->m, 0, &json), 0);
+        assert_non_null(strstr(json, "\"address\":\"192.0.2.1\",\"role\":\"gateway\","
+                                     "\"state\":\"failed\",\"failed\":true"));
+
+        /* It answers again. */
+        assert_non_null(neighbor_table_on_neighbor(t, 9, &gw, true, NUD_REACHABLE, now_usec()));
+        assert_int_equal(v.n, 2);
+        assert_int_equal(v.types[1], NEIGHBOR_EVENT_REACHABLE);
+        /* Nothing goes to the helper once the manager stops. */
+        f->m->stopping = true;
+        neighbors_probe(f->m->neighbors);
+        spin(f, 10);
+        assert_int_equal(recv(f->helper, &c, 1, MSG_PEEK | MSG_DONTWAIT), -1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_termina_lifecycle, setup, teardown),
@@ -579,6 +659,8 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_forwarder_given_up, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_orderly_stop, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_neighbor_probes_go_to_the_helper, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "fwmark.h"
 #include "ifname.h"
@@ -1961,6 +1962,83 @@ static void test_adb_sideload_refused(void **state) {
         }
 }
 
+/* validate_neighbor_probe(): cases that differ only in data, one table. */
+typedef struct ProbeCase {
+        const char *name;
+        const char *ifname;
+        int ifindex;
+        uint8_t addr[17];
+        size_t len;
+        int expected; /* 0, or the errno */
+        int family;   /* when accepted */
+} ProbeCase;
+
+#define V4(a, b, c, d) { a, b, c, d }
+#define V6(...) { __VA_ARGS__ }
+
+static const ProbeCase probe_cases[] = {
+        { "IPv4 gateway", "eth0", 2, V4(192, 0, 2, 1), 4, 0, AF_INET },
+        { "IPv4 DNS server", "wlan0", 7, V4(198, 51, 100, 53), 4, 0, AF_INET },
+        { "IPv6 link-local gateway", "eth0", 2, V6(0xfe, 0x80, [15] = 1), 16, 0, AF_INET6 },
+        { "IPv6 global", "eth0", 2, V6(0x20, 0x01, 0x0d, 0xb8, [15] = 0x53), 16, 0, AF_INET6 },
+        { "IPv6 ::2", "eth0", 2, V6([15] = 2), 16, 0, AF_INET6 },
+        { "no address", "eth0", 2, {}, 0, -EINVAL, 0 },
+        { "3 bytes", "eth0", 2, { 192, 0, 2 }, 3, -EINVAL, 0 },
+        { "5 bytes", "eth0", 2, V4(192, 0, 2, 1), 5, -EINVAL, 0 },
+        { "15 bytes", "eth0", 2, V6(0xfe, 0x80), 15, -EINVAL, 0 },
+        { "17 bytes", "eth0", 2, V6(0xfe, 0x80), 17, -EINVAL, 0 },
+        { "0.0.0.0", "eth0", 2, V4(0, 0, 0, 0), 4, -EINVAL, 0 },
+        { "0.1.2.3", "eth0", 2, V4(0, 1, 2, 3), 4, -EINVAL, 0 },
+        { "loopback", "eth0", 2, V4(127, 0, 0, 53), 4, -EINVAL, 0 },
+        { "multicast", "eth0", 2, V4(224, 0, 0, 251), 4, -EINVAL, 0 },
+        { "reserved", "eth0", 2, V4(240, 0, 0, 1), 4, -EINVAL, 0 },
+        { "broadcast", "eth0", 2, V4(255, 255, 255, 255), 4, -EINVAL, 0 },
+        { "IPv6 unspecified", "eth0", 2, V6(0), 16, -EINVAL, 0 },
+        { "IPv6 loopback", "eth0", 2, V6([15] = 1), 16, -EINVAL, 0 },
+        { "IPv6 multicast", "eth0", 2, V6(0xff, 0x02, [15] = 1), 16, -EINVAL, 0 },
+        { "IPv4-mapped", "eth0", 2, V6([10] = 0xff, [11] = 0xff, 192, 0, 2, 1), 16, -EINVAL, 0 },
+        { "ifindex 0", "eth0", 0, V4(192, 0, 2, 1), 4, -ERANGE, 0 },
+        { "ifindex negative", "eth0", -5, V4(192, 0, 2, 1), 4, -ERANGE, 0 },
+        { "ifindex past the routing tags", "eth0", 0xffff - ROUTING_TABLE_OFFSET + 1,
+          V4(192, 0, 2, 1), 4, -ERANGE, 0 },
+        { "no name", NULL, 2, V4(192, 0, 2, 1), 4, -EINVAL, 0 },
+        { "empty name", "", 2, V4(192, 0, 2, 1), 4, -EINVAL, 0 },
+        { "name with a slash", "eth/0", 2, V4(192, 0, 2, 1), 4, -EINVAL, 0 },
+        { "16-character name", "eth0123456789abc", 2, V4(192, 0, 2, 1), 4, -EINVAL, 0 },
+};
+
+static void test_neighbor_probe_table(void **state) {
+        Fixture *f = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(probe_cases); i++) {
+                const ProbeCase *c = &probe_cases[i];
+                IpcNeighborProbe m = PATCHPANEL__IPC__NEIGHBOR_PROBE__INIT;
+                uint8_t addr[17];
+                NeighborProbeArgs a;
+                int r;
+
+                memcpy(addr, c->addr, sizeof addr);
+                m.ifname = (char *) c->ifname;
+                m.ifindex = c->ifindex;
+                m.addr = (ProtobufCBinaryData) { .len = c->len, .data = c->len ? addr : NULL };
+                memset(&a, 0xa5, sizeof a);
+                f->err.msg[0] = '\0';
+                r = validate_neighbor_probe(&m, &a, &f->err);
+                if (r != c->expected)
+                        fail_msg("%s: got %d, expected %d (%s)", c->name, r, c->expected, f->err.msg);
+                if (r < 0) {
+                        assert_rejected(r, &f->err);
+                        /* A refusal leaves the arguments alone. */
+                        assert_int_equal(((const uint8_t *) &a)[0], 0xa5);
+                        continue;
+                }
+                assert_int_equal(a.family, c->family);
+                assert_int_equal(a.uplink.ifindex, c->ifindex);
+                assert_string_equal(a.uplink.ifname, c->ifname);
+                assert_memory_equal(a.addr, c->addr, c->len);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 T(test_pid_ok),
@@ -2189,6 +2267,7 @@ int main(void) {
                 T(test_uplink_none_allowed),
                 T(test_adb_sideload_ok),
                 T(test_adb_sideload_refused),
+                T(test_neighbor_probe_table),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,375 @@
+"""NeighborReachabilityEvent (issue 12): the daemon watches each uplink's gateways and the
+DNS servers on its subnets, has the kernel re-probe them every probe interval, and tells
+FAILED once when one stops answering and REACHABLE when it answers again.
+
+    lan (lan0 192.0.2.1/24, 192.0.2.53, radvd for 2001:db8:1::/64) ==veth== host (eth0)
+
+The daemon runs with --neighbor-probe-interval=1 and --resolv-conf pointing at a file of
+this module listing 192.0.2.53. The lan "stops answering" through an nftables table in its
+own namespace that drops ARP, or Neighbor Solicitations and Advertisements, both ways.
+Signals are decoded with a message class built here from the 2021 proto's field numbers and
+enum values (reference §2.3), not from the daemon's own service.proto, as an old client
+would decode them.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+import pplab
+from pplab import tags
+
+PROBE_INTERVAL = 1
+# A probe round, the kernel's three unicast probes a second apart, and room for a busy box.
+FAIL_TIMEOUT = PROBE_INTERVAL + 3 + 8
+GATEWAY, DNS_SERVER, GATEWAY_AND_DNS_SERVER = 1, 2, 3
+FAILED, RECOVERED = 1, 2  # EventType; value 2 was named RECOVERED in 2021-01, REACHABLE later
+DNS_ADDR = "192.0.2.53"
+PREFIX6 = "2001:db8:1::/64"
+
+
+def proto_2021():
+    """NeighborReachabilityEventSignal as the 2021-01 patchpanel_service.proto declares it
+    (package patchpanel, proto3): the class an old client decodes the signal with."""
+    # pylint: disable=import-outside-toplevel,no-member
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+    F = descriptor_pb2.FieldDescriptorProto
+    f = descriptor_pb2.FileDescriptorProto(name="patchpanel_service_2021.proto",
+                                           package="patchpanel", syntax="proto3")
+    m = f.message_type.add(name="NeighborReachabilityEventSignal")
+    for enum, values in (("Role", ["INVALID_ROLE", "GATEWAY", "DNS_SERVER",
+                                   "GATEWAY_AND_DNS_SERVER"]),
+                         ("EventType", ["INVALID_EVENT_TYPE", "FAILED", "RECOVERED"])):
+        e = m.enum_type.add(name=enum)
+        for number, name in enumerate(values):
+            e.value.add(name=name, number=number)
+    prefix = ".patchpanel.NeighborReachabilityEventSignal."
+    m.field.add(name="ifindex", number=1, type=F.TYPE_INT32, label=F.LABEL_OPTIONAL)
+    m.field.add(name="ip_addr", number=2, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    m.field.add(name="role", number=3, type=F.TYPE_ENUM, label=F.LABEL_OPTIONAL,
+                type_name=prefix + "Role")
+    m.field.add(name="type", number=4, type=F.TYPE_ENUM, label=F.LABEL_OPTIONAL,
+                type_name=prefix + "EventType")
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(f)
+    desc = pool.FindMessageTypeByName("patchpanel.NeighborReachabilityEventSignal")
+    return message_factory.MessageFactory(pool).GetPrototype(desc)
+
+
+class NeighborSignals:
+    """NeighborReachabilityEvent signals on the lab's bus connection from creation on, as
+    (ifindex, ip_addr, role, type) tuples decoded with proto_2021(). Read while the
+    connection's loop runs: in wait_for() and quiet(), or during any call on the bus."""
+
+    MATCH = (f"type='signal',sender='{pplab.BUS_NAME}',path='{pplab.BUS_PATH}',"
+             f"interface='{pplab.BUS_INTERFACE}',member='NeighborReachabilityEvent'")
+
+    def __init__(self, bus):
+        self.bus = bus
+        self.cls = proto_2021()
+        self.events = []
+        self.bus.bus.add_message_handler(self._on_message)
+        self.bus.bus_call("AddMatch", "s", [self.MATCH])
+
+    def _on_message(self, msg):
+        from dbus_next import MessageType  # pylint: disable=import-outside-toplevel
+        if msg.message_type != MessageType.SIGNAL or \
+                msg.member != "NeighborReachabilityEvent" or msg.interface != pplab.BUS_INTERFACE:
+            return None
+        assert msg.signature == "ay", msg.signature
+        sig = self.cls()
+        sig.ParseFromString(bytes(msg.body[0]))
+        self.events.append((sig.ifindex, sig.ip_addr, sig.role, sig.type))
+        return None
+
+    def take(self):
+        out, self.events = self.events, []
+        return out
+
+    def wait_for(self, event, timeout):
+        """Wait until `event` has come; return every event so far (and forget them), or
+        None on timeout (the events are kept)."""
+        deadline = time.monotonic() + timeout
+        while event not in self.events:
+            if time.monotonic() >= deadline:
+                return None
+            self.bus.run_for(0.05)
+        return self.take()
+
+    def quiet(self, seconds):
+        self.bus.run_for(seconds)
+        return self.take()
+
+    def close(self):
+        self.bus.bus.remove_message_handler(self._on_message)
+        self.bus.bus_call("RemoveMatch", "s", [self.MATCH])
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """A lab whose daemon probes every second and reads this module's resolv.conf."""
+    from conftest import finish_lab, make_lab  # pylint: disable=import-outside-toplevel
+    conf_dir = Path(tempfile.mkdtemp(prefix="pp-neighbors-"))
+    conf_dir.chmod(0o755)  # the daemon reads it as its own user
+    resolv = conf_dir / "resolv.conf"
+    write_resolv(resolv, f"nameserver {DNS_ADDR}\n")
+    try:
+        lab = make_lab(daemon_args=[f"--neighbor-probe-interval={PROBE_INTERVAL}",
+                                    f"--resolv-conf={resolv}"])
+        lab.resolv = resolv
+        try:
+            lab.lan.out("ip", "addr", "add", f"{DNS_ADDR}/24", "dev", "lan0")
+            yield lab
+        finally:
+            finish_lab(lab)
+    finally:
+        shutil.rmtree(conf_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def signals(lab):
+    collector = NeighborSignals(lab.bus())
+    yield collector
+    collector.close()
+
+
+def write_resolv(path, text, atomic=True):
+    """Replace the file as resolvers do (a new file renamed over it), or rewrite it in
+    place."""
+    if atomic:
+        tmp = path.with_name(path.name + ".new")
+        tmp.write_text(text)
+        tmp.chmod(0o644)
+        os.replace(tmp, path)
+    else:
+        with open(path, "w", encoding="ascii") as f:
+            f.write(text)
+
+
+def watched(lab):
+    """{(uplink, address): the status's entry} of the watched neighbours."""
+    return {(n["uplink"], n["address"]): n
+            for n in lab.status()["neighbor_monitor"]["neighbors"]}
+
+
+def wait_watched(lab, uplink, address, role, timeout=15):
+    """Poll until the neighbour is watched with that role and the kernel has an entry for
+    it that has not failed; assert so."""
+    def check():
+        n = watched(lab).get((uplink, address))
+        if not n:
+            return f"{address} on {uplink} not watched: {sorted(watched(lab))}"
+        if n["role"] != role or n["state"] in ("none", "failed") or n["failed"]:
+            return f"{address} on {uplink}: {n}"
+        return None
+    err = pplab.poll(check, timeout=timeout, interval=0.1, what="neighbour not watched")
+    assert err is None, f"{err}\n{lab.log()[-3000:]}"
+
+
+@contextlib.contextmanager
+def silenced(ns, family):
+    """ns answers no ARP (family "arp") or no Neighbor Solicitation ("ip6") and sends none,
+    until the block ends."""
+    table = "pp_neighbors_silence"
+    ns.out("nft", f"add table {family} {table}")
+    try:
+        for chain, hook in (("in", "input"), ("out", "output")):
+            if family == "arp":
+                ns.out("nft", f"add chain arp {table} {chain} "
+                              f"{{ type filter hook {hook} priority 0; policy drop; }}")
+            else:
+                ns.out("nft", f"add chain ip6 {table} {chain} "
+                              f"{{ type filter hook {hook} priority 0; }}")
+                ns.out("nft", f"add rule ip6 {table} {chain} icmpv6 type "
+                              "{ nd-neighbor-solicit, nd-neighbor-advert } drop")
+        yield
+    finally:
+        ns.exec("nft", f"delete table {family} {table}")
+
+
+def link_local(ns, ifname):
+    """The link-local address of ifname (iproute2 lists filtered-out ones as {})."""
+    infos = ns.ip_json("-6", "addr", "show", "dev", ifname)[0]["addr_info"]
+    return next(a["local"] for a in infos if a.get("scope") == "link" and "local" in a)
+
+
+class Monitor:
+    """`patchpanel-cli monitor --json` running against the lab's bus, its output in files."""
+
+    def __init__(self, lab):
+        self.out = lab.dir / "monitor.out"
+        self.err = lab.dir / "monitor.err"
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
+                [str(lab.build / "bin" / "patchpanel-cli"), "monitor", "--json"],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                env=tags.tagged_env(lab.tag, {**os.environ,
+                                              "DBUS_SYSTEM_BUS_ADDRESS": lab.bus_address}))
+        err = pplab.poll(lambda: None if "Monitoring" in self.err.read_text() else
+                         f"not subscribed: {self.err.read_text()!r}", timeout=10)
+        assert err is None, err
+
+    def lines(self):
+        return [json.loads(line) for line in self.out.read_text().splitlines()]
+
+    def stop(self):
+        """SIGTERM; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+
+def test_gateway_that_stops_answering_arp_fails_once_then_recovers(lab, signals):
+    eth0 = lab.host.ifindex("eth0")
+    wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+    monitor = Monitor(lab)
+    try:
+        signals.take()
+        with silenced(lab.lan, "arp"):
+            failed = (eth0, pplab.LAN_ADDR, GATEWAY, FAILED)
+            events = signals.wait_for(failed, timeout=FAIL_TIMEOUT)
+            assert events is not None, f"no FAILED for the gateway: {signals.events}\n" \
+                                       f"{lab.log()[-3000:]}"
+            state = watched(lab)[("eth0", pplab.LAN_ADDR)]
+            assert state["failed"], state
+            # The kernel keeps failing it at every probe round: nothing more is said.
+            later = signals.quiet(4 * PROBE_INTERVAL)
+            mine = [e for e in events + later if e[1] == pplab.LAN_ADDR]
+            assert mine == [failed], mine
+        recovered = (eth0, pplab.LAN_ADDR, GATEWAY, RECOVERED)
+        events = signals.wait_for(recovered, timeout=FAIL_TIMEOUT)
+        assert events is not None, f"no REACHABLE for the gateway: {signals.events}"
+        assert [e for e in events if e[1] == pplab.LAN_ADDR] == [recovered]
+        wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+        # The command line printed both, one JSON line each.
+        expected = [{"signal": "NeighborReachabilityEvent", "ifindex": eth0,
+                     "ip_addr": pplab.LAN_ADDR, "role": "GATEWAY", "type": t}
+                    for t in ("FAILED", "REACHABLE")]
+        err = pplab.poll(lambda: None if [l for l in monitor.lines()
+                                          if l.get("ip_addr") == pplab.LAN_ADDR] == expected
+                         else monitor.lines(), timeout=5, what="monitor output")
+        assert err is None, err
+    finally:
+        status = monitor.stop()
+    assert status == 0, monitor.err.read_text()
+
+
+def test_dns_server_on_the_subnet_fails_and_recovers(lab, signals):
+    eth0 = lab.host.ifindex("eth0")
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+    signals.take()
+    # The lan keeps answering for its own address, no longer for the DNS server's.
+    lab.lan.out("ip", "addr", "del", f"{DNS_ADDR}/24", "dev", "lan0")
+    try:
+        failed = (eth0, DNS_ADDR, DNS_SERVER, FAILED)
+        events = signals.wait_for(failed, timeout=FAIL_TIMEOUT)
+        assert events == [failed], f"{events} {signals.events}\n{lab.log()[-3000:]}"
+        assert not watched(lab)[("eth0", pplab.LAN_ADDR)]["failed"]
+    finally:
+        lab.lan.out("ip", "addr", "add", f"{DNS_ADDR}/24", "dev", "lan0")
+    recovered = (eth0, DNS_ADDR, DNS_SERVER, RECOVERED)
+    events = signals.wait_for(recovered, timeout=FAIL_TIMEOUT)
+    assert events == [recovered], f"{events} {signals.events}"
+
+
+def test_ipv6_gateway_learned_from_ras_fails_and_recovers(lab, signals):
+    eth0 = lab.host.ifindex("eth0")
+    lab.lan.add_peer(pplab.Radvd(prefix=PREFIX6))
+    router = link_local(lab.lan, "lan0")
+    # The host takes the default route from the RA: via the router's link-local address.
+    wait_watched(lab, "eth0", router, "gateway", timeout=30)
+    signals.take()
+    with silenced(lab.lan, "ip6"):
+        failed = (eth0, router, GATEWAY, FAILED)
+        events = signals.wait_for(failed, timeout=FAIL_TIMEOUT)
+        assert events is not None, f"no FAILED for {router}: {signals.events}\n" \
+                                   f"{lab.log()[-3000:]}"
+        # RAs keep coming and refresh the entry; it fails again: nothing more is said.
+        later = signals.quiet(4 * PROBE_INTERVAL)
+        assert [e for e in events + later if e[1] == router] == [failed]
+    recovered = (eth0, router, GATEWAY, RECOVERED)
+    events = signals.wait_for(recovered, timeout=FAIL_TIMEOUT)
+    assert events is not None, f"no REACHABLE for {router}: {signals.events}"
+    assert [e for e in events if e[1] == router] == [recovered]
+
+
+def test_cli_status_lists_the_watched_neighbours(lab):
+    wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    p = lab.cli("status")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    head = [l for l in lines if l.startswith("Watched neighbours")]
+    assert head == [f"Watched neighbours (probed every {PROBE_INTERVAL} s; DNS servers from "
+                    f"{lab.resolv})"], lines
+    rows = {tuple(l.split()[:3]) for l in lines if l.startswith("  eth0 ")}
+    assert {("eth0", pplab.LAN_ADDR, "gateway"), ("eth0", DNS_ADDR, "dns_server")} <= rows, lines
+
+
+def test_dns_servers_follow_resolv_conf(lab, signals):
+    assert lab.status()["neighbor_monitor"]["dns_source"] == str(lab.resolv)
+    try:
+        # The gateway is a DNS server too; 198.51.100.53 is not on the uplink's subnet.
+        write_resolv(lab.resolv, f"nameserver {pplab.LAN_ADDR}\nnameserver 198.51.100.53\n")
+        wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway_and_dns_server")
+        assert ("eth0", DNS_ADDR) not in watched(lab)
+        assert not [k for k in watched(lab) if k[1] == "198.51.100.53"]
+        # Rewritten in place.
+        write_resolv(lab.resolv, f"nameserver {DNS_ADDR}\n", atomic=False)
+        wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+        wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+        # Gone: no DNS servers, the gateway is still watched.
+        lab.resolv.unlink()
+        err = pplab.poll(lambda: None if ("eth0", DNS_ADDR) not in watched(lab) else "watched",
+                         timeout=10, what="DNS server still watched")
+        assert err is None, err
+        assert lab.status()["neighbor_monitor"]["dns_source"] == ""
+        wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+    finally:
+        write_resolv(lab.resolv, f"nameserver {DNS_ADDR}\n")
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    assert signals.take() == []
+
+
+def test_no_storm_when_an_uplink_flaps(lab, signals):
+    wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    signals.take()
+    for _ in range(10):
+        lab.host.out("ip", "link", "set", "eth0", "down")
+        lab.host.out("ip", "link", "set", "eth0", "up")
+    # The kernel dropped the IPv4 default route with the link.
+    lab.host.out("ip", "route", "replace", "default", "via", pplab.LAN_ADDR, "dev", "eth0")
+    wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    # Several probe rounds later, not a word was said.
+    assert signals.quiet(3 * PROBE_INTERVAL) == []
+
+
+def test_watches_vanish_with_the_uplink(lab, signals):
+    lab.add_uplink("eth1", pplab.LAN2_ADDR, pplab.HOST_UPLINK2_ADDR, lan_suffix="lan2")
+    try:
+        lab.host.out("ip", "route", "add", "default", "via", pplab.LAN2_ADDR, "dev", "eth1",
+                     "metric", "500")
+        wait_watched(lab, "eth1", pplab.LAN2_ADDR, "gateway")
+    finally:
+        lab.remove_uplink("eth1")
+    err = pplab.poll(lambda: [k for k in watched(lab) if k[0] == "eth1"] or None, timeout=10,
+                     what="watches of eth1 left")
+    assert err is None, err
+    wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+    assert [e for e in signals.quiet(2 * PROBE_INTERVAL) if e[1] == pplab.LAN2_ADDR] == []
