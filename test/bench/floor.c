@@ -1132,17 +1132,37 @@ typedef struct Counters {
         int bad;
 } Counters;
 
-/* Element j of rx or tx: uplink eth<100 + j/2>, SYSTEM, IPv4 (even j) or IPv6 (odd j). */
-static void counter_key(uint8_t key[IFNAME_KEY + 8], unsigned j) {
+/* The sources elements cycle through once every uplink has both families of one. */
+static const TrafficSource counter_sources[] = {
+        TRAFFIC_SOURCE_SYSTEM, TRAFFIC_SOURCE_USER, TRAFFIC_SOURCE_CHROME,
+        TRAFFIC_SOURCE_UPDATE_ENGINE, TRAFFIC_SOURCE_ARC, TRAFFIC_SOURCE_CROSVM,
+        TRAFFIC_SOURCE_PLUGINVM, TRAFFIC_SOURCE_HOST_VPN,
+};
+
+/* Element j of rx or tx, with u uplinks: uplink eth<100 + j % u>, IPv4 then IPv6, then the
+ * next source. */
+static void counter_key(uint8_t key[IFNAME_KEY + 8], unsigned j, unsigned u) {
+        TrafficSource source = counter_sources[j / (2 * u) % ELEMENTSOF(counter_sources)];
         char name[IFNAMSIZ];
 
-        snprintf(name, sizeof name, "eth%u", 100 + j / 2);
+        snprintf(name, sizeof name, "eth%u", 100 + j % u);
         key_ifname(key, name);
-        key_u32_host(key + IFNAME_KEY, fwmark_from_source(TRAFFIC_SOURCE_SYSTEM));
-        key_u8(key + IFNAME_KEY + 4, (uint8_t) (j % 2 ? NFPROTO_IPV6 : NFPROTO_IPV4));
+        key_u32_host(key + IFNAME_KEY, fwmark_from_source(source));
+        key_u8(key + IFNAME_KEY + 4, (uint8_t) (j / u % 2 ? NFPROTO_IPV6 : NFPROTO_IPV4));
 }
 
-static void counters_load(Floor *f, unsigned per_set) {
+/* How many (uplink, source) pairs the first per_set elements name. */
+static unsigned counters_expected(unsigned per_set, unsigned u) {
+        unsigned pairs = per_set < 2 * u ? (per_set < u ? per_set : u) : 0;
+
+        if (per_set >= 2 * u) {
+                unsigned full = per_set / (2 * u), rest = per_set % (2 * u);
+                pairs = full * u + (rest < u ? rest : u);
+        }
+        return pairs;
+}
+
+static void counters_load(Floor *f, unsigned per_set, unsigned u) {
         static const char *const sets[] = { "rx", "tx" };
 
         for (size_t s = 0; s < ELEMENTSOF(sets); s++)
@@ -1152,7 +1172,7 @@ static void counters_load(Floor *f, unsigned per_set) {
 
                         for (unsigned k = 0; k < LOAD_CHUNK && j < per_set; k++, j++) {
                                 uint8_t key[IFNAME_KEY + 8];
-                                counter_key(key, j);
+                                counter_key(key, j, u);
                                 set_elem(set, key, sizeof key, NULL, NULL, 0, NULL);
                         }
                         nft_tx_begin(&f->tx, &f->nf);
@@ -1241,6 +1261,7 @@ typedef struct Options {
         unsigned levels[LEVELS_MAX], n_levels;
         unsigned rounds;     /* port rule create+delete rounds per type and level */
         unsigned elements;   /* counters' elements, rx and tx together */
+        unsigned uplinks;    /* the interfaces they count (0: half the elements of a set) */
         unsigned calls;      /* counter reads */
         unsigned window;     /* half-width of the scaling windows */
         bool connect, rules, counters;
@@ -1249,7 +1270,8 @@ typedef struct Options {
 
 static void usage(FILE *f) {
         fputs("Usage: patchpanel-floor [--n N] [--rules N,N,...] [--rounds R] [--counter-elements E]\n"
-              "                        [--calls C] [--window W] [--only connect|rules|counters]\n"
+              "                        [--counter-uplinks U] [--calls C] [--window W]\n"
+              "                        [--only connect|rules|counters]\n"
               "                        [--json FILE]\n"
               "The kernel's floor under ConnectNamespace, ModifyPortRule and GetTrafficCounters,\n"
               "in network namespaces of its own (run as root). Times in ms.\n", f);
@@ -1272,6 +1294,7 @@ static void parse_options(int argc, char **argv, Options *o) {
                 { "rules", required_argument, NULL, 'r' },
                 { "rounds", required_argument, NULL, 'R' },
                 { "counter-elements", required_argument, NULL, 'e' },
+                { "counter-uplinks", required_argument, NULL, 'u' },
                 { "calls", required_argument, NULL, 'c' },
                 { "window", required_argument, NULL, 'w' },
                 { "only", required_argument, NULL, 'o' },
@@ -1309,6 +1332,9 @@ static void parse_options(int argc, char **argv, Options *o) {
                         break;
                 case 'e':
                         o->elements = parse_uint(optarg, 2, 60000, "--counter-elements");
+                        break;
+                case 'u':
+                        o->uplinks = parse_uint(optarg, 1, 4096, "--counter-uplinks");
                         break;
                 case 'c':
                         o->calls = parse_uint(optarg, 2, 100000, "--calls");
@@ -1356,7 +1382,8 @@ static const char *const disconnect_stage_names[_DISCONNECT_STAGE_MAX] = {
 
 static void floor_setup(Floor *f) {
         ErrBuf err = {};
-        FwConfig config = { .ingress_firewall = false, .lockdown_uid = 0 };
+        /* As the labs run the daemon: ingress firewall on, LOCKDOWN for root. */
+        FwConfig config = { .ingress_firewall = true, .lockdown_uid = 0 };
         struct nft_ctx *nft = NULL;
         int r;
 
@@ -1423,13 +1450,18 @@ static void run_counters(Floor *f, const Options *o, Series *read, unsigned *ret
         Counters cs = {};
         unsigned per_set = (o->elements + 1) / 2, elements;
 
-        counters_load(f, per_set);
+        unsigned u = o->uplinks ? o->uplinks : (per_set + 1) / 2, want;
+
+        if (per_set > 2 * u * ELEMENTSOF(counter_sources))
+                die("%u elements per set are more than %u uplinks have", per_set, u);
+        want = counters_expected(per_set, u);
+        counters_load(f, per_set, u);
         for (unsigned i = 0; i < 5; i++) /* warm-up, untimed */
                 if (counters_read(f, &cs, &elements) < 0)
                         die("cannot read the counters");
-        if (elements != 2 * per_set || cs.n != (per_set + 1) / 2)
+        if (elements != 2 * per_set || cs.n != want)
                 die("the counters' sets gave %u elements and %zu counters, not %u and %u",
-                    elements, cs.n, 2 * per_set, (per_set + 1) / 2);
+                    elements, cs.n, 2 * per_set, want);
         for (unsigned i = 0; i < o->calls; i++) {
                 uint64_t t0 = now_ns();
                 int r = counters_read(f, &cs, &elements);
