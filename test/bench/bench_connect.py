@@ -562,6 +562,10 @@ def bench_concurrent(c, scratch_tag, out):
             for l in lifelines:
                 l.close()
             watch.close()
+    fl = run_floor("--only", "connect", "--n", 10, "--burst", c)
+    out["floor"] = {"sequential_per_s": 1000 / floor_stage(fl, "connect", "total"),
+                    "burst": fl["burst"],
+                    "burst_per_s": c / (fl["burst"]["links_ms"] + fl["burst"]["nft_ms"]) * 1000}
     report_concurrent(out)
 
 
@@ -578,6 +582,13 @@ def report_concurrent(out):
     print(f"  CPU ms per connect: {fmt_cpu(out['cpu_ms_per_connect'])}")
     print(f"  all {c} disconnected at once: host back to its initial state after "
           f"{out['disconnect_all_s']:.2f} s")
+    fl = out["floor"]
+    b = fl["burst"]
+    print(f"  floor: one after another {fl['sequential_per_s']:.0f} connects/s (1 / its median); "
+          f"{c} at once, links one by one then one nftables batch: {fl['burst_per_s']:.0f}/s "
+          f"(links {b['links_ms']:.1f} ms, batch {b['nft_ms']:.1f} ms); all {c} torn down as one "
+          f"link group and one batch in {b['del_links_ms'] + b['del_nft_ms']:.1f} ms")
+    print(f"  patchpanel / floor (burst): {fl['burst_per_s'] / out['per_s']:.1f}x the time")
     print(f"target: >= 1000 connects/s: {'MET' if out['per_s'] >= 1000 else 'NOT MET'}")
     sys.stdout.flush()
 

@@ -63,6 +63,7 @@
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
+#include <nftables/libnftables.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/set.h>
@@ -78,6 +79,7 @@
 #include "firewall.h"
 #include "fwmark.h"
 #include "ifname.h"
+#include "link.h"
 #include "macro.h"
 
 #ifndef PIDFD_GET_NET_NAMESPACE
@@ -216,7 +218,7 @@ typedef struct Nl {
         uint32_t seq;
 } Nl;
 
-static int nl_open(Nl *nl, int bus) {
+static int netlink_open(Nl *nl, int bus) {
         int one = 1;
 
         nl->sk = mnl_socket_open2(bus, SOCK_CLOEXEC);
@@ -233,10 +235,15 @@ static int nl_open(Nl *nl, int bus) {
         (void) mnl_socket_setsockopt(nl->sk, NETLINK_EXT_ACK, &one, sizeof one);
         nl->portid = mnl_socket_get_portid(nl->sk);
         nl->seq = (uint32_t) now_ns();
+        if (bus == NETLINK_NETFILTER) {
+                /* Room for a batch of many guests in one sendmsg(). */
+                int size = 4 << 20;
+                (void) mnl_socket_setsockopt(nl->sk, SO_SNDBUFFORCE, &size, sizeof size);
+        }
         return 0;
 }
 
-static void nl_close(Nl *nl) {
+static void netlink_close(Nl *nl) {
         if (nl->sk)
                 mnl_socket_close(nl->sk);
         nl->sk = NULL;
@@ -557,6 +564,7 @@ typedef struct Floor {
         NftTx tx;
         uint32_t guest_mark;
         char guest_chain[32];    /* source_<name>, the guest_source verdict */
+        bool exact_sources;      /* --sources exact: the what-if below */
         bool pidfd_ns_ioctl;     /* PIDFD_GET_NET_NAMESPACE works here */
         bool echo_missing;       /* the kernel did not echo RTM_NEWLINK */
 } Floor;
@@ -665,7 +673,7 @@ static int client_enter(Floor *f, const Client *c, int *ret_nsfd, Nl *ret_nl) {
                         return r;
                 }
         }
-        r = nl_open(ret_nl, NETLINK_ROUTE);
+        r = netlink_open(ret_nl, NETLINK_ROUTE);
         floor_setns_home(f);
         if (r < 0)
                 return r;
@@ -745,6 +753,15 @@ static void nft_guest(Floor *f, const Client *c, uint16_t type) {
         set_elem(ifs, name, sizeof name, NULL, NULL, 0, NULL);
         memcpy(k4, name, sizeof name);
         key_u32_net(k4 + IFNAME_KEY, c->peer_addr);
+        if (f->exact_sources) {
+                /* The what-if: one exact element, nothing per guest for IPv6. */
+                set_elem(src4, k4, sizeof k4, NULL, NULL, 0, NULL);
+                nft_tx_elems(&f->tx, &f->nf, type, mark);
+                nft_tx_elems(&f->tx, &f->nf, type, source);
+                nft_tx_elems(&f->tx, &f->nf, type, ifs);
+                nft_tx_elems(&f->tx, &f->nf, type, src4);
+                return;
+        }
         set_elem(src4, k4, sizeof k4, k4, NULL, 0, NULL); /* a /32: start and end alike */
         memcpy(k6, name, sizeof name);
         memcpy(k6_end, name, sizeof name);
@@ -761,7 +778,8 @@ static void nft_guest(Floor *f, const Client *c, uint16_t type) {
         nft_tx_elems(&f->tx, &f->nf, type, src6);
 }
 
-static int floor_connect(Floor *f, Client *c, ConnectResult *res) {
+/* One connect; with_nft false leaves the elements to a batch of the caller's (--burst). */
+static int floor_connect(Floor *f, Client *c, ConnectResult *res, bool with_nft) {
         _cleanup_close_ int nsfd = -EBADF;
         Nl ns = {};
         NlBuf hb = {}, cb = {};
@@ -781,7 +799,7 @@ static int floor_connect(Floor *f, Client *c, ConnectResult *res) {
         if (r >= 0)
                 r = nl_wait(&f->rt, hb.first_seq, hb.n, veth_echo, &echo);
         if (r < 0) {
-                nl_close(&ns);
+                netlink_close(&ns);
                 return fprintf(stderr, "%s: cannot create the veth: %s\n", c->host,
                                strerror(-r)), r;
         }
@@ -814,10 +832,12 @@ static int floor_connect(Floor *f, Client *c, ConnectResult *res) {
                 r = nl_wait(&f->rt, hb.first_seq, hb.n, NULL, NULL);
         if (r >= 0)
                 r = nl_wait(&ns, cb.first_seq, cb.n, NULL, NULL);
-        nl_close(&ns);
+        netlink_close(&ns);
         if (r < 0)
                 goto fail;
         t[4] = now_ns();
+        if (!with_nft)
+                return 0;
 
         nft_tx_begin(&f->tx, &f->nf);
         nft_guest(f, c, NFT_MSG_NEWSETELEM);
@@ -833,7 +853,7 @@ static int floor_connect(Floor *f, Client *c, ConnectResult *res) {
 
 fail:
         fprintf(stderr, "%s: cannot configure it: %s\n", c->host, strerror(-r));
-        nl_close(&ns);
+        netlink_close(&ns);
         return r;
 }
 
@@ -988,7 +1008,7 @@ static void check_connected(Floor *f, Client *cs, unsigned n) {
         if (rt_count(&f->rt, RTM_GETLINK, count_link, &links) != n)
                 die("%u %s links after %u connects", links.n, CONNECTED_NS_HOST_PREFIX, n);
         for (size_t i = 0; i < ELEMENTSOF(guest_sets); i++) {
-                want = strcmp(guest_sets[i], "guest_src6") == 0 ? 2 * n : n;
+                want = strcmp(guest_sets[i], "guest_src6") != 0 ? n : f->exact_sources ? 0 : 2 * n;
                 if (nft_count(f, FW_TABLE, guest_sets[i]) != want)
                         die("set %s holds %u elements after %u connects, not %u", guest_sets[i],
                             nft_count(f, FW_TABLE, guest_sets[i]), n, want);
@@ -1002,7 +1022,7 @@ static void check_connected(Floor *f, Client *cs, unsigned n) {
                 if (r < 0)
                         die("cannot enter %s's netns: %s", cs[i].peer, strerror(-r));
                 rt_count(&ns, RTM_GETROUTE, count_default_route, &routes);
-                nl_close(&ns);
+                netlink_close(&ns);
                 if (routes.n != 1)
                         die("the netns of %s has %u default routes via its host end", cs[i].peer,
                             routes.n);
@@ -1265,13 +1285,16 @@ typedef struct Options {
         unsigned calls;      /* counter reads */
         unsigned window;     /* half-width of the scaling windows */
         bool connect, rules, counters;
+        bool exact_sources;
+        unsigned burst;      /* clients connecting at once, batched (0: none) */
         const char *json;
 } Options;
 
 static void usage(FILE *f) {
         fputs("Usage: patchpanel-floor [--n N] [--rules N,N,...] [--rounds R] [--counter-elements E]\n"
               "                        [--counter-uplinks U] [--calls C] [--window W]\n"
-              "                        [--only connect|rules|counters]\n"
+              "                        [--only connect|rules|counters] [--sources interval|exact]\n"
+              "                        [--burst B]\n"
               "                        [--json FILE]\n"
               "The kernel's floor under ConnectNamespace, ModifyPortRule and GetTrafficCounters,\n"
               "in network namespaces of its own (run as root). Times in ms.\n", f);
@@ -1299,6 +1322,8 @@ static void parse_options(int argc, char **argv, Options *o) {
                 { "window", required_argument, NULL, 'w' },
                 { "only", required_argument, NULL, 'o' },
                 { "json", required_argument, NULL, 'j' },
+                { "sources", required_argument, NULL, 's' },
+                { "burst", required_argument, NULL, 'b' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -1352,6 +1377,14 @@ static void parse_options(int argc, char **argv, Options *o) {
                 case 'j':
                         o->json = optarg;
                         break;
+                case 'b':
+                        o->burst = parse_uint(optarg, 1, CLIENTS_MAX, "--burst");
+                        break;
+                case 's':
+                        if (strcmp(optarg, "exact") != 0 && strcmp(optarg, "interval") != 0)
+                                die("--sources takes interval (the daemon's sets) or exact");
+                        o->exact_sources = strcmp(optarg, "exact") == 0;
+                        break;
                 case 'h':
                         usage(stdout);
                         exit(EXIT_SUCCESS);
@@ -1380,6 +1413,29 @@ static const char *const disconnect_stage_names[_DISCONNECT_STAGE_MAX] = {
         "link", "nft", "total",
 };
 
+/*
+ * --sources exact, a what-if for the rewrite: the anti-spoofing sets without intervals. As
+ * the daemon has them (ifname . addr, flags interval: the kernel's pipapo sets), every
+ * transaction that touches them copies their lookup tables, so adding or removing a guest
+ * costs more the more guests there are. Here guest_src4 is a hash of exact /32s, and the
+ * IPv6 sources every guest link has (fe80::/64 and ::) are one rule instead of two
+ * elements per guest (guest_src6 keeps only what the ND proxy learns). Same verdicts for
+ * ConnectNamespace's guests; a /28 (Termina's containers) would need an interval set of
+ * its own, touched only by Termina.
+ */
+static const char exact_sources_text[] =
+        "flush chain inet " FW_TABLE " antispoof\n"
+        "delete set inet " FW_TABLE " guest_src4\n"
+        "delete set inet " FW_TABLE " guest_src6\n"
+        "add set inet " FW_TABLE " guest_src4 { type ifname . ipv4_addr; }\n"
+        "add set inet " FW_TABLE " guest_src6 { type ifname . ipv6_addr; }\n"
+        "add rule inet " FW_TABLE " antispoof iifname != @guest_ifs accept\n"
+        "add rule inet " FW_TABLE " antispoof ip6 saddr { fe80::/64, :: } accept\n"
+        "add rule inet " FW_TABLE " antispoof iifname . ip saddr != @guest_src4"
+        " counter name \"spoofed\" drop\n"
+        "add rule inet " FW_TABLE " antispoof iifname . ip6 saddr != @guest_src6"
+        " counter name \"spoofed\" drop\n";
+
 static void floor_setup(Floor *f) {
         ErrBuf err = {};
         /* As the labs run the daemon: ingress firewall on, LOCKDOWN for root. */
@@ -1398,8 +1454,10 @@ static void floor_setup(Floor *f) {
         r = fw_tables_replace(nft, &config, &err);
         if (r < 0)
                 die("cannot install the tables: %s", err.msg);
+        if (f->exact_sources && nft_run_cmd_from_buffer(nft, exact_sources_text) != 0)
+                die("cannot make the sources' sets exact: %s", nft_ctx_get_error_buffer(nft));
         fw_close(nft);
-        if (nl_open(&f->rt, NETLINK_ROUTE) < 0 || nl_open(&f->nf, NETLINK_NETFILTER) < 0)
+        if (netlink_open(&f->rt, NETLINK_ROUTE) < 0 || netlink_open(&f->nf, NETLINK_NETFILTER) < 0)
                 die("cannot open netlink: %m");
         f->guest_mark = FWMARK_SNAT | fwmark_from_source(TRAFFIC_SOURCE_USER) |
                         fwmark_from_vpn_policy(VPN_POLICY_BYPASS_VPN);
@@ -1422,7 +1480,7 @@ static void run_connect(Floor *f, const Options *o, ConnectResult *res) {
                 client_spawn(&cs[i], i);
 
         /* Warm-up, untimed: the first call through every path (the last client's /30). */
-        if (floor_connect(f, &cs[o->n], &warm) < 0 || floor_disconnect(f, &cs[o->n], &warm) < 0)
+        if (floor_connect(f, &cs[o->n], &warm, true) < 0 || floor_disconnect(f, &cs[o->n], &warm) < 0)
                 goto fail;
         for (unsigned s = 0; s < _CONNECT_STAGE_MAX; s++)
                 series_free(&warm.connect[s]);
@@ -1430,7 +1488,7 @@ static void run_connect(Floor *f, const Options *o, ConnectResult *res) {
                 series_free(&warm.disconnect[s]);
 
         for (unsigned i = 0; i < o->n; i++)
-                if (floor_connect(f, &cs[i], res) < 0)
+                if (floor_connect(f, &cs[i], res, true) < 0)
                         goto fail;
         check_connected(f, cs, o->n);
         for (unsigned i = 0; i < o->n; i++)
@@ -1444,6 +1502,97 @@ static void run_connect(Floor *f, const Options *o, ConnectResult *res) {
 fail:
         clients_kill(cs, o->n + 1);
         die("ConnectNamespace floor failed");
+}
+
+typedef struct BurstResult {
+        unsigned n;
+        double links_ms, nft_ms;          /* connect: every link, then one nftables batch */
+        double del_links_ms, del_nft_ms;  /* teardown: one group delete, one batch */
+} BurstResult;
+
+static void msg_link_group(NlBuf *b, Nl *nl, int ifindex, uint32_t group) {
+        struct nlmsghdr *nlh = nlbuf_put(b, nl, RTM_NEWLINK, NLM_F_ACK);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = ifindex;
+        if (ifindex == 0)
+                nlh->nlmsg_type = RTM_DELLINK; /* every link of the group */
+        mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+        nlbuf_end(b, nlh);
+}
+
+/*
+ * --burst B: B clients connect at once and the work is batched the way a helper could batch
+ * queued requests: each client's links as above, then one nftables batch for all of them;
+ * then all disconnect at once: every host end into one group, the group deleted (one
+ * unregistration for all), one batch removing every element.
+ */
+static void run_burst(Floor *f, unsigned b, BurstResult *res) {
+        _cleanup_free_ Client *cs = calloc(b, sizeof *cs);
+        uint64_t t0, t1, t2, t3;
+        NlBuf *nb = NULL;
+        int r = 0;
+
+        if (!cs)
+                die("out of memory");
+        for (unsigned i = 0; i < b; i++)
+                client_spawn(&cs[i], i);
+
+        t0 = now_ns();
+        for (unsigned i = 0; i < b; i++)
+                if (floor_connect(f, &cs[i], NULL, false) < 0)
+                        goto fail;
+        t1 = now_ns();
+        nft_tx_begin(&f->tx, &f->nf);
+        for (unsigned i = 0; i < b; i++)
+                nft_guest(f, &cs[i], NFT_MSG_NEWSETELEM);
+        r = nft_tx_commit(&f->tx, &f->nf);
+        if (r < 0)
+                goto fail;
+        t2 = now_ns();
+        res->links_ms = ms_since(t0, t1);
+        res->nft_ms = ms_since(t1, t2);
+        check_connected(f, cs, b);
+
+        t0 = now_ns();
+        nb = calloc(1, sizeof *nb);
+        if (!nb)
+                die("out of memory");
+        for (unsigned i = 0; i <= b; i++) {
+                if (i == b || nb->n == 128) {
+                        if (i == b)
+                                msg_link_group(nb, &f->rt, 0, PP_DELETE_GROUP);
+                        r = nlbuf_send(nb, &f->rt);
+                        if (r >= 0)
+                                r = nl_wait(&f->rt, nb->first_seq, nb->n, NULL, NULL);
+                        if (r < 0)
+                                goto fail;
+                        *nb = (NlBuf) {};
+                }
+                if (i < b)
+                        msg_link_group(nb, &f->rt, cs[i].host_ifindex, PP_DELETE_GROUP);
+        }
+        t1 = now_ns();
+        nft_tx_begin(&f->tx, &f->nf);
+        for (unsigned i = 0; i < b; i++)
+                nft_guest(f, &cs[i], NFT_MSG_DELSETELEM);
+        r = nft_tx_commit(&f->tx, &f->nf);
+        if (r < 0)
+                goto fail;
+        t3 = now_ns();
+        res->del_links_ms = ms_since(t0, t1);
+        res->del_nft_ms = ms_since(t1, t3);
+        res->n = b;
+        check_disconnected(f);
+        free(nb);
+        clients_kill(cs, b);
+        return;
+
+fail:
+        free(nb);
+        clients_kill(cs, b);
+        die("the burst failed: %s", strerror(-r));
 }
 
 static void run_counters(Floor *f, const Options *o, Series *read, unsigned *ret_counters) {
@@ -1479,11 +1628,13 @@ static double flatness(const RulesResult *rr, int t, int op) {
 }
 
 static void print_report(const Floor *f, const Options *o, const ConnectResult *cr,
-                         const RulesResult *rr, const Series *read, unsigned counters) {
+                         const RulesResult *rr, const Series *read, unsigned counters,
+                         const BurstResult *b) {
         printf("== patchpanel-floor: the kernel's floor, one process, no D-Bus, no IPC ==\n");
-        printf("(pidfd -> netns: %s; RTM_NEWLINK echo: %s)\n",
+        printf("(pidfd -> netns: %s; RTM_NEWLINK echo: %s; guests' sources: %s)\n",
                f->pidfd_ns_ioctl ? "PIDFD_GET_NET_NAMESPACE" : "setns + /proc",
-               f->echo_missing ? "missing, ifindexes by ioctl" : "yes");
+               f->echo_missing ? "missing, ifindexes by ioctl" : "yes",
+               f->exact_sources ? "exact (what-if)" : "interval sets, as the daemon's");
         if (o->connect) {
                 printf("\n-- ConnectNamespace: %u connects, then %u disconnects (ms) --\n", cr->n, cr->n);
                 printf("  %-26s %8s %8s %8s %6s\n", "stage", "median", "p90", "mean", "n");
@@ -1510,6 +1661,20 @@ static void print_report(const Floor *f, const Options *o, const ConnectResult *
                         printf("  scaling: connect total at k=10 %.3f, at k=%u %.3f (medians of "
                                "k-%u..k+%u): ratio %.2f\n", k10, cr->n, kn, o->window, o->window,
                                kn / k10);
+                        printf("    per stage, k=10 -> k=%u:", cr->n);
+                        for (unsigned st = 0; st < CONNECT_TOTAL; st++)
+                                printf(" %s %.3f -> %.3f;", cr->connect[st].name,
+                                       window_median(&cr->connect[st], 10, o->window),
+                                       window_median(&cr->connect[st], cr->n, o->window));
+                        printf("\n");
+                }
+                if (b->n) {
+                        double c = b->links_ms + b->nft_ms, d = b->del_links_ms + b->del_nft_ms;
+                        printf("  burst of %u, batched: connects %.2f ms (links one by one %.2f, "
+                               "nftables in one batch %.2f): %.0f connects/s; teardown %.2f ms "
+                               "(links as one group %.2f, one batch %.2f)\n", b->n, c,
+                               b->links_ms, b->nft_ms, b->n / c * 1000, d, b->del_links_ms,
+                               b->del_nft_ms);
                 }
         }
         if (o->rules) {
@@ -1546,13 +1711,15 @@ static void print_report(const Floor *f, const Options *o, const ConnectResult *
 }
 
 static void write_json(const char *path, const Floor *f, const Options *o, const ConnectResult *cr,
-                       const RulesResult *rr, const Series *read, unsigned counters) {
+                       const RulesResult *rr, const Series *read, unsigned counters,
+                       const BurstResult *b) {
         FILE *j = fopen(path, "we");
 
         if (!j)
                 die("cannot write %s: %m", path);
-        fprintf(j, "{\"pidfd_ns_ioctl\": %s, \"newlink_echo\": %s",
-                f->pidfd_ns_ioctl ? "true" : "false", f->echo_missing ? "false" : "true");
+        fprintf(j, "{\"pidfd_ns_ioctl\": %s, \"newlink_echo\": %s, \"sources\": \"%s\"",
+                f->pidfd_ns_ioctl ? "true" : "false", f->echo_missing ? "false" : "true",
+                f->exact_sources ? "exact" : "interval");
         if (o->connect) {
                 fprintf(j, ",\n \"connect\": {\"n\": %u, \"stages\": {", cr->n);
                 for (unsigned s = 0; s < _CONNECT_STAGE_MAX; s++) {
@@ -1571,8 +1738,20 @@ static void write_json(const char *path, const Floor *f, const Options *o, const
                         json_num(j, window_median(t, 10, o->window));
                         fprintf(j, ", \"k\": %u, \"kn\": ", cr->n);
                         json_num(j, window_median(t, cr->n, o->window));
-                        fputs("}", j);
+                        fputs(", \"stages\": {", j);
+                        for (unsigned st = 0; st < CONNECT_TOTAL; st++) {
+                                fprintf(j, "%s\"%s\": [", st ? ", " : "", cr->connect[st].name);
+                                json_num(j, window_median(&cr->connect[st], 10, o->window));
+                                fputs(", ", j);
+                                json_num(j, window_median(&cr->connect[st], cr->n, o->window));
+                                fputs("]", j);
+                        }
+                        fputs("}}", j);
                 }
+                if (b->n)
+                        fprintf(j, ",\n \"burst\": {\"n\": %u, \"links_ms\": %.4f, \"nft_ms\": %.4f, "
+                                "\"del_links_ms\": %.4f, \"del_nft_ms\": %.4f}", b->n, b->links_ms,
+                                b->nft_ms, b->del_links_ms, b->del_nft_ms);
         }
         if (o->rules) {
                 fprintf(j, ",\n \"rules\": {\"rounds\": %u", o->rounds);
@@ -1606,16 +1785,20 @@ int main(int argc, char **argv) {
         ConnectResult cr = {};
         RulesResult rr = {};
         Series read = { .name = "counters.read" };
+        BurstResult burst = {};
         unsigned counters = 0;
 
         parse_options(argc, argv, &o);
         if (geteuid() != 0)
                 die("run as root");
         setvbuf(stdout, NULL, _IOLBF, 0);
+        f.exact_sources = o.exact_sources;
         floor_setup(&f);
 
         if (o.connect)
                 run_connect(&f, &o, &cr);
+        if (o.connect && o.burst)
+                run_burst(&f, o.burst, &burst);
         if (o.rules) {
                 memcpy(rr.levels, o.levels, sizeof rr.levels);
                 rr.n_levels = o.n_levels;
@@ -1624,8 +1807,8 @@ int main(int argc, char **argv) {
         if (o.counters)
                 run_counters(&f, &o, &read, &counters);
 
-        print_report(&f, &o, &cr, &rr, &read, counters);
+        print_report(&f, &o, &cr, &rr, &read, counters, &burst);
         if (o.json)
-                write_json(o.json, &f, &o, &cr, &rr, &read, counters);
+                write_json(o.json, &f, &o, &cr, &rr, &read, counters, &burst);
         return EXIT_SUCCESS;
 }
