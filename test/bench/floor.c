@@ -236,9 +236,11 @@ static int netlink_open(Nl *nl, int bus) {
         nl->portid = mnl_socket_get_portid(nl->sk);
         nl->seq = (uint32_t) now_ns();
         if (bus == NETLINK_NETFILTER) {
-                /* Room for a batch of many guests in one sendmsg(). */
-                int size = 4 << 20;
-                (void) mnl_socket_setsockopt(nl->sk, SO_SNDBUFFORCE, &size, sizeof size);
+                /* Room for a batch of many guests in one sendmsg(), and for its acks. */
+                int size = 8 << 20;
+                int fd = mnl_socket_get_fd(nl->sk);
+                (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
         }
         return 0;
 }
