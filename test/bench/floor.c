@@ -109,6 +109,12 @@ static void die(const char *format, ...) {
         exit(EXIT_FAILURE);
 }
 
+/* Say why an operation on one client failed; return r, a negative errno. */
+static int client_error(const char *ifname, int r, const char *what) {
+        fprintf(stderr, "patchpanel-floor: %s: cannot %s: %s\n", ifname, what, strerror(-r));
+        return r;
+}
+
 static uint64_t now_ns(void) {
         struct timespec ts;
 
@@ -427,9 +433,12 @@ static void msg_link_del(NlBuf *b, Nl *nl, int ifindex) {
         nlbuf_end(b, nlh);
 }
 
+/* A dump of links (RTM_GETLINK) or routes (RTM_GETROUTE) of one family; the header the
+ * kernel expects for each starts with the family. */
 static void msg_dump(NlBuf *b, Nl *nl, uint16_t type, uint8_t family) {
         struct nlmsghdr *nlh = nlbuf_put(b, nl, type, NLM_F_DUMP);
-        struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
+        size_t header = type == RTM_GETROUTE ? sizeof(struct rtmsg) : sizeof(struct ifinfomsg);
+        struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, header);
 
         g->rtgen_family = family;
         nlbuf_end(b, nlh);
@@ -792,8 +801,7 @@ static int floor_connect(Floor *f, Client *c, ConnectResult *res, bool with_nft)
         t[0] = now_ns();
         r = client_enter(f, c, &nsfd, &ns);
         if (r < 0)
-                return fprintf(stderr, "%s: cannot enter the client's netns: %s\n", c->host,
-                               strerror(-r)), r;
+                return client_error(c->host, r, "enter the client's netns");
         t[1] = now_ns();
 
         msg_veth(&hb, &f->rt, c->host, c->peer, nsfd, (uint8_t) c->id);
@@ -802,8 +810,7 @@ static int floor_connect(Floor *f, Client *c, ConnectResult *res, bool with_nft)
                 r = nl_wait(&f->rt, hb.first_seq, hb.n, veth_echo, &echo);
         if (r < 0) {
                 netlink_close(&ns);
-                return fprintf(stderr, "%s: cannot create the veth: %s\n", c->host,
-                               strerror(-r)), r;
+                return client_error(c->host, r, "create the veth");
         }
         if (echo.host_ifindex <= 0 || echo.peer_ifindex <= 0) {
                 /* No echo (a kernel before 6.3): ask for the indexes. */
@@ -854,7 +861,7 @@ static int floor_connect(Floor *f, Client *c, ConnectResult *res, bool with_nft)
         return 0;
 
 fail:
-        fprintf(stderr, "%s: cannot configure it: %s\n", c->host, strerror(-r));
+        client_error(c->host, r, "configure it");
         netlink_close(&ns);
         return r;
 }
@@ -870,14 +877,13 @@ static int floor_disconnect(Floor *f, Client *c, ConnectResult *res) {
         if (r >= 0)
                 r = nl_wait(&f->rt, b.first_seq, b.n, NULL, NULL);
         if (r < 0)
-                return fprintf(stderr, "%s: cannot delete it: %s\n", c->host, strerror(-r)), r;
+                return client_error(c->host, r, "delete it");
         t1 = now_ns();
         nft_tx_begin(&f->tx, &f->nf);
         nft_guest(f, c, NFT_MSG_DELSETELEM);
         r = nft_tx_commit(&f->tx, &f->nf);
         if (r < 0)
-                return fprintf(stderr, "%s: cannot delete its elements: %s\n", c->host,
-                               strerror(-r)), r;
+                return client_error(c->host, r, "delete its elements");
         t2 = now_ns();
         c->connected = false;
         series_add(&res->disconnect[DISCONNECT_LINK], ms_since(t0, t1));
@@ -1812,5 +1818,19 @@ int main(int argc, char **argv) {
         print_report(&f, &o, &cr, &rr, &read, counters, &burst);
         if (o.json)
                 write_json(o.json, &f, &o, &cr, &rr, &read, counters, &burst);
+
+        for (unsigned st = 0; st < _CONNECT_STAGE_MAX; st++)
+                series_free(&cr.connect[st]);
+        for (unsigned st = 0; st < _DISCONNECT_STAGE_MAX; st++)
+                series_free(&cr.disconnect[st]);
+        for (int t = 0; t < _RULE_TYPE_MAX; t++)
+                for (unsigned l = 0; l < LEVELS_MAX; l++)
+                        for (int op = 0; op < 2; op++)
+                                series_free(&rr.ops[t][l][op]);
+        series_free(&read);
+        free(f.tx.buf);
+        netlink_close(&f.rt);
+        netlink_close(&f.nf);
+        safe_close(f.host_netns_fd);
         return EXIT_SUCCESS;
 }

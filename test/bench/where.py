@@ -374,6 +374,9 @@ def main():  # pylint: disable=too-many-locals,too-many-statements,too-many-bran
         ap.error("run as root")
     if not 2 <= args.n <= 300:
         ap.error("--n must be within 2..300")
+    for tool, off in (("strace", args.no_strace), ("perf", args.no_perf)):
+        if not off and not shutil.which(tool):
+            ap.error(f"{tool} is missing (scripts/install-deps installs it), or pass --no-{tool}")
 
     def on_term(*_):
         raise KeyboardInterrupt
@@ -475,6 +478,9 @@ def main():  # pylint: disable=too-many-locals,too-many-statements,too-many-bran
                         stop_tracer(rec)
                         tracers = []
                         prof = perf_profile(data, args.n)
+                        if not prof:
+                            err = rec.stderr.read().decode(errors="replace").strip()
+                            raise Failure(f"perf recorded nothing for {what}: {err[-300:]}")
                         result["perf"][what] = prof
                         report_profile(what, prof)
             finally:
