@@ -23,7 +23,7 @@
  *        veth    one RTM_NEWLINK: the pair, the peer born in the client's netns, both ends
  *                in the daemon's link group; NLM_F_ECHO returns both ifindexes;
  *        sysctl  disable_ipv6 on the host end, through /proc (rtnetlink has no way to set
- *                it: IFLA_INET6_CONF is read-only);
+ *                it: an IFLA_INET6_CONF in IFLA_AF_SPEC is refused with EINVAL);
  *        addr    host end: address, up; client: address, up, default route; one sendmsg
  *                per namespace, all acknowledgements read after both;
  *        nft     the guest's elements in guest_mark, guest_source, guest_ifs, guest_src4,
@@ -35,6 +35,11 @@
  *   6. counters: the counters' sets (patchpanel_acct rx and tx, a counter per element)
  *      filled with as many elements as the benchmark's daemon had, then dumped and
  *      summed per interface and source, as GetTrafficCounters answers.
+ *
+ * Two what-ifs for the rewrite, off by default: --burst B connects B clients with their
+ * elements in one batch and tears them down as one link group (what batching queued
+ * requests could reach), and --sources exact replaces the anti-spoofing interval sets with
+ * exact ones (see exact_sources_text).
  *
  * Every part checks the kernel's state afterwards (untimed) and fails the run if it is not
  * what it must be: a floor that measured nothing would be worse than none.
