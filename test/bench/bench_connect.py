@@ -7,15 +7,20 @@ Run as root: everything happens inside network namespaces created and deleted he
 root namespace is never touched), with 192.0.2.0/24 as the uplink, 198.51.100.0/24 for
 CNI and 100.115.x /30s for patchpanel and the shell baseline.
 
-    PP_BUILD_DIR=build ./test/bench/bench_connect.py [--n 50] [--k 1000] [--json out.json]
-        [--teardown burst|sequential] [--window 5] [--only per-op|scaling]
+    PP_BUILD_DIR=build ./test/bench/bench_connect.py [--n 50] [--k 1000] [--concurrent 200]
+        [--json out.json] [--teardown burst|sequential] [--window 5]
+        [--only per-op|concurrent|scaling]
 
 What is timed: patchpanel connect = the ConnectNamespace D-Bus round trip seen by the
 client; patchpanel disconnect = lifeline closed -> RTM_DELLINK of the host veth, seen by
 an rtnetlink socket inside the host namespace (its full teardown, up to the nftables commit
 that removes the guest, is reported too); CNI ADD/DEL = the whole `ip netns exec cnihost
 ... bridge` exec; shell = the sum of its ip/iptables/nsenter execs, forked by a thread
-that lives inside the shell's host namespace.
+that lives inside the shell's host namespace; floor = patchpanel-floor (floor.c), one
+process doing the same kernel work through raw rtnetlink and nfnetlink, no D-Bus and no
+IPC, in namespaces of its own: what patchpanel spends above it is its own. Concurrent =
+--concurrent clients calling ConnectNamespace at once, over one bus connection per 25 of
+them, timed from the first call sent to the last reply.
 
 Exit status: 0 when every system worked and everything was cleaned up (timing targets are
 reported, never asserted), 1 on a functional failure, 130 on Ctrl-C.
@@ -182,6 +187,26 @@ def cpu_per_op(before, after, n):
 
 def fmt_cpu(c):
     return ", ".join(f"{k} {v:.2f}" for k, v in c.items())
+
+
+# ---- the floor ---------------------------------------------------------------------------
+
+def run_floor(*args):
+    """Run patchpanel-floor (floor.c) with these arguments and return its JSON. It works in
+    network namespaces of its own, which end with it (its clients die with it too)."""
+    binary = pplab.build_dir() / "bin" / "patchpanel-floor"
+    with tempfile.NamedTemporaryFile(prefix="pp-floor-", suffix=".json") as out:
+        cmd = [str(binary), *map(str, args), "--json", out.name]
+        log(f"[floor] {' '.join(cmd[1:-2])}")
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
+        if p.returncode != 0:
+            raise Failure(f"patchpanel-floor {' '.join(map(str, args))} failed "
+                          f"({p.returncode}): {p.stderr.strip()}")
+        return json.loads(Path(out.name).read_text())
+
+
+def floor_stage(fl, part, stage, key="median"):
+    return fl[part]["stages"][stage][key]
 
 
 # ---- 1a. patchpanel ----------------------------------------------------------------------
@@ -431,7 +456,144 @@ def bench_shell(n, scratch):
     return out
 
 
-# ---- 2. scaling --------------------------------------------------------------------------
+# ---- 2. concurrency ----------------------------------------------------------------------
+
+PER_CONNECTION = 25  # calls in flight per bus connection: c clients use c / 25 connections
+
+
+def burst(lab, member, signature, bodies, fds):
+    """All calls at once over ceil(len / PER_CONNECTION) fresh bus connections, from one
+    event loop; return (t0, [reply time], [reply or exception]) in monotonic ns."""
+    import asyncio  # pylint: disable=import-outside-toplevel
+    from dbus_next import Message, MessageType  # pylint: disable=import-outside-toplevel
+    from dbus_next.aio import MessageBus  # pylint: disable=import-outside-toplevel
+
+    n = len(bodies)
+    conns = max(1, -(-n // PER_CONNECTION))
+    interface = "org.freedesktop.DBus.Peer" if member == "Ping" else pplab.BUS_INTERFACE
+
+    async def go():
+        buses = [await MessageBus(bus_address=lab.bus_address, negotiate_unix_fd=True).connect()
+                 for _ in range(conns)]
+        done = [None] * n
+        try:
+            msgs = [Message(destination=pplab.BUS_NAME, path=pplab.BUS_PATH, interface=interface,
+                            member=member, signature=signature, body=body, unix_fds=list(fd))
+                    for body, fd in zip(bodies, fds)]
+
+            async def one(i):
+                reply = await buses[i % conns].call(msgs[i])
+                done[i] = time.monotonic_ns()
+                if reply.message_type == MessageType.ERROR:
+                    raise pplab.DBusError(reply.error_name, reply.body[0] if reply.body else "")
+                return reply.body
+            t0 = time.monotonic_ns()
+            replies = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+            return t0, done, replies
+        finally:
+            for b in buses:
+                b.disconnect()
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(go())
+    finally:
+        loop.close()
+
+
+def bench_concurrent(c, scratch_tag, out):
+    """c clients connect at once, with a pool of 1024; then all disconnect at once."""
+    out.update({"clients": c, "connections": max(1, -(-c // PER_CONNECTION))})
+    log(f"[concurrent] fresh lab, {c} client namespaces connecting at once")
+    with pplab.Lab(daemon_args=[POOL_ARG], log_level="info", tag=f"{scratch_tag}b") as lab:
+        watch = nlwatch.NetlinkWatcher(lab.host.name)
+        lifelines = []
+        try:
+            clients = [lab.client() for _ in range(c + 1)]
+            lab.bus().name_has_owner()
+            baseline = lab.datapath_state()
+            (_, spare), clients = clients[0], clients[1:]
+            _, _, resp, lifeline = connect_timed(lab, spare.pid)  # warm-up, untimed
+            pp_disconnect(watch, resp, lifeline)
+
+            # The D-Bus part alone: c Peer.Ping calls at once, answered by sd-bus.
+            t0, done, _ = burst(lab, "Ping", "", [[] for _ in range(c)], [() for _ in range(c)])
+            out["ping_burst_s"] = (max(done) - t0) / 1e9
+
+            lifelines = [pplab.Lifeline() for _ in clients]
+            bodies = [[lab.connect_ns_request(proc.pid), 0] for _, proc in clients]
+            pids = suite_pids(lab)
+            cpu0 = cpu_ms(pids)
+            t0, done, replies = burst(lab, "ConnectNamespace", "ayh", bodies,
+                                      [(l.write_fd,) for l in lifelines])
+            out["cpu_ms_per_connect"] = cpu_per_op(cpu0, cpu_ms(pids), c)
+            for l in lifelines:
+                l.close_sent_end()
+            failed = [r for r in replies if isinstance(r, Exception)]
+            if failed:
+                raise Failure(f"{len(failed)} of {c} concurrent connects failed, e.g. {failed[0]}")
+            names = set()
+            for body in replies:
+                resp = lab.pb.ConnectNamespaceResponse()
+                resp.ParseFromString(bytes(body[0]))
+                names.add(resp.host_ifname)
+            if len(names) != c:
+                raise Failure(f"{c} concurrent connects gave {len(names)} distinct links")
+            wall = (max(done) - t0) / 1e9
+            out.update({"wall_s": wall, "per_s": c / wall,
+                        "latency_ms": stats([ms(t - t0) for t in done])})
+            for ns, _ in (clients[0], clients[-1]):
+                if not ns.ping(pplab.LAN_ADDR):
+                    raise Failure(f"concurrent: {ns.name} cannot ping {pplab.LAN_ADDR}")
+
+            pos = watch.mark()
+            t0 = time.monotonic_ns()
+            for l in lifelines:
+                l.close()
+            lifelines = []
+            wait_all_gone(lab, watch, names, pos)
+            left = pplab.poll(lambda: None if lab.datapath_state() == baseline else "not yet",
+                              timeout=30, interval=0.05, what="host state")
+            out["disconnect_all_s"] = (time.monotonic_ns() - t0) / 1e9
+            if left:
+                raise Failure("after the concurrent clients disconnected, the host is not "
+                              "back to its initial state")
+        finally:
+            for l in lifelines:
+                l.close()
+            watch.close()
+    fl = run_floor("--only", "connect", "--n", 10, "--burst", c)
+    out["floor"] = {"sequential_per_s": 1000 / floor_stage(fl, "connect", "total"),
+                    "burst": fl["burst"],
+                    "burst_per_s": c / (fl["burst"]["links_ms"] + fl["burst"]["nft_ms"]) * 1000}
+    report_concurrent(out)
+
+
+def report_concurrent(out):
+    c = out["clients"]
+    print(f"\n-- 2. concurrency: {c} clients call ConnectNamespace at once (pool 1024, "
+          f"{out['connections']} bus connections) --")
+    lat = out["latency_ms"]
+    print(f"  all {c} answered after {out['wall_s'] * 1000:.1f} ms: {out['per_s']:.0f} connects/s; "
+          f"latency from the burst's start: median {f2(lat['median'])}, p95 {f2(lat['p95'])}, "
+          f"max {f2(lat['max'])}")
+    print(f"  the D-Bus part alone, {c} Peer.Ping calls at once: {out['ping_burst_s'] * 1000:.1f} "
+          f"ms ({c / out['ping_burst_s']:.0f}/s)")
+    print(f"  CPU ms per connect: {fmt_cpu(out['cpu_ms_per_connect'])}")
+    print(f"  all {c} disconnected at once: host back to its initial state after "
+          f"{out['disconnect_all_s']:.2f} s")
+    fl = out["floor"]
+    b = fl["burst"]
+    print(f"  floor: one after another {fl['sequential_per_s']:.0f} connects/s (1 / its median); "
+          f"{c} at once, links one by one then one nftables batch: {fl['burst_per_s']:.0f}/s "
+          f"(links {b['links_ms']:.1f} ms, batch {b['nft_ms']:.1f} ms); all {c} torn down as one "
+          f"link group and one batch in {b['del_links_ms'] + b['del_nft_ms']:.1f} ms")
+    print(f"  patchpanel / floor (burst): {fl['burst_per_s'] / out['per_s']:.1f}x the time")
+    print(f"target: >= 1000 connects/s: {'MET' if out['per_s'] >= 1000 else 'NOT MET'}")
+    sys.stdout.flush()
+
+
+# ---- 3. scaling --------------------------------------------------------------------------
 
 def nft_counts(lab):
     data = lab.host.nft_json("list", "table", "inet", "patchpanel")["nftables"]
@@ -498,6 +660,16 @@ def probe(lab, watch, pid, count):
     return xs
 
 
+def status_median(lab, count=20):
+    """The median of count GetStatus round trips (ms)."""
+    bus, xs = lab.bus(), []
+    for _ in range(count):
+        t0 = time.monotonic_ns()
+        bus.call("GetStatus", "", [], interface=pplab.STATUS_INTERFACE)
+        xs.append(ms(time.monotonic_ns() - t0))
+    return statistics.median(xs)
+
+
 def wait_all_gone(lab, watch, names, pos):
     """Wait for a DELLINK of every name after pos, as long as they keep coming; return
     the last one. Raise Failure with a diagnosis when they stop."""
@@ -528,7 +700,7 @@ def wait_all_gone(lab, watch, names, pos):
 def bench_scaling(k, half, scratch_tag, out, teardown="burst"):
     """Fills `out` as it goes, so a failure still leaves what was measured."""
     out.update({"k": k, "window": half, "teardown": teardown, "connect_ms": [],
-                "stages": [], "counts": {}, "probes": {}})
+                "stages": [], "counts": {}, "probes": {}, "status_ms": {}})
     log(f"[scaling] fresh lab, {k} client namespaces")
     with pplab.Lab(daemon_args=[POOL_ARG], log_level="info", tag=f"{scratch_tag}s") as lab:
         watch = nlwatch.NetlinkWatcher(lab.host.name)
@@ -557,6 +729,8 @@ def bench_scaling(k, half, scratch_tag, out, teardown="burst"):
                 out["stages"].append(stage_times(watch, pos, t0, t1, resp.host_ifname))
                 if i == 10:
                     out["counts"]["after_10"] = nft_counts(lab)
+                if i in (10, k):
+                    out["status_ms"][i] = status_median(lab)
                 if i in PROBE_AT or i == k:
                     cpu_probe = cpu_ms(pids)
                     out["probes"][i] = probe(lab, watch, spare.pid, PROBES)
@@ -616,6 +790,17 @@ def bench_scaling(k, half, scratch_tag, out, teardown="burst"):
             t0 = time.monotonic()
     out["lab_close_s"] = time.monotonic() - t0
     report_scaling_teardown(out)
+    if k >= 20:
+        fl = run_floor("--only", "connect", "--n", k, "--window", half)
+        out["floor"] = fl
+        sc = fl["scaling"]
+        cp = out.get("checkpoints", {})
+        print(f"  floor, the same {k} connects kept: connect at k=10 {f2(sc['k10'])}, at k={k} "
+              f"{f2(sc['kn'])}: ratio {sc['kn'] / sc['k10']:.2f}")
+        if 10 in cp and k in cp:
+            print(f"  patchpanel / floor: at k=10 {cp[10] / sc['k10']:.1f}x, at k={k} "
+                  f"{cp[k] / sc['kn']:.1f}x")
+        sys.stdout.flush()
 
 
 # ---- last-resort cleanup -----------------------------------------------------------------
@@ -703,27 +888,43 @@ def report_per_op(res, n):
               f"{fmt_cpu(pp['cpu_ms_per_connect'])}")
     print(f"  (`ip netns exec cnihost true` alone: {f2(cni.get('netns_exec_true_ms'))} ms, "
           f"included in each CNI ADD/DEL)")
+    fl = res["floor"]
+    print(f"  floor (patchpanel-floor: one process, raw rtnetlink and nfnetlink, no D-Bus, no "
+          f"IPC), median (p90):\n    connect {f2(floor_stage(fl, 'connect', 'total'))} "
+          f"({f2(floor_stage(fl, 'connect', 'total', 'p90'))}) = " +
+          ", ".join(f"{st} {f2(floor_stage(fl, 'connect', st))}"
+                    for st in ("netns", "veth", "sysctl", "addr_up_route", "nft")) +
+          f"\n    teardown {f2(floor_stage(fl, 'disconnect', 'total'))} "
+          f"({f2(floor_stage(fl, 'disconnect', 'total', 'p90'))}) = link deleted "
+          f"{f2(floor_stage(fl, 'disconnect', 'link'))}, nftables "
+          f"{f2(floor_stage(fl, 'disconnect', 'nft'))}")
     r = res["ratios"]
 
     def x(v):
         return "-" if v is None else f"{v:.1f}x"
     print(f"ratios of medians: connect: CNI ADD / patchpanel = {x(r['cni_connect'])}, "
-          f"shell / patchpanel = {x(r['shell_connect'])}")
+          f"shell / patchpanel = {x(r['shell_connect'])}, "
+          f"patchpanel / floor = {x(r['floor_connect'])}")
     print(f"                   disconnect: CNI DEL / patchpanel = {x(r['cni_disconnect'])}, "
           f"shell / patchpanel = {x(r['shell_disconnect'])}")
     print(f"                   disconnect vs patchpanel full teardown: CNI DEL = "
           f"{x(r['cni_disconnect_vs_teardown'])}, shell = "
-          f"{x(r['shell_disconnect_vs_teardown'])}")
+          f"{x(r['shell_disconnect_vs_teardown'])}; patchpanel full teardown / floor "
+          f"teardown = {x(r['floor_teardown'])}")
     print("pings to the upstream router from the first and last connected namespace: " +
           ", ".join(f"{k} {'OK' if res[k].get('ping_ok') else 'FAILED'}"
                     for k in ("patchpanel", "cni", "shell")))
-    print(f"target: patchpanel connect median <= 1/10 of CNI ADD median: "
-          f"{'MET' if res['targets']['connect_tenth_of_cni'] else 'NOT MET'}")
+    t = res["targets"]
+    print("targets (issue 14): " + "; ".join(
+        f"{what}: {'MET' if t[key] else 'NOT MET'}" for key, what in (
+            ("connect_double_floor", "connect <= 2x floor"),
+            ("connect_fifteenth_of_cni", "connect <= 1/15 of CNI ADD"),
+            ("teardown_floor", "full teardown <= 1.5x floor teardown"))))
 
 
 def report_scaling_connects(s):
     k = s["k"]
-    print(f"\n-- 2. scaling: {k} namespaces connected one after another, all kept (ms) --")
+    print(f"\n-- 3. scaling: {k} namespaces connected one after another, all kept (ms) --")
     print(f"  connect latency at k (median of k-{s['window']}..k+{s['window']}, shifted "
           f"inside 1..{k} at the ends): " +
           ", ".join(f"k={c}: {f2(v)}" for c, v in s["checkpoints"].items()))
@@ -754,6 +955,12 @@ def report_scaling_connects(s):
               f"-> reply received {f2(st['nft_to_reply'])}")
     print_counts(s)
     print(f"target: rule count constant: {'MET' if s['rules_constant'] else 'NOT MET'}")
+    st = s.get("status_ms", {})
+    if 10 in st and k in st and k > 10:
+        print(f"  GetStatus (median of 20): with 10 connected {f2(st[10])}, with {k} "
+              f"{f2(st[k])}: ratio {st[k] / st[10]:.2f}")
+        print(f"target: GetStatus with {k} < 3x with 10: "
+              f"{'MET' if st[k] < 3 * st[10] else 'NOT MET'}")
     sys.stdout.flush()
 
 
@@ -798,6 +1005,7 @@ def run_per_op(n, tag, scratch):
         raw["shell"] = bench_shell(n, scratch)
     finally:
         scratch.delete_all()
+    floor = run_floor("--only", "connect", "--n", max(2, n))
     per_op = {}
     for name, r in raw.items():
         per_op[name] = {**r, "connect": stats(r["connect_ms"]),
@@ -816,8 +1024,16 @@ def run_per_op(n, tag, scratch):
         # Like for like: CNI and shell DEL return only after the kernel has finished
         # unregistering the veth, as patchpanel's helper does before its nft commit.
         "cni_disconnect_vs_teardown": ratio(med["cni"][1], pp["teardown"]["median"]),
-        "shell_disconnect_vs_teardown": ratio(med["shell"][1], pp["teardown"]["median"])}
-    per_op["targets"] = {"connect_tenth_of_cni": med["patchpanel"][0] * 10 <= med["cni"][0]}
+        "shell_disconnect_vs_teardown": ratio(med["shell"][1], pp["teardown"]["median"]),
+        "floor_connect": ratio(med["patchpanel"][0], floor_stage(floor, "connect", "total")),
+        "floor_teardown": ratio(pp["teardown"]["median"],
+                                floor_stage(floor, "disconnect", "total"))}
+    per_op["floor"] = floor
+    r = per_op["ratios"]
+    per_op["targets"] = {"connect_tenth_of_cni": med["patchpanel"][0] * 10 <= med["cni"][0],
+                         "connect_fifteenth_of_cni": med["patchpanel"][0] * 15 <= med["cni"][0],
+                         "connect_double_floor": r["floor_connect"] <= 2,
+                         "teardown_floor": r["floor_teardown"] <= 1.5}
     report_per_op(per_op, n)
     sys.stdout.flush()
     return per_op
@@ -833,18 +1049,24 @@ def main():
     ap.add_argument("--teardown", choices=("burst", "sequential"), default="burst",
                     help="scaling: close all lifelines at once (default), or one at a time "
                          "waiting for each teardown")
-    ap.add_argument("--only", choices=("per-op", "scaling"), help="run only one part")
+    ap.add_argument("--concurrent", type=int, default=200,
+                    help="clients connecting at once (default 200)")
+    ap.add_argument("--only", choices=("per-op", "concurrent", "scaling"),
+                    help="run only one part")
     args = ap.parse_args()
     if not 2 <= args.n <= 250:
         ap.error("--n must be within 2..250 (CNI uses one /24)")
     if not 1 <= args.k <= 1024:
         ap.error("--k must be within 1..1024 (the pool has 1024 subnets)")
+    if not 1 <= args.concurrent <= 1023:
+        ap.error("--concurrent must be within 1..1023 (the pool has 1024 subnets)")
     if os.geteuid() != 0:
         ap.error("run as root")
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < args.k + 256:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.k + 4096), hard))
+    need = max(args.k, 2 * args.concurrent)  # a client process's fds, or two per lifeline
+    if soft < need + 256:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, need + 4096), hard))
 
     def on_term(*_):
         raise KeyboardInterrupt
@@ -862,9 +1084,12 @@ def main():
     scratch = Scratch(tag)
     status = 0
     try:
-        if args.only != "scaling":
+        if args.only in (None, "per-op"):
             result["per_op"] = run_per_op(args.n, tag, scratch)
-        if args.only != "per-op":
+        if args.only in (None, "concurrent"):
+            result["concurrent"] = {}
+            bench_concurrent(args.concurrent, tag, result["concurrent"])
+        if args.only in (None, "scaling"):
             result["scaling"] = {}
             bench_scaling(args.k, args.window, tag, result["scaling"], args.teardown)
     except Failure as e:

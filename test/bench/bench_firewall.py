@@ -32,6 +32,12 @@ root namespace is never touched), with 192.0.2.0/24 as the lab's uplink and /30s
 Both iptables backends are run by default: iptables-nft (Debian's `iptables`) and
 iptables-legacy, each in a namespace of its own.
 
+The floor (patchpanel-floor, floor.c) runs in the same run: one process putting the same
+element in the daemon's own set through one binary nftables batch, and dumping the
+counters' sets as large as the daemon's were, with no D-Bus and no IPC. Beside it, a bare
+D-Bus round trip (Peer.Ping of patchpaneld, answered by sd-bus), the least any method
+costs.
+
 Exit status: 0 when every system worked and everything was cleaned up (timing targets are
 reported, never asserted), 1 on a functional failure, 130 on Ctrl-C.
 """
@@ -58,7 +64,7 @@ sys.path.insert(0, str(HERE))
 import pplab  # noqa: E402  pylint: disable=wrong-import-position
 import nlwatch  # noqa: E402  pylint: disable=wrong-import-position
 from bench_connect import (Failure, Progress, Scratch, environment, f2, log, ms,  # noqa: E402
-                           must, ratio, stats, sweep, timed_run)
+                           must, ratio, run_floor, stats, sweep, timed_run)
 
 LEVELS = (10, 1000, 10000)
 TYPES = ("ACCESS", "FORWARDING")
@@ -154,6 +160,13 @@ def modify_many(lab, op, rtype, ports, what):
             prog(i + len(chunk))
 
 
+def ping_ns(bus):
+    """One D-Bus Peer.Ping of patchpaneld (sd-bus answers it, none of our code runs)."""
+    t0 = time.monotonic_ns()
+    bus.call("Ping", "", [], interface="org.freedesktop.DBus.Peer")
+    return time.monotonic_ns() - t0
+
+
 def rule_elements(lab, rtype):
     """How many elements the daemon's set (ACCESS) or map (FORWARDING) holds."""
     return len(lab.nft_elements("access" if rtype == "ACCESS" else "port_fwd"))
@@ -181,11 +194,20 @@ def bench_rules_patchpanel(levels, n, tag, daemon_args):
         for rtype in TYPES:  # warm-up, untimed: the first call through every path
             one("create", rtype, PROBE_PORT)
             one("delete", rtype, PROBE_PORT)
+        out["ping_ms"] = [ms(ping_ns(bus)) for _ in range(n)]
         for level in levels:
             for rtype in TYPES:
                 modify_many(lab, "create", rtype, range(FIRST_PORT + loaded, FIRST_PORT + level),
                             f"{rtype} rules loaded")
             loaded = level
+            # Untimed, once the loads are in: a burst of thousands of calls leaves work behind
+            # (the kernel's set resizes, the daemon's and the bus's buffers) that would land on
+            # whichever type is measured first.
+            time.sleep(0.5)
+            for rtype in TYPES:
+                for r in range(min(n, 20)):
+                    one("create", rtype, PROBE_PORT + r)
+                    one("delete", rtype, PROBE_PORT + r)
             for rtype in TYPES:
                 if rule_elements(lab, rtype) != level:
                     raise Failure(f"patchpanel holds {rule_elements(lab, rtype)} {rtype} "
@@ -387,6 +409,7 @@ def bench_counters_patchpanel(count, calls, tag, scratch, daemon_args):
 
             for _ in range(5):  # warm-up, untimed
                 read()
+            out["ping_ms"] = [ms(ping_ns(bus)) for _ in range(min(calls, 50))]
             for _ in range(calls):
                 t0 = time.monotonic_ns()
                 body = bus.call("GetTrafficCounters", "ay", [req])
@@ -515,11 +538,13 @@ def summarize_rules(raw, levels):
     return out
 
 
-def report_rules(summary, levels, n):
+def report_rules(summary, levels, n, floor=None, ping=None):
     others = [s for s in summary["stats"] if s != "patchpanel"]
     print(f"\n-- 1. ModifyPortRule: one rule created, then deleted, {n} rounds, with N rules "
           f"of its type present (ms) --")
     head = f"{'type':<11}{'N':>6} {'op':<7}{'patchpanel':>10}{'p90':>7}"
+    if floor:
+        head += f" | {'floor':>7}{'pp/fl':>7}"
     for s in others:
         head += f" | {s:>15}{'p90':>7}{'1st cmd':>8}{'ratio':>7}"
     print(head)
@@ -529,6 +554,9 @@ def report_rules(summary, levels, n):
             for op in OPS:
                 p = pp[rtype][level][op]
                 line = f"{rtype:<11}{level:>6} {op:<7}{f2(p['median']):>10}{f2(p['p90']):>7}"
+                if floor:
+                    fm = floor[rtype][str(level)][op]["median"]
+                    line += f" | {fm:>7.3f}{x1(ratio(p['median'], fm)):>7}"
                 for s in others:
                     o = summary["stats"][s][rtype][level]
                     r = summary["ratios"][s][rtype][level][op]["all"]
@@ -538,19 +566,36 @@ def report_rules(summary, levels, n):
     print("  patchpanel = D-Bus round trip (median, p90); iptables = the original's two commands "
           "for the rule,\n  forked from inside the scratch namespace (median, p90, the first "
           "command alone); ratio = iptables / patchpanel (medians)")
+    if floor:
+        print("  floor = the element in one binary nftables batch (patchpanel-floor); pp/fl = "
+              "patchpanel / floor (medians)")
+    if ping:
+        print(f"  a bare D-Bus round trip (Peer.Ping of patchpaneld): median {f2(ping)} ms, the "
+              f"least any method costs")
     lo, hi = levels[0], levels[-1]
     print(f"flatness, median with {hi} rules / median with {lo} (flat = 1.0):")
     for rtype in TYPES:
         for op in OPS:
+            fl = ""
+            if floor:
+                fl = (f", floor {f2(ratio(floor[rtype][str(hi)][op]['median'], floor[rtype][str(lo)][op]['median']))}")
             print(f"  {rtype:<11}{op:<7}" + ", ".join(
-                f"{s} {f2(summary['flatness'][s][rtype][op])}" for s in summary["flatness"]))
+                f"{s} {f2(summary['flatness'][s][rtype][op])}" for s in summary["flatness"]) + fl)
     w = summary["patchpanel_worst"]
     print(f"target <= 1 ms per rule and flat: patchpanel's slowest median {f2(w['median'])} ms, "
           f"slowest p90 {f2(w['p90'])} ms over all rows; flatness above")
+    if floor:
+        pp = summary["stats"]["patchpanel"]
+        worst = max(ratio(pp[t][lv][op]["median"], floor[t][str(lv)][op]["median"])
+                    for t in TYPES for lv in levels for op in OPS)
+        flat = max(summary["flatness"]["patchpanel"][t][op] for t in TYPES for op in OPS)
+        print(f"targets (issue 14): <= 3x floor: {'MET' if worst <= 3 else 'NOT MET'} (worst "
+              f"{worst:.1f}x); flat, {hi} vs {lo} <= 1.1: {'MET' if flat <= 1.1 else 'NOT MET'} "
+              f"(worst {flat:.2f})")
     sys.stdout.flush()
 
 
-def report_counters(res, count, calls):
+def report_counters(res, count, calls, floor=None):
     print(f"\n-- 2. GetTrafficCounters with {count} more uplinks that carried traffic, "
           f"{calls} calls (ms) --")
     pp = stats90(res["patchpanel"]["call_ms"])
@@ -558,6 +603,11 @@ def report_counters(res, count, calls):
     print(f"{'patchpanel (D-Bus call)':<48}{f2(pp['median']):>8}{f2(pp['p90']):>8}"
           f"{f2(pp['mean']):>8}{'':>9}{'':>8}")
     out = {"patchpanel": pp}
+    if floor:
+        fr = floor["counters"]["read"]
+        out["floor"] = {**fr, "ratio": ratio(pp["median"], fr["median"])}
+        print(f"{'floor (2 set dumps, decoded and summed)':<48}{f2(fr['median']):>8}"
+              f"{f2(fr['p90']):>8}{f2(fr['mean']):>8}{'':>9}{'':>8}")
     for system, r in res.items():
         if system == "patchpanel":
             continue
@@ -578,7 +628,19 @@ def report_counters(res, count, calls):
             print(f"  {system}: {r['counting_rules_per_family']} counting rules in "
                   f"{2 * count} chains per family, listings of {r['listing_bytes']} bytes "
                   f"(v4 + v6)")
+    if p.get("ping_ms"):
+        print(f"  a bare D-Bus round trip (Peer.Ping of patchpaneld): median "
+              f"{f2(statistics.median(p['ping_ms']))} ms")
     print(f"target <= 5 ms: patchpanel median {f2(pp['median'])} ms, p90 {f2(pp['p90'])} ms")
+    if floor:
+        fl = out["floor"]
+        nft = out.get("iptables-nft", {}).get("ratio")
+        print(f"  floor: {floor['counters']['elements']} elements dumped, "
+              f"{floor['counters']['counters']} counters; patchpanel / floor = "
+              f"{x1(fl['ratio'])}")
+        print(f"targets (issue 14): <= 3x floor: {'MET' if fl['ratio'] <= 3 else 'NOT MET'}; "
+              f">= 25x faster than iptables(-nft) listing: "
+              f"{'MET' if nft and nft >= 25 else 'NOT MET'} ({x1(nft)})")
     sys.stdout.flush()
     return out
 
@@ -651,7 +713,11 @@ def main():
                     scratch.delete_all()
             result["rules_raw"] = raw
             result["rules_summary"] = summarize_rules(raw, levels)
-            report_rules(result["rules_summary"], levels, args.n)
+            floor = run_floor("--only", "rules", "--rules", ",".join(map(str, levels)),
+                              "--rounds", args.n)
+            result["rules_floor"] = floor["rules"]
+            report_rules(result["rules_summary"], levels, args.n, floor["rules"],
+                         statistics.median(raw["patchpanel"]["ping_ms"]))
         if args.only != "rules":
             res = {}
             try:
@@ -663,7 +729,11 @@ def main():
             finally:
                 scratch.delete_all()
             result["counters_raw"] = res
-            result["counters_summary"] = report_counters(res, args.uplinks, args.calls)
+            floor = run_floor("--only", "counters", "--counter-elements",
+                              max(2, res["patchpanel"]["set_elements"]), "--counter-uplinks",
+                              max(1, res["patchpanel"]["devices_returned"]), "--calls", args.calls)
+            result["counters_floor"] = floor["counters"]
+            result["counters_summary"] = report_counters(res, args.uplinks, args.calls, floor)
     except (Failure, pplab.DBusError) as e:  # a call answered with an error is a failure too
         print(f"\nFAILED: {e}", flush=True)
         result["failure"] = str(e)
