@@ -32,6 +32,8 @@ typedef Patchpanel__Ipc__VpnIntent IpcVpnIntent;
 typedef Patchpanel__Ipc__VpnBypass IpcVpnBypass;
 typedef Patchpanel__Ipc__ForeignChain IpcForeignChain;
 typedef Patchpanel__Ipc__ForeignDrops IpcForeignDrops;
+typedef Patchpanel__Ipc__GuestIpv6Enable IpcGuestIpv6Enable;
+typedef Patchpanel__Ipc__GuestRoute6 IpcGuestRoute6;
 
 #define HELPER_REQUEST_INIT PATCHPANEL__IPC__HELPER_REQUEST__INIT
 #define HELPER_RESPONSE_INIT PATCHPANEL__IPC__HELPER_RESPONSE__INIT

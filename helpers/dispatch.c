@@ -17,6 +17,7 @@
 
 #include "connected-ns.h"
 #include "guests.h"
+#include "ipv6.h"
 #include "routing.h"
 #include "firewall.h"
 #include "rules.h"
@@ -93,6 +94,7 @@ int helper_datapath_stop(Helper *h, ErrBuf *err) {
         k = fw_tables_remove(h->nft, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
+        helper_ipv6_stop(h);
         if (n > 0)
                 log_debug("Deleted %u interfaces at stop", n);
         h->datapath_started = false;
@@ -116,6 +118,8 @@ typedef union HelperArgs {
         PortRuleArgs port_rule;
         CountersGetArgs counters_get;
         VpnIntentArgs vpn_intent;
+        GuestLinkArgs guest_link;
+        GuestRoute6Args guest_route6;
 } HelperArgs;
 
 /* What one request answers with; it lives until its answer is sent. */
@@ -235,16 +239,33 @@ static void handle_ns_disconnects(Helper *h, const HelperArgs *const *a, size_t 
                 return validate_uplink(req->field->ifname, req->field->ifindex, allow_none, \
                                        &ret->uplink, err);                                   \
         }
-CHECK_UPLINK(uplink_add, uplink_add, false)
 CHECK_UPLINK(uplink_sync, uplink_sync, false)
 CHECK_UPLINK(uplink_remove, uplink_remove, false)
 CHECK_UPLINK(vpn_bypass, vpn_bypass, true)
 
+static int check_uplink_add(const Helper *h, const HelperRequest *req, const int *fds,
+                            HelperArgs *ret, ErrBuf *err) {
+        int r;
+
+        (void) h;
+        (void) fds;
+        r = validate_uplink(req->uplink_add->ifname, req->uplink_add->ifindex, false,
+                            &ret->uplink, err);
+        if (r >= 0)
+                ret->uplink.keep_slaac = req->uplink_add->keep_slaac;
+        return r;
+}
+
 static int handle_uplink_add(Helper *h, const HelperArgs *a, HelperResult *res,
                              HelperResponse *resp, ErrBuf *err) {
+        int r;
+
         (void) res;
         (void) resp;
-        return routing_uplink_add(h, &a->uplink, err);
+        r = routing_uplink_add(h, &a->uplink, err);
+        if (r >= 0 && a->uplink.keep_slaac)
+                r = helper_uplink_keep_slaac(h, &a->uplink, err);
+        return r;
 }
 
 static int handle_uplink_sync(Helper *h, const HelperArgs *a, HelperResult *res,
@@ -422,6 +443,34 @@ static int handle_vpn_intent(Helper *h, const HelperArgs *a, HelperResult *res,
         return helper_vpn_intent(h, &a->vpn_intent, err);
 }
 
+static int check_guest_ipv6_enable(const Helper *h, const HelperRequest *req, const int *fds,
+                                   HelperArgs *ret, ErrBuf *err) {
+        (void) h;
+        (void) fds;
+        return validate_guest_ipv6_enable(req->guest_ipv6_enable, &ret->guest_link, err);
+}
+
+static int handle_guest_ipv6_enable(Helper *h, const HelperArgs *a, HelperResult *res,
+                                    HelperResponse *resp, ErrBuf *err) {
+        (void) res;
+        (void) resp;
+        return helper_guest_ipv6_enable(h, &a->guest_link, err);
+}
+
+static int check_guest_route6(const Helper *h, const HelperRequest *req, const int *fds,
+                              HelperArgs *ret, ErrBuf *err) {
+        (void) h;
+        (void) fds;
+        return validate_guest_route6(req->guest_route6, &ret->guest_route6, err);
+}
+
+static int handle_guest_route6(Helper *h, const HelperArgs *a, HelperResult *res,
+                               HelperResponse *resp, ErrBuf *err) {
+        (void) res;
+        (void) resp;
+        return helper_guest_route6(h, &a->guest_route6, err);
+}
+
 #define SINGLE(NAME, name, fds) \
         { OP(NAME), #name, fds, check_##name, handle_##name, NULL }
 
@@ -445,6 +494,8 @@ static const HelperOp helper_ops[] = {
         SINGLE(COUNTERS_GET, counters_get, NULL),
         SINGLE(VPN_INTENT, vpn_intent, fds_one),
         SINGLE(VPN_BYPASS, vpn_bypass, NULL),
+        SINGLE(GUEST_IPV6_ENABLE, guest_ipv6_enable, NULL),
+        SINGLE(GUEST_ROUTE6, guest_route6, NULL),
 };
 
 static const HelperOp *helper_op_find(int op_case) {
