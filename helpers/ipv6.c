@@ -49,7 +49,7 @@ static int forwarding_on(Helper *h, ErrBuf *err) {
                 return errbuf_set(err, -errno ?: -EIO, "cannot read " FORWARDING ": %m");
         if (before == '1')
                 return 0;
-        if (pwrite(fd, "1", 1, 0) != 1)
+        if (lseek(fd, 0, SEEK_SET) < 0 || write(fd, "1", 1) != 1)
                 return errbuf_set(err, -errno ?: -EIO, "cannot turn IPv6 forwarding on: %m");
         if (!h->ipv6_forwarding_before)
                 h->ipv6_forwarding_before = before;
@@ -79,7 +79,7 @@ static int guest_link_check(Helper *h, const GuestLinkArgs *a, ErrBuf *err) {
                 return errbuf_set(err, r, "%s is not the daemon's", a->ifname);
         if (r < 0)
                 return errbuf_set(err, r, "cannot look at %s: %s", a->ifname, strerror(-r));
-        if (ifindex != a->ifindex)
+        if (a->ifindex != 0 && ifindex != a->ifindex)
                 return errbuf_set(err, -ENODEV, "%s is ifindex %d, not %d", a->ifname, ifindex,
                                   a->ifindex);
         return 0;

@@ -338,6 +338,19 @@ int validate_guest_link(const char *ifname, int ifindex, GuestLinkArgs *ret, Err
 }
 
 int validate_guest_ipv6_enable(const IpcGuestIpv6Enable *m, GuestLinkArgs *ret, ErrBuf *err) {
+        GuestLinkArgs a;
+        int r;
+
+        /* The manager may not know the ifindex of a link it did not make itself (ARC's
+         * bridges): 0 then, and the helper finds the link by name. */
+        if (m->ifindex == 0) {
+                r = validate_guest_link(m->ifname, 1, &a, err);
+                if (r >= 0 && ret) {
+                        a.ifindex = 0;
+                        *ret = a;
+                }
+                return r;
+        }
         return validate_guest_link(m->ifname, m->ifindex, ret, err);
 }
 

@@ -157,6 +157,7 @@ int validate_port_rule(const PoolLayout *pools, const IpcPortRule *m, PortRuleAr
 int validate_counters_get(const IpcCountersGet *m, CountersGetArgs *ret, ErrBuf *err);
 /* A guest link's name (see GuestLinkArgs) and a positive ifindex. */
 int validate_guest_link(const char *ifname, int ifindex, GuestLinkArgs *ret, ErrBuf *err);
+/* As validate_guest_link(), ifindex 0 too ("by name"). */
 int validate_guest_ipv6_enable(const IpcGuestIpv6Enable *m, GuestLinkArgs *ret, ErrBuf *err);
 int validate_guest_route6(const IpcGuestRoute6 *m, GuestRoute6Args *ret, ErrBuf *err);
 int validate_vpn_intent(const IpcVpnIntent *m, VpnIntentArgs *ret, ErrBuf *err);

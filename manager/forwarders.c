@@ -12,8 +12,9 @@ typedef Patchpanel__Ipc__ForwarderControl ForwarderControl;
 typedef Patchpanel__Ipc__ForwarderReport ForwarderReport;
 typedef Patchpanel__Ipc__ForwarderLink ForwarderLink;
 
-/* Which guest links a kind serves. */
+/* Which guest links a kind serves, and behind which uplinks (NULL: any). */
 typedef bool (*ForwarderWantsFn)(const GuestLink *l);
+typedef bool (*ForwarderUplinkFn)(const Uplink *u);
 
 /* One guest link behind one uplink, as told to a forwarder. */
 typedef struct Pair Pair;
@@ -34,6 +35,8 @@ typedef struct Forwarder {
         const char *name;
         ChildKind kind;
         ForwarderWantsFn wants;
+        ForwarderUplinkFn uplink_ok;
+        ForwarderHooks hooks;
         Child *child;
         Pair *told;          /* what the running child has been told */
         uint8_t *status;     /* its last ForwarderStatus, packed */
@@ -56,6 +59,17 @@ static bool wants_every_guest_link(const GuestLink *l) {
         return !l->management;
 }
 
+/* ndproxyd: every guest's link to an uplink (ARC's per-uplink links; Termina, PluginVM and
+ * connected namespaces), never ARC's own; behind ethernet or wifi only, as the original
+ * (a cellular carrier's /64 is the host's alone). */
+static bool ndproxy_wants(const GuestLink *l) {
+        return !l->management;
+}
+
+static bool ndproxy_uplink_ok(const Uplink *u) {
+        return u->technology == UPLINK_ETHERNET || u->technology == UPLINK_WIFI;
+}
+
 static Patchpanel__Ipc__GuestKind guest_kind_to_ipc(GuestKind k) {
         /* The IPC enum is ours in the same order, after its UNSPECIFIED. */
         return (Patchpanel__Ipc__GuestKind) (k + 1);
@@ -75,16 +89,26 @@ static void pair_to_ipc(const Pair *p, ForwarderLink *ret) {
 static int forwarder_tell(Forwarder *f, const Pair *p, bool add) {
         ForwarderControl msg = PATCHPANEL__IPC__FORWARDER_CONTROL__INIT;
         ForwarderLink link;
+        int r;
 
         pair_to_ipc(p, &link);
         if (add) {
+                if (f->hooks.pair_added)
+                        f->hooks.pair_added(&link, f->hooks.userdata);
+                if (f->hooks.link_fill)
+                        f->hooks.link_fill(&link, f->hooks.userdata);
                 msg.msg_case = PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_ADD;
                 msg.link_add = &link;
         } else {
+                if (f->hooks.pair_removed)
+                        f->hooks.pair_removed(&link, f->hooks.userdata);
                 msg.msg_case = PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_REMOVE;
                 msg.link_remove = &link;
         }
-        return child_send(f->child, &msg.base, NULL, 0);
+        r = child_send(f->child, &msg.base, NULL, 0);
+        if (add && f->hooks.link_done)
+                f->hooks.link_done(&link, f->hooks.userdata);
+        return r;
 }
 
 /* The pair a guest link makes, if the forwarder serves it and it has an uplink to be
@@ -98,12 +122,17 @@ static bool forwarder_pair_of(Forwarder *f, const GuestLink *l, Pair *ret) {
                         .guest_addr = l->guest_addr };
         snprintf(ret->guest, sizeof ret->guest, "%s", l->ifname);
         if (l->uplink[0]) {
+                if (f->uplink_ok) {
+                        u = registry_find_uplink(f->owner->registry, l->uplink);
+                        if (!u || !f->uplink_ok(u))
+                                return false;
+                }
                 snprintf(ret->uplink, sizeof ret->uplink, "%s", l->uplink);
                 ret->uplink_ifindex = l->uplink_ifindex;
                 return true;
         }
         u = registry_physical_default(f->owner->registry);
-        if (!u)
+        if (!u || (f->uplink_ok && !f->uplink_ok(u)))
                 return false;
         snprintf(ret->uplink, sizeof ret->uplink, "%s", u->name);
         ret->uplink_ifindex = u->ifindex;
@@ -226,6 +255,10 @@ static void forwarder_on_event(Child *c, const ProtobufCMessage *msg, int *fds, 
                 f->status_len = len;
                 break;
         default:
+                if (f->hooks.report) {
+                        f->hooks.report(ev, f->hooks.userdata);
+                        break;
+                }
                 log_warning("%s sent an unknown event %d, ignoring it", f->name, (int) ev->msg_case);
         }
 }
@@ -263,7 +296,8 @@ static const RegistrySubscriber forwarders_subscriber = {
         .default_changed = on_default_changed,
 };
 
-static int forwarders_add(Forwarders *fs, const char *name, ChildKind kind, ForwarderWantsFn wants) {
+static int forwarders_add(Forwarders *fs, const char *name, ChildKind kind, ForwarderWantsFn wants,
+                          ForwarderUplinkFn uplink_ok) {
         Forwarder *f = &fs->fwd[fs->n_fwd];
         ChildConfig config = {
                 .name = name,
@@ -280,7 +314,8 @@ static int forwarders_add(Forwarders *fs, const char *name, ChildKind kind, Forw
 
         if (fs->n_fwd >= FORWARDERS_MAX)
                 return -E2BIG;
-        *f = (Forwarder) { .owner = fs, .name = name, .kind = kind, .wants = wants };
+        *f = (Forwarder) { .owner = fs, .name = name, .kind = kind, .wants = wants,
+                           .uplink_ok = uplink_ok };
         fs->n_fwd++;
         return child_new(fs->event, &config, &f->child);
 }
@@ -299,7 +334,13 @@ int forwarders_new(sd_event *e, Registry *registry, LauncherLink *launcher,
                 fs->config.backoff = child_backoff_default;
         if (config->test_child) {
                 r = forwarders_add(fs, "pp-testchild", PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST,
-                                   wants_every_guest_link);
+                                   wants_every_guest_link, NULL);
+                if (r < 0)
+                        return r;
+        }
+        if (config->ndproxy) {
+                r = forwarders_add(fs, "ndproxyd", PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_NDPROXY,
+                                   ndproxy_wants, ndproxy_uplink_ok);
                 if (r < 0)
                         return r;
         }
@@ -322,6 +363,15 @@ Forwarders *forwarders_free(Forwarders *fs) {
         sd_event_unref(fs->event);
         free(fs);
         return NULL;
+}
+
+int forwarders_set_hooks(Forwarders *fs, ChildKind kind, const ForwarderHooks *hooks) {
+        for (size_t i = 0; i < fs->n_fwd; i++)
+                if (fs->fwd[i].kind == kind) {
+                        fs->fwd[i].hooks = *hooks;
+                        return 0;
+                }
+        return -ENOENT;
 }
 
 void forwarders_start(Forwarders *fs) {

@@ -131,6 +131,9 @@ static int parse_args(int argc, char **argv, Args *a) {
                   "SOURCE\n(chrome, user, update-engine, system, host-vpn);\nrepeatable, later ones "
                   "win (default: 1000-60000=user,\nthe lockdown user=chrome, everyone else system)",
                   parse_uid_source, a },
+                { "ndproxy", 0, "on|off", "IPv6 for guests on their uplink's prefix through\n"
+                  "ndproxyd, an RFC 4389 ND proxy (default: on)", option_parse_on_off,
+                  &a->config.forwarders.ndproxy },
 #ifdef PP_TEST_CHILD
                 { "test-child", 0, NULL, "also run pp-testchild, a forwarder for tests",
                   option_parse_flag, &a->config.forwarders.test_child },
@@ -146,7 +149,7 @@ static int parse_args(int argc, char **argv, Args *a) {
         int first, r;
 
         *a = (Args) { .user = "patchpaneld", .seccomp = SECCOMP_MODE_ENFORCE,
-                      .pool_base = POOL_DEFAULT_BASE };
+                      .pool_base = POOL_DEFAULT_BASE, .config.forwarders.ndproxy = true };
         r = options_parse(&spec, argc, argv, &first);
         if (r < 0)
                 return r;

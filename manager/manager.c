@@ -22,6 +22,7 @@
 #include "devices.h"
 #include "log.h"
 #include "manager.h"
+#include "ndproxy.h"
 #include "port-rules.h"
 #include "uplinks.h"
 #include "vm.h"
@@ -76,6 +77,9 @@ int manager_new(sd_event *e, const ManagerConfig *config, Manager **ret) {
         r = forwarders_new(e, m->registry, m->launcher, &config->forwarders, &m->forwarders);
         if (r < 0)
                 return r;
+        r = nd_guests_setup(m);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -96,6 +100,7 @@ Manager *manager_free(Manager *m) {
         while (m->vms)
                 vm_guest_free(m->vms);
         m->forwarders = forwarders_free(m->forwarders);
+        m->nd_guests = nd_guests_free(m->nd_guests);
         m->launcher = launcher_link_free(m->launcher);
         m->helper = helper_link_free(m->helper);
         uplinks_free(m);

@@ -188,8 +188,9 @@ static void on_link_add(const ForwarderLink *l, void *userdata) {
         size_t n = 0;
 
         /* The manager is trusted to speak the protocol; one that does not is broken. */
+        /* A guest ifindex of 0: the manager knows the link by name only (ARC's bridges). */
         if (!ifname_is_valid(l->uplink) || !ifname_is_valid(l->guest) || l->uplink_ifindex <= 0 ||
-            l->guest_ifindex <= 0 || l->uplink_ifindex == l->guest_ifindex ||
+            l->guest_ifindex < 0 || l->uplink_ifindex == l->guest_ifindex ||
             l->n_ipv6_addresses > ND_PROXY_ADDRS_MAX)
                 log_fatal("The manager sent a malformed link (%s behind %s)", l->guest, l->uplink);
         for (size_t i = 0; i < l->n_ipv6_addresses; i++) {

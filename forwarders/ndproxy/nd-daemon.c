@@ -357,12 +357,19 @@ int nd_daemon_add_pair(NdDaemon *d, const char *uplink, int uplink_ifindex, cons
         return 0;
 }
 
+static NdServed *served_find_name(NdDaemon *d, const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(d->served); i++)
+                if (d->served[i].ifindex > 0 && strcmp(d->served[i].name, name) == 0)
+                        return &d->served[i];
+        return NULL;
+}
+
 int nd_daemon_remove_pair(NdDaemon *d, const char *uplink, int uplink_ifindex,
                           const char *guest, int guest_ifindex) {
-        NdServed *u = served_find(d, uplink_ifindex), *g = served_find(d, guest_ifindex);
+        NdServed *u = served_find(d, uplink_ifindex);
+        NdServed *g = guest_ifindex > 0 ? served_find(d, guest_ifindex) : served_find_name(d, guest);
 
         (void) uplink;
-        (void) guest;
         if (g && g->kind == ND_LINK_GUEST)
                 link_unserve(d, g, /* report= */ false);
         if (u && u->kind == ND_LINK_UPLINK && u->n_guests == 0)

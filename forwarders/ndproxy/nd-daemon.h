@@ -60,7 +60,8 @@ NdDaemon *nd_daemon_free(NdDaemon *d);
 int nd_daemon_start_standalone(NdDaemon *d);
 
 /*
- * nd_daemon_add_pair() - supervised: serve @guest behind @uplink, with the guest
+ * nd_daemon_add_pair() - supervised: serve @guest (by name when @guest_ifindex is 0) behind
+ * @uplink, with the guest
  * addresses learned earlier whose routes exist.
  * Return: 0, or a negative errno (logged) when the links are not what the manager says.
  */

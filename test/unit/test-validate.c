@@ -2009,7 +2009,9 @@ static void test_guest_ipv6_enable(void **state) {
                 { "vetharc0", 5, -EINVAL },
                 { "eth0", 5, -EINVAL },
                 { "vmtap", 5, -EINVAL },
-                { "vmtap0", 0, -EINVAL },
+                { "vmtap0", 0, 0 },            /* by name: ARC's bridges */
+                { "vmtap0", -1, -EINVAL },
+                { "arcbr0", 0, -EINVAL },
                 { NULL, 5, -EINVAL },
                 { "", 5, -EINVAL },
         };
