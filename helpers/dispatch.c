@@ -51,7 +51,7 @@ static int sysctl_write(const char *path, const char *value, ErrBuf *err) {
         return 0;
 }
 
-static int helper_datapath_start(Helper *h, bool ingress_firewall, ErrBuf *err) {
+static int helper_datapath_start(Helper *h, bool ingress_firewall, bool guest_ipv6, ErrBuf *err) {
         FwConfig config = h->fw;
         unsigned n = 0;
         int r;
@@ -73,6 +73,8 @@ static int helper_datapath_start(Helper *h, bool ingress_firewall, ErrBuf *err) 
         if (r < 0)
                 return r;
         r = routing_guests_add(h, err);
+        if (r >= 0 && guest_ipv6)
+                r = routing_guests_ipv6_add(h, err);
         if (r < 0)
                 return r;
         /* The manager hears of foreign drop policies right after this answer. */
@@ -105,7 +107,10 @@ int helper_datapath_stop(Helper *h, ErrBuf *err) {
 
 /* The checked arguments of any operation. */
 typedef union HelperArgs {
-        bool ingress_firewall;
+        struct {
+                bool ingress_firewall;
+                bool guest_ipv6;
+        } datapath_start;
         NsConnectArgs ns_connect;
         NsDisconnectArgs ns_disconnect;
         UplinkArgs uplink;
@@ -164,7 +169,8 @@ static int check_datapath_start(const Helper *h, const HelperRequest *req, const
         (void) h;
         (void) fds;
         (void) err;
-        ret->ingress_firewall = req->datapath_start->ingress_firewall;
+        ret->datapath_start.ingress_firewall = req->datapath_start->ingress_firewall;
+        ret->datapath_start.guest_ipv6 = req->datapath_start->guest_ipv6;
         return 0;
 }
 
@@ -172,7 +178,8 @@ static int handle_datapath_start(Helper *h, const HelperArgs *a, HelperResult *r
                                  HelperResponse *resp, ErrBuf *err) {
         (void) res;
         (void) resp;
-        return helper_datapath_start(h, a->ingress_firewall, err);
+        return helper_datapath_start(h, a->datapath_start.ingress_firewall,
+                                     a->datapath_start.guest_ipv6, err);
 }
 
 static int check_nothing(const Helper *h, const HelperRequest *req, const int *fds,

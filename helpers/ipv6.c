@@ -102,9 +102,6 @@ int helper_guest_ipv6_enable(Helper *h, const GuestLinkArgs *a, ErrBuf *err) {
                 if (r < 0)
                         return r;
         }
-        r = routing_guests_ipv6_add(h, err);
-        if (r < 0)
-                return r;
         return forwarding_on(h, err);
 }
 

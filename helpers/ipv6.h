@@ -9,9 +9,10 @@
  *   UplinkAdd.keep_slaac   accept_ra=2 on the uplink, before forwarding is turned on
  *                          (turning it on drops the default routes of links that stop
  *                          accepting RAs), so the host keeps its SLAAC address and route;
+ *   DatapathStart.guest_ipv6  one rule sending IPv6 lookups to the guests' table first
+ *                          (PP_GUEST_IPV6_TABLE), there as long as the datapath is;
  *   GuestIpv6Enable        IPv6 on the host side of a guest link (no DAD, no RAs taken,
- *                          no address made there), forwarding on, and one rule sending
- *                          IPv6 lookups to the guests' table first (PP_GUEST_IPV6_TABLE);
+ *                          no address made there), and forwarding on;
  *   GuestRoute6            a guest address's /128 route in that table and its entry in
  *                          the link's accepted sources, after route6_check_guest_address().
  *

@@ -207,6 +207,7 @@ int manager_start(Manager *m) {
         HelperRequest req = HELPER_REQUEST_INIT;
 
         op.ingress_firewall = m->config.ingress_firewall;
+        op.guest_ipv6 = m->config.forwarders.ndproxy;
         req.op_case = OP(DATAPATH_START);
         req.datapath_start = &op;
         /* The helper serves requests in order: anything a client asks for after this is

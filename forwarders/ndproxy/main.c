@@ -226,7 +226,7 @@ static void on_status(ForwarderStatus *st, void *userdata) {
         Nd *nd = userdata;
         const NdProxy *p = nd_daemon_proxy(nd->daemon);
         size_t n_links = nd_proxy_n_links(p), n = 0, k = 0;
-        size_t max = 1 + n_links * (6 + _ND_DROP_MAX);
+        size_t max = 1 + n_links * (7 + _ND_DROP_MAX);
 
         nd->links = calloc(n_links ?: 1, sizeof *nd->links);
         nd->link_ptrs = calloc(n_links ?: 1, sizeof *nd->link_ptrs);
@@ -258,6 +258,7 @@ static void on_status(ForwarderStatus *st, void *userdata) {
                         counter_add(nd, &n, name, "learned", c->learned);
                         counter_add(nd, &n, name, "learn_refused", c->learn_refused);
                         counter_add(nd, &n, name, "expired", c->expired);
+                        counter_add(nd, &n, name, "answered", c->answered);
                         counter_add(nd, &n, name, "addresses", l->n_addrs);
                 }
                 for (NdDrop r = 0; r < _ND_DROP_MAX; r++)

@@ -555,6 +555,25 @@ static bool copy_destination(NdDaemon *d, const NdDecision *dec, const NdEgress 
         return false;
 }
 
+/* A guest asks for an address of the host's: the host's answer, with our MAC there. */
+static void answer_for_host(NdDaemon *d, int ifindex, const NdPacket *ns) {
+        const NdLink *l = nd_proxy_get_link(d->proxy, ifindex);
+        size_t len;
+        int r;
+
+        if (!l)
+                return;
+        r = nd_packet_build_na(ns, &l->mac, /* router= */ true, d->out, sizeof d->out, &len);
+        if (r >= 0)
+                r = nd_socket_send(d->packet_fd, ifindex, d->out, len);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to answer for the host on %s: %m",
+                                nd_daemon_link_name(d, ifindex));
+                (void) nd_proxy_count_drop(d->proxy, ifindex, ND_DROP_SEND_FAILED);
+        } else
+                (void) nd_proxy_count_answered(d->proxy, ifindex);
+}
+
 static void handle_frame(NdDaemon *d, const NdFrame *f) {
         NdDecision dec;
         NdPacket pkt;
@@ -572,6 +591,8 @@ static void handle_frame(NdDaemon *d, const NdFrame *f) {
         }
         if (dec.learned)
                 on_learned(d, &dec);
+        if (dec.answer)
+                answer_for_host(d, f->ifindex, &pkt);
         for (size_t i = 0; i < dec.n_egress; i++) {
                 const NdEgress *e = &dec.egress[i];
                 MacAddr dst;
@@ -692,12 +713,13 @@ void nd_daemon_print_stats(const NdDaemon *d, FILE *f, bool json) {
                 if (json)
                         fprintf(f, "%s{\"name\":\"%s\",\"kind\":\"%s\",\"received\":%llu,"
                                 "\"proxied\":%llu,\"learned\":%llu,\"learn_refused\":%llu,"
-                                "\"expired\":%llu,\"addresses\":%zu,\"dropped\":{",
+                                "\"expired\":%llu,\"answered\":%llu,\"addresses\":%zu,\"dropped\":{",
                                 i ? "," : "", name, nd_link_kind_to_string(l->kind),
                                 (unsigned long long) c->received, (unsigned long long) c->proxied,
                                 (unsigned long long) c->learned,
                                 (unsigned long long) c->learn_refused,
-                                (unsigned long long) c->expired, l->n_addrs);
+                                (unsigned long long) c->expired,
+                                (unsigned long long) c->answered, l->n_addrs);
                 else
                         fprintf(f, "  %s (%s): received %llu, proxied %llu, learned %llu, "
                                 "refused %llu, expired %llu, addresses %zu",

@@ -19,6 +19,10 @@
  *   3b. A frame to one of the host's own addresses, or an NS for one, is the host's own
  *      Neighbor Discovery (a guest resolving or probing the host, the router probing the
  *      host's SLAAC address): its kernel answers, the proxy stays out (ND_DROP_FOR_HOST).
+ *      But a guest asking for a global address the host has on the uplink asks on a link
+ *      where the kernel does not have it (and so does not answer): the proxy answers
+ *      itself, for the host, with its MAC on that link (NdDecision.answer), as it would
+ *      relay the owner's answer if the owner were another node of the uplink.
  *   4. The rules below name the egress links; none means ND_DROP_NO_PEER.
  *   5. Only then, from a guest link, the address the frame reveals is learned.
  * The daemon then rewrites and sends one copy per egress link (nd_packet_rewrite()).
@@ -556,6 +560,13 @@ int nd_proxy_decide(const NdProxy *p, int ingress, const NdPacket *pkt, NdDecisi
                 return decided(ND_DROP_UNKNOWN_LINK, reterr_drop);
         if (mac_equal(&pkt->eth_src, &in->mac))
                 return decided(ND_DROP_OWN_FRAME, reterr_drop);
+        if (pkt->type == ND_TYPE_NS && in->kind == ND_LINK_GUEST && in->uplink != 0 &&
+            is_host_address(p, &pkt->target) && !nd_addr_is_link_local(&pkt->target)) {
+                d.dst = pkt->src;
+                d.answer = true;
+                *ret = d;
+                return 0;
+        }
         if ((!nd_addr_is_multicast(&pkt->dst) && is_host_address(p, &pkt->dst)) ||
             (pkt->type == ND_TYPE_NS && is_host_address(p, &pkt->target)))
                 return decided(ND_DROP_FOR_HOST, reterr_drop);
@@ -669,6 +680,15 @@ int nd_proxy_count_sent(NdProxy *p, int ifindex) {
         if (!l)
                 return -ENOENT;
         l->counters.proxied++;
+        return 0;
+}
+
+int nd_proxy_count_answered(NdProxy *p, int ifindex) {
+        NdLink *l = link_find(p, ifindex);
+
+        if (!l)
+                return -ENOENT;
+        l->counters.answered++;
         return 0;
 }
 

@@ -70,6 +70,7 @@ typedef struct NdLinkCounters {
         uint64_t learn_refused;      /* ... refused: table full, another link's address, not
                                       * in a prefix of the uplink, or the daemon said no */
         uint64_t expired;            /* learned addresses forgotten for lack of a sign of life */
+        uint64_t answered;           /* NS for the host answered by the proxy (nd_proxy_count_answered()) */
         uint64_t dropped[_ND_DROP_MAX];
 } NdLinkCounters;
 
@@ -111,6 +112,9 @@ typedef struct NdDecision {
          * negative errno of nd_proxy_add_address() when the frame offered an address that
          * was refused, or -ENETUNREACH for one outside every prefix the uplink's router
          * advertises, 0 otherwise. */
+        /* Answer the NS on the ingress link for the host, whose address it asks for
+         * (nd_packet_build_na()); no copy goes anywhere. */
+        bool answer;
         bool learned;
         struct in6_addr learned_addr;
         int learned_ifindex;
@@ -372,7 +376,8 @@ int nd_proxy_find_address(const NdProxy *p, const struct in6_addr *addr);
  * @ret: the links that get a copy, each with its destination rule
  * @reterr_drop: why no link gets one
  *
- * Return: 0 with at least one egress link, or -EBADMSG with the reason in @reterr_drop.
+ * Return: 0 with at least one egress link or an answer to give, or -EBADMSG with the reason
+ * in @reterr_drop.
  */
 int nd_proxy_decide(const NdProxy *p, int ingress, const NdPacket *pkt, NdDecision *ret,
                     NdDrop *reterr_drop);
@@ -402,6 +407,15 @@ int nd_proxy_input(NdProxy *p, int ingress, const uint8_t *frame, size_t len, bo
  * Return: 0, or -ENOENT if @ifindex is not served.
  */
 int nd_proxy_count_sent(NdProxy *p, int ifindex);
+
+/*
+ * nd_proxy_count_answered() - the proxy answered an NS for the host on a link.
+ * @p: the proxy
+ * @ifindex: the link
+ *
+ * Return: 0, or -ENOENT if @ifindex is not served.
+ */
+int nd_proxy_count_answered(NdProxy *p, int ifindex);
 
 /*
  * nd_proxy_count_drop() - count a drop the daemon decided (ND_DROP_NO_NEIGHBOR,

@@ -826,9 +826,28 @@ static void test_host_addresses(void **state) {
                 addrs[i] = tf_in6(host[i]);
         assert_int_equal(nd_proxy_set_host_addresses(p, addrs, ELEMENTSOF(host)), 0);
 
-        /* A guest resolving the host's 2001:db8:1::1: the host's kernel answers. */
-        assert_int_equal(input_dropped(p, G1, captured_ns_multicast, sizeof captured_ns_multicast),
+        /* A guest resolving the host's 2001:db8:1::1, which the host has on the uplink
+         * (where the guest's NS never reaches the kernel): the proxy answers, copies go
+         * nowhere. From an unpaired guest link or from the uplink: the kernel's. */
+        d = input_ok(p, G1, captured_ns_multicast, sizeof captured_ns_multicast);
+        assert_true(d.answer);
+        assert_int_equal(d.n_egress, 0);
+        assert_memory_equal(&d.dst, captured_ns_multicast + F_IP6_SRC, 16);
+        assert_int_equal(input_dropped(p, G4, captured_ns_multicast, sizeof captured_ns_multicast),
                          ND_DROP_FOR_HOST);
+        tf_ns(&f, true);
+        from_mac(&f, ROUTER_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::77");
+        tf_fix(&f);
+        assert_int_equal(input_dropped(p, U, f.b, f.len), ND_DROP_FOR_HOST);
+        /* A link-local target is another link's: the guest's own link answers it. */
+        tf_ns(&f, true);
+        tf_addr_at(f.b + F_TARGET, "fe80::99");
+        tf_fix(&f);
+        assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_FOR_HOST);
+        assert_int_equal(nd_proxy_count_answered(p, G1), 0);
+        assert_int_equal(nd_proxy_get_link(p, G1)->counters.answered, 1);
+        assert_int_equal(nd_proxy_count_answered(p, 99), -ENOENT);
         /* Unicast to the host's link-local address (a guest's NA to the host). */
         tf_na(&f, 0x60, true);
         from_mac(&f, GUEST_MAC);
