@@ -98,6 +98,7 @@ static int parse_args(int argc, char **argv, Args *a) {
         };
         const OptionsSpec spec = {
                 .usage = "ndproxyd [OPTIONS] UPLINK DOWNLINK...\n"
+                         "       ndproxyd [OPTIONS] UPLINK:DOWNLINK[:DOWNLINK...]\n"
                          "       ndproxyd --control-fd=FD [OPTIONS]",
                 .description = "RFC 4389 Neighbor Discovery proxy: guests behind DOWNLINKs share the IPv6\n"
                                "prefix of UPLINK. Downlinks that do not exist yet are served when they appear.",
@@ -117,6 +118,20 @@ static int parse_args(int argc, char **argv, Args *a) {
                         return -EINVAL;
                 }
                 return 0;
+        }
+        /* One operand UPLINK:DOWNLINK[:DOWNLINK...] is the same (a unit's instance name,
+         * ndproxyd@eth0:lxdbr0.service): no interface name has a ':'. */
+        if (argc - first == 1 && strchr(argv[first], ':')) {
+                static char *split[ND_PROXY_LINKS_MAX + 1];
+                char *save = NULL;
+                int n = 0;
+
+                for (char *t = strtok_r(argv[first], ":", &save); t && n < ND_PROXY_LINKS_MAX + 1;
+                     t = strtok_r(NULL, ":", &save))
+                        split[n++] = t;
+                argv = split;
+                argc = n;
+                first = 0;
         }
         if (argc - first < 2) {
                 options_usage(&spec, stderr);

@@ -335,7 +335,7 @@ static int priv_setup(Priv *p, int channel_fd) {
         capng_get_caps_process();
         if (!capng_have_capability(CAPNG_PERMITTED, CAP_KILL))
                 n_caps--;
-        r = privs_restrict_caps(caps, n_caps);
+        r = privs_keep_effective(caps, n_caps);
         if (r < 0)
                 return log_error_errno(r, "Failed to keep only CAP_NET_ADMIN: %m");
         if (privs_set_no_new_privs() < 0)

@@ -319,11 +319,21 @@ def test_ndproxy_off_keeps_the_datapath_as_it_was(fresh_lab):
 
 # ---- standalone ---------------------------------------------------------------------------
 
-def test_standalone_serves_a_bridge_made_after_it_started():
+# As ndproxyd@.service runs it: its own user, CAP_NET_RAW and CAP_NET_ADMIN ambient and
+# nothing else in its bounding set.
+AS_UNIT = ["setpriv", "--reuid=61234", "--regid=61234", "--clear-groups",
+           "--inh-caps=-all,+net_raw,+net_admin", "--ambient-caps=-all,+net_raw,+net_admin",
+           "--bounding-set=-all,+net_raw,+net_admin"]
+CAP_KILL, CAP_NET_ADMIN = 1 << 5, 1 << 12
+
+
+@pytest.mark.parametrize("as_unit", [False, True], ids=["as-root", "as-the-unit"])
+def test_standalone_serves_a_bridge_made_after_it_started(as_unit):
     """`ndproxyd eth0 lxdbr0` in a "VM" namespace whose uplink is the lan, lxdbr0 created
     afterwards with a container behind it: the container reaches the lan over IPv6, the
-    VM has its /128 route, the parsing child runs as nobody without capabilities, and
-    SIGTERM removes the route and restores forwarding."""
+    VM has its /128 route, the parsing child holds no capability (and runs as nobody when
+    started as root), and SIGTERM removes the route and restores forwarding. Started as
+    the systemd unit starts it, the same with the unit's user and capabilities."""
     build = pplab.build_dir()
     with pplab.Topology() as topo:
         lan, vm, ct = topo.add_netns("lan"), topo.add_netns("vm"), topo.add_netns("ct")
@@ -331,9 +341,10 @@ def test_standalone_serves_a_bridge_made_after_it_started():
         lan.add_peer(pplab.Radvd(prefix=str(PREFIX)))
         wait_slaac(vm, "eth0", "the VM")
         log = topo.dir / "ndproxyd.log"
+        links = ["eth0:lxdbr0"] if as_unit else ["eth0", "lxdbr0"]
         with open(log, "w") as out:
-            nd = vm.spawn(build / "bin" / "ndproxyd", "--log-level=debug", "eth0", "lxdbr0",
-                          stdout=out, stderr=subprocess.STDOUT)
+            nd = vm.spawn(*(AS_UNIT if as_unit else []), build / "bin" / "ndproxyd",
+                          "--log-level=debug", *links, stdout=out, stderr=subprocess.STDOUT)
         err = pplab.poll(lambda: None if "Waiting for lxdbr0" in log.read_text() else "not yet",
                          timeout=5, what="ndproxyd waiting")
         assert err is None, log.read_text()
@@ -350,16 +361,21 @@ def test_standalone_serves_a_bridge_made_after_it_started():
         assert vm.out("sysctl", "-n", "net.ipv6.conf.eth0.accept_ra").strip() == "2"
         assert vm.out("sysctl", "-n", "net.ipv6.conf.all.forwarding").strip() == "1"
 
-        # Two processes: the parent with CAP_NET_ADMIN (and CAP_KILL, the child being
-        # another user), the child with nothing, as nobody; both under seccomp.
+        # Two processes: the parent with CAP_NET_ADMIN (and CAP_KILL when the child is
+        # another user: started as root, the child is nobody), the child with nothing;
+        # both under seccomp.
         parent = pplab.proc_status(nd.pid)
         kids = open(f"/proc/{nd.pid}/task/{nd.pid}/children").read().split()
         assert len(kids) == 1, kids
         child = pplab.proc_status(int(kids[0]))
-        assert int(parent["CapEff"], 16) == (1 << 12) | (1 << 5), parent["CapEff"]
-        assert int(child["CapEff"], 16) == 0 and int(child["CapPrm"], 16) == 0, child
-        assert child["Uid"].split()[0] == "65534", child["Uid"]
+        want = CAP_NET_ADMIN if as_unit else CAP_NET_ADMIN | CAP_KILL
+        assert int(parent["CapEff"], 16) == want, parent["CapEff"]
+        assert int(parent["CapAmb"], 16) == 0, parent["CapAmb"]
+        for field in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+            assert int(child[field], 16) == 0, (field, child)
+        assert child["Uid"].split()[0] == ("61234" if as_unit else "65534"), child["Uid"]
         assert parent["Seccomp"] == "2" and child["Seccomp"] == "2"
+        assert child["NoNewPrivs"] == "1" and parent["NoNewPrivs"] == "1"
 
         nd.send_signal(signal.SIGTERM)
         assert nd.wait(timeout=10) == 0, log.read_text()
