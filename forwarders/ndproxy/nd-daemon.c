@@ -555,19 +555,20 @@ static bool copy_destination(NdDaemon *d, const NdDecision *dec, const NdEgress 
         return false;
 }
 
-/* A guest asks for an address of the host's: the host's answer, with our MAC there. */
-static void answer_for_host(NdDaemon *d, int ifindex, const NdPacket *ns) {
+/* The proxy's answer to an NS, with our MAC on the link it came from: for the host (a
+ * guest asks for its address), or for a guest seen alive lately (the uplink asks). */
+static void answer_ns(NdDaemon *d, int ifindex, const NdPacket *ns, bool router) {
         const NdLink *l = nd_proxy_get_link(d->proxy, ifindex);
         size_t len;
         int r;
 
         if (!l)
                 return;
-        r = nd_packet_build_na(ns, &l->mac, /* router= */ true, d->out, sizeof d->out, &len);
+        r = nd_packet_build_na(ns, &l->mac, router, d->out, sizeof d->out, &len);
         if (r >= 0)
                 r = nd_socket_send(d->packet_fd, ifindex, d->out, len);
         if (r < 0) {
-                log_debug_errno(r, "Failed to answer for the host on %s: %m",
+                log_debug_errno(r, "Failed to answer an NS on %s: %m",
                                 nd_daemon_link_name(d, ifindex));
                 (void) nd_proxy_count_drop(d->proxy, ifindex, ND_DROP_SEND_FAILED);
         } else
@@ -592,7 +593,7 @@ static void handle_frame(NdDaemon *d, const NdFrame *f) {
         if (dec.learned)
                 on_learned(d, &dec);
         if (dec.answer)
-                answer_for_host(d, f->ifindex, &pkt);
+                answer_ns(d, f->ifindex, &pkt, dec.answer_router);
         for (size_t i = 0; i < dec.n_egress; i++) {
                 const NdEgress *e = &dec.egress[i];
                 MacAddr dst;

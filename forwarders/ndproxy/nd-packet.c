@@ -59,6 +59,7 @@ static const char *const nd_drop_names[_ND_DROP_MAX] = {
         [ND_DROP_NO_PEER] = "no-peer",
         [ND_DROP_LOCAL_DESTINATION] = "local-destination",
         [ND_DROP_FOR_HOST] = "for-host",
+        [ND_DROP_ANSWERED] = "answered",
         [ND_DROP_NO_NEIGHBOR] = "no-neighbor",
         [ND_DROP_SEND_FAILED] = "send-failed",
 };

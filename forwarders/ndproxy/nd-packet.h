@@ -92,6 +92,7 @@ typedef enum NdDrop {
         ND_DROP_LOCAL_DESTINATION,   /* unicast to a guest address learned on the ingress link */
         ND_DROP_FOR_HOST,            /* to an address of the host, or an NS for one: the
                                       * host's own Neighbor Discovery, answered by its kernel */
+        ND_DROP_ANSWERED,            /* a guest's NA to an asker the proxy answered for it */
         /* the daemon */
         ND_DROP_NO_NEIGHBOR,         /* unicast towards an uplink, destination not in its neighbour table */
         ND_DROP_SEND_FAILED,         /* the kernel refused the copy */

@@ -67,6 +67,16 @@
  * addresses back (nd_proxy_get_link()) to remove routes when a link goes, and replays them
  * with nd_proxy_add_address() after a restart.
  *
+ * Answering for a guest: the router that resolves a learned guest address would wait for
+ * two relays and the guest. When the guest showed a sign of life within
+ * ND_PROXY_FRESH_USEC the proxy answers the uplink's NS at once, as a proxy with a valid
+ * entry may (RFC 4389 §4.1.3.2, what ndppd's session cache and the kernel's proxy_ndp
+ * do), and still relays the NS to the guest so that it learns the asker, but not again
+ * for the same asker within ND_PROXY_RELAY_HOLD_USEC: a flood of NS from the uplink costs
+ * the guest one per second. The guest's own answer to that asker is then dropped
+ * (ND_DROP_ANSWERED): the asker has one. DAD NS are never answered, only relayed: the
+ * guest defends its address itself.
+ *
  * Aging: each learned address carries the time of its last sign of life (proxy clock,
  * nd_proxy_set_clock()): the guest's NA or DAD NS for it, or any frame from it. The daemon
  * arms one timer for the oldest (nd_proxy_oldest_address()), asks the kernel whether its
@@ -318,6 +328,7 @@ int nd_proxy_add_address(NdProxy *p, int guest, const struct in6_addr *addr) {
         if (g->n_addrs >= ND_PROXY_ADDRS_MAX)
                 return -ENOSPC;
         g->addr_seen[g->n_addrs] = p->now;
+        g->addr_answered[g->n_addrs] = 0;
         g->addrs[g->n_addrs++] = *addr;
         return 1;
 }
@@ -335,6 +346,8 @@ int nd_proxy_forget_address(NdProxy *p, int guest, const struct in6_addr *addr) 
         n = g->n_addrs - (size_t) i - 1;
         memmove(&g->addrs[i], &g->addrs[i + 1], n * sizeof g->addrs[0]);
         memmove(&g->addr_seen[i], &g->addr_seen[i + 1], n * sizeof g->addr_seen[0]);
+        memmove(&g->addr_asker[i], &g->addr_asker[i + 1], n * sizeof g->addr_asker[0]);
+        memmove(&g->addr_answered[i], &g->addr_answered[i + 1], n * sizeof g->addr_answered[0]);
         g->n_addrs--;
         return 0;
 }
@@ -564,6 +577,7 @@ int nd_proxy_decide(const NdProxy *p, int ingress, const NdPacket *pkt, NdDecisi
             is_host_address(p, &pkt->target) && !nd_addr_is_link_local(&pkt->target)) {
                 d.dst = pkt->src;
                 d.answer = true;
+                d.answer_router = true;
                 *ret = d;
                 return 0;
         }
@@ -619,6 +633,40 @@ int nd_proxy_decide(const NdProxy *p, int ingress, const NdPacket *pkt, NdDecisi
         return 0;
 }
 
+/* An NS from the uplink for a guest address seen alive lately: answer it (see the theory
+ * of operation), and relay it only if this asker was not relayed lately. */
+static void answer_for_guest(NdProxy *p, const NdPacket *pkt, NdDecision *d) {
+        NdLink *g;
+        ssize_t i;
+
+        if ((pkt->flags & ND_FLAG_DAD) || d->n_egress != 1)
+                return;
+        g = link_find(p, d->egress[0].ifindex);
+        if (!g || g->kind != ND_LINK_GUEST)
+                return;
+        i = link_addr_index(g, &pkt->target);
+        if (i < 0 || p->now - g->addr_seen[i] > ND_PROXY_FRESH_USEC)
+                return;
+        d->answer = true;
+        d->answer_router = false;
+        if (g->addr_answered[i] != 0 && p->now - g->addr_answered[i] < ND_PROXY_RELAY_HOLD_USEC &&
+            addr_equal(&g->addr_asker[i], &pkt->src))
+                d->n_egress = 0;
+        else {
+                g->addr_answered[i] = p->now;
+                g->addr_asker[i] = pkt->src;
+        }
+}
+
+/* A guest's solicited NA to an asker the proxy answered for it lately. */
+static bool already_answered(const NdProxy *p, const NdLink *g, const NdPacket *pkt) {
+        ssize_t i = link_addr_index(g, &pkt->target);
+
+        return i >= 0 && g->addr_answered[i] != 0 &&
+               p->now - g->addr_answered[i] < ND_PROXY_RELAY_HOLD_USEC &&
+               addr_equal(&g->addr_asker[i], &pkt->dst);
+}
+
 int nd_proxy_input(NdProxy *p, int ingress, const uint8_t *frame, size_t len, bool vlan_tagged,
                    NdPacket *ret_pkt, NdDecision *ret, NdDrop *reterr_drop) {
         NdLink *in = link_find(p, ingress);
@@ -667,6 +715,14 @@ int nd_proxy_input(NdProxy *p, int ingress, const uint8_t *frame, size_t len, bo
                                 d.learn_error = r;
                         }
                 }
+        }
+
+        if (in->kind == ND_LINK_UPLINK && pkt.type == ND_TYPE_NS)
+                answer_for_guest(p, &pkt, &d);
+        else if (in->kind == ND_LINK_GUEST && pkt.type == ND_TYPE_NA &&
+                 (pkt.flags & ND_FLAG_SOLICITED) && already_answered(p, in, &pkt)) {
+                in->counters.dropped[ND_DROP_ANSWERED]++;
+                return decided(ND_DROP_ANSWERED, reterr_drop);
         }
 
         *ret_pkt = pkt;

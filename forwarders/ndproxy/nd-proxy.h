@@ -36,6 +36,11 @@
 #define ND_PROXY_NEIGHBORS_MAX 256                /* the proxy's own neighbour cache */
 #define ND_PROXY_HOST_ADDRS_MAX 256               /* the host's own IPv6 addresses */
 #define ND_PROXY_NEVER UINT64_MAX                 /* an expiry that does not come */
+/* A learned address seen alive this recently is answered for by the proxy itself (the
+ * kernel's REACHABLE_TIME, RFC 4861 §10). */
+#define ND_PROXY_FRESH_USEC (30 * UINT64_C(1000000))
+/* The same router asking again for the same guest within this long is not relayed again. */
+#define ND_PROXY_RELAY_HOLD_USEC UINT64_C(1000000)
 
 typedef struct NdProxy NdProxy;
 
@@ -70,7 +75,8 @@ typedef struct NdLinkCounters {
         uint64_t learn_refused;      /* ... refused: table full, another link's address, not
                                       * in a prefix of the uplink, or the daemon said no */
         uint64_t expired;            /* learned addresses forgotten for lack of a sign of life */
-        uint64_t answered;           /* NS for the host answered by the proxy (nd_proxy_count_answered()) */
+        uint64_t answered;           /* NS the proxy answered itself, for the host or a guest
+                                      * (nd_proxy_count_answered()) */
         uint64_t dropped[_ND_DROP_MAX];
 } NdLinkCounters;
 
@@ -93,6 +99,8 @@ typedef struct NdLink {
         size_t n_addrs;              /* guest link: learned addresses, oldest first */
         struct in6_addr addrs[ND_PROXY_ADDRS_MAX];
         uint64_t addr_seen[ND_PROXY_ADDRS_MAX]; /* ... the last sign of life of each (clock) */
+        struct in6_addr addr_asker[ND_PROXY_ADDRS_MAX]; /* ... who the proxy last answered for it */
+        uint64_t addr_answered[ND_PROXY_ADDRS_MAX];  /* ... and when (0: never) */
         size_t n_prefixes;           /* uplink: prefixes its router advertises */
         NdLinkPrefix prefixes[ND_PROXY_PREFIXES_MAX];
 } NdLink;
@@ -112,9 +120,14 @@ typedef struct NdDecision {
          * negative errno of nd_proxy_add_address() when the frame offered an address that
          * was refused, or -ENETUNREACH for one outside every prefix the uplink's router
          * advertises, 0 otherwise. */
-        /* Answer the NS on the ingress link for the host, whose address it asks for
-         * (nd_packet_build_na()); no copy goes anywhere. */
+        /* Answer the NS on the ingress link (nd_packet_build_na(), Router flag as
+         * answer_router): for the host, whose address a guest asks for (no copy goes
+         * anywhere); or for a guest seen alive within ND_PROXY_FRESH_USEC, whose address
+         * the uplink asks for (the NS is still relayed to it, at most once per asker per
+         * ND_PROXY_RELAY_HOLD_USEC, so that it learns the asker; its own answer is then
+         * not relayed again: ND_DROP_ANSWERED). nd_proxy_input() only, for guests. */
         bool answer;
+        bool answer_router;
         bool learned;
         struct in6_addr learned_addr;
         int learned_ifindex;
@@ -409,7 +422,7 @@ int nd_proxy_input(NdProxy *p, int ingress, const uint8_t *frame, size_t len, bo
 int nd_proxy_count_sent(NdProxy *p, int ifindex);
 
 /*
- * nd_proxy_count_answered() - the proxy answered an NS for the host on a link.
+ * nd_proxy_count_answered() - the proxy answered an NS itself on a link.
  * @p: the proxy
  * @ifindex: the link
  *

@@ -144,21 +144,26 @@ static void check_answer(const NdProxy *p, int ingress, const NdPacket *ns) {
         NdDrop drop;
         size_t len;
 
-        CHECK(l && l->kind == ND_LINK_GUEST && l->uplink != 0);
+        /* For the host on a paired guest link, or for a guest on an uplink. */
+        CHECK(l && ((l->kind == ND_LINK_GUEST && l->uplink != 0) || l->kind == ND_LINK_UPLINK));
         CHECK(ns->type == ND_TYPE_NS && !nd_addr_is_link_local(&ns->target));
-        CHECK(nd_packet_build_na(ns, &l->mac, true, out, sizeof out, &len) == 0);
+        bool router = l->kind == ND_LINK_GUEST; /* the host routes; a guest does not */
+        CHECK(nd_packet_build_na(ns, &l->mac, router, out, sizeof out, &len) == 0);
         CHECK(nd_packet_parse(out, len, false, &na, &drop) == 0);
-        CHECK(na.type == ND_TYPE_NA && (na.flags & ND_FLAG_ROUTER));
+        CHECK(na.type == ND_TYPE_NA && !!(na.flags & ND_FLAG_ROUTER) == router);
         CHECK(memcmp(&na.target, &ns->target, sizeof na.target) == 0);
         CHECK(memcmp(na.lladdr.b, l->mac.b, MAC_LEN) == 0);
         CHECK(!(na.flags & ND_FLAG_OVERRIDE));
 }
 
 static void check_decision(const NdProxy *p, int ingress, const NdDecision *d) {
-        if (d->answer) {
+        /* For the host: nothing relayed; for a guest: at most the one copy to it. */
+        if (d->answer && d->answer_router) {
                 CHECK(d->n_egress == 0);
                 return;
         }
+        if (d->answer && d->n_egress == 0)
+                return;
         CHECK(d->n_egress > 0 && d->n_egress <= ND_PROXY_EGRESS_MAX);
         for (size_t i = 0; i < d->n_egress; i++) {
                 const NdLink *l = nd_proxy_get_link(p, d->egress[i].ifindex);
@@ -222,8 +227,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (nd_proxy_input(proxy, ingress, data, size, false, &pkt2, &d2, &drop) == 0) {
                         CHECK(decided == 0);
                         check_decision(proxy, ingress, &d2);
-                        CHECK(d2.n_egress == d.n_egress && d2.answer == d.answer);
-                        CHECK(memcmp(d2.egress, d.egress, d.n_egress * sizeof d.egress[0]) == 0);
+                        if (d2.answer && !d.answer) {
+                                /* Answered for a fresh guest: the one copy to it, or none. */
+                                CHECK(!d2.answer_router && d.n_egress == 1 && d2.n_egress <= 1);
+                                check_answer(proxy, ingress, &pkt2);
+                        } else {
+                                CHECK(d2.n_egress == d.n_egress && d2.answer == d.answer);
+                                CHECK(memcmp(d2.egress, d.egress,
+                                             d.n_egress * sizeof d.egress[0]) == 0);
+                        }
                         if (d2.learned) {
                                 CHECK(d2.learned_ifindex == ingress);
                                 CHECK(nd_proxy_find_address(proxy, &d2.learned_addr) == ingress);
@@ -231,7 +243,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                                               &d2.learned_addr) == 0);
                         }
                 } else {
-                        CHECK(decided != 0);
+                        /* The input path also drops a guest's answer the proxy gave. */
+                        CHECK(decided != 0 || drop == ND_DROP_ANSWERED);
                         CHECK(drop >= 0 && drop < _ND_DROP_MAX);
                 }
         }

@@ -886,6 +886,81 @@ static void test_host_addresses(void **state) {
         assert_int_equal(nd_proxy_add_address(p, G1, &addrs[ND_PROXY_HOST_ADDRS_MAX]), 1);
 }
 
+/* The router's NS for a guest address, from asker, at the proxy clock's now. */
+static NdDecision router_ns(NdProxy *p, const char *target, const char *asker, uint64_t now) {
+        TFrame f;
+
+        nd_proxy_set_clock(p, now);
+        tf_ns(&f, true);
+        from_mac(&f, ROUTER_MAC);
+        tf_mac_at(f.b + F_NSNA_OPTS + 2, ROUTER_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, asker);
+        tf_addr_at(f.b + F_TARGET, target);
+        tf_addr_at(f.b + F_IP6_DST, "ff02::1:ff00:a");
+        tf_fix(&f);
+        return input_ok(p, U, f.b, f.len);
+}
+
+static void test_answer_for_a_fresh_guest(void **state) {
+        const uint64_t s = 1000000;
+        NdProxy *p = *state;
+        NdDecision d;
+        TFrame f;
+
+        advertise(p, U);
+        nd_proxy_set_clock(p, 10 * s);
+        assert_true(guest_na(p, G1, "2001:db8:1::a").learned);
+
+        /* Answered at once, and relayed so that the guest learns the asker. */
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 11 * s);
+        assert_true(d.answer);
+        assert_false(d.answer_router);
+        assert_egress(&d, (const int[]) { G1, 0 });
+        /* The same asker again within a second: answered, not relayed. */
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 11 * s + s / 2);
+        assert_true(d.answer);
+        assert_int_equal(d.n_egress, 0);
+        /* Another asker, or the same a second later: relayed again. */
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::2", 11 * s + s / 2);
+        assert_egress(&d, (const int[]) { G1, 0 });
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::2", 12 * s + s / 2);
+        assert_egress(&d, (const int[]) { G1, 0 });
+
+        /* The guest's own answer to that asker is not relayed: the asker has one. Its
+         * answer to someone else, or unsolicited, is. */
+        tf_na(&f, 0x60, true);
+        from_mac(&f, GUEST_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::a");
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::a");
+        tf_addr_at(f.b + F_IP6_DST, "2001:db8:1::2");
+        tf_fix(&f);
+        assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_ANSWERED);
+        tf_addr_at(f.b + F_IP6_DST, "2001:db8:1::3");
+        tf_fix(&f);
+        d = input_ok(p, G1, f.b, f.len);
+        (void) egress_to(&d, U);
+
+        /* No sign of life for longer than ND_PROXY_FRESH_USEC: relayed, not answered. */
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 13 * s + ND_PROXY_FRESH_USEC);
+        assert_false(d.answer);
+        assert_egress(&d, (const int[]) { G1, 0 });
+
+        /* An address nobody learned: relayed to every guest, never answered. */
+        d = router_ns(p, "2001:db8:1::77", "2001:db8:1::1", 14 * s + ND_PROXY_FRESH_USEC);
+        assert_false(d.answer);
+        assert_egress(&d, (const int[]) { G1, G2, 0 });
+
+        /* DAD from the uplink for a fresh guest's address: the guest defends it itself. */
+        nd_proxy_set_clock(p, 15 * s + ND_PROXY_FRESH_USEC);
+        assert_false(guest_na(p, G1, "2001:db8:1::a").learned);   /* fresh again */
+        tf_dad(&f);
+        from_mac(&f, ROUTER_MAC);
+        d = input_ok(p, U, f.b, f.len);
+        assert_false(d.answer);
+        assert_egress(&d, (const int[]) { G1, 0 });
+        assert_int_equal(nd_proxy_get_link(p, G1)->counters.dropped[ND_DROP_ANSWERED], 1);
+}
+
 /* ---- counters and the copies ----------------------------------------------------------- */
 
 static void test_counters(void **state) {
@@ -990,6 +1065,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_neighbor_cache, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_host_addresses, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_answer_for_a_fresh_guest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
                 cmocka_unit_test(test_copies),
         };
