@@ -55,13 +55,13 @@ struct NdDaemon {
         NdDaemonConfig config;
         NdDaemonOps ops;
         NdProxy *proxy;
-        NdBatch *batch;
+        NdRing *ring;
         int packet_fd, netlink_fd, monitor_fd;
         sd_event_source *packet_src, *monitor_src, *expiry_src;
         NdServed served[ND_PROXY_LINKS_MAX];
         uint64_t frames_elsewhere;   /* read from a link we do not serve */
         uint64_t rs_sent;
-        uint8_t out[ND_FRAME_MAX];
+        uint8_t out[ND_RING_FRAME_SIZE];
 };
 
 static const MacAddr all_nodes_mac = { .b = { 0x33, 0x33, 0, 0, 0, 0x01 } };
@@ -619,28 +619,18 @@ static void handle_frame(NdDaemon *d, const NdFrame *f) {
 
 static int on_packets(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         NdDaemon *d = userdata;
-        NdFrame *frames;
         bool counted = false;
-        int n;
+        NdFrame f;
 
         (void) s;
+        (void) fd;
         (void) revents;
-        /* A few batches per wake-up, then let the other sources run. */
-        for (int round = 0; round < 8; round++) {
-                n = nd_socket_receive(fd, d->batch, &frames);
-                if (n < 0) {
-                        log_warning_errno(n, "Failed to read frames, ignoring: %m");
-                        break;
-                }
-                if (n == 0)
-                        break;
-                daemon_tick(d);
-                for (int i = 0; i < n; i++) {
-                        counted |= served_find(d, frames[i].ifindex) != NULL;
-                        handle_frame(d, &frames[i]);
-                }
-                if (n < ND_BATCH_MAX)
-                        break;
+        daemon_tick(d);
+        /* A ring's worth at most per wake-up, then let the other sources run. */
+        for (unsigned n = 0; n < ND_RING_FRAMES && nd_ring_next(d->ring, &f) > 0; n++) {
+                counted |= served_find(d, f.ifindex) != NULL;
+                handle_frame(d, &f);
+                nd_ring_release(d->ring);
         }
         if (counted)
                 daemon_changed(d);
@@ -662,8 +652,9 @@ int nd_daemon_new(sd_event *e, const NdDaemonConfig *config, const NdDaemonOps *
                           .monitor_fd = config->monitor_fd };
         if (d->config.address_lifetime_usec == 0)
                 d->config.address_lifetime_usec = ND_ADDRESS_LIFETIME_DEFAULT_USEC;
-        d->batch = nd_batch_new();
-        r = d->batch ? nd_proxy_new(ND_PROXY_RA_ALL_NODES, &d->proxy) : -ENOMEM;
+        r = nd_ring_new(d->packet_fd, &d->ring);
+        if (r >= 0)
+                r = nd_proxy_new(ND_PROXY_RA_ALL_NODES, &d->proxy);
         if (r >= 0)
                 r = sd_event_add_io(e, &d->packet_src, d->packet_fd, EPOLLIN, on_packets, d);
         if (r >= 0)
@@ -688,7 +679,7 @@ NdDaemon *nd_daemon_free(NdDaemon *d) {
         safe_close(d->netlink_fd);
         safe_close(d->monitor_fd);
         nd_proxy_free(d->proxy);
-        nd_batch_free(d->batch);
+        nd_ring_free(d->ring);
         sd_event_unref(d->event);
         free(d);
         return NULL;
@@ -722,20 +713,22 @@ void nd_daemon_print_stats(const NdDaemon *d, FILE *f, bool json) {
                                 (unsigned long long) c->expired,
                                 (unsigned long long) c->answered, l->n_addrs);
                 else
-                        fprintf(f, "  %s (%s): received %llu, proxied %llu, learned %llu, "
-                                "refused %llu, expired %llu, addresses %zu",
+                        fprintf(f, "  %s (%s): received %llu, proxied %llu, answered %llu, "
+                                "learned %llu, refused %llu, expired %llu, addresses %zu",
                                 name, nd_link_kind_to_string(l->kind),
                                 (unsigned long long) c->received, (unsigned long long) c->proxied,
-                                (unsigned long long) c->learned,
+                                (unsigned long long) c->answered, (unsigned long long) c->learned,
                                 (unsigned long long) c->learn_refused,
                                 (unsigned long long) c->expired, l->n_addrs);
-                for (NdDrop r = 0, first = 1; r < _ND_DROP_MAX; r++) {
+                bool first = true;
+                for (NdDrop r = 0; r < _ND_DROP_MAX; r++) {
+                        const char *sep = json ? (first ? "" : ",") : (first ? "; dropped: " : ", ");
+
                         if (!c->dropped[r])
                                 continue;
-                        fprintf(f, json ? "%s\"%s\":%llu" : "%s%s %llu", first ? (json ? "" : "; dropped: ") :
-                                (json ? "," : ", "), nd_drop_to_string(r),
+                        fprintf(f, json ? "%s\"%s\":%llu" : "%s%s %llu", sep, nd_drop_to_string(r),
                                 (unsigned long long) c->dropped[r]);
-                        first = 0;
+                        first = false;
                 }
                 fputs(json ? "}}" : "\n", f);
         }

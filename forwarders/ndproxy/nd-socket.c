@@ -7,24 +7,18 @@
 #include <netinet/icmp6.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "macro.h"
 #include "nd-packet.h"
 #include "nd-socket.h"
 
-struct NdBatch {
-        NdFrame frames[ND_BATCH_MAX];
-        struct mmsghdr msgs[ND_BATCH_MAX];
-        struct iovec iov[ND_BATCH_MAX];
-        struct sockaddr_ll from[ND_BATCH_MAX];
-        union {
-                struct cmsghdr align;
-                uint8_t buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
-        } control[ND_BATCH_MAX];
-        uint8_t data[ND_BATCH_MAX][ND_FRAME_MAX + 1];
+struct NdRing {
+        uint8_t *map;
+        size_t size;
+        unsigned head;               /* the next slot to read */
 };
-
 /* See nd-socket.h for what it keeps. Offsets are from the Ethernet header (SOCK_RAW). */
 static const struct sock_filter nd_filter[] = {
         /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t) (SKF_AD_OFF + SKF_AD_PKTTYPE)),
@@ -46,7 +40,8 @@ int nd_socket_open(int *ret_fd) {
                 .filter = (struct sock_filter *) nd_filter,
         };
         _cleanup_close_ int fd = -EBADF;
-        int one = 1;
+
+        int version = TPACKET_V2;
 
         fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_IPV6));
         if (fd < 0)
@@ -55,7 +50,7 @@ int nd_socket_open(int *ret_fd) {
          * filter was attached is drained below, unread. */
         if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
                 return -errno;
-        if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0)
+        if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0)
                 return -errno;
         for (;;) {
                 uint8_t junk[1];
@@ -98,65 +93,71 @@ int nd_socket_send(int fd, int ifindex, const uint8_t *frame, size_t len) {
         return (size_t) n == len ? 0 : -EIO;
 }
 
-NdBatch *nd_batch_new(void) {
-        NdBatch *b = calloc(1, sizeof *b);
+int nd_ring_new(int fd, NdRing **ret) {
+        struct tpacket_req req = {
+                .tp_block_size = 2 * ND_RING_FRAME_SIZE,   /* a page: two slots a block */
+                .tp_block_nr = ND_RING_FRAMES / 2,
+                .tp_frame_size = ND_RING_FRAME_SIZE,
+                .tp_frame_nr = ND_RING_FRAMES,
+        };
+        NdRing *r;
 
-        if (!b)
-                return NULL;
-        for (size_t i = 0; i < ND_BATCH_MAX; i++)
-                b->frames[i].data = b->data[i];
-        return b;
+        if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
+                return -errno;
+        r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        r->size = (size_t) req.tp_block_size * req.tp_block_nr;
+        r->map = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (r->map == MAP_FAILED) {
+                int e = -errno;
+                free(r);
+                return e;
+        }
+        *ret = r;
+        return 0;
 }
 
-NdBatch *nd_batch_free(NdBatch *b) {
-        free(b);
+NdRing *nd_ring_free(NdRing *r) {
+        if (!r)
+                return NULL;
+        (void) munmap(r->map, r->size);
+        free(r);
         return NULL;
 }
 
-int nd_socket_receive(int fd, NdBatch *b, NdFrame **ret_frames) {
-        int n;
+static struct tpacket2_hdr *slot(NdRing *r, unsigned i) {
+        return (struct tpacket2_hdr *) (r->map + (size_t) i * ND_RING_FRAME_SIZE);
+}
 
-        for (size_t i = 0; i < ND_BATCH_MAX; i++) {
-                b->iov[i] = (struct iovec) { .iov_base = b->data[i], .iov_len = ND_FRAME_MAX + 1 };
-                b->msgs[i] = (struct mmsghdr) {
-                        .msg_hdr = {
-                                .msg_name = &b->from[i],
-                                .msg_namelen = sizeof b->from[i],
-                                .msg_iov = &b->iov[i],
-                                .msg_iovlen = 1,
-                                .msg_control = b->control[i].buf,
-                                .msg_controllen = sizeof b->control[i].buf,
-                        },
-                };
-        }
-        n = recvmmsg(fd, b->msgs, ND_BATCH_MAX, MSG_DONTWAIT, NULL);
-        if (n < 0)
-                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+int nd_ring_next(NdRing *r, NdFrame *ret) {
+        struct tpacket2_hdr *h = slot(r, r->head);
+        const struct sockaddr_ll *from;
+        uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+        size_t off, len;
 
-        for (int i = 0; i < n; i++) {
-                struct msghdr *h = &b->msgs[i].msg_hdr;
-                NdFrame *f = &b->frames[i];
+        if (!(status & TP_STATUS_USER))
+                return 0;
+        /* TPACKET_ALIGN(sizeof *h), without its int mask. */
+        from = (const struct sockaddr_ll *) ((uint8_t *) h + ((sizeof *h + TPACKET_ALIGNMENT - 1) /
+                                                                TPACKET_ALIGNMENT * TPACKET_ALIGNMENT));
+        off = h->tp_mac;
+        len = h->tp_snaplen;
+        /* The kernel wrote these; a slot is never read past its end all the same. */
+        if (off > ND_RING_FRAME_SIZE || len > ND_RING_FRAME_SIZE - off)
+                len = off > ND_RING_FRAME_SIZE ? 0 : ND_RING_FRAME_SIZE - off;
+        *ret = (NdFrame) {
+                .ifindex = from->sll_ifindex,
+                /* A tag the kernel took off the frame (RFC 4861 knows no VLANs: the frame
+                 * belongs to another network). */
+                .vlan_tagged = (status & TP_STATUS_VLAN_VALID) || h->tp_vlan_tci != 0,
+                .len = len,
+                .data = (uint8_t *) h + (off <= ND_RING_FRAME_SIZE ? off : 0),
+        };
+        return 1;
+}
 
-                *f = (NdFrame) {
-                        .ifindex = b->from[i].sll_ifindex,
-                        .len = b->msgs[i].msg_len,
-                        .data = b->data[i],
-                };
-                if (h->msg_flags & MSG_TRUNC)
-                        f->len = ND_FRAME_MAX + 1;
-                for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
-                        struct tpacket_auxdata aux;
-
-                        if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA ||
-                            c->cmsg_len < CMSG_LEN(sizeof aux))
-                                continue;
-                        memcpy(&aux, CMSG_DATA(c), sizeof aux);
-                        /* A tag the kernel took off the frame (RFC 4861 knows no VLANs: the
-                         * frame belongs to another network). */
-                        if ((aux.tp_status & TP_STATUS_VLAN_VALID) || aux.tp_vlan_tci != 0)
-                                f->vlan_tagged = true;
-                }
-        }
-        *ret_frames = b->frames;
-        return n;
+void nd_ring_release(NdRing *r) {
+        __atomic_store_n(&slot(r, r->head)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+        r->head = (r->head + 1) % ND_RING_FRAMES;
 }

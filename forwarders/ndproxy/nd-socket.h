@@ -4,9 +4,9 @@
 /*
  * ndproxyd's one packet socket: AF_PACKET, SOCK_RAW, not bound to an interface, so it
  * hears every link of the namespace and sends on any. A classic BPF filter lets through
- * only what the proxy reads (below), PACKET_AUXDATA says which frames carried a VLAN tag,
- * and multicast groups are joined per link (PACKET_ADD_MEMBERSHIP), never promiscuous
- * mode. Opening it needs CAP_NET_RAW; everything after (receiving, sending, joining and
+ * only what the proxy reads (below), each frame's ring header says whether it carried a
+ * VLAN tag (the auxiliary data of TPACKET_V2), and multicast groups are joined per link
+ * (PACKET_ADD_MEMBERSHIP), never promiscuous mode. Opening it needs CAP_NET_RAW; everything after (receiving, sending, joining and
  * leaving groups) works without any capability, inside the sandbox.
  *
  * The filter, in the kernel, before the process sees a byte:
@@ -24,23 +24,28 @@
 
 #include "mac.h"
 
-/* The largest frame read: an Ethernet jumbo frame. */
-#define ND_FRAME_MAX 9216
-/* Frames read per wake-up at most (recvmmsg()). */
-#define ND_BATCH_MAX 32
+/*
+ * Frames arrive in a ring the kernel writes and the process reads in place (PACKET_RX_RING,
+ * TPACKET_V2): its memory does not count against the socket's receive buffer, whose
+ * limit (net.core.rmem_max, without CAP_NET_ADMIN) holds a few hundred frames, so a burst
+ * while the process waits for a CPU is absorbed rather than dropped. A slot holds a frame
+ * of up to ND_RING_FRAME_SIZE less its header; a longer one arrives cut, and its IPv6
+ * payload length then says so (dropped as malformed: Neighbor Discovery fits an MTU).
+ */
+#define ND_RING_FRAME_SIZE 2048
+#define ND_RING_FRAMES 1024
 
 typedef struct NdFrame {
         int ifindex;
         bool vlan_tagged;
         size_t len;
-        uint8_t *data;               /* ND_FRAME_MAX bytes, owned by the batch */
+        const uint8_t *data;         /* in the ring, until nd_ring_release() */
 } NdFrame;
 
-typedef struct NdBatch NdBatch;
+typedef struct NdRing NdRing;
 
 /*
- * nd_socket_open() - the packet socket, its filter and PACKET_AUXDATA, non-blocking and
- * close-on-exec.
+ * nd_socket_open() - the packet socket, its filter, non-blocking and close-on-exec.
  * @ret_fd: the socket
  *
  * Return: 0 or a negative errno (-EPERM without CAP_NET_RAW).
@@ -71,19 +76,19 @@ int nd_socket_membership(int fd, int ifindex, const MacAddr *group, bool join);
  */
 int nd_socket_send(int fd, int ifindex, const uint8_t *frame, size_t len);
 
-/* nd_batch_new() - buffers for ND_BATCH_MAX frames; NULL when out of memory. */
-NdBatch *nd_batch_new(void);
-NdBatch *nd_batch_free(NdBatch *b);
+/*
+ * nd_ring_new() - the receive ring of @fd (ND_RING_FRAMES slots), mapped.
+ * Return: 0 or a negative errno.
+ */
+int nd_ring_new(int fd, NdRing **ret);
+NdRing *nd_ring_free(NdRing *r);
 
 /*
- * nd_socket_receive() - read what is queued, up to ND_BATCH_MAX frames.
- * @fd: the socket
- * @b: the buffers
- * @ret_frames: the frames read, valid until the next call with @b
- *
- * A truncated frame (longer than ND_FRAME_MAX) is returned with len ND_FRAME_MAX + 1, so
- * that the parser drops it as malformed.
- *
- * Return: the number of frames (0 when none is queued) or a negative errno.
+ * nd_ring_next() - the oldest frame the kernel has put in the ring; it stays there until
+ * nd_ring_release().
+ * Return: 1 with @ret filled, or 0 when the ring is empty.
  */
-int nd_socket_receive(int fd, NdBatch *b, NdFrame **ret_frames);
+int nd_ring_next(NdRing *r, NdFrame *ret);
+
+/* nd_ring_release() - give the frame nd_ring_next() returned back to the kernel. */
+void nd_ring_release(NdRing *r);
