@@ -300,7 +300,8 @@ void nd_proxy_set_clock(NdProxy *p, uint64_t now_usec) {
 int nd_proxy_set_host_addresses(NdProxy *p, const struct in6_addr *addrs, size_t n) {
         size_t k = n < ND_PROXY_HOST_ADDRS_MAX ? n : ND_PROXY_HOST_ADDRS_MAX;
 
-        memcpy(p->host_addrs, addrs, k * sizeof addrs[0]);
+        if (k > 0)
+                memcpy(p->host_addrs, addrs, k * sizeof addrs[0]);
         p->n_host_addrs = k;
         qsort(p->host_addrs, k, sizeof p->host_addrs[0], addr_compare);
         return k < n ? -E2BIG : 0;
@@ -447,8 +448,8 @@ static void uplink_note_prefixes(NdProxy *p, NdLink *u, const NdPacket *pkt) {
                         continue;
                 for (size_t b = 0; b < 16; b++) {
                         size_t bits = (size_t) pi->prefix_len > b * 8 ? pi->prefix_len - b * 8 : 0;
-                        uint8_t mask = bits >= 8 ? 0xff : (uint8_t) (0xff << (8 - bits));
-                        want.prefix.s6_addr[b] = pi->prefix.s6_addr[b] & (bits ? mask : 0);
+                        uint8_t mask = (uint8_t) (bits >= 8 ? 0xffu : 0xffu << (8 - bits));
+                        want.prefix.s6_addr[b] = bits ? (uint8_t) (pi->prefix.s6_addr[b] & mask) : 0;
                 }
                 want.expires = pi->valid_lifetime == UINT32_MAX ? ND_PROXY_NEVER :
                                p->now + (uint64_t) pi->valid_lifetime * 1000000u;
