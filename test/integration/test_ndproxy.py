@@ -299,6 +299,56 @@ def test_routes_go_with_the_guests(v6lab, guests):
     assert err is None, err
 
 
+# ---- following the default uplink ----------------------------------------------------------
+
+def test_termina_follows_the_default_uplink(fresh_lab):
+    """Termina is served behind the physical default uplink: when the default moves to
+    eth1, the address it had behind eth0 loses its route and it autoconfigures one in
+    eth1's prefix, which gets one."""
+    lab = fresh_lab(uplinks=2)
+    lab.lan.add_peer(pplab.Radvd(prefix=str(PREFIX)))
+    lab.lan2.add_peer(pplab.Radvd(prefix="2001:db8:2::/64"))
+    resp = lab.termina_vm_startup(41)
+    tap = resp.device.ifname
+    vm = lab.vm(tap)
+    try:
+        vm.configure(resp.device)
+        vm.sysctl("net.ipv6.conf.eth0.disable_ipv6", 0)
+        first = wait_slaac(vm, "eth0", "Termina behind eth0")
+        err = pplab.poll(lambda: None if guest_routes(lab).get(first) == tap else guest_routes(lab),
+                         timeout=10, what="route behind eth0")
+        assert err is None, err
+
+        # The default route (one, replaced) now goes through eth1.
+        lab.host.out("ip", "route", "replace", "default", "via", pplab.LAN2_ADDR, "dev", "eth1")
+
+        def moved():
+            c = ndproxyd(lab)
+            links = sorted((l["guest"], l["uplink"]) for l in c["links"])
+            return None if links == [(tap, "eth1")] else links
+        err = pplab.poll(moved, timeout=10, what="Termina behind eth1")
+        assert err is None, f"{err}\n{lab.log()[-3000:]}"
+        err = pplab.poll(lambda: None if first not in guest_routes(lab) else guest_routes(lab),
+                         timeout=10, what="the old route gone")
+        assert err is None, err
+
+        found = {}
+
+        def second():
+            for link in vm.ip_json("-6", "addr", "show", "dev", "eth0"):
+                for a in link.get("addr_info", []):
+                    if a["local"].startswith("2001:db8:2:") and not a.get("tentative"):
+                        found["a"] = a["local"]
+                        return None if guest_routes(lab).get(a["local"]) == tap else "no route"
+            return "no address"
+        err = pplab.poll(second, timeout=SLAAC_TIMEOUT, what="SLAAC behind eth1")
+        assert err is None, f"{err}\n{lab.log()[-3000:]}"
+        assert lab.lan2.ok("ping", "-6", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "2", found["a"])
+    finally:
+        vm.delete()
+        lab.termina_vm_shutdown(41)
+
+
 # ---- --ndproxy=off ------------------------------------------------------------------------
 
 def test_ndproxy_off_keeps_the_datapath_as_it_was(fresh_lab):
