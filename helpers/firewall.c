@@ -44,9 +44,12 @@ static const char table_head[] =
         "    iifname != @guest_ifs accept\n"
         "    iifname . ip saddr != @guest_src4 counter name \"spoofed\" drop\n"
         "    iifname . ip6 saddr != @guest_src6 counter name \"spoofed\" drop\n"
+        "  }\n"
         /* Neighbor Discovery from a guest to an address not the host's is the ND proxy's
          * to relay (ndproxyd reads it before this hook); the kernel must not route it on
          * (with hop limit 254 nobody accepts it), nor answer with redirects. */
+        "  chain guest_nd {\n"
+        "    type filter hook prerouting priority raw; policy accept;\n"
         "    iifname @guest_ifs icmpv6 type { nd-router-solicit, nd-router-advert,"
         " nd-neighbor-solicit, nd-neighbor-advert, nd-redirect }"
         " fib daddr type != { local, multicast } drop\n"

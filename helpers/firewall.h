@@ -28,6 +28,9 @@
  *   counter spoofed                       packets from a guest link with a source not its
  *                                         own, dropped in chain antispoof (priority raw,
  *                                         before conntrack: they never make a connection)
+ *   chain guest_nd                        Neighbor Discovery from a guest link to an
+ *                                         address not the host's: the ND proxy's to relay,
+ *                                         never routed by the kernel (priority raw)
  *   set uplinks      ifname               the uplinks: what the ingress firewall guards
  *   map uplink_post  ifname -> verdict    uplink -> chain uplink_<ifindex>, which writes
  *                                         the uplink's routing tag into the conntrack mark
