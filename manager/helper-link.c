@@ -10,8 +10,11 @@
 #include "log.h"
 #include "spawn.h"
 
+typedef struct HelperCall HelperCall;
+
 struct HelperLink {
         Child *child;
+        HelperCall *calls; /* waiting for their answers; freed here if none ever comes */
         HelperEventFn on_event;
         HelperDownFn on_down;
         void *userdata;
@@ -22,10 +25,12 @@ struct HelperLink {
 };
 
 /* The typed callback of one request, between the channel and its caller. */
-typedef struct HelperCall {
+struct HelperCall {
+        HelperLink *link;
         HelperReplyFn fn;
         void *userdata;
-} HelperCall;
+        LIST_FIELDS(HelperCall, calls);
+};
 
 static int helper_spawn(Child *c, int control, void *userdata) {
         static const int helper_caps[] = {
@@ -154,6 +159,12 @@ HelperLink *helper_link_free(HelperLink *h) {
                 return NULL;
         pending_calls_cancel(h, "The daemon is shutting down");
         child_free(h->child);
+        /* Requests the helper never answered (it died): their callbacks never run. */
+        while (h->calls) {
+                HelperCall *c = h->calls;
+                LIST_REMOVE(calls, h->calls, c);
+                free(c);
+        }
         free(h);
         return NULL;
 }
@@ -174,6 +185,7 @@ static void helper_call_reply(const ProtobufCMessage *answer, int *fds, size_t n
 
         (void) fds;
         (void) n_fds;
+        LIST_REMOVE(calls, call->link->calls, call);
         call->fn((const HelperResponse *) answer, call->userdata);
         free(call);
 }
@@ -188,11 +200,14 @@ int helper_link_call(HelperLink *h, HelperRequest *req, int *fds, size_t n_fds,
                         fds[i] = safe_close(fds[i]);
                 return -ENOMEM;
         }
-        *call = (HelperCall) { .fn = fn, .userdata = userdata };
+        *call = (HelperCall) { .link = h, .fn = fn, .userdata = userdata };
         r = child_call(h->child, &req->base, fds, n_fds, helper_call_reply, call);
-        if (r < 0)
+        if (r < 0) {
                 free(call);
-        return r;
+                return r;
+        }
+        LIST_PREPEND(calls, h->calls, call);
+        return 0;
 }
 
 size_t helper_link_n_pending(const HelperLink *h) {

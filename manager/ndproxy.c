@@ -28,18 +28,30 @@ struct NdGuest {
         LIST_FIELDS(NdGuest, guests);
 };
 
-struct NdGuests {
-        Manager *manager;
-        NdGuest *guests;
-};
-
-/* A helper request in flight for one address. */
-typedef struct Route6Call {
+/* A helper request in flight (or waiting to be asked again) for one address. The helper's
+ * channel drops the callbacks of requests it never answers (the helper died): the calls
+ * are kept here, and freed with the rest. */
+typedef struct Route6Call Route6Call;
+struct Route6Call {
         NdGuests *owner;
         char ifname[IFNAMSIZ];
         struct in6_addr addr;
         bool add;
-} Route6Call;
+        unsigned tries;
+        sd_event_source *retry;
+        LIST_FIELDS(Route6Call, calls);
+};
+
+struct NdGuests {
+        Manager *manager;
+        NdGuest *guests;
+        Route6Call *calls;
+};
+
+/* The host may not have the uplink's prefix yet when a guest has it (both come from the
+ * same RA): a route refused for that is asked for again, a second apart, this many times. */
+#define ROUTE6_TRIES 8
+#define ROUTE6_RETRY_USEC (1000 * 1000)
 
 static const char *addr_str(const struct in6_addr *a, char buf[static INET6_ADDRSTRLEN]) {
         return inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
@@ -81,32 +93,88 @@ static NdGuest *guest_free(NdGuest *n) {
         return NULL;
 }
 
+static Route6Call *route6_call_free(Route6Call *call) {
+        if (!call)
+                return NULL;
+        LIST_REMOVE(calls, call->owner->calls, call);
+        sd_event_source_disable_unref(call->retry);
+        free(call);
+        return NULL;
+}
+
+static void route6_send(Route6Call *call);
+
+static int on_route6_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Route6Call *call = userdata;
+
+        (void) s;
+        (void) usec;
+        call->retry = sd_event_source_disable_unref(call->retry);
+        route6_send(call);
+        return 0;
+}
+
 static void on_route6_reply(const HelperResponse *resp, void *userdata) {
         Route6Call *call = userdata;
         char buf[INET6_ADDRSTRLEN];
-        NdGuest *n;
+        NdGuest *n = guest_find(call->owner, call->ifname);
+        Manager *m = call->owner->manager;
 
-        if (resp->status < 0) {
-                log_warning("%s %s on %s: %s", call->add ? "No route for" : "Cannot remove the route of",
-                            addr_str(&call->addr, buf), call->ifname, resp->message);
-                /* Not routed: not ours to tell a restarted ndproxyd either. */
-                n = call->add ? guest_find(call->owner, call->ifname) : NULL;
-                if (n)
-                        guest_forget_address(n, &call->addr);
-        } else
-                log_debug("%s/128 %s %s", addr_str(&call->addr, buf),
-                          call->add ? "routed to" : "no longer routed to", call->ifname);
-        free(call);
+        addr_str(&call->addr, buf);
+        if (resp->status >= 0) {
+                log_debug("%s/128 %s %s", buf, call->add ? "routed to" : "no longer routed to",
+                          call->ifname);
+                route6_call_free(call);
+                return;
+        }
+        if (call->add && resp->status == -ENETUNREACH && call->tries < ROUTE6_TRIES && n &&
+            guest_addr_index(n, &call->addr) >= 0 && !m->stopping &&
+            sd_event_add_time_relative(m->event, &call->retry, CLOCK_MONOTONIC, ROUTE6_RETRY_USEC,
+                                       0, on_route6_retry, call) >= 0) {
+                log_debug("No route for %s on %s yet (%s), asking again", buf, call->ifname,
+                          resp->message);
+                return;
+        }
+        log_warning("%s %s on %s: %s", call->add ? "No route for" : "Cannot remove the route of",
+                    buf, call->ifname, resp->message);
+        /* Not routed: not ours to tell a restarted ndproxyd either. */
+        if (call->add && n)
+                guest_forget_address(n, &call->addr);
+        route6_call_free(call);
+}
+
+/* Ask the helper (again) for what @call says, if its guest link is still served. */
+static void route6_send(Route6Call *call) {
+        Patchpanel__Ipc__GuestRoute6 op = PATCHPANEL__IPC__GUEST_ROUTE6__INIT;
+        HelperRequest req = HELPER_REQUEST_INIT;
+        NdGuest *n = guest_find(call->owner, call->ifname);
+        Manager *m = call->owner->manager;
+        int r;
+
+        if (!n || !n->uplink[0] || m->stopping || (call->add && guest_addr_index(n, &call->addr) < 0)) {
+                route6_call_free(call);
+                return;
+        }
+        call->tries++;
+        op.add = call->add;
+        op.guest_ifname = n->ifname;
+        op.guest_ifindex = n->ifindex;
+        op.uplink_ifname = n->uplink;
+        op.uplink_ifindex = n->uplink_ifindex;
+        op.address = (ProtobufCBinaryData) { .len = sizeof call->addr, .data = (uint8_t *) &call->addr };
+        req.op_case = OP(GUEST_ROUTE6);
+        req.guest_route6 = &op;
+        r = helper_link_call(m->helper, &req, NULL, 0, on_route6_reply, call);
+        if (r < 0) {
+                log_error_errno(r, "Cannot ask the helper for a route of %s: %m", n->ifname);
+                route6_call_free(call);
+        }
 }
 
 static void guest_route6(NdGuest *n, const struct in6_addr *a, bool add) {
-        Patchpanel__Ipc__GuestRoute6 op = PATCHPANEL__IPC__GUEST_ROUTE6__INIT;
-        HelperRequest req = HELPER_REQUEST_INIT;
-        Manager *m = n->owner->manager;
         Route6Call *call;
-        int r;
 
-        if (m->stopping)
+        if (n->owner->manager->stopping)
                 return; /* DatapathStop removes every route at once */
         call = malloc(sizeof *call);
         if (!call) {
@@ -115,19 +183,8 @@ static void guest_route6(NdGuest *n, const struct in6_addr *a, bool add) {
         }
         *call = (Route6Call) { .owner = n->owner, .addr = *a, .add = add };
         snprintf(call->ifname, sizeof call->ifname, "%s", n->ifname);
-        op.add = add;
-        op.guest_ifname = n->ifname;
-        op.guest_ifindex = n->ifindex;
-        op.uplink_ifname = n->uplink;
-        op.uplink_ifindex = n->uplink_ifindex;
-        op.address = (ProtobufCBinaryData) { .len = sizeof *a, .data = (uint8_t *) a };
-        req.op_case = OP(GUEST_ROUTE6);
-        req.guest_route6 = &op;
-        r = helper_link_call(m->helper, &req, NULL, 0, on_route6_reply, call);
-        if (r < 0) {
-                free(call);
-                log_error_errno(r, "Cannot ask the helper for a route of %s: %m", n->ifname);
-        }
+        LIST_PREPEND(calls, n->owner->calls, call);
+        route6_send(call);
 }
 
 /* Every learned address of the link loses its route (it moved, or goes). */
@@ -139,28 +196,23 @@ static void guest_drop_addresses(NdGuest *n) {
 }
 
 static void on_ipv6_enabled(const HelperResponse *resp, void *userdata) {
-        char *ifname = userdata;
-
+        (void) userdata;
+        /* The helper's message names the link. */
         if (resp->status < 0)
-                log_error("No IPv6 for the guest link %s: %s", ifname, resp->message);
-        free(ifname);
+                log_error("No IPv6 for a guest link: %s", resp->message);
 }
 
 static void guest_enable_ipv6(NdGuest *n, int ifindex) {
         Patchpanel__Ipc__GuestIpv6Enable op = PATCHPANEL__IPC__GUEST_IPV6_ENABLE__INIT;
         HelperRequest req = HELPER_REQUEST_INIT;
-        char *name = strdup(n->ifname);
         int r;
 
-        if (!name)
-                return;
         op.ifname = n->ifname;
         op.ifindex = ifindex;
         req.op_case = OP(GUEST_IPV6_ENABLE);
         req.guest_ipv6_enable = &op;
-        r = helper_link_call(n->owner->manager->helper, &req, NULL, 0, on_ipv6_enabled, name);
+        r = helper_link_call(n->owner->manager->helper, &req, NULL, 0, on_ipv6_enabled, NULL);
         if (r < 0) {
-                free(name);
                 log_error_errno(r, "Cannot ask the helper for IPv6 on %s: %m", n->ifname);
                 return;
         }
@@ -320,6 +372,8 @@ int nd_guests_setup(Manager *m) {
 NdGuests *nd_guests_free(NdGuests *g) {
         if (!g)
                 return NULL;
+        while (g->calls)
+                route6_call_free(g->calls);
         while (g->guests)
                 guest_free(g->guests);
         free(g);

@@ -40,6 +40,7 @@
 #include "channel.h"
 #include "forwarder.h"
 #include "ifname.h"
+#include "list.h"
 #include "log.h"
 #include "nd-daemon.h"
 #include "nd-netlink.h"
@@ -71,6 +72,7 @@ typedef struct Nd {
         NdDaemon *daemon;
         FwdRuntime *rt;              /* supervised */
         Channel *parent;             /* standalone */
+        struct PrivCall *calls;      /* standalone: requests to the parent */
         bool stats_json;
         /* Status report storage, from status() to status_done(). */
         ForwarderLink *links;
@@ -382,78 +384,128 @@ static int run_supervised(const Args *a) {
 
 /* ---- standalone: the child ------------------------------------------------------------- */
 
-typedef struct PrivCall {
+/* A request to the parent, in flight or waiting to be asked again. The channel drops the
+ * callbacks of requests the parent never answers (it died): the calls are kept in a list
+ * of their own and freed at exit. */
+typedef struct PrivCall PrivCall;
+struct PrivCall {
         Nd *nd;
-        int guest_ifindex;
+        bool uplink;                 /* NdPrivUplink, else NdPrivRoute */
+        bool add;
+        int ifindex;
         struct in6_addr addr;
-        bool uplink;
-} PrivCall;
+        unsigned tries;
+        sd_event_source *retry;
+        LIST_FIELDS(PrivCall, calls);
+};
+
+/* The host may not have the uplink's prefix yet when a guest has it (both come from the
+ * same RA): a route refused for that is asked for again, a second apart, this many times. */
+#define PRIV_ROUTE_TRIES 8
+#define PRIV_RETRY_USEC (1000 * 1000)
+
+static PrivCall *priv_call_free(PrivCall *call) {
+        if (!call)
+                return NULL;
+        LIST_REMOVE(calls, call->nd->calls, call);
+        sd_event_source_disable_unref(call->retry);
+        free(call);
+        return NULL;
+}
+
+static void priv_send(PrivCall *call);
+
+static int on_priv_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        PrivCall *call = userdata;
+
+        (void) s;
+        (void) usec;
+        call->retry = sd_event_source_disable_unref(call->retry);
+        priv_send(call);
+        return 0;
+}
 
 static void on_priv_answer(const ProtobufCMessage *answer, int *fds, size_t n_fds, void *userdata) {
         const NdPrivResponse *resp = (const NdPrivResponse *) answer;
         PrivCall *call = userdata;
+        Nd *nd = call->nd;
 
         (void) fds;
         (void) n_fds;
-        if (resp->status < 0) {
-                if (call->uplink) {
-                        /* As the original: without its SLAAC, the host would lose IPv6. */
-                        log_error("The parent could not prepare the uplink: %s", resp->message);
-                        (void) sd_event_exit(call->nd->event, EXIT_FAILURE);
-                } else {
-                        log_warning("No route for a guest address: %s", resp->message);
-                        nd_daemon_refuse_address(call->nd->daemon, call->guest_ifindex, &call->addr);
-                }
+        if (resp->status >= 0) {
+                priv_call_free(call);
+                return;
         }
-        free(call);
+        if (call->uplink) {
+                /* As the original: without its SLAAC, the host would lose IPv6. */
+                log_error("The parent could not prepare the uplink: %s", resp->message);
+                (void) sd_event_exit(nd->event, EXIT_FAILURE);
+        } else if (call->add && resp->status == -ENETUNREACH && call->tries < PRIV_ROUTE_TRIES &&
+                   sd_event_add_time_relative(nd->event, &call->retry, CLOCK_MONOTONIC,
+                                              PRIV_RETRY_USEC, 0, on_priv_retry, call) >= 0) {
+                log_debug("No route for a guest address yet (%s), asking again", resp->message);
+                return;
+        } else if (call->add) {
+                log_warning("No route for a guest address: %s", resp->message);
+                nd_daemon_refuse_address(nd->daemon, call->ifindex, &call->addr);
+        } else
+                log_warning("Cannot remove the route of a guest address: %s", resp->message);
+        priv_call_free(call);
 }
 
-static void priv_ask(Nd *nd, NdPrivRequest *req, PrivCall *call) {
-        int r = channel_call(nd->parent, &req->base, NULL, 0, on_priv_answer, call);
+/* Ask the parent what @call says (again). */
+static void priv_send(PrivCall *call) {
+        Patchpanel__Ipc__NdPrivUplink uplink = PATCHPANEL__IPC__ND_PRIV_UPLINK__INIT;
+        Patchpanel__Ipc__NdPrivRoute route = PATCHPANEL__IPC__ND_PRIV_ROUTE__INIT;
+        NdPrivRequest req = PATCHPANEL__IPC__ND_PRIV_REQUEST__INIT;
+        Nd *nd = call->nd;
+        int r;
 
+        call->tries++;
+        if (call->uplink) {
+                uplink.ifindex = call->ifindex;
+                req.op_case = PATCHPANEL__IPC__ND_PRIV_REQUEST__OP_UPLINK;
+                req.uplink = &uplink;
+        } else {
+                route.add = call->add;
+                route.ifindex = call->ifindex;
+                route.address = (ProtobufCBinaryData) { .len = sizeof call->addr,
+                                                        .data = (uint8_t *) &call->addr };
+                req.op_case = PATCHPANEL__IPC__ND_PRIV_REQUEST__OP_ROUTE;
+                req.route = &route;
+        }
+        r = channel_call(nd->parent, &req.base, NULL, 0, on_priv_answer, call);
         if (r < 0) {
-                free(call);
+                priv_call_free(call);
                 log_error_errno(r, "Cannot reach the parent: %m");
                 (void) sd_event_exit(nd->event, EXIT_FAILURE);
         }
 }
 
-static void standalone_address(NdDaemon *d, int guest_ifindex, const char *guest,
-                               const struct in6_addr *addr, bool present, void *userdata) {
-        Patchpanel__Ipc__NdPrivRoute route = PATCHPANEL__IPC__ND_PRIV_ROUTE__INIT;
-        NdPrivRequest req = PATCHPANEL__IPC__ND_PRIV_REQUEST__INIT;
-        Nd *nd = userdata;
+static void priv_ask(Nd *nd, bool uplink, bool add, int ifindex, const struct in6_addr *addr) {
         PrivCall *call = calloc(1, sizeof *call);
 
+        if (!call) {
+                log_error("Out of memory for a request to the parent");
+                return;
+        }
+        *call = (PrivCall) { .nd = nd, .uplink = uplink, .add = add, .ifindex = ifindex };
+        if (addr)
+                call->addr = *addr;
+        LIST_PREPEND(calls, nd->calls, call);
+        priv_send(call);
+}
+
+static void standalone_address(NdDaemon *d, int guest_ifindex, const char *guest,
+                               const struct in6_addr *addr, bool present, void *userdata) {
         (void) d;
         (void) guest;
-        if (!call)
-                return;
-        *call = (PrivCall) { .nd = nd, .guest_ifindex = guest_ifindex, .addr = *addr };
-        route.add = present;
-        route.ifindex = guest_ifindex;
-        route.address = (ProtobufCBinaryData) { .len = sizeof *addr, .data = (uint8_t *) addr };
-        req.op_case = PATCHPANEL__IPC__ND_PRIV_REQUEST__OP_ROUTE;
-        req.route = &route;
-        if (!present)
-                call->guest_ifindex = 0; /* nothing to refuse */
-        priv_ask(nd, &req, call);
+        priv_ask(userdata, /* uplink= */ false, present, guest_ifindex, addr);
 }
 
 static void standalone_uplink(NdDaemon *d, int ifindex, void *userdata) {
-        Patchpanel__Ipc__NdPrivUplink uplink = PATCHPANEL__IPC__ND_PRIV_UPLINK__INIT;
-        NdPrivRequest req = PATCHPANEL__IPC__ND_PRIV_REQUEST__INIT;
-        Nd *nd = userdata;
-        PrivCall *call = calloc(1, sizeof *call);
-
         (void) d;
-        if (!call)
-                return;
-        *call = (PrivCall) { .nd = nd, .uplink = true };
-        uplink.ifindex = ifindex;
-        req.op_case = PATCHPANEL__IPC__ND_PRIV_REQUEST__OP_UPLINK;
-        req.uplink = &uplink;
-        priv_ask(nd, &req, call);
+        priv_ask(userdata, /* uplink= */ true, false, ifindex, NULL);
 }
 
 static void on_parent_gone(Channel *c, const char *why, void *userdata) {
@@ -533,6 +585,8 @@ static int run_child(const Args *a, NdDaemonConfig *config, int parent_fd,
                 nd_daemon_print_stats(nd.daemon, stdout, true);
         nd.daemon = nd_daemon_free(nd.daemon);
         nd.parent = channel_free(nd.parent);
+        while (nd.calls)
+                priv_call_free(nd.calls);
         sd_event_unref(nd.event);
         return r < 0 ? EXIT_FAILURE : r;
 }

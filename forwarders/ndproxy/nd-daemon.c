@@ -41,6 +41,16 @@
 /* Soliciting an uplink's router for its prefixes, at most this often per uplink. */
 #define ND_RS_INTERVAL_USEC (10 * UINT64_C(1000000))
 #define ND_HOST_ADDRS_MAX 256
+/* An address that was refused is not asked about again for this long (a guest repeating
+ * its DAD NS would otherwise make every refusal cost a request and a route table dump). */
+#define ND_REFUSED_HOLD_USEC (60 * UINT64_C(1000000))
+#define ND_REFUSED_MAX 64
+
+typedef struct NdRefused {
+        int ifindex;
+        struct in6_addr addr;
+        uint64_t until;
+} NdRefused;
 
 typedef struct NdServed {
         int ifindex;                 /* 0: a free slot */
@@ -59,6 +69,8 @@ struct NdDaemon {
         int packet_fd, netlink_fd, monitor_fd;
         sd_event_source *packet_src, *monitor_src, *expiry_src;
         NdServed served[ND_PROXY_LINKS_MAX];
+        NdRefused refused[ND_REFUSED_MAX];   /* the oldest replaced when full */
+        unsigned next_refused;
         uint64_t frames_elsewhere;   /* read from a link we do not serve */
         uint64_t rs_sent;
         uint8_t out[ND_RING_FRAME_SIZE];
@@ -377,7 +389,24 @@ int nd_daemon_remove_pair(NdDaemon *d, const char *uplink, int uplink_ifindex,
         return 0;
 }
 
+static void refused_note(NdDaemon *d, int ifindex, const struct in6_addr *addr) {
+        d->refused[d->next_refused] = (NdRefused) { .ifindex = ifindex, .addr = *addr,
+                                                    .until = now_usec() + ND_REFUSED_HOLD_USEC };
+        d->next_refused = (d->next_refused + 1) % ND_REFUSED_MAX;
+}
+
+static bool refused_lately(NdDaemon *d, int ifindex, const struct in6_addr *addr) {
+        uint64_t now = now_usec();
+
+        for (size_t i = 0; i < ND_REFUSED_MAX; i++)
+                if (d->refused[i].ifindex == ifindex && d->refused[i].until > now &&
+                    memcmp(&d->refused[i].addr, addr, sizeof *addr) == 0)
+                        return true;
+        return false;
+}
+
 void nd_daemon_refuse_address(NdDaemon *d, int guest_ifindex, const struct in6_addr *addr) {
+        refused_note(d, guest_ifindex, addr);
         if (nd_proxy_get_link(d->proxy, guest_ifindex) &&
             nd_proxy_refuse_address(d->proxy, guest_ifindex, addr) >= 0) {
                 guest_address_group(d, guest_ifindex, addr, false);
@@ -514,12 +543,17 @@ static void on_learned(NdDaemon *d, const NdDecision *dec) {
         NdNeighborInfo n;
 
         inet_ntop(AF_INET6, &dec->learned_addr, buf, sizeof buf);
+        if (refused_lately(d, dec->learned_ifindex, &dec->learned_addr)) {
+                (void) nd_proxy_refuse_address(d->proxy, dec->learned_ifindex, &dec->learned_addr);
+                return;
+        }
         if (g && g->uplink &&
             nd_netlink_get_neighbor(d->netlink_fd, g->uplink, &dec->learned_addr, &n) >= 0 &&
             nd_neighbor_usable(&n)) {
                 log_warning("%s claims %s, which a neighbour on %s has: not routing it",
                             nd_daemon_link_name(d, dec->learned_ifindex), buf,
                             nd_daemon_link_name(d, g->uplink));
+                refused_note(d, dec->learned_ifindex, &dec->learned_addr);
                 (void) nd_proxy_refuse_address(d->proxy, dec->learned_ifindex, &dec->learned_addr);
                 return;
         }
