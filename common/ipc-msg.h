@@ -34,6 +34,8 @@ typedef Patchpanel__Ipc__NeighborProbe IpcNeighborProbe;
 typedef Patchpanel__Ipc__ForeignChain IpcForeignChain;
 typedef Patchpanel__Ipc__ForeignDrops IpcForeignDrops;
 typedef Patchpanel__Ipc__AdbSideload IpcAdbSideload;
+typedef Patchpanel__Ipc__GuestIpv6Enable IpcGuestIpv6Enable;
+typedef Patchpanel__Ipc__GuestRoute6 IpcGuestRoute6;
 
 #define HELPER_REQUEST_INIT PATCHPANEL__IPC__HELPER_REQUEST__INIT
 #define HELPER_RESPONSE_INIT PATCHPANEL__IPC__HELPER_RESPONSE__INIT

@@ -19,6 +19,18 @@ int privs_restrict_caps(const int *caps, size_t n) {
         return 0;
 }
 
+int privs_keep_effective(const int *caps, size_t n) {
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+                return -errno;
+        capng_clear(CAPNG_SELECT_CAPS);
+        for (size_t i = 0; i < n; i++)
+                if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, (unsigned) caps[i]) < 0)
+                        return -EINVAL;
+        if (capng_apply(CAPNG_SELECT_CAPS) < 0)
+                return -EPERM;
+        return 0;
+}
+
 int privs_drop_to_user(uid_t uid, gid_t gid, const int *keep, size_t n) {
         capng_clear(CAPNG_SELECT_BOTH);
         for (size_t i = 0; i < n; i++)

@@ -15,6 +15,14 @@
 int privs_restrict_caps(const int *caps, size_t n);
 
 /*
+ * privs_keep_effective() - make exactly @caps the effective and permitted sets, and empty
+ * the inheritable and ambient sets. The bounding set stays: cutting it needs CAP_SETPCAP,
+ * which a service's own user does not hold, and it matters only across an exec.
+ * Return: 0 or a negative errno (-EPERM if one of @caps is not permitted now).
+ */
+int privs_keep_effective(const int *caps, size_t n);
+
+/*
  * privs_drop_to_user() - switch to @uid/@gid with no supplementary groups, keeping @keep in
  * the permitted, inheritable and bounding sets (so they can be passed on as ambient
  * capabilities later) and nothing in the effective set.

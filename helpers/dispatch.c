@@ -17,6 +17,7 @@
 
 #include "connected-ns.h"
 #include "guests.h"
+#include "ipv6.h"
 #include "routing.h"
 #include "firewall.h"
 #include "rules.h"
@@ -51,7 +52,7 @@ static int sysctl_write(const char *path, const char *value, ErrBuf *err) {
         return 0;
 }
 
-static int helper_datapath_start(Helper *h, bool ingress_firewall, ErrBuf *err) {
+static int helper_datapath_start(Helper *h, bool ingress_firewall, bool guest_ipv6, ErrBuf *err) {
         FwConfig config = h->fw;
         unsigned n = 0;
         int r;
@@ -73,6 +74,8 @@ static int helper_datapath_start(Helper *h, bool ingress_firewall, ErrBuf *err) 
         if (r < 0)
                 return r;
         r = routing_guests_add(h, err);
+        if (r >= 0 && guest_ipv6)
+                r = routing_guests_ipv6_add(h, err);
         if (r < 0)
                 return r;
         /* The manager hears of foreign drop policies right after this answer. */
@@ -94,6 +97,7 @@ int helper_datapath_stop(Helper *h, ErrBuf *err) {
         k = fw_tables_remove(h->nft, r < 0 ? NULL : err);
         if (k < 0 && r == 0)
                 r = k;
+        helper_ipv6_stop(h);
         if (n > 0)
                 log_debug("Deleted %u interfaces at stop", n);
         h->datapath_started = false;
@@ -104,7 +108,10 @@ int helper_datapath_stop(Helper *h, ErrBuf *err) {
 
 /* The checked arguments of any operation. */
 typedef union HelperArgs {
-        bool ingress_firewall;
+        struct {
+                bool ingress_firewall;
+                bool guest_ipv6;
+        } datapath_start;
         NsConnectArgs ns_connect;
         NsDisconnectArgs ns_disconnect;
         UplinkArgs uplink;
@@ -119,6 +126,8 @@ typedef union HelperArgs {
         VpnIntentArgs vpn_intent;
         AdbSideloadArgs adb_sideload;
         NeighborProbeArgs neighbor_probe;
+        GuestLinkArgs guest_link;
+        GuestRoute6Args guest_route6;
 } HelperArgs;
 
 /* What one request answers with; it lives until its answer is sent. */
@@ -163,7 +172,8 @@ static int check_datapath_start(const Helper *h, const HelperRequest *req, const
         (void) h;
         (void) fds;
         (void) err;
-        ret->ingress_firewall = req->datapath_start->ingress_firewall;
+        ret->datapath_start.ingress_firewall = req->datapath_start->ingress_firewall;
+        ret->datapath_start.guest_ipv6 = req->datapath_start->guest_ipv6;
         return 0;
 }
 
@@ -171,7 +181,8 @@ static int handle_datapath_start(Helper *h, const HelperArgs *a, HelperResult *r
                                  HelperResponse *resp, ErrBuf *err) {
         (void) res;
         (void) resp;
-        return helper_datapath_start(h, a->ingress_firewall, err);
+        return helper_datapath_start(h, a->datapath_start.ingress_firewall,
+                                     a->datapath_start.guest_ipv6, err);
 }
 
 static int check_nothing(const Helper *h, const HelperRequest *req, const int *fds,
@@ -238,16 +249,33 @@ static void handle_ns_disconnects(Helper *h, const HelperArgs *const *a, size_t 
                 return validate_uplink(req->field->ifname, req->field->ifindex, allow_none, \
                                        &ret->uplink, err);                                   \
         }
-CHECK_UPLINK(uplink_add, uplink_add, false)
 CHECK_UPLINK(uplink_sync, uplink_sync, false)
 CHECK_UPLINK(uplink_remove, uplink_remove, false)
 CHECK_UPLINK(vpn_bypass, vpn_bypass, true)
 
+static int check_uplink_add(const Helper *h, const HelperRequest *req, const int *fds,
+                            HelperArgs *ret, ErrBuf *err) {
+        int r;
+
+        (void) h;
+        (void) fds;
+        r = validate_uplink(req->uplink_add->ifname, req->uplink_add->ifindex, false,
+                            &ret->uplink, err);
+        if (r >= 0)
+                ret->uplink.keep_slaac = req->uplink_add->keep_slaac;
+        return r;
+}
+
 static int handle_uplink_add(Helper *h, const HelperArgs *a, HelperResult *res,
                              HelperResponse *resp, ErrBuf *err) {
+        int r;
+
         (void) res;
         (void) resp;
-        return routing_uplink_add(h, &a->uplink, err);
+        r = routing_uplink_add(h, &a->uplink, err);
+        if (r >= 0 && a->uplink.keep_slaac)
+                r = helper_uplink_keep_slaac(h, &a->uplink, err);
+        return r;
 }
 
 static int handle_uplink_sync(Helper *h, const HelperArgs *a, HelperResult *res,
@@ -453,6 +481,34 @@ static int handle_neighbor_probe(Helper *h, const HelperArgs *a, HelperResult *r
         return helper_neighbor_probe(h, &a->neighbor_probe, err);
 }
 
+static int check_guest_ipv6_enable(const Helper *h, const HelperRequest *req, const int *fds,
+                                   HelperArgs *ret, ErrBuf *err) {
+        (void) h;
+        (void) fds;
+        return validate_guest_ipv6_enable(req->guest_ipv6_enable, &ret->guest_link, err);
+}
+
+static int handle_guest_ipv6_enable(Helper *h, const HelperArgs *a, HelperResult *res,
+                                    HelperResponse *resp, ErrBuf *err) {
+        (void) res;
+        (void) resp;
+        return helper_guest_ipv6_enable(h, &a->guest_link, err);
+}
+
+static int check_guest_route6(const Helper *h, const HelperRequest *req, const int *fds,
+                              HelperArgs *ret, ErrBuf *err) {
+        (void) h;
+        (void) fds;
+        return validate_guest_route6(req->guest_route6, &ret->guest_route6, err);
+}
+
+static int handle_guest_route6(Helper *h, const HelperArgs *a, HelperResult *res,
+                               HelperResponse *resp, ErrBuf *err) {
+        (void) res;
+        (void) resp;
+        return helper_guest_route6(h, &a->guest_route6, err);
+}
+
 #define SINGLE(NAME, name, fds) \
         { OP(NAME), #name, fds, check_##name, handle_##name, NULL }
 
@@ -478,6 +534,8 @@ static const HelperOp helper_ops[] = {
         SINGLE(VPN_BYPASS, vpn_bypass, NULL),
         SINGLE(ADB_SIDELOAD, adb_sideload, NULL),
         SINGLE(NEIGHBOR_PROBE, neighbor_probe, NULL),
+        SINGLE(GUEST_IPV6_ENABLE, guest_ipv6_enable, NULL),
+        SINGLE(GUEST_ROUTE6, guest_route6, NULL),
 };
 
 static const HelperOp *helper_op_find(int op_case) {

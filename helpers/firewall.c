@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -43,6 +44,15 @@ static const char table_head[] =
         "    iifname != @guest_ifs accept\n"
         "    iifname . ip saddr != @guest_src4 counter name \"spoofed\" drop\n"
         "    iifname . ip6 saddr != @guest_src6 counter name \"spoofed\" drop\n"
+        "  }\n"
+        /* Neighbor Discovery from a guest to an address not the host's is the ND proxy's
+         * to relay (ndproxyd reads it before this hook); the kernel must not route it on
+         * (with hop limit 254 nobody accepts it), nor answer with redirects. */
+        "  chain guest_nd {\n"
+        "    type filter hook prerouting priority raw; policy accept;\n"
+        "    iifname @guest_ifs icmpv6 type { nd-router-solicit, nd-router-advert,"
+        " nd-neighbor-solicit, nd-neighbor-advert, nd-redirect }"
+        " fib daddr type != { local, multicast } drop\n"
         "  }\n"
         /* A connection that comes in on an uplink is pinned to it, so that its answers
          * leave where it came in (whatever the default route, a VPN included). A guest's
@@ -189,6 +199,8 @@ static const char acct_removal[] =
 typedef struct FwGuestRecord {
         char ifname[IFNAMSIZ];
         FwGuestSources src;
+        struct in6_addr src6[FW_GUEST_SOURCES6_MAX]; /* learned by the ND proxy */
+        size_t n_src6;
 } FwGuestRecord;
 
 static struct {
@@ -229,6 +241,21 @@ static void fw_guests_put(const char *ifname, const FwGuestSources *src) {
                 snprintf(g->ifname, sizeof g->ifname, "%s", ifname);
         }
         g->src = *src;
+        g->n_src6 = 0;
+}
+
+static ssize_t fw_record_src6_index(const FwGuestRecord *g, const struct in6_addr *a) {
+        for (size_t i = 0; i < g->n_src6; i++)
+                if (memcmp(&g->src6[i], a, sizeof *a) == 0)
+                        return (ssize_t) i;
+        return -1;
+}
+
+const char *fw_guest_src6_owner(const struct in6_addr *addr) {
+        for (size_t i = 0; i < fw_guests.n; i++)
+                if (fw_record_src6_index(&fw_guests.v[i], addr) >= 0)
+                        return fw_guests.v[i].ifname;
+        return NULL;
 }
 
 static void fw_guests_drop(const char *ifname) {
@@ -254,6 +281,20 @@ static void fw_guests_apply(const FwBatch *b) {
                         fw_guests_put(b->guests[i].ifname, &b->guests[i].src);
                 else
                         fw_guests_drop(b->guests[i].ifname);
+        }
+        for (size_t i = 0; i < b->n_src6; i++) {
+                FwGuestRecord *g = fw_guests_find(b->src6[i].ifname);
+                ssize_t k;
+                struct in6_addr a;
+
+                if (!g)
+                        continue;
+                memcpy(&a, b->src6[i].addr, sizeof a);
+                k = fw_record_src6_index(g, &a);
+                if (b->src6[i].add && k < 0 && g->n_src6 < FW_GUEST_SOURCES6_MAX)
+                        g->src6[g->n_src6++] = a;
+                else if (!b->src6[i].add && k >= 0)
+                        g->src6[k] = g->src6[--g->n_src6];
         }
 }
 
@@ -522,7 +563,35 @@ void fw_batch_guest_remove(FwBatch *b, const char *ifname) {
         for (size_t i = 0; i < ELEMENTSOF(guest_src6_fixed); i++)
                 fw_batch_append(b, "delete element inet %s guest_src6 { \"%s\" . %s }\n",
                                 FW_TABLE, ifname, guest_src6_fixed[i]);
+        for (size_t i = 0; g && i < g->n_src6; i++) {
+                char a6[INET6_ADDRSTRLEN];
+                fw_batch_append(b, "delete element inet %s guest_src6 { \"%s\" . %s }\n",
+                                FW_TABLE, ifname, inet_ntop(AF_INET6, &g->src6[i], a6, sizeof a6));
+        }
         fw_batch_note_guest(b, ifname, /* add= */ false, NULL);
+}
+
+void fw_batch_guest_src6(FwBatch *b, const char *ifname, const struct in6_addr *addr, bool add) {
+        const FwGuestRecord *g;
+        char a6[INET6_ADDRSTRLEN];
+
+        if (!fw_batch_name_ok(b, ifname))
+                return;
+        g = fw_guests_find(ifname);
+        if (!g || b->n_src6 >= ELEMENTSOF(b->src6) ||
+            (add && fw_record_src6_index(g, addr) < 0 && g->n_src6 >= FW_GUEST_SOURCES6_MAX)) {
+                b->invalid = true;
+                return;
+        }
+        fw_batch_append(b, "%s element inet %s guest_src6 { \"%s\" . %s }\n",
+                        add ? "add" : "delete", FW_TABLE, ifname,
+                        inet_ntop(AF_INET6, addr, a6, sizeof a6));
+        if (b->invalid)
+                return;
+        snprintf(b->src6[b->n_src6].ifname, sizeof b->src6[0].ifname, "%s", ifname);
+        memcpy(b->src6[b->n_src6].addr, addr, sizeof b->src6[0].addr);
+        b->src6[b->n_src6].add = add;
+        b->n_src6++;
 }
 
 void fw_batch_uplink_add(FwBatch *b, const char *ifname, int ifindex, uint32_t tag) {

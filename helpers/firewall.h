@@ -22,11 +22,15 @@
  *                                         address or prefix, so one for most guests
  *   set guest_src6   ifname . ipv6_addr   (interval) the same for IPv6: fe80::/64 and ::
  *                                         (duplicate address detection) of every guest
- *                                         link now; the addresses the ND proxy learns on a
+ *                                         link; the addresses the ND proxy learns on a
  *                                         link go here as it learns them
+ *                                         (fw_batch_guest_src6())
  *   counter spoofed                       packets from a guest link with a source not its
  *                                         own, dropped in chain antispoof (priority raw,
  *                                         before conntrack: they never make a connection)
+ *   chain guest_nd                        Neighbor Discovery from a guest link to an
+ *                                         address not the host's: the ND proxy's to relay,
+ *                                         never routed by the kernel (priority raw)
  *   set uplinks      ifname               the uplinks: what the ingress firewall guards
  *   map uplink_post  ifname -> verdict    uplink -> chain uplink_<ifindex>, which writes
  *                                         the uplink's routing tag into the conntrack mark
@@ -68,6 +72,7 @@
 #include "source-map.h"
 
 struct nft_ctx;
+struct in6_addr;
 
 #define FW_TABLE "patchpanel"
 #define FW_ACCT_TABLE "patchpanel_acct"
@@ -98,6 +103,9 @@ typedef struct FwGuestSources {
 
 /* How many guests one batch may add or remove. */
 #define FW_BATCH_GUESTS_MAX 16
+/* Learned IPv6 sources per guest link (the ND proxy's ND_PROXY_ADDRS_MAX), and per batch. */
+#define FW_GUEST_SOURCES6_MAX 32
+#define FW_BATCH_SOURCES6_MAX 4
 
 /* A batch of commands, applied at once by fw_batch_commit(). */
 typedef struct FwBatch {
@@ -112,6 +120,13 @@ typedef struct FwBatch {
                 FwGuestSources src;
         } guests[FW_BATCH_GUESTS_MAX];
         size_t n_guests;
+        /* Learned IPv6 sources added or removed, likewise. */
+        struct {
+                char ifname[16];
+                uint8_t addr[16];            /* a struct in6_addr */
+                bool add;
+        } src6[FW_BATCH_SOURCES6_MAX];
+        size_t n_src6;
 } FwBatch;
 
 /*
@@ -133,6 +148,20 @@ void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark,
  * @ifname: the guest link
  */
 void fw_batch_guest_remove(FwBatch *b, const char *ifname);
+/*
+ * fw_batch_guest_src6() - accept (or no longer) an IPv6 source the ND proxy learned on a
+ * guest link; fw_batch_guest_remove() removes them all with the link.
+ * @b: the batch
+ * @ifname: a guest link fw_batch_guest_add() added
+ * @addr: the address
+ * @add: accept it, or no longer
+ *
+ * An unknown guest link, or more than FW_GUEST_SOURCES6_MAX on one, makes the batch
+ * invalid.
+ */
+void fw_batch_guest_src6(FwBatch *b, const char *ifname, const struct in6_addr *addr, bool add);
+/* The guest link an IPv6 source was learned on, or NULL. */
+const char *fw_guest_src6_owner(const struct in6_addr *addr);
 /* Guard an uplink, count its traffic, and pin connections leaving through it to it
  * (conntrack mark = @tag). */
 void fw_batch_uplink_add(FwBatch *b, const char *ifname, int ifindex, uint32_t tag);

@@ -32,6 +32,7 @@ typedef struct Helper {
         int signal_fd;       /* SIGTERM, SIGINT, SIGHUP */
         struct nft_ctx *nft;
         bool datapath_started;
+        char ipv6_forwarding_before; /* net.ipv6.conf.all.forwarding before we set it, or 0 */
         Received stashed;    /* read ahead while batching; served next */
         int nfmon_fd;        /* nftables events (nfmon.c) */
         bool foreign_dirty;  /* the foreign chains may have changed: look again */

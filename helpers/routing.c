@@ -562,6 +562,11 @@ int routing_guests_add(Helper *h, ErrBuf *err) {
         return 0;
 }
 
+int routing_guests_ipv6_add(Helper *h, ErrBuf *err) {
+        return rule_add(h, &(RuleSpec) { .family = AF_INET6, .prio = PP_GUEST_RULE_PRIORITY,
+                                         .table = PP_GUEST_IPV6_TABLE }, err);
+}
+
 int routing_remove_all(Helper *h, ErrBuf *err) {
         int r = rules_delete(h, 0, 0, err);
         int k = routes_delete(h, 0, r < 0 ? NULL : err);

@@ -23,6 +23,8 @@
  * routing tag or VPN intent its connection carries (a host's answer to a guest, an ICMP
  * error, guest-to-guest). */
 #define PP_GUEST_RULE_PRIORITY 990
+/* The guests' IPv6 /128 routes (the ND proxy's), looked up at PP_GUEST_RULE_PRIORITY. */
+#define PP_GUEST_IPV6_TABLE 999
 
 /*
  * routing_check_uplink() - the uplink (checked by validate_uplink()) must be the link the
@@ -46,5 +48,7 @@ int routing_uplink_remove(Helper *h, const UplinkArgs *u, ErrBuf *err);
 int routing_vpn_bypass(Helper *h, const UplinkArgs *u, ErrBuf *err);
 /* Rules sending traffic to the guest pools to the main table. */
 int routing_guests_add(Helper *h, ErrBuf *err);
+/* The IPv6 rule sending every lookup to PP_GUEST_IPV6_TABLE first (a miss falls through). */
+int routing_guests_ipv6_add(Helper *h, ErrBuf *err);
 /* Remove every rule and route carrying RTPROT_PATCHPANEL. */
 int routing_remove_all(Helper *h, ErrBuf *err);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "route6.h"
 #include "validate.h"
 
 int validate_pid(pid_t pid, pid_t self, pid_t manager, ErrBuf *err) {
@@ -366,6 +368,65 @@ int validate_neighbor_probe(const IpcNeighborProbe *m, NeighborProbeArgs *ret, E
         if (a.family == AF_INET ? !ipv4_is_neighbor(a.addr) : !ipv6_is_neighbor(a.addr))
                 return errbuf_set(err, -EINVAL, "neighbour address is not a unicast %s address",
                                   a.family == AF_INET ? "IPv4" : "IPv6");
+        if (ret)
+                *ret = a;
+        return 0;
+}
+
+int validate_guest_link(const char *ifname, int ifindex, GuestLinkArgs *ret, ErrBuf *err) {
+        if (!ifname_is_valid(ifname))
+                return errbuf_set(err, -EINVAL, "invalid guest link name");
+        /* ARC's links to uplinks (arc_<uplink>) and connected namespaces (arc_ns<N>) share
+         * the prefix; arcbr0, ARC's own link, has none of them. */
+        if (!ifname_is_vm_tap(ifname) && !(ifname_has_prefix(ifname, ARC_UPLINK_BRIDGE_PREFIX) &&
+                                           strlen(ifname) > strlen(ARC_UPLINK_BRIDGE_PREFIX)))
+                return errbuf_set(err, -EINVAL, "%s is not a guest link of the daemon", ifname);
+        if (ifindex <= 0)
+                return errbuf_set(err, -EINVAL, "guest link ifindex %d is not valid", ifindex);
+        if (ret) {
+                *ret = (GuestLinkArgs) { .ifindex = ifindex };
+                snprintf(ret->ifname, sizeof ret->ifname, "%s", ifname);
+        }
+        return 0;
+}
+
+int validate_guest_ipv6_enable(const IpcGuestIpv6Enable *m, GuestLinkArgs *ret, ErrBuf *err) {
+        GuestLinkArgs a;
+        int r;
+
+        /* The manager may not know the ifindex of a link it did not make itself (ARC's
+         * bridges): 0 then, and the helper finds the link by name. */
+        if (m->ifindex == 0) {
+                r = validate_guest_link(m->ifname, 1, &a, err);
+                if (r >= 0 && ret) {
+                        a.ifindex = 0;
+                        *ret = a;
+                }
+                return r;
+        }
+        return validate_guest_link(m->ifname, m->ifindex, ret, err);
+}
+
+int validate_guest_route6(const IpcGuestRoute6 *m, GuestRoute6Args *ret, ErrBuf *err) {
+        GuestRoute6Args a = { .add = m->add };
+        char s[INET6_ADDRSTRLEN];
+        int r;
+
+        r = validate_guest_link(m->guest_ifname, m->guest_ifindex, &a.guest, err);
+        if (r < 0)
+                return r;
+        r = validate_uplink(m->uplink_ifname, m->uplink_ifindex, false, &a.uplink, err);
+        if (r < 0)
+                return r;
+        if (strcmp(a.guest.ifname, a.uplink.ifname) == 0 || a.guest.ifindex == a.uplink.ifindex)
+                return errbuf_set(err, -EINVAL, "the guest link cannot be its own uplink");
+        if (m->address.len != sizeof a.addr || !m->address.data)
+                return errbuf_set(err, -EINVAL, "IPv6 address has %zu bytes, expected %zu",
+                                  m->address.len, sizeof a.addr);
+        memcpy(&a.addr, m->address.data, sizeof a.addr);
+        if (!route6_addr_is_guest_kind(&a.addr))
+                return errbuf_set(err, -EINVAL, "%s is neither global unicast nor unique local",
+                                  inet_ntop(AF_INET6, &a.addr, s, sizeof s));
         if (ret)
                 *ret = a;
         return 0;

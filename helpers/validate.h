@@ -14,6 +14,7 @@
  */
 
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -47,7 +48,22 @@ typedef struct NsDisconnectArgs {
 typedef struct UplinkArgs {
         char ifname[IFNAMSIZ];
         int ifindex;
+        bool keep_slaac;                     /* UplinkAdd: accept_ra=2 (the ND proxy) */
 } UplinkArgs;
+
+/* A guest link of the daemon that the ND proxy serves: arc_<uplink> (ARC's link to an
+ * uplink), vmtap<N> (Termina, PluginVM), arc_ns<N> (a connected namespace). */
+typedef struct GuestLinkArgs {
+        char ifname[IFNAMSIZ];
+        int ifindex;
+} GuestLinkArgs;
+
+typedef struct GuestRoute6Args {
+        bool add;
+        GuestLinkArgs guest;
+        UplinkArgs uplink;
+        struct in6_addr addr;                /* global unicast or unique local */
+} GuestRoute6Args;
 
 typedef struct VmTapAddArgs {
         Patchpanel__Ipc__VmKind kind;
@@ -150,6 +166,11 @@ int validate_arc_uplink_remove(const IpcArcUplinkRemove *m, ArcUplinkRemoveArgs 
 int validate_port_rule(const PoolLayout *pools, const IpcPortRule *m, PortRuleArgs *ret,
                        ErrBuf *err);
 int validate_counters_get(const IpcCountersGet *m, CountersGetArgs *ret, ErrBuf *err);
+/* A guest link's name (see GuestLinkArgs) and a positive ifindex. */
+int validate_guest_link(const char *ifname, int ifindex, GuestLinkArgs *ret, ErrBuf *err);
+/* As validate_guest_link(), ifindex 0 too ("by name"). */
+int validate_guest_ipv6_enable(const IpcGuestIpv6Enable *m, GuestLinkArgs *ret, ErrBuf *err);
+int validate_guest_route6(const IpcGuestRoute6 *m, GuestRoute6Args *ret, ErrBuf *err);
 int validate_vpn_intent(const IpcVpnIntent *m, VpnIntentArgs *ret, ErrBuf *err);
 int validate_adb_sideload(const IpcAdbSideload *m, AdbSideloadArgs *ret, ErrBuf *err);
 

@@ -12,10 +12,10 @@ typedef Patchpanel__Ipc__ForwarderControl ForwarderControl;
 typedef Patchpanel__Ipc__ForwarderReport ForwarderReport;
 typedef Patchpanel__Ipc__ForwarderLink ForwarderLink;
 
-/* Which guest links a kind serves. */
+/* Which guest links a kind serves, and behind which uplinks (NULL: any). */
 typedef bool (*ForwarderWantsFn)(const GuestLink *l);
-/* Whether a kind serves the links that follow the physical default behind this one. */
-typedef bool (*ForwarderDefaultFn)(const Uplink *u);
+/* Whether a kind serves links behind this uplink. */
+typedef bool (*ForwarderUplinkFn)(const Uplink *u);
 
 /* One guest link behind one uplink, as told to a forwarder. */
 typedef struct Pair Pair;
@@ -41,7 +41,9 @@ struct Forwarder {
         bool no_uplink;      /* its links are not served behind an uplink (adb-proxy) */
         /* Sends what it must know before any link (NULL: nothing). */
         int (*configure)(Forwarder *f);
-        ForwarderDefaultFn default_ok; /* NULL: any physical default */
+        ForwarderUplinkFn uplink_ok;  /* behind which uplinks it serves (NULL: any) */
+        ForwarderUplinkFn default_ok; /* which physical default it follows (NULL: any) */
+        ForwarderHooks hooks;
         Child *child;
         Pair *told;          /* what the running child has been told */
         uint8_t *status;     /* its last ForwarderStatus, packed */
@@ -97,8 +99,11 @@ static bool mcast_wants(const GuestLink *l) {
         }
 }
 
-/* As the original, the VMs' multicast only while the default is ethernet or wifi. */
-static bool mcast_default_ok(const Uplink *u) {
+/* ndproxyd: every guest's link to an uplink (ARC's per-uplink links; Termina, PluginVM and
+ * connected namespaces), never ARC's own; behind ethernet or wifi only, as the original
+ * (a cellular carrier's /64 is the host's alone). mcastd: the VMs' multicast only while the
+ * default is ethernet or wifi, as the original. */
+static bool uplink_is_ethernet_or_wifi(const Uplink *u) {
         return u->technology == UPLINK_ETHERNET || u->technology == UPLINK_WIFI;
 }
 
@@ -122,16 +127,26 @@ static void pair_to_ipc(const Pair *p, ForwarderLink *ret) {
 static int forwarder_tell(Forwarder *f, const Pair *p, bool add) {
         ForwarderControl msg = PATCHPANEL__IPC__FORWARDER_CONTROL__INIT;
         ForwarderLink link;
+        int r;
 
         pair_to_ipc(p, &link);
         if (add) {
+                if (f->hooks.pair_added)
+                        f->hooks.pair_added(&link, f->hooks.userdata);
+                if (f->hooks.link_fill)
+                        f->hooks.link_fill(&link, f->hooks.userdata);
                 msg.msg_case = PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_ADD;
                 msg.link_add = &link;
         } else {
+                if (f->hooks.pair_removed)
+                        f->hooks.pair_removed(&link, f->hooks.userdata);
                 msg.msg_case = PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_REMOVE;
                 msg.link_remove = &link;
         }
-        return child_send(f->child, &msg.base, NULL, 0);
+        r = child_send(f->child, &msg.base, NULL, 0);
+        if (add && f->hooks.link_done)
+                f->hooks.link_done(&link, f->hooks.userdata);
+        return r;
 }
 
 /* The pair a guest link makes, if the forwarder serves it and it has an uplink to be
@@ -148,12 +163,17 @@ static bool forwarder_pair_of(Forwarder *f, const GuestLink *l, Pair *ret) {
         if (f->no_uplink)
                 return true;
         if (l->uplink[0]) {
+                if (f->uplink_ok) {
+                        u = registry_find_uplink(f->owner->registry, l->uplink);
+                        if (!u || !f->uplink_ok(u))
+                                return false;
+                }
                 snprintf(ret->uplink, sizeof ret->uplink, "%s", l->uplink);
                 ret->uplink_ifindex = l->uplink_ifindex;
                 return true;
         }
         u = registry_physical_default(f->owner->registry);
-        if (!u || (f->default_ok && !f->default_ok(u)))
+        if (!u || (f->default_ok && !f->default_ok(u)) || (f->uplink_ok && !f->uplink_ok(u)))
                 return false;
         snprintf(ret->uplink, sizeof ret->uplink, "%s", u->name);
         ret->uplink_ifindex = u->ifindex;
@@ -279,6 +299,10 @@ static void forwarder_on_event(Child *c, const ProtobufCMessage *msg, int *fds, 
                 f->status_len = len;
                 break;
         default:
+                if (f->hooks.report) {
+                        f->hooks.report(ev, f->hooks.userdata);
+                        break;
+                }
                 log_warning("%s sent an unknown event %d, ignoring it", f->name, (int) ev->msg_case);
         }
 }
@@ -316,7 +340,8 @@ static const RegistrySubscriber forwarders_subscriber = {
         .default_changed = on_default_changed,
 };
 
-static int forwarders_add(Forwarders *fs, const char *name, ChildKind kind, ForwarderWantsFn wants) {
+static int forwarders_add(Forwarders *fs, const char *name, ChildKind kind, ForwarderWantsFn wants,
+                          ForwarderUplinkFn uplink_ok) {
         Forwarder *f = &fs->fwd[fs->n_fwd];
         ChildConfig config = {
                 .name = name,
@@ -333,7 +358,8 @@ static int forwarders_add(Forwarders *fs, const char *name, ChildKind kind, Forw
 
         if (fs->n_fwd >= FORWARDERS_MAX)
                 return -E2BIG;
-        *f = (Forwarder) { .owner = fs, .name = name, .kind = kind, .wants = wants };
+        *f = (Forwarder) { .owner = fs, .name = name, .kind = kind, .wants = wants,
+                           .uplink_ok = uplink_ok };
         fs->n_fwd++;
         return child_new(fs->event, &config, &f->child);
 }
@@ -352,13 +378,19 @@ int forwarders_new(sd_event *e, Registry *registry, LauncherLink *launcher,
                 fs->config.backoff = child_backoff_default;
         if (config->test_child) {
                 r = forwarders_add(fs, "pp-testchild", PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST,
-                                   wants_every_guest_link);
+                                   wants_every_guest_link, NULL);
+                if (r < 0)
+                        return r;
+        }
+        if (config->ndproxy) {
+                r = forwarders_add(fs, "ndproxyd", PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_NDPROXY,
+                                   wants_every_guest_link, uplink_is_ethernet_or_wifi);
                 if (r < 0)
                         return r;
         }
         if (config->adb.enabled) {
                 r = forwarders_add(fs, "adb-proxy", PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_ADBPROXY,
-                                   wants_arc_management);
+                                   wants_arc_management, NULL);
                 if (r < 0)
                         return r;
                 fs->fwd[fs->n_fwd - 1].no_uplink = true;
@@ -366,10 +398,10 @@ int forwarders_new(sd_event *e, Registry *registry, LauncherLink *launcher,
         }
         if (config->mcast) {
                 r = forwarders_add(fs, "mcastd", PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_MCAST,
-                                   mcast_wants);
+                                   mcast_wants, NULL);
                 if (r < 0)
                         return r;
-                fs->fwd[fs->n_fwd - 1].default_ok = mcast_default_ok;
+                fs->fwd[fs->n_fwd - 1].default_ok = uplink_is_ethernet_or_wifi;
         }
         r = registry_subscribe(registry, &forwarders_subscriber, fs);
         if (r < 0)
@@ -390,6 +422,15 @@ Forwarders *forwarders_free(Forwarders *fs) {
         sd_event_unref(fs->event);
         free(fs);
         return NULL;
+}
+
+int forwarders_set_hooks(Forwarders *fs, ChildKind kind, const ForwarderHooks *hooks) {
+        for (size_t i = 0; i < fs->n_fwd; i++)
+                if (fs->fwd[i].kind == kind) {
+                        fs->fwd[i].hooks = *hooks;
+                        return 0;
+                }
+        return -ENOENT;
 }
 
 void forwarders_start(Forwarders *fs) {

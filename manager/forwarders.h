@@ -35,13 +35,33 @@ typedef struct ForwardersConfig {
         bool test_child; /* pp-testchild, in test builds */
         AdbProxyOptions adb;
         bool mcast;      /* mcastd: mDNS, SSDP and ARC's broadcasts */
+        bool ndproxy;    /* ndproxyd: IPv6 for guests (--ndproxy) */
         ChildBackoff backoff;
 } ForwardersConfig;
+
+/* What a kind adds to the supervisor's work (manager/ndproxy.c for ndproxyd); any member
+ * may be NULL. */
+typedef struct ForwarderHooks {
+        /* A pair is told to the child (a new one, or every one again after a restart). */
+        void (*pair_added)(const Patchpanel__Ipc__ForwarderLink *link, void *userdata);
+        /* Fill in what only this kind tells with a pair (ndproxyd: the guest's learned
+         * addresses); link_done follows once it is sent. */
+        void (*link_fill)(Patchpanel__Ipc__ForwarderLink *link, void *userdata);
+        void (*link_done)(Patchpanel__Ipc__ForwarderLink *link, void *userdata);
+        /* A pair is no longer served: its guest link went, or it moved to another uplink. */
+        void (*pair_removed)(const Patchpanel__Ipc__ForwarderLink *link, void *userdata);
+        /* An event of this kind's own (not hello, not status). */
+        void (*report)(const Patchpanel__Ipc__ForwarderReport *ev, void *userdata);
+        void *userdata;
+} ForwarderHooks;
 
 int forwarders_new(sd_event *e, Registry *registry, LauncherLink *launcher,
                    const ForwardersConfig *config, Forwarders **ret);
 Forwarders *forwarders_free(Forwarders *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Forwarders *, forwarders_free);
+
+/* Give an enabled kind its hooks. Return: 0, or -ENOENT if the kind is not enabled. */
+int forwarders_set_hooks(Forwarders *f, ChildKind kind, const ForwarderHooks *hooks);
 
 /* Start every enabled forwarder. */
 void forwarders_start(Forwarders *f);

@@ -14,6 +14,7 @@ typedef struct HelperCall HelperCall;
 
 struct HelperLink {
         Child *child;
+        HelperCall *calls; /* waiting for their answers; freed here if none ever comes */
         HelperEventFn on_event;
         HelperDownFn on_down;
         void *userdata;
@@ -21,7 +22,6 @@ struct HelperLink {
         HelperArgs args;
         int *fake_peer; /* tests: where the helper's end goes, instead of to a process */
         PendingCall *pending_calls;
-        HelperCall *calls;
 };
 
 /* The typed callback of one request, between the channel and its caller; kept in a list

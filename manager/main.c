@@ -166,6 +166,9 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "resolv-conf", 0, "PATH", "where the DNS servers to watch are listed\n"
                   "(default: /etc/resolv.conf)", option_parse_string,
                   &a->config.neighbors.resolv_conf },
+                { "ndproxy", 0, "on|off", "IPv6 for guests on their uplink's prefix through\n"
+                  "ndproxyd, an RFC 4389 ND proxy (default: on)", option_parse_on_off,
+                  &a->config.forwarders.ndproxy },
 #ifdef PP_TEST_CHILD
                 { "test-child", 0, NULL, "also run pp-testchild, a forwarder for tests",
                   option_parse_flag, &a->config.forwarders.test_child },
@@ -187,6 +190,7 @@ static int parse_args(int argc, char **argv, Args *a) {
                       .adb_idle_timeout = ADB_IDLE_TIMEOUT_SEC_DEFAULT,
                       .config.forwarders.adb.socket_path = ADB_SOCKET_DEFAULT };
         a->config.forwarders.mcast = true;
+        a->config.forwarders.ndproxy = true;
         r = options_parse(&spec, argc, argv, &first);
         if (r < 0)
                 return r;

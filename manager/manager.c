@@ -24,6 +24,7 @@
 #include "log.h"
 #include "manager.h"
 #include "neighbors-bus.h"
+#include "ndproxy.h"
 #include "port-rules.h"
 #include "uplinks.h"
 #include "vm.h"
@@ -84,6 +85,9 @@ int manager_new(sd_event *e, const ManagerConfig *config, Manager **ret) {
         r = forwarders_new(e, m->registry, m->launcher, &config->forwarders, &m->forwarders);
         if (r < 0)
                 return r;
+        r = nd_guests_setup(m);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -104,6 +108,7 @@ Manager *manager_free(Manager *m) {
         while (m->vms)
                 vm_guest_free(m->vms);
         m->forwarders = forwarders_free(m->forwarders);
+        m->nd_guests = nd_guests_free(m->nd_guests);
         m->launcher = launcher_link_free(m->launcher);
         m->helper = helper_link_free(m->helper);
         uplinks_free(m);
@@ -218,6 +223,7 @@ int manager_start(Manager *m) {
         HelperRequest req = HELPER_REQUEST_INIT;
 
         op.ingress_firewall = m->config.ingress_firewall;
+        op.guest_ipv6 = m->config.forwarders.ndproxy;
         req.op_case = OP(DATAPATH_START);
         req.datapath_start = &op;
         /* The helper serves requests in order: anything a client asks for after this is

@@ -30,6 +30,7 @@ typedef struct Arc Arc;
 typedef struct VmGuest VmGuest;
 typedef struct PortRules PortRules;
 typedef struct UplinkRouting UplinkRouting;
+typedef struct NdGuests NdGuests;
 
 typedef struct ManagerConfig {
         PoolLayout pools;
@@ -52,6 +53,7 @@ typedef struct Manager {
         HelperLink *helper;          /* helper-link.c: the privileged helper */
         LauncherLink *launcher;      /* launcher-link.c: starts the forwarders */
         Forwarders *forwarders;      /* forwarders.c */
+        NdGuests *nd_guests;         /* ndproxy.c: ndproxyd's guest addresses and routes */
         Registry *registry;          /* registry.c: uplinks and guest links */
         Pool *pools[_POOL_KIND_MAX]; /* subnets handed out; every guest file takes and gives */
         MacGenerator *macs;          /* MACs handed out, likewise */

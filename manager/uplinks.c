@@ -45,6 +45,8 @@ static void on_uplink_added(Uplink *u, void *userdata) {
                 return;
         op.ifname = u->name;
         op.ifindex = u->ifindex;
+        /* Guests get IPv6 through ndproxyd: the host keeps its own once it forwards. */
+        op.keep_slaac = ur->manager->config.forwarders.ndproxy;
         req.op_case = OP(UPLINK_ADD);
         req.uplink_add = &op;
         uplink_request(ur->manager, &req);

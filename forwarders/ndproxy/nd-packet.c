@@ -58,6 +58,8 @@ static const char *const nd_drop_names[_ND_DROP_MAX] = {
         [ND_DROP_WRONG_DIRECTION] = "wrong-direction",
         [ND_DROP_NO_PEER] = "no-peer",
         [ND_DROP_LOCAL_DESTINATION] = "local-destination",
+        [ND_DROP_FOR_HOST] = "for-host",
+        [ND_DROP_ANSWERED] = "answered",
         [ND_DROP_NO_NEIGHBOR] = "no-neighbor",
         [ND_DROP_SEND_FAILED] = "send-failed",
 };
@@ -532,6 +534,51 @@ int nd_packet_rewrite(const uint8_t *frame, const NdPacket *pkt, const MacAddr *
         buf[ND_ICMP6_OFF + 3] = (uint8_t) sum;
 
         *ret_len = pkt->len;
+        return 0;
+}
+
+int nd_packet_build_na(const NdPacket *ns, const MacAddr *mac, bool router, uint8_t *buf,
+                       size_t size, size_t *ret_len) {
+        static const struct in6_addr all_nodes = {
+                .s6_addr = { 0xff, 0x02, [15] = 0x01 },
+        };
+        static const MacAddr zero_mac = {};
+        const size_t icmp_len = 24 + 8, len = ND_ICMP6_OFF + icmp_len;
+        bool dad = nd_addr_is_unspecified(&ns->src);
+        const struct in6_addr *dst = dad ? &all_nodes : &ns->src;
+        MacAddr dst_mac = ns->eth_src;
+        uint8_t *ip = buf + ND_IP6_OFF, *icmp = buf + ND_ICMP6_OFF;
+        uint16_t sum;
+
+        if (ns->type != ND_TYPE_NS || (mac->b[0] & 0x01) ||
+            memcmp(mac, &zero_mac, sizeof zero_mac) == 0)
+                return -EINVAL;
+        if (size < len)
+                return -ENOBUFS;
+        if (dad)
+                (void) nd_multicast_mac(&all_nodes, &dst_mac);
+        memset(buf, 0, len);
+        memcpy(buf, dst_mac.b, MAC_LEN);
+        memcpy(buf + MAC_LEN, mac->b, MAC_LEN);
+        buf[12] = ETH_P_IPV6 >> 8;
+        buf[13] = ETH_P_IPV6 & 0xff;
+        ip[0] = 0x60;                                   /* version 6 */
+        ip[4] = (uint8_t) (icmp_len >> 8);              /* payload length */
+        ip[5] = (uint8_t) icmp_len;
+        ip[6] = IPPROTO_ICMPV6;
+        ip[7] = ND_HOP_LIMIT;
+        memcpy(ip + 8, ns->target.s6_addr, 16);         /* source: the target */
+        memcpy(ip + 24, dst->s6_addr, 16);
+        icmp[0] = ND_NEIGHBOR_ADVERT;
+        icmp[4] = (uint8_t) ((router ? 0x80 : 0) | (dad ? 0 : 0x40)); /* R, S; O clear */
+        memcpy(icmp + 8, ns->target.s6_addr, 16);
+        icmp[24] = ND_OPT_TARGET_LINKADDR;
+        icmp[25] = 1;                                   /* 8 bytes */
+        memcpy(icmp + 26, mac->b, MAC_LEN);
+        sum = nd_icmp6_checksum(&ns->target, dst, icmp, icmp_len);
+        icmp[2] = (uint8_t) (sum >> 8);
+        icmp[3] = (uint8_t) sum;
+        *ret_len = len;
         return 0;
 }
 

@@ -90,6 +90,9 @@ typedef enum NdDrop {
         ND_DROP_WRONG_DIRECTION,     /* RS from an uplink, RA from a guest link */
         ND_DROP_NO_PEER,             /* no link to send it to (unpaired link) */
         ND_DROP_LOCAL_DESTINATION,   /* unicast to a guest address learned on the ingress link */
+        ND_DROP_FOR_HOST,            /* to an address of the host, or an NS for one: the
+                                      * host's own Neighbor Discovery, answered by its kernel */
+        ND_DROP_ANSWERED,            /* a guest's NA to an asker the proxy answered for it */
         /* the daemon */
         ND_DROP_NO_NEIGHBOR,         /* unicast towards an uplink, destination not in its neighbour table */
         ND_DROP_SEND_FAILED,         /* the kernel refused the copy */
@@ -199,6 +202,24 @@ int nd_packet_parse(const uint8_t *frame, size_t len, bool vlan_tagged, NdPacket
 int nd_packet_rewrite(const uint8_t *frame, const NdPacket *pkt, const MacAddr *egress_mac,
                       const MacAddr *dst_mac, unsigned flags, uint8_t *buf, size_t size,
                       size_t *ret_len);
+
+/*
+ * nd_packet_build_na() - the NA a proxy answers an NS with on behalf of a node it stands
+ * for (RFC 4861 §7.2.4, RFC 4389 §4.1.3.1): from the target, to the NS's source (to
+ * all-nodes, unsolicited, for a DAD NS from ::), with the target link-layer option @mac,
+ * hop limit 255, Override clear (a proxy's answer yields to the owner's, §7.2.8).
+ * @ns: a parsed NS (nd_packet_parse())
+ * @mac: the MAC the answer gives for the target, and its Ethernet source (unicast)
+ * @router: set the Router flag
+ * @buf: where the frame goes
+ * @size: its size, at least 86 bytes
+ * @ret_len: the frame's length
+ *
+ * Return: 0, -ENOBUFS if @size is too small, -EINVAL if @ns is not an NS or @mac not
+ * unicast.
+ */
+int nd_packet_build_na(const NdPacket *ns, const MacAddr *mac, bool router, uint8_t *buf,
+                       size_t size, size_t *ret_len);
 
 /*
  * nd_icmp6_checksum() - the ICMPv6 checksum (RFC 4443 §2.3) over the IPv6 pseudo-header

@@ -32,6 +32,15 @@
 #define ND_PROXY_LINKS_MAX 64                     /* uplinks and guest links together */
 #define ND_PROXY_ADDRS_MAX 32                     /* learned addresses per guest link */
 #define ND_PROXY_EGRESS_MAX (ND_PROXY_LINKS_MAX - 1) /* every link but the ingress one */
+#define ND_PROXY_PREFIXES_MAX 8                   /* on-link prefixes per uplink */
+#define ND_PROXY_NEIGHBORS_MAX 256                /* the proxy's own neighbour cache */
+#define ND_PROXY_HOST_ADDRS_MAX 256               /* the host's own IPv6 addresses */
+#define ND_PROXY_NEVER UINT64_MAX                 /* an expiry that does not come */
+/* A learned address seen alive this recently is answered for by the proxy itself (the
+ * kernel's REACHABLE_TIME, RFC 4861 §10). */
+#define ND_PROXY_FRESH_USEC (30 * UINT64_C(1000000))
+/* The same router asking again for the same guest within this long is not relayed again. */
+#define ND_PROXY_RELAY_HOLD_USEC UINT64_C(1000000)
 
 typedef struct NdProxy NdProxy;
 
@@ -63,9 +72,21 @@ typedef struct NdLinkCounters {
         uint64_t received;           /* frames that arrived on it (nd_proxy_input()) */
         uint64_t proxied;            /* copies sent on it (nd_proxy_count_sent()) */
         uint64_t learned;            /* guest addresses learned from its frames */
-        uint64_t learn_refused;      /* ... refused: table full, or another link's address */
+        uint64_t learn_refused;      /* ... refused: table full, another link's address, not
+                                      * in a prefix of the uplink, or the daemon said no */
+        uint64_t expired;            /* learned addresses forgotten for lack of a sign of life */
+        uint64_t answered;           /* NS the proxy answered itself, for the host or a guest
+                                      * (nd_proxy_count_answered()) */
         uint64_t dropped[_ND_DROP_MAX];
 } NdLinkCounters;
+
+/* A prefix an uplink's router advertises as on-link or for autoconfiguration (RFC 4861
+ * §4.6.2, L or A set): learned guest addresses must lie in one. */
+typedef struct NdLinkPrefix {
+        struct in6_addr prefix;      /* host bits cleared */
+        uint8_t prefix_len;          /* 1..128 */
+        uint64_t expires;            /* proxy clock; ND_PROXY_NEVER for an infinite lifetime */
+} NdLinkPrefix;
 
 /* A link as the proxy sees it; read through nd_proxy_get_link(), changed only through the
  * functions below. A pointer stays valid until the next call that adds or removes a link. */
@@ -77,6 +98,11 @@ typedef struct NdLink {
         NdLinkCounters counters;
         size_t n_addrs;              /* guest link: learned addresses, oldest first */
         struct in6_addr addrs[ND_PROXY_ADDRS_MAX];
+        uint64_t addr_seen[ND_PROXY_ADDRS_MAX]; /* ... the last sign of life of each (clock) */
+        struct in6_addr addr_asker[ND_PROXY_ADDRS_MAX]; /* ... who the proxy last answered for it */
+        uint64_t addr_answered[ND_PROXY_ADDRS_MAX];  /* ... and when (0: never) */
+        size_t n_prefixes;           /* uplink: prefixes its router advertises */
+        NdLinkPrefix prefixes[ND_PROXY_PREFIXES_MAX];
 } NdLink;
 
 typedef struct NdEgress {
@@ -92,7 +118,16 @@ typedef struct NdDecision {
         /* nd_proxy_input() only: a guest address learned from this frame, new to the table;
          * the daemon adds its /128 route towards learned_ifindex. learn_error is the
          * negative errno of nd_proxy_add_address() when the frame offered an address that
-         * was refused, 0 otherwise. */
+         * was refused, or -ENETUNREACH for one outside every prefix the uplink's router
+         * advertises, 0 otherwise. */
+        /* Answer the NS on the ingress link (nd_packet_build_na(), Router flag as
+         * answer_router): for the host, whose address a guest asks for (no copy goes
+         * anywhere); or for a guest seen alive within ND_PROXY_FRESH_USEC, whose address
+         * the uplink asks for (the NS is still relayed to it, at most once per asker per
+         * ND_PROXY_RELAY_HOLD_USEC, so that it learns the asker; its own answer is then
+         * not relayed again: ND_DROP_ANSWERED). nd_proxy_input() only, for guests. */
+        bool answer;
+        bool answer_router;
         bool learned;
         struct in6_addr learned_addr;
         int learned_ifindex;
@@ -217,15 +252,38 @@ size_t nd_proxy_n_links(const NdProxy *p);
 const NdLink *nd_proxy_link_at(const NdProxy *p, size_t i);
 
 /*
+ * nd_proxy_set_clock() - the time the proxy stamps what it sees with, and compares
+ * lifetimes to: the daemon sets it (CLOCK_MONOTONIC, microseconds) before each batch of
+ * frames and each expiry check. It starts at 0 and never goes back.
+ * @p: the proxy
+ * @now_usec: the time
+ */
+void nd_proxy_set_clock(NdProxy *p, uint64_t now_usec);
+
+/*
+ * nd_proxy_set_host_addresses() - the host's own IPv6 addresses (every link's): frames to
+ * one, and NS for one, are the host's own Neighbor Discovery, which its kernel does
+ * (ND_DROP_FOR_HOST), and no guest may claim one.
+ * @p: the proxy
+ * @addrs: the addresses, in any order
+ * @n: how many
+ *
+ * Return: 0, or -E2BIG with more than ND_PROXY_HOST_ADDRS_MAX (the first ones are kept).
+ */
+int nd_proxy_set_host_addresses(NdProxy *p, const struct in6_addr *addrs, size_t n);
+
+/*
  * nd_proxy_add_address() - record a guest address on a guest link, as learning does; the
- * daemon also calls it to replay the addresses whose routes survived a restart.
+ * daemon also calls it to replay the addresses whose routes survived a restart. Replay
+ * does not ask for a prefix of the uplink (the route exists already); learning does.
  * @p: the proxy
  * @guest: the guest link
  * @addr: a global unicast or unique local address
  *
  * Return: 1 if added, 0 if already recorded on @guest, -ENOENT if @guest is not served,
- * -EINVAL if it is an uplink or @addr is of another kind, -EEXIST if @addr is recorded on
- * another link, -ENOSPC with ND_PROXY_ADDRS_MAX addresses on @guest.
+ * -EINVAL if it is an uplink or @addr is of another kind, -EADDRINUSE if @addr is the
+ * host's, -EEXIST if @addr is recorded on another link, -ENOSPC with ND_PROXY_ADDRS_MAX
+ * addresses on @guest.
  */
 int nd_proxy_add_address(NdProxy *p, int guest, const struct in6_addr *addr);
 
@@ -238,6 +296,81 @@ int nd_proxy_add_address(NdProxy *p, int guest, const struct in6_addr *addr);
  * Return: 0, or -ENOENT if @addr is not recorded on @guest.
  */
 int nd_proxy_forget_address(NdProxy *p, int guest, const struct in6_addr *addr);
+
+/*
+ * nd_proxy_touch_address() - a sign of life of a learned guest address (its guest's NA
+ * for it, a frame from it, or the kernel's neighbour entry confirmed at @when).
+ * @p: the proxy
+ * @guest: the guest link
+ * @addr: the address
+ * @when: the time of the sign (proxy clock); an older one than recorded changes nothing
+ *
+ * Return: 0, or -ENOENT if @addr is not recorded on @guest.
+ */
+int nd_proxy_touch_address(NdProxy *p, int guest, const struct in6_addr *addr, uint64_t when);
+
+/*
+ * nd_proxy_oldest_address() - the learned address whose last sign of life is the oldest,
+ * for the daemon's expiry timer.
+ * @p: the proxy
+ * @ret_ifindex: its guest link
+ * @ret_addr: the address
+ * @ret_seen: its last sign of life (proxy clock)
+ *
+ * Return: 0, or -ENOENT when no address is learned.
+ */
+int nd_proxy_oldest_address(const NdProxy *p, int *ret_ifindex, struct in6_addr *ret_addr,
+                            uint64_t *ret_seen);
+
+/*
+ * nd_proxy_expire_address() - forget a learned address that showed no sign of life for
+ * too long, and count it on its link.
+ * @p: the proxy
+ * @guest: the guest link
+ * @addr: the address
+ *
+ * Return: 0, or -ENOENT if @addr is not recorded on @guest.
+ */
+int nd_proxy_expire_address(NdProxy *p, int guest, const struct in6_addr *addr);
+
+/*
+ * nd_proxy_refuse_address() - undo the learning of an address the daemon will not route
+ * (one of the host's own, a neighbour of the uplink, or one the manager refused), and count
+ * the refusal on its link.
+ * @p: the proxy
+ * @guest: the guest link
+ * @addr: the address
+ *
+ * Return: 0, or -ENOENT if @addr is not recorded on @guest.
+ */
+int nd_proxy_refuse_address(NdProxy *p, int guest, const struct in6_addr *addr);
+
+/*
+ * nd_proxy_uplink_has_prefix() - whether @addr lies in a prefix the router of @uplink
+ * advertises (and whose valid lifetime has not run out).
+ * @p: the proxy
+ * @uplink: the uplink
+ * @addr: the address
+ *
+ * Return: true or false (false for a link that is not an uplink).
+ */
+bool nd_proxy_uplink_has_prefix(const NdProxy *p, int uplink, const struct in6_addr *addr);
+
+/*
+ * nd_proxy_lookup_neighbor() - the MAC of an IPv6 neighbour on a link, from the proxy's
+ * own cache of the ND frames it proxied (their IPv6 source and Ethernet source, an NA's
+ * target and TLLA): the router that asks for a guest's address is resolved from its NS
+ * alone, which the kernel never answers and so never caches.
+ * @p: the proxy
+ * @ifindex: the link
+ * @addr: the neighbour's address
+ * @max_age_usec: how old the entry may be
+ * @ret: its MAC
+ *
+ * Return: 0, or -ENOENT.
+ */
+int nd_proxy_lookup_neighbor(const NdProxy *p, int ifindex, const struct in6_addr *addr,
+                             uint64_t max_age_usec, MacAddr *ret);
 
 /*
  * nd_proxy_find_address() - the guest link an address was learned on.
@@ -256,7 +389,8 @@ int nd_proxy_find_address(const NdProxy *p, const struct in6_addr *addr);
  * @ret: the links that get a copy, each with its destination rule
  * @reterr_drop: why no link gets one
  *
- * Return: 0 with at least one egress link, or -EBADMSG with the reason in @reterr_drop.
+ * Return: 0 with at least one egress link or an answer to give, or -EBADMSG with the reason
+ * in @reterr_drop.
  */
 int nd_proxy_decide(const NdProxy *p, int ingress, const NdPacket *pkt, NdDecision *ret,
                     NdDrop *reterr_drop);
@@ -286,6 +420,15 @@ int nd_proxy_input(NdProxy *p, int ingress, const uint8_t *frame, size_t len, bo
  * Return: 0, or -ENOENT if @ifindex is not served.
  */
 int nd_proxy_count_sent(NdProxy *p, int ifindex);
+
+/*
+ * nd_proxy_count_answered() - the proxy answered an NS itself on a link.
+ * @p: the proxy
+ * @ifindex: the link
+ *
+ * Return: 0, or -ENOENT if @ifindex is not served.
+ */
+int nd_proxy_count_answered(NdProxy *p, int ifindex);
 
 /*
  * nd_proxy_count_drop() - count a drop the daemon decided (ND_DROP_NO_NEIGHBOR,

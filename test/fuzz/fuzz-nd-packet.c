@@ -35,6 +35,11 @@
 enum { U = 2, G1 = 3, G2 = 4, U2 = 5, G3 = 6, G4 = 7 };
 static const int ingresses[] = { U, G1, G2, U2, G3, G4, 42 };
 
+static const struct in6_addr host_addrs[] = {
+        { .s6_addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 0x01 } },
+        { .s6_addr = { 0xfe, 0x80, [15] = 0x01 } },
+};
+
 static NdProxy *proxy_setup(void) {
         static const struct { int ifindex; NdLinkKind kind; uint8_t last; } links[] = {
                 { U, ND_LINK_UPLINK, 0x10 }, { G1, ND_LINK_GUEST, 0x20 },
@@ -61,6 +66,9 @@ static NdProxy *proxy_setup(void) {
         CHECK(nd_proxy_add_pair(p, U2, G3) == 0);
         for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++)
                 CHECK(nd_proxy_add_address(p, addrs[i].ifindex, &addrs[i].addr) == 1);
+        /* The host's own: the router's address of the captures and a link-local one, so
+         * that answers for the host and ND_DROP_FOR_HOST are reachable. */
+        CHECK(nd_proxy_set_host_addresses(p, host_addrs, sizeof host_addrs / sizeof host_addrs[0]) == 0);
         return p;
 }
 
@@ -128,7 +136,34 @@ static void check_copy(const uint8_t *frame, const NdPacket *pkt, const NdDecisi
         CHECK(memcmp(out, again, len) == 0);
 }
 
+/* An answer for the host parses as the NA it must be. */
+static void check_answer(const NdProxy *p, int ingress, const NdPacket *ns) {
+        const NdLink *l = nd_proxy_get_link(p, ingress);
+        uint8_t out[256];
+        NdPacket na;
+        NdDrop drop;
+        size_t len;
+
+        /* For the host on a paired guest link, or for a guest on an uplink. */
+        CHECK(l && ((l->kind == ND_LINK_GUEST && l->uplink != 0) || l->kind == ND_LINK_UPLINK));
+        CHECK(ns->type == ND_TYPE_NS && !nd_addr_is_link_local(&ns->target));
+        bool router = l->kind == ND_LINK_GUEST; /* the host routes; a guest does not */
+        CHECK(nd_packet_build_na(ns, &l->mac, router, out, sizeof out, &len) == 0);
+        CHECK(nd_packet_parse(out, len, false, &na, &drop) == 0);
+        CHECK(na.type == ND_TYPE_NA && !!(na.flags & ND_FLAG_ROUTER) == router);
+        CHECK(memcmp(&na.target, &ns->target, sizeof na.target) == 0);
+        CHECK(memcmp(na.lladdr.b, l->mac.b, MAC_LEN) == 0);
+        CHECK(!(na.flags & ND_FLAG_OVERRIDE));
+}
+
 static void check_decision(const NdProxy *p, int ingress, const NdDecision *d) {
+        /* For the host: nothing relayed; for a guest: at most the one copy to it. */
+        if (d->answer && d->answer_router) {
+                CHECK(d->n_egress == 0);
+                return;
+        }
+        if (d->answer && d->n_egress == 0)
+                return;
         CHECK(d->n_egress > 0 && d->n_egress <= ND_PROXY_EGRESS_MAX);
         for (size_t i = 0; i < d->n_egress; i++) {
                 const NdLink *l = nd_proxy_get_link(p, d->egress[i].ifindex);
@@ -178,11 +213,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         decided = nd_proxy_decide(proxy, ingress, &pkt, &d, &drop);
                         if (decided == 0) {
                                 check_decision(proxy, ingress, &d);
+                                if (d.answer)
+                                        check_answer(proxy, ingress, &pkt);
                                 for (size_t j = 0; j < d.n_egress; j++)
                                         check_copy(data, &pkt, &d, &d.egress[j]);
                         } else
                                 CHECK(drop >= ND_DROP_UNKNOWN_LINK &&
-                                      drop <= ND_DROP_LOCAL_DESTINATION);
+                                      drop <= ND_DROP_FOR_HOST);
                 }
 
                 /* The whole input path agrees with the pieces; what it learns is forgotten
@@ -190,8 +227,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (nd_proxy_input(proxy, ingress, data, size, false, &pkt2, &d2, &drop) == 0) {
                         CHECK(decided == 0);
                         check_decision(proxy, ingress, &d2);
-                        CHECK(d2.n_egress == d.n_egress);
-                        CHECK(memcmp(d2.egress, d.egress, d.n_egress * sizeof d.egress[0]) == 0);
+                        if (d2.answer && !d.answer) {
+                                /* Answered for a fresh guest: the one copy to it, or none. */
+                                CHECK(!d2.answer_router && d.n_egress == 1 && d2.n_egress <= 1);
+                                check_answer(proxy, ingress, &pkt2);
+                        } else {
+                                CHECK(d2.n_egress == d.n_egress && d2.answer == d.answer);
+                                CHECK(memcmp(d2.egress, d.egress,
+                                             d.n_egress * sizeof d.egress[0]) == 0);
+                        }
                         if (d2.learned) {
                                 CHECK(d2.learned_ifindex == ingress);
                                 CHECK(nd_proxy_find_address(proxy, &d2.learned_addr) == ingress);
@@ -199,7 +243,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                                               &d2.learned_addr) == 0);
                         }
                 } else {
-                        CHECK(decided != 0);
+                        /* The input path also drops a guest's answer the proxy gave. */
+                        CHECK(decided != 0 || drop == ND_DROP_ANSWERED);
                         CHECK(drop >= 0 && drop < _ND_DROP_MAX);
                 }
         }

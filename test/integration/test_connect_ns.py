@@ -87,10 +87,20 @@ def test_response_matches_kernel_state(lab, baseline):
         assert resp.host_ifname in host_links
         assert "UP" in host_links[resp.host_ifname]["flags"]
         assert lab.host.addrs(resp.host_ifname) == [host_addr]
-        # IPv4 only on the host side: no link-local address, no IPv6 background work.
-        assert lab.host.out("cat", f"/proc/sys/net/ipv6/conf/{resp.host_ifname}/disable_ipv6") \
-            .strip() == "1"
-        assert lab.host.ip_json("-6", "addr", "show", "dev", resp.host_ifname) in ([], [{}])
+        # IPv6 for the namespace through the ND proxy (--ndproxy=on, the default): on for the
+        # host side too, once ndproxyd serves the link, but never an address of the host's
+        # there from RAs, and no RA taken from the namespace (test_ndproxy.py has the rest).
+        conf = f"/proc/sys/net/ipv6/conf/{resp.host_ifname}"
+
+        def ipv6_on():
+            got = [lab.host.out("cat", f"{conf}/{k}").strip()
+                   for k in ("disable_ipv6", "accept_ra", "autoconf")]
+            return None if got == ["0", "0", "0"] else got
+        err = pplab.poll(ipv6_on, timeout=5, what="IPv6 on the host side")
+        assert err is None, err
+        assert all(a.get("scope") == "link"
+                   for l in lab.host.ip_json("-6", "addr", "show", "dev", resp.host_ifname)
+                   for a in l.get("addr_info", [])), resp.host_ifname
 
         peer_links = ns.links()
         assert resp.peer_ifname in peer_links

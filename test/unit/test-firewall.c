@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <netinet/in.h>
 
 #include "firewall.h"
 #include "fwmark.h"
@@ -172,6 +173,24 @@ static void test_guest_sources_unrecorded(void **state) {
         assert_int_equal(fw_guest_sources("vmtap9", &got), -ENOENT);
 }
 
+static void test_guest_src6_needs_a_guest(void **state) {
+        struct in6_addr a = { .s6_addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 0x0a } };
+        FwBatch b = {};
+        ErrBuf err = {};
+
+        (void) state;
+        /* A learned source only for a link the helper added as a guest (its record): a
+         * batch for another link is refused before nftables sees it. */
+        fw_batch_guest_src6(&b, "vmtap9", &a, true);
+        assert_true(b.invalid);
+        assert_int_equal(b.n_src6, 0);
+        assert_int_equal(fw_batch_commit(NULL, &b, "accept an address", &err), -EINVAL);
+        assert_null(fw_guest_src6_owner(&a));
+        b = (FwBatch) {};
+        fw_batch_guest_src6(&b, "vmtap9\" . ::/0", &a, true);
+        assert_true(b.invalid);
+}
+
 static void test_link_marks(void **state) {
         static const struct {
                 const char *alias;
@@ -204,6 +223,7 @@ int main(void) {
                 cmocka_unit_test(test_guest_add_invalid),
                 cmocka_unit_test(test_guest_remove_unrecorded),
                 cmocka_unit_test(test_batch_guest_limit),
+                cmocka_unit_test(test_guest_src6_needs_a_guest),
                 cmocka_unit_test(test_link_marks),
                 cmocka_unit_test(test_adb_sideload),
                 cmocka_unit_test(test_guest_sources_unrecorded),

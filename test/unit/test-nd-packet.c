@@ -734,6 +734,62 @@ static void test_rewrite_errors(void **state) {
         assert_int_equal(len, 12345);
 }
 
+/* ---- answers for the host ------------------------------------------------------------- */
+
+static void test_build_na(void **state) {
+        MacAddr host = mac("02:00:5e:00:53:30"), group = mac("33:33:00:00:00:01"), zero = {};
+        uint8_t out[256], tlla[8];
+        NdPacket ns, na;
+        NdDrop drop;
+        size_t len = 0;
+        TFrame f;
+
+        (void) state;
+        /* The guest resolves 2001:db8:1::1: the answer comes from it, solicited, to the
+         * guest's address and MAC, with the host's MAC, as a router, not overriding. */
+        tf_ns(&f, true);
+        assert_int_equal(parse(&f, &ns, &drop), 0);
+        assert_int_equal(nd_packet_build_na(&ns, &host, true, out, sizeof out, &len), 0);
+        assert_int_equal(len, 86);
+        assert_parses(out, len, &na);
+        assert_int_equal(na.type, ND_TYPE_NA);
+        assert_int_equal(na.flags & (ND_FLAG_ROUTER | ND_FLAG_SOLICITED | ND_FLAG_OVERRIDE),
+                         ND_FLAG_ROUTER | ND_FLAG_SOLICITED);
+        assert_addr(&na.src, "2001:db8:1::1");
+        assert_addr(&na.dst, "2001:db8:1::a");
+        assert_addr(&na.target, "2001:db8:1::1");
+        assert_mac(&na.eth_dst, GUEST_MAC);
+        assert_mac(&na.eth_src, "02:00:5e:00:53:30");
+        assert_mac(&na.lladdr, "02:00:5e:00:53:30");
+        /* The bytes of the option, as RFC 4861 §4.6.1 lays them out. */
+        memcpy(tlla, out + F_NSNA_OPTS, sizeof tlla);
+        assert_int_equal(tlla[0], 2);
+        assert_int_equal(tlla[1], 1);
+        assert_int_equal(tf_checksum(out, len), (uint16_t) (out[F_ICMP_CSUM] << 8 | out[F_ICMP_CSUM + 1]));
+
+        /* A DAD NS for it: defended to all-nodes, unsolicited; no Router flag if asked. */
+        tf_dad(&f);
+        assert_int_equal(parse(&f, &ns, &drop), 0);
+        assert_int_equal(nd_packet_build_na(&ns, &host, false, out, sizeof out, &len), 0);
+        assert_parses(out, len, &na);
+        assert_int_equal(na.flags & (ND_FLAG_ROUTER | ND_FLAG_SOLICITED | ND_FLAG_OVERRIDE), 0);
+        assert_addr(&na.dst, "ff02::1");
+        assert_addr(&na.src, "2001:db8:1::a");
+        assert_mac(&na.eth_dst, "33:33:00:00:00:01");
+
+        /* Only for an NS, only with a unicast MAC, only into room enough. */
+        tf_rs(&f, true);
+        assert_int_equal(parse(&f, &ns, &drop), 0);
+        len = 7;
+        assert_int_equal(nd_packet_build_na(&ns, &host, true, out, sizeof out, &len), -EINVAL);
+        tf_ns(&f, true);
+        assert_int_equal(parse(&f, &ns, &drop), 0);
+        assert_int_equal(nd_packet_build_na(&ns, &group, true, out, sizeof out, &len), -EINVAL);
+        assert_int_equal(nd_packet_build_na(&ns, &zero, true, out, sizeof out, &len), -EINVAL);
+        assert_int_equal(nd_packet_build_na(&ns, &host, true, out, 85, &len), -ENOBUFS);
+        assert_int_equal(len, 7);
+}
+
 /* ---- checksum, multicast MACs, learning ------------------------------------------------ */
 
 static void test_checksum_odd_lengths(void **state) {
@@ -946,6 +1002,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_rewrite_na_and_ns),
                 cmocka_unit_test(test_rewrite_in_place),
                 cmocka_unit_test(test_rewrite_errors),
+                cmocka_unit_test(test_build_na),
                 cmocka_unit_test(test_checksum_odd_lengths),
                 cmocka_unit_test(test_multicast_mac),
                 cmocka_unit_test(test_address_classes),

@@ -108,6 +108,20 @@ static const NdEgress *egress_to(const NdDecision *d, int ifindex) {
         return NULL;
 }
 
+/* The router of an uplink advertises 2001:db8:1::/64 (L, A, valid 86400 s), which
+ * learning asks for. */
+static void advertise(NdProxy *p, int uplink) {
+        NdDecision d;
+        NdPacket pkt;
+        NdDrop drop;
+        TFrame f;
+
+        tf_ra(&f);
+        (void) nd_proxy_input(p, uplink, f.b, f.len, false, &pkt, &d, &drop);
+        assert_true(nd_proxy_uplink_has_prefix(p, uplink, &(struct in6_addr) {
+                .s6_addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 0x42 } }));
+}
+
 /* A frame as if the guest or router with this MAC sent it. */
 static void from_mac(TFrame *f, const char *m) {
         tf_mac_at(f->b + F_ETH_SRC, m);
@@ -409,9 +423,11 @@ static void test_decide_drop_reasons(void **state) {
                         fail_msg("case \"%s\": got %s", cases[i].name, nd_drop_to_string(drop));
                 covered[drop] = true;
         }
-        /* OWN_FRAME and LOCAL_DESTINATION need a frame made for them: tested above. */
+        /* OWN_FRAME, LOCAL_DESTINATION and FOR_HOST need a frame or state made for them:
+         * tested above and in test_host_addresses. */
         covered[ND_DROP_OWN_FRAME] = covered[ND_DROP_LOCAL_DESTINATION] = true;
-        for (int r = ND_DROP_UNKNOWN_LINK; r <= ND_DROP_LOCAL_DESTINATION; r++)
+        covered[ND_DROP_FOR_HOST] = true;
+        for (int r = ND_DROP_UNKNOWN_LINK; r <= ND_DROP_FOR_HOST; r++)
                 if (!covered[r])
                         fail_msg("no case for %s", nd_drop_to_string(r));
 }
@@ -449,6 +465,7 @@ static void test_learning(void **state) {
         NdDecision d;
         TFrame f;
 
+        advertise(p, U);
         /* The guest's unsolicited NA for its SLAAC address, once. */
         d = input_ok(p, G1, captured_na_unsolicited, sizeof captured_na_unsolicited);
         assert_true(d.learned);
@@ -524,6 +541,7 @@ static void test_address_table(void **state) {
         a.s6_addr[14] = 0x77;
         assert_int_equal(nd_proxy_add_address(p, G4, &a), -ENOSPC);
         assert_int_equal(nd_proxy_add_pair(p, U2, G4), 0);
+        advertise(p, U2);
         tf_na(&f, 0x20, true);
         from_mac(&f, GUEST_MAC);
         tf_addr_at(f.b + F_TARGET, "2001:db8:1::7777");
@@ -541,6 +559,406 @@ static void test_address_table(void **state) {
         /* A guest link that goes takes its addresses along. */
         assert_int_equal(nd_proxy_remove_link(p, G4), 0);
         assert_int_equal(nd_proxy_find_address(p, &a), -ENOENT);
+}
+
+/* ---- prefixes, aging and the neighbour cache --------------------------------------------- */
+
+/* An RA from U's router with one prefix information option. */
+static void ra_with_prefix(NdProxy *p, int uplink, const char *prefix, uint8_t len, uint8_t flags,
+                           uint32_t valid) {
+        NdDecision d;
+        NdPacket pkt;
+        NdDrop drop;
+        TFrame f;
+
+        tf_start(&f, "33:33:00:00:00:01", ROUTER_MAC, "fe80::1", "ff02::1", 134);
+        tf_u8(&f, 64);
+        tf_u8(&f, 0);
+        tf_be16(&f, 1800);
+        tf_be32(&f, 0);
+        tf_be32(&f, 0);
+        tf_opt_prefix(&f, prefix, len, flags, valid, valid);
+        tf_fix(&f);
+        assert_int_equal(nd_proxy_input(p, uplink, f.b, f.len, false, &pkt, &d, &drop), 0);
+}
+
+/* The guest on G's unsolicited NA for target. */
+static NdDecision guest_na(NdProxy *p, int g, const char *target) {
+        TFrame f;
+
+        tf_start(&f, "33:33:00:00:00:01", GUEST_MAC, target, "ff02::1", 136);
+        tf_u8(&f, 0x20);                        /* O */
+        tf_zero(&f, 3);
+        tf_addr(&f, target);
+        tf_opt_lladdr(&f, 2, GUEST_MAC);
+        tf_fix(&f);
+        return input_ok(p, g, f.b, f.len);
+}
+
+static void test_prefixes(void **state) {
+        static const struct {
+                const char *prefix;
+                uint8_t len, flags;
+                const char *inside;
+                bool kept;
+        } cases[] = {
+                { "2001:db8:1::", 64, 0xc0, "2001:db8:1::77", true },     /* L A */
+                { "2001:db8:2::", 64, 0x80, "2001:db8:2::77", true },     /* L only */
+                { "2001:db8:3::", 64, 0x40, "2001:db8:3::77", true },     /* A only */
+                { "2001:db8:4::", 64, 0x20, "2001:db8:4::77", false },    /* R only */
+                { "2001:db8:5:ff::", 56, 0xc0, "2001:db8:5::1", true },   /* host bits cleared */
+                { "fd00:1::", 48, 0xc0, "fd00:1:0:9::1", true },           /* ULA */
+                { "fe80::", 64, 0xc0, "fe80::77", false },                 /* link-local */
+                { "ff02::", 16, 0xc0, "ff02::77", false },                 /* multicast */
+                { "2001:db8:6::", 0, 0xc0, "2001:db8:6::77", false },      /* ::/0 */
+        };
+        NdProxy *p = *state;
+        struct in6_addr a;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ra_with_prefix(p, U, cases[i].prefix, cases[i].len, cases[i].flags, 600);
+                a = tf_in6(cases[i].inside);
+                if (nd_proxy_uplink_has_prefix(p, U, &a) != cases[i].kept)
+                        fail_msg("case %zu (%s/%u): kept %d", i, cases[i].prefix, cases[i].len,
+                                 !cases[i].kept);
+        }
+        /* Only U's: not U2's, and not a guest link's. */
+        a = tf_in6("2001:db8:1::77");
+        assert_false(nd_proxy_uplink_has_prefix(p, U2, &a));
+        assert_false(nd_proxy_uplink_has_prefix(p, G1, &a));
+        assert_false(nd_proxy_uplink_has_prefix(p, 99, &a));
+        /* An RA from a guest link teaches nothing. */
+        ra_with_prefix(p, U2, "2001:db8:9::", 64, 0xc0, 600);
+        assert_int_equal(nd_proxy_get_link(p, U2)->n_prefixes, 1);
+
+        /* Valid lifetime 0 withdraws; a lifetime runs out on the clock; infinity never. */
+        ra_with_prefix(p, U, "2001:db8:2::", 64, 0x80, 0);
+        a = tf_in6("2001:db8:2::77");
+        assert_false(nd_proxy_uplink_has_prefix(p, U, &a));
+        nd_proxy_set_clock(p, 599u * 1000000u);
+        a = tf_in6("2001:db8:3::77");
+        assert_true(nd_proxy_uplink_has_prefix(p, U, &a));
+        nd_proxy_set_clock(p, 600u * 1000000u);
+        assert_false(nd_proxy_uplink_has_prefix(p, U, &a));
+        ra_with_prefix(p, U, "2001:db8:7::", 64, 0xc0, UINT32_MAX);
+        nd_proxy_set_clock(p, UINT64_C(1) << 62);
+        a = tf_in6("2001:db8:7::1");
+        assert_true(nd_proxy_uplink_has_prefix(p, U, &a));
+        /* The clock never goes back. */
+        nd_proxy_set_clock(p, 0);
+        a = tf_in6("2001:db8:3::77");
+        assert_false(nd_proxy_uplink_has_prefix(p, U, &a));
+}
+
+static void test_prefix_table_full(void **state) {
+        NdProxy *p = *state;
+        struct in6_addr a;
+        char buf[64];
+
+        /* Lifetimes 100, 200, ... : the ninth replaces the one that expires first. */
+        for (unsigned i = 0; i <= ND_PROXY_PREFIXES_MAX; i++) {
+                snprintf(buf, sizeof buf, "2001:db8:%x::", 0x10 + i);
+                ra_with_prefix(p, U, buf, 64, 0xc0, 100 * (i + 1));
+        }
+        assert_int_equal(nd_proxy_get_link(p, U)->n_prefixes, ND_PROXY_PREFIXES_MAX);
+        a = tf_in6("2001:db8:10::1");
+        assert_false(nd_proxy_uplink_has_prefix(p, U, &a));
+        a = tf_in6("2001:db8:18::1");
+        assert_true(nd_proxy_uplink_has_prefix(p, U, &a));
+        a = tf_in6("2001:db8:11::1");
+        assert_true(nd_proxy_uplink_has_prefix(p, U, &a));
+}
+
+static void test_learning_needs_a_prefix(void **state) {
+        NdProxy *p = *state;
+        struct in6_addr a = tf_in6("2001:db8:1::a"), far = tf_in6("2001:db8:99::a");
+        NdDecision d;
+
+        /* No RA seen yet: not learned, refused and counted, but still proxied (the guest's
+         * neighbours need it). */
+        d = guest_na(p, G1, "2001:db8:1::a");
+        assert_false(d.learned);
+        assert_int_equal(d.learn_error, -ENETUNREACH);
+        assert_int_equal(d.n_egress, 2);
+        assert_int_equal(nd_proxy_get_link(p, G1)->counters.learn_refused, 1);
+
+        advertise(p, U);
+        d = guest_na(p, G1, "2001:db8:1::a");
+        assert_true(d.learned);
+        assert_int_equal(nd_proxy_find_address(p, &a), G1);
+        /* Outside the uplink's prefixes: someone else's address, never routed here. */
+        d = guest_na(p, G1, "2001:db8:99::a");
+        assert_false(d.learned);
+        assert_int_equal(d.learn_error, -ENETUNREACH);
+        assert_int_equal(nd_proxy_find_address(p, &far), -ENOENT);
+        /* G3 is behind U2, whose router has said nothing. */
+        d = guest_na(p, G3, "2001:db8:1::b");
+        assert_int_equal(d.learn_error, -ENETUNREACH);
+        /* Replay needs no prefix: the route exists already. */
+        assert_int_equal(nd_proxy_add_address(p, G3, &far), 1);
+}
+
+static void test_aging(void **state) {
+        NdProxy *p = *state;
+        struct in6_addr a = tf_in6("2001:db8:1::a"), b = tf_in6("2001:db8:1::b"), got;
+        uint64_t seen;
+        int ifindex;
+        TFrame f;
+
+        assert_int_equal(nd_proxy_oldest_address(p, &ifindex, &got, &seen), -ENOENT);
+        advertise(p, U);
+        nd_proxy_set_clock(p, 1000);
+        assert_true(guest_na(p, G1, "2001:db8:1::a").learned);
+        nd_proxy_set_clock(p, 2000);
+        assert_true(guest_na(p, G2, "2001:db8:1::b").learned);
+        assert_int_equal(nd_proxy_oldest_address(p, &ifindex, &got, &seen), 0);
+        assert_int_equal(ifindex, G1);
+        assert_memory_equal(&got, &a, sizeof a);
+        assert_int_equal(seen, 1000);
+
+        /* The guest's NA again renews it; so does any frame from the address. */
+        nd_proxy_set_clock(p, 3000);
+        assert_false(guest_na(p, G1, "2001:db8:1::a").learned);
+        assert_int_equal(nd_proxy_oldest_address(p, &ifindex, &got, &seen), 0);
+        assert_int_equal(ifindex, G2);
+        assert_int_equal(seen, 2000);
+        nd_proxy_set_clock(p, 4000);
+        tf_ns(&f, true);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::b");
+        tf_fix(&f);
+        (void) input_ok(p, G2, f.b, f.len);
+        assert_int_equal(nd_proxy_oldest_address(p, &ifindex, &got, &seen), 0);
+        assert_int_equal(ifindex, G1);
+        assert_int_equal(seen, 3000);
+        /* ... but not on another link, and not from the uplink. */
+        (void) input_ok(p, G1, f.b, f.len);
+        assert_int_equal(nd_proxy_get_link(p, G2)->addr_seen[0], 4000);
+
+        /* The kernel's word: a newer sign renews, an older one changes nothing. */
+        assert_int_equal(nd_proxy_touch_address(p, G1, &a, 5000), 0);
+        assert_int_equal(nd_proxy_touch_address(p, G1, &a, 10), 0);
+        assert_int_equal(nd_proxy_get_link(p, G1)->addr_seen[0], 5000);
+        assert_int_equal(nd_proxy_touch_address(p, G2, &a, 5000), -ENOENT);
+        assert_int_equal(nd_proxy_touch_address(p, 99, &a, 5000), -ENOENT);
+
+        /* Expired: forgotten and counted; refused: forgotten and counted as refused. */
+        assert_int_equal(nd_proxy_expire_address(p, G2, &b), 0);
+        assert_int_equal(nd_proxy_expire_address(p, G2, &b), -ENOENT);
+        assert_int_equal(nd_proxy_get_link(p, G2)->counters.expired, 1);
+        assert_int_equal(nd_proxy_find_address(p, &b), -ENOENT);
+        assert_int_equal(nd_proxy_refuse_address(p, G1, &a), 0);
+        assert_int_equal(nd_proxy_refuse_address(p, G1, &a), -ENOENT);
+        assert_int_equal(nd_proxy_get_link(p, G1)->counters.learn_refused, 1);
+        assert_int_equal(nd_proxy_get_link(p, G1)->counters.learned, 0);
+        assert_int_equal(nd_proxy_oldest_address(p, &ifindex, &got, &seen), -ENOENT);
+}
+
+static void test_neighbor_cache(void **state) {
+        NdProxy *p = *state;
+        struct in6_addr router = tf_in6("2001:db8:1::1"), guest = tf_in6("2001:db8:1::a");
+        MacAddr m;
+        TFrame f;
+
+        assert_int_equal(nd_proxy_lookup_neighbor(p, U, &router, UINT64_MAX, &m), -ENOENT);
+        /* The router resolves a guest: its NS teaches the proxy the router's MAC on U. */
+        nd_proxy_set_clock(p, 1000);
+        tf_ns(&f, true);
+        from_mac(&f, ROUTER_MAC);
+        tf_mac_at(f.b + F_NSNA_OPTS + 2, ROUTER_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::1");
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::a");
+        tf_addr_at(f.b + F_IP6_DST, "ff02::1:ff00:a");
+        tf_fix(&f);
+        (void) input_ok(p, U, f.b, f.len);
+        assert_int_equal(nd_proxy_lookup_neighbor(p, U, &router, 0, &m), 0);
+        assert_memory_equal(m.b, mac(ROUTER_MAC).b, MAC_LEN);
+        /* Only on that link; and too old is not found. */
+        assert_int_equal(nd_proxy_lookup_neighbor(p, G1, &router, UINT64_MAX, &m), -ENOENT);
+        nd_proxy_set_clock(p, 2000);
+        assert_int_equal(nd_proxy_lookup_neighbor(p, U, &router, 999, &m), -ENOENT);
+        assert_int_equal(nd_proxy_lookup_neighbor(p, U, &router, 1000, &m), 0);
+
+        /* An NA's target and TLLA. */
+        tf_na(&f, 0x60, true);
+        from_mac(&f, GUEST_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::a");
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::a");
+        tf_addr_at(f.b + F_IP6_DST, "2001:db8:1::1");
+        tf_mac_at(f.b + F_NSNA_OPTS + 2, "02:00:5e:00:53:0b");
+        tf_fix(&f);
+        (void) input_ok(p, G1, f.b, f.len);
+        assert_int_equal(nd_proxy_lookup_neighbor(p, G1, &guest, UINT64_MAX, &m), 0);
+        assert_memory_equal(m.b, mac("02:00:5e:00:53:0b").b, MAC_LEN);
+
+        /* A dropped frame teaches nothing; :: is never cached. */
+        tf_dad(&f);
+        (void) input_ok(p, G2, f.b, f.len);
+        assert_int_equal(nd_proxy_lookup_neighbor(p, G2, &(struct in6_addr) {}, UINT64_MAX, &m),
+                         -ENOENT);
+
+        /* Full: the least recently seen entry makes room. */
+        for (unsigned i = 0; i < ND_PROXY_NEIGHBORS_MAX; i++) {
+                nd_proxy_set_clock(p, 10000 + i);
+                tf_ns(&f, true);
+                tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::1000");
+                f.b[F_IP6_SRC + 14] = (uint8_t) (i >> 8);
+                f.b[F_IP6_SRC + 15] = (uint8_t) i;
+                tf_fix(&f);
+                (void) input_ok(p, G1, f.b, f.len);
+        }
+        assert_int_equal(nd_proxy_lookup_neighbor(p, U, &router, UINT64_MAX, &m), -ENOENT);
+        router = tf_in6("2001:db8:1::ff");
+        assert_int_equal(nd_proxy_lookup_neighbor(p, G1, &router, UINT64_MAX, &m), 0);
+
+        /* A link that goes takes its entries along. */
+        assert_int_equal(nd_proxy_remove_link(p, G1), 0);
+        assert_int_equal(nd_proxy_lookup_neighbor(p, G1, &router, UINT64_MAX, &m), -ENOENT);
+}
+
+static void test_host_addresses(void **state) {
+        static const char *const host[] = { "2001:db8:1::1", "fe80::99", "2001:db8:1::2" };
+        NdProxy *p = *state;
+        struct in6_addr addrs[ND_PROXY_HOST_ADDRS_MAX + 1], a;
+        NdDecision d;
+        TFrame f;
+
+        for (size_t i = 0; i < ELEMENTSOF(host); i++)
+                addrs[i] = tf_in6(host[i]);
+        assert_int_equal(nd_proxy_set_host_addresses(p, addrs, ELEMENTSOF(host)), 0);
+
+        /* A guest resolving the host's 2001:db8:1::1, which the host has on the uplink
+         * (where the guest's NS never reaches the kernel): the proxy answers, copies go
+         * nowhere. From an unpaired guest link or from the uplink: the kernel's. */
+        d = input_ok(p, G1, captured_ns_multicast, sizeof captured_ns_multicast);
+        assert_true(d.answer);
+        assert_int_equal(d.n_egress, 0);
+        assert_memory_equal(&d.dst, captured_ns_multicast + F_IP6_SRC, 16);
+        assert_int_equal(input_dropped(p, G4, captured_ns_multicast, sizeof captured_ns_multicast),
+                         ND_DROP_FOR_HOST);
+        tf_ns(&f, true);
+        from_mac(&f, ROUTER_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::77");
+        tf_fix(&f);
+        assert_int_equal(input_dropped(p, U, f.b, f.len), ND_DROP_FOR_HOST);
+        /* A link-local target is another link's: the guest's own link answers it. */
+        tf_ns(&f, true);
+        tf_addr_at(f.b + F_TARGET, "fe80::99");
+        tf_fix(&f);
+        assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_FOR_HOST);
+        assert_int_equal(nd_proxy_count_answered(p, G1), 0);
+        assert_int_equal(nd_proxy_get_link(p, G1)->counters.answered, 1);
+        assert_int_equal(nd_proxy_count_answered(p, 99), -ENOENT);
+        /* Unicast to the host's link-local address (a guest's NA to the host). */
+        tf_na(&f, 0x60, true);
+        from_mac(&f, GUEST_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::a");
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::a");
+        tf_addr_at(f.b + F_IP6_DST, "fe80::99");
+        tf_fix(&f);
+        assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_FOR_HOST);
+        /* The same NA to a router that is not the host is proxied. */
+        tf_addr_at(f.b + F_IP6_DST, "fe80::1");
+        tf_fix(&f);
+        d = input_ok(p, G1, f.b, f.len);
+        assert_egress(&d, (const int[]) { U, G2, 0 });
+        /* Multicast to all-nodes is not the host's alone. */
+        assert_int_equal(input_ok(p, U, captured_ra_multicast, sizeof captured_ra_multicast).n_egress, 2);
+
+        /* No guest may claim one: not by learning, not by replay. */
+        advertise(p, U);
+        d = guest_na(p, G2, "2001:db8:1::2");
+        assert_false(d.learned);
+        assert_int_equal(d.learn_error, -EADDRINUSE);
+        a = tf_in6("2001:db8:1::2");
+        assert_int_equal(nd_proxy_add_address(p, G2, &a), -EADDRINUSE);
+
+        /* The set replaces the last; too many keep the first ND_PROXY_HOST_ADDRS_MAX. */
+        assert_int_equal(nd_proxy_set_host_addresses(p, NULL, 0), 0);
+        assert_int_equal(nd_proxy_add_address(p, G2, &a), 1);
+        for (size_t i = 0; i < ELEMENTSOF(addrs); i++) {
+                addrs[i] = tf_in6("2001:db8:2::");
+                addrs[i].s6_addr[14] = (uint8_t) (i >> 8);
+                addrs[i].s6_addr[15] = (uint8_t) i;
+        }
+        assert_int_equal(nd_proxy_set_host_addresses(p, addrs, ELEMENTSOF(addrs)), -E2BIG);
+        assert_int_equal(nd_proxy_add_address(p, G1, &addrs[ND_PROXY_HOST_ADDRS_MAX - 1]),
+                         -EADDRINUSE);
+        assert_int_equal(nd_proxy_add_address(p, G1, &addrs[ND_PROXY_HOST_ADDRS_MAX]), 1);
+}
+
+/* The router's NS for a guest address, from asker, at the proxy clock's now. */
+static NdDecision router_ns(NdProxy *p, const char *target, const char *asker, uint64_t now) {
+        TFrame f;
+
+        nd_proxy_set_clock(p, now);
+        tf_ns(&f, true);
+        from_mac(&f, ROUTER_MAC);
+        tf_mac_at(f.b + F_NSNA_OPTS + 2, ROUTER_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, asker);
+        tf_addr_at(f.b + F_TARGET, target);
+        tf_addr_at(f.b + F_IP6_DST, "ff02::1:ff00:a");
+        tf_fix(&f);
+        return input_ok(p, U, f.b, f.len);
+}
+
+static void test_answer_for_a_fresh_guest(void **state) {
+        const uint64_t s = 1000000;
+        NdProxy *p = *state;
+        NdDecision d;
+        TFrame f;
+
+        advertise(p, U);
+        nd_proxy_set_clock(p, 10 * s);
+        assert_true(guest_na(p, G1, "2001:db8:1::a").learned);
+
+        /* Answered at once, and relayed so that the guest learns the asker. */
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 11 * s);
+        assert_true(d.answer);
+        assert_false(d.answer_router);
+        assert_egress(&d, (const int[]) { G1, 0 });
+        /* The same asker again within a second: answered, not relayed. */
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 11 * s + s / 2);
+        assert_true(d.answer);
+        assert_int_equal(d.n_egress, 0);
+        /* Another asker, or the same a second later: relayed again. */
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::2", 11 * s + s / 2);
+        assert_egress(&d, (const int[]) { G1, 0 });
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::2", 12 * s + s / 2);
+        assert_egress(&d, (const int[]) { G1, 0 });
+
+        /* The guest's own answer to that asker is not relayed: the asker has one. Its
+         * answer to someone else, or unsolicited, is. */
+        tf_na(&f, 0x60, true);
+        from_mac(&f, GUEST_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::a");
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::a");
+        tf_addr_at(f.b + F_IP6_DST, "2001:db8:1::2");
+        tf_fix(&f);
+        assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_ANSWERED);
+        tf_addr_at(f.b + F_IP6_DST, "2001:db8:1::3");
+        tf_fix(&f);
+        d = input_ok(p, G1, f.b, f.len);
+        (void) egress_to(&d, U);
+
+        /* No sign of life for longer than ND_PROXY_FRESH_USEC: relayed, not answered. */
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 13 * s + ND_PROXY_FRESH_USEC);
+        assert_false(d.answer);
+        assert_egress(&d, (const int[]) { G1, 0 });
+
+        /* An address nobody learned: relayed to every guest, never answered. */
+        d = router_ns(p, "2001:db8:1::77", "2001:db8:1::1", 14 * s + ND_PROXY_FRESH_USEC);
+        assert_false(d.answer);
+        assert_egress(&d, (const int[]) { G1, G2, 0 });
+
+        /* DAD from the uplink for a fresh guest's address: the guest defends it itself. */
+        nd_proxy_set_clock(p, 15 * s + ND_PROXY_FRESH_USEC);
+        assert_false(guest_na(p, G1, "2001:db8:1::a").learned);   /* fresh again */
+        tf_dad(&f);
+        from_mac(&f, ROUTER_MAC);
+        d = input_ok(p, U, f.b, f.len);
+        assert_false(d.answer);
+        assert_egress(&d, (const int[]) { G1, 0 });
+        assert_int_equal(nd_proxy_get_link(p, G1)->counters.dropped[ND_DROP_ANSWERED], 1);
 }
 
 /* ---- counters and the copies ----------------------------------------------------------- */
@@ -641,6 +1059,13 @@ int main(void) {
                 cmocka_unit_test(test_most_copies),
                 cmocka_unit_test_setup_teardown(test_learning, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_address_table, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prefixes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prefix_table_full, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_learning_needs_a_prefix, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_neighbor_cache, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_host_addresses, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_answer_for_a_fresh_guest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
                 cmocka_unit_test(test_copies),
         };

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -2039,6 +2040,129 @@ static void test_neighbor_probe_table(void **state) {
         }
 }
 
+/* ---- the ND proxy's operations: GuestIpv6Enable, GuestRoute6 ------------------------------ */
+
+/* One GuestRoute6 request, every field of which a row may change. */
+typedef struct Route6Case {
+        const char *name;
+        bool add;
+        const char *guest;           /* NULL: the field absent */
+        int guest_ifindex;
+        const char *uplink;
+        int uplink_ifindex;
+        const char *addr;            /* NULL: no address; "raw:N" N bytes of zeros */
+        int want;                    /* 0 or the errno */
+} Route6Case;
+
+static const Route6Case route6_cases[] = {
+        { "termina TAP", true, "vmtap3", 7, "eth0", 2, "2001:db8:1::a", 0 },
+        { "ARC's link to eth0", true, "arc_eth0", 7, "eth0", 2, "2001:db8:1::a", 0 },
+        { "connected namespace", true, "arc_ns12", 7, "wlan0", 3, "2001:db8:1::a", 0 },
+        { "unique local", true, "vmtap3", 7, "eth0", 2, "fd00:1:2::a", 0 },
+        { "removal", false, "vmtap3", 7, "eth0", 2, "2001:db8:1::a", 0 },
+        { "ARC's own link", true, "arcbr0", 7, "eth0", 2, "2001:db8:1::a", -EINVAL },
+        { "the bare prefix", true, "arc_", 7, "eth0", 2, "2001:db8:1::a", -EINVAL },
+        { "a host interface", true, "eth1", 7, "eth0", 2, "2001:db8:1::a", -EINVAL },
+        { "a ConnectNamespace peer name", true, "veth3", 7, "eth0", 2, "2001:db8:1::a", -EINVAL },
+        { "guest name with a slash", true, "vmtap3/../x", 7, "eth0", 2, "2001:db8:1::a", -EINVAL },
+        { "guest name missing", true, NULL, 7, "eth0", 2, "2001:db8:1::a", -EINVAL },
+        { "guest ifindex 0", true, "vmtap3", 0, "eth0", 2, "2001:db8:1::a", -EINVAL },
+        { "guest ifindex negative", true, "vmtap3", -7, "eth0", 2, "2001:db8:1::a", -EINVAL },
+        { "uplink name missing", true, "vmtap3", 7, NULL, 2, "2001:db8:1::a", -EINVAL },
+        { "uplink ifindex 0", true, "vmtap3", 7, "eth0", 0, "2001:db8:1::a", -ERANGE },
+        { "uplink ifindex too large", true, "vmtap3", 7, "eth0", INT32_MAX, "2001:db8:1::a", -ERANGE },
+        { "guest is the uplink by index", true, "vmtap3", 2, "eth0", 2, "2001:db8:1::a", -EINVAL },
+        { "guest is the uplink by name", true, "arc_eth0", 7, "arc_eth0", 2, "2001:db8:1::a", -EINVAL },
+        { "link-local", true, "vmtap3", 7, "eth0", 2, "fe80::a", -EINVAL },
+        { "multicast", true, "vmtap3", 7, "eth0", 2, "ff02::1", -EINVAL },
+        { "unspecified", true, "vmtap3", 7, "eth0", 2, "::", -EINVAL },
+        { "loopback", true, "vmtap3", 7, "eth0", 2, "::1", -EINVAL },
+        { "IPv4-mapped", true, "vmtap3", 7, "eth0", 2, "::ffff:192.0.2.1", -EINVAL },
+        { "removal of a link-local", false, "vmtap3", 7, "eth0", 2, "fe80::a", -EINVAL },
+        { "no address", true, "vmtap3", 7, "eth0", 2, NULL, -EINVAL },
+        { "address of 4 bytes", true, "vmtap3", 7, "eth0", 2, "raw:4", -EINVAL },
+        { "address of 17 bytes", true, "vmtap3", 7, "eth0", 2, "raw:17", -EINVAL },
+};
+
+static void test_guest_route6_cases(void **state) {
+        Fixture *f = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(route6_cases); i++) {
+                const Route6Case *c = &route6_cases[i];
+                IpcGuestRoute6 m = PATCHPANEL__IPC__GUEST_ROUTE6__INIT;
+                uint8_t addr[32] = {};
+                GuestRoute6Args a, untouched;
+                int r;
+
+                m.add = c->add;
+                m.guest_ifname = (char *) c->guest;
+                m.guest_ifindex = c->guest_ifindex;
+                m.uplink_ifname = (char *) c->uplink;
+                m.uplink_ifindex = c->uplink_ifindex;
+                if (c->addr && strncmp(c->addr, "raw:", 4) == 0)
+                        m.address = bytes(addr, (size_t) atoi(c->addr + 4));
+                else if (c->addr) {
+                        assert_int_equal(inet_pton(AF_INET6, c->addr, addr), 1);
+                        m.address = bytes(addr, 16);
+                }
+                memset(&a, 0x5a, sizeof a);
+                untouched = a;
+                f->err.msg[0] = '\0';
+                r = validate_guest_route6(&m, &a, &f->err);
+                if (r != c->want)
+                        fail_msg("case \"%s\": got %d (%s), want %d", c->name, r, f->err.msg, c->want);
+                if (r < 0) {
+                        assert_true(strlen(f->err.msg) > 0);
+                        assert_memory_equal(&a, &untouched, sizeof a);
+                        continue;
+                }
+                /* What the handler gets is what was asked, decoded once. */
+                assert_int_equal(a.add, c->add);
+                assert_string_equal(a.guest.ifname, c->guest);
+                assert_int_equal(a.guest.ifindex, c->guest_ifindex);
+                assert_string_equal(a.uplink.ifname, c->uplink);
+                assert_int_equal(a.uplink.ifindex, c->uplink_ifindex);
+                assert_memory_equal(&a.addr, addr, 16);
+        }
+}
+
+static void test_guest_ipv6_enable(void **state) {
+        static const struct { const char *name; int ifindex; int want; } cases[] = {
+                { "vmtap0", 5, 0 },
+                { "arc_wlan0", 5, 0 },
+                { "arc_ns0", 5, 0 },
+                { "arcbr0", 5, -EINVAL },
+                { "vetharc0", 5, -EINVAL },
+                { "eth0", 5, -EINVAL },
+                { "vmtap", 5, -EINVAL },
+                { "vmtap0", 0, 0 },            /* by name: ARC's bridges */
+                { "vmtap0", -1, -EINVAL },
+                { "arcbr0", 0, -EINVAL },
+                { NULL, 5, -EINVAL },
+                { "", 5, -EINVAL },
+        };
+        Fixture *f = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                IpcGuestIpv6Enable m = PATCHPANEL__IPC__GUEST_IPV6_ENABLE__INIT;
+                GuestLinkArgs a = { .ifindex = -1 };
+                int r;
+
+                m.ifname = (char *) cases[i].name;
+                m.ifindex = cases[i].ifindex;
+                r = validate_guest_ipv6_enable(&m, &a, &f->err);
+                if (r != cases[i].want)
+                        fail_msg("%s/%d: got %d, want %d", cases[i].name ?: "(null)",
+                                 cases[i].ifindex, r, cases[i].want);
+                if (r == 0) {
+                        assert_string_equal(a.ifname, cases[i].name);
+                        assert_int_equal(a.ifindex, cases[i].ifindex);
+                } else
+                        assert_int_equal(a.ifindex, -1);
+        }
+        assert_int_equal(validate_guest_link("vmtap0", 1, NULL, &f->err), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 T(test_pid_ok),
@@ -2268,6 +2392,8 @@ int main(void) {
                 T(test_adb_sideload_ok),
                 T(test_adb_sideload_refused),
                 T(test_neighbor_probe_table),
+                T(test_guest_route6_cases),
+                T(test_guest_ipv6_enable),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
