@@ -21,6 +21,7 @@ typed D-Bus calls); its kernel-state snapshots come from pplab.state.
 """
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -224,6 +225,20 @@ class Lab(Topology, Client):  # pylint: disable=too-many-instance-attributes,too
         if not self.daemon_log or not self.daemon_log.exists():
             return ""
         return self.daemon_log.read_text(errors="replace")
+
+    def restart_delay_ms(self, name, pid, timeout=5.0):
+        """The delay the supervisor chose for restarting child `name` after its process `pid`
+        ended, from the daemon's log (None if it did not say so within `timeout`). A test of
+        "restarted at once" checks this, not the wall clock, which a loaded machine or a
+        sanitizer build stretches."""
+        pattern = re.compile(rf"{re.escape(name)} \(pid {pid}\) is gone \(.*\).*; "
+                             r"restarting in (\d+) ms")
+        deadline = time.monotonic() + timeout
+        while True:
+            m = pattern.search(self.log())
+            if m or time.monotonic() > deadline:
+                return int(m.group(1)) if m else None
+            time.sleep(0.05)
 
     def stop_daemon(self, sig=signal.SIGTERM, timeout=10):
         """Signal patchpaneld and wait for it; return its exit status."""
