@@ -119,3 +119,12 @@ int option_parse_int(const Option *o, const char *arg, ErrBuf *err);      /* int
 int option_parse_fd(const Option *o, const char *arg, ErrBuf *err);       /* int, an open fd >= 3 */
 int option_parse_log_level(const Option *o, const char *arg, ErrBuf *err); /* sets the level */
 int option_parse_seccomp(const Option *o, const char *arg, ErrBuf *err);  /* SeccompMode */
+
+/* The two options every binary of the suite has, alike everywhere: @dest is where
+ * option_parse_log_level() and option_parse_seccomp() store. */
+#define OPTION_LOG_LEVEL(dest)                                                                \
+        { "log-level", 0, "LEVEL", "debug, info, notice, warning, error (default: info)",    \
+          option_parse_log_level, (dest) }
+#define OPTION_SECCOMP(dest)                                                                  \
+        { "seccomp", 0, "enforce|log", "kill, or only log, a syscall outside the policy\n"   \
+          "(default: enforce)", option_parse_seccomp, (dest) }

@@ -67,10 +67,8 @@ static int parse_uid_source(const Option *o, const char *arg, ErrBuf *err) {
 static int parse_args(int argc, char **argv, Args *a) {
         const Option options[] = {
                 { "ipc-fd", 0, "FD", "socket to the manager", option_parse_fd, &a->ipc_fd },
-                { "seccomp", 0, "enforce|log", "what a syscall outside the policy does",
-                  option_parse_seccomp, &a->seccomp },
-                { "log-level", 0, "LEVEL", "debug, info, notice, warning, error",
-                  option_parse_log_level, NULL },
+                OPTION_SECCOMP(&a->seccomp),
+                OPTION_LOG_LEVEL(NULL),
                 { "pool-base", 0, "ADDR", "where the /23 of guest pools starts", parse_pool_base,
                   &a->pool_base },
                 { "netns-pool", 0, "A/LxN", "the ConnectNamespace pool", option_parse_string,

@@ -319,10 +319,8 @@ int main(int argc, char **argv) {
         sigset_t mask;
         const Option options[] = {
                 { "ipc-fd", 0, "FD", "socket to the manager", option_parse_fd, &ipc_fd },
-                { "log-level", 0, "LEVEL", "debug, info, notice, warning, error",
-                  option_parse_log_level, &l.log_level },
-                { "seccomp", 0, "enforce|log", "what a syscall outside the policy does",
-                  option_parse_seccomp, &l.seccomp },
+                OPTION_LOG_LEVEL(&l.log_level),
+                OPTION_SECCOMP(&l.seccomp),
         };
         const OptionsSpec spec = {
                 .usage = "patchpanel-launcher --ipc-fd=FD [OPTIONS]",

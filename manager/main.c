@@ -124,10 +124,8 @@ static int parse_args(int argc, char **argv, Args *a) {
                   "installed patchpaneld, else the one beside it)", option_parse_string, &a->helper },
                 { "launcher", 0, "PATH", "the forwarders' launcher (default: as for --helper,\n"
                   "or beside the --helper given)", option_parse_string, &a->launcher },
-                { "seccomp", 0, "enforce|log", "kill, or only log, a syscall outside the policy\n"
-                  "(default: enforce)", option_parse_seccomp, &a->seccomp },
-                { "log-level", 0, "LEVEL", "debug, info, notice, warning, error (default: info)",
-                  option_parse_log_level, &a->log_level },
+                OPTION_SECCOMP(&a->seccomp),
+                OPTION_LOG_LEVEL(&a->log_level),
                 { "pool-base", 0, "ADDR", "start of the /23 the guest pools are cut from\n"
                   "(default: 100.115.92.0)", parse_pool_base, &a->pool_base },
                 { "netns-pool", 0, "A/LxN", "ConnectNamespace pool: N subnets of prefix L from A\n"

@@ -540,10 +540,8 @@ int main(int argc, char **argv) {
         FwdOptions o = { .control_fd = -EBADF, .seccomp = SECCOMP_MODE_ENFORCE };
         const Option options[] = {
                 { "control-fd", 0, "FD", "socket to patchpaneld", option_parse_fd, &o.control_fd },
-                { "log-level", 0, "LEVEL", "debug, info, notice, warning, error",
-                  option_parse_log_level, &o.log_level },
-                { "seccomp", 0, "enforce|log", "what a syscall outside the policy does",
-                  option_parse_seccomp, &o.seccomp },
+                OPTION_LOG_LEVEL(&o.log_level),
+                OPTION_SECCOMP(&o.seccomp),
         };
         const OptionsSpec spec = {
                 .usage = "adb-proxy --control-fd=FD [OPTIONS]",

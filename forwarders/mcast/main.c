@@ -211,10 +211,8 @@ static int parse_args(int argc, char **argv, Args *a) {
                   parse_rate, a },
                 { "stats", 0, NULL, "print the counters when exiting (SIGUSR1: any time)",
                   option_parse_flag, &a->stats },
-                { "log-level", 0, "LEVEL", "debug, info, notice, warning, error (default: info)",
-                  option_parse_log_level, &a->fwd.log_level },
-                { "seccomp", 0, "enforce|log", "what a syscall outside the policy does\n"
-                  "(default: enforce)", option_parse_seccomp, &a->fwd.seccomp },
+                OPTION_LOG_LEVEL(&a->fwd.log_level),
+                OPTION_SECCOMP(&a->fwd.seccomp),
         };
         const OptionsSpec spec = {
                 .usage = "mcastd [OPTIONS] UPLINK DOWNLINK...\n       mcastd --control-fd=FD [OPTIONS]",

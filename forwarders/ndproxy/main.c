@@ -86,10 +86,8 @@ static int parse_args(int argc, char **argv, Args *a) {
         const Option options[] = {
                 { "control-fd", 0, "FD", "supervised by patchpaneld: its socket", option_parse_fd,
                   &a->control_fd },
-                { "log-level", 0, "LEVEL", "debug, info, notice, warning, error (default: info)",
-                  option_parse_log_level, &a->log_level },
-                { "seccomp", 0, "enforce|log", "kill, or only log, a syscall outside the policy\n"
-                  "(default: enforce)", option_parse_seccomp, &a->seccomp },
+                OPTION_LOG_LEVEL(&a->log_level),
+                OPTION_SECCOMP(&a->seccomp),
                 { "address-lifetime", 0, "SECONDS", "forget a guest address without a sign of\n"
                   "life for this long, and its route (default: 600)", option_parse_int,
                   &a->address_lifetime, 10, 86400 * 7 },
