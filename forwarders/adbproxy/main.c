@@ -539,9 +539,7 @@ int main(int argc, char **argv) {
         static AdbProxy p = { .listen_fd = -EBADF };
         FwdOptions o = { .control_fd = -EBADF, .seccomp = SECCOMP_MODE_ENFORCE };
         const Option options[] = {
-                { "control-fd", 0, "FD", "socket to patchpaneld", option_parse_fd, &o.control_fd },
-                OPTION_LOG_LEVEL(&o.log_level),
-                OPTION_SECCOMP(&o.seccomp),
+                FWD_OPTIONS_SUPERVISED(&o),
         };
         const OptionsSpec spec = {
                 .usage = "adb-proxy --control-fd=FD [OPTIONS]",

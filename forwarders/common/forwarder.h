@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "ipc.pb-c.h"
+#include "options.h"
 #include "seccomp-policy.h"
 
 typedef Patchpanel__Ipc__ForwarderLink ForwarderLink;
@@ -41,6 +42,11 @@ typedef struct FwdOptions {
         SeccompMode seccomp;
         const char *log_level;
 } FwdOptions;
+
+/* The options of a forwarder that only runs supervised, into the FwdOptions @o points to. */
+#define FWD_OPTIONS_SUPERVISED(o)                                                              \
+        { "control-fd", 0, "FD", "socket to patchpaneld", option_parse_fd, &(o)->control_fd },  \
+        OPTION_LOG_LEVEL(&(o)->log_level), OPTION_SECCOMP(&(o)->seccomp)
 
 /*
  * fwd_runtime_new() - the control channel on @control_fd and SIGTERM/SIGINT/SIGHUP, in @e.

@@ -93,9 +93,7 @@ int main(int argc, char **argv) {
         static TestChild t;
         FwdOptions o = { .control_fd = -EBADF, .seccomp = SECCOMP_MODE_ENFORCE };
         const Option options[] = {
-                { "control-fd", 0, "FD", "socket to patchpaneld", option_parse_fd, &o.control_fd },
-                OPTION_LOG_LEVEL(&o.log_level),
-                OPTION_SECCOMP(&o.seccomp),
+                FWD_OPTIONS_SUPERVISED(&o),
         };
         const OptionsSpec spec = {
                 .usage = "pp-testchild --control-fd=FD [OPTIONS]",

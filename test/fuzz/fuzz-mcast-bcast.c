@@ -22,7 +22,7 @@
 #include <sys/socket.h>
 
 #include "bcast.h"
-#include "fuzz-mcast.h"
+#include "fuzz.h"
 #include "mcast-fwd.h"
 
 #define UPLINK 2

@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 
 #include "dns.h"
-#include "fuzz-mcast.h"
+#include "fuzz.h"
 #include "mcast-fwd.h"
 
 #define UPLINK 2

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "fuzz-mcast.h"
+#include "fuzz.h"
 #include "mcast-fwd.h"
 #include "ssdp.h"
 

@@ -9,6 +9,8 @@ import re
 import struct
 from pathlib import Path
 
+from seedio import write
+
 HERE = Path(__file__).resolve().parent
 CAPTURES = HERE.parent / "unit" / "mcast-captures.h"
 
@@ -115,15 +117,6 @@ def bcast_seeds():
         "near-miss-port": b"\x00" + udp_bcast("192.0.2.11", "255.255.255.255", b"dhcp",
                                               sport=68, dport=67),
     }
-
-
-def write(target, seeds):
-    d = HERE / "corpus" / target
-    d.mkdir(parents=True, exist_ok=True)
-    for old in d.glob("seed-*"):
-        old.unlink()
-    for key, data in seeds.items():
-        (d / f"seed-{key}").write_bytes(data)
 
 
 def main():

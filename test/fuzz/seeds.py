@@ -10,6 +10,8 @@ import struct
 import sys
 from pathlib import Path
 
+from seedio import write
+
 HERE = Path(__file__).resolve().parent
 BUILD = Path(os.environ.get("PP_BUILD_DIR", HERE.parents[1] / "build"))
 sys.path.insert(0, str(BUILD / "python"))
@@ -27,15 +29,6 @@ PROTO_TYPES = ["ArcStartupRequest", "ArcShutdownRequest", "ArcVmStartupRequest",
                "GetDevicesResponse", "NetworkDevice", "NetworkDeviceChangedSignal",
                "SetVpnIntentRequest", "TrafficCountersRequest", "TrafficCountersResponse",
                "ConnectNamespaceRequest", "ConnectNamespaceResponse", "ModifyPortRuleRequest"]
-
-
-def write(target, seeds):
-    out = HERE / "corpus" / target
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("seed-*"):
-        old.unlink()
-    for name, data in seeds.items():
-        (out / f"seed-{name}").write_bytes(data)
 
 
 def request_seeds():
