@@ -29,6 +29,20 @@ RTPROT_PATCHPANEL = 177
 RULE_PRIORITY = 1000
 
 
+def bus_config(socket_path, policies):
+    """The configuration of a private system bus listening on socket_path, with policies
+    (the <policy> elements and anything else that goes inside <busconfig>)."""
+    return f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={socket_path}</listen>
+  <auth>EXTERNAL</auth>
+{policies}
+</busconfig>
+"""
+
+
 def wire_to_ip(value):
     """IPv4 uint32 fields carry in_addr.s_addr, i.e. the address bytes in network order
     read as a little-endian integer on this host."""

@@ -24,6 +24,7 @@ import textwrap
 from pathlib import Path
 
 from . import tags
+from .client import bus_config
 from .netns import poll
 
 SIGTERM_WAIT = 5.0
@@ -194,20 +195,12 @@ class Radvd(Peer):
 
 # ---- avahi ---------------------------------------------------------------------------------
 
-AVAHI_BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
+AVAHI_BUS_POLICY = """  <policy context="default">
     <allow user="*"/>
     <allow own="org.freedesktop.Avahi"/>
     <allow send_destination="*"/>
     <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-"""
+  </policy>"""
 
 
 class AvahiDaemon(Peer):
@@ -273,7 +266,7 @@ class AvahiDaemon(Peer):
 
     def _start_bus(self):
         sock = self.dir / "bus.sock"
-        conf = self.write("bus.conf", AVAHI_BUS_CONF.format(socket=sock))
+        conf = self.write("bus.conf", bus_config(sock, AVAHI_BUS_POLICY))
         # The bus needs no namespace: a path socket is reached from any.
         with open(self.dir / "bus.log", "wb") as out:
             p = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork",

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from . import state, tags
-from .client import Bus, Client, routing_table
+from .client import Bus, Client, bus_config, routing_table
 from .netns import VmNetns, poll, proc_status
 from .paths import POLICY_FILE, build_dir, export_pythonpath, import_protos
 from .topo import Topology
@@ -123,13 +123,7 @@ class Lab(Topology, Client):  # pylint: disable=too-many-instance-attributes,too
     def _start_bus(self):
         sock = self.dir / "system_bus_socket"
         conf = self.dir / "bus.conf"
-        conf.write_text(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={sock}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
+        conf.write_text(bus_config(sock, f"""  <policy context="default">
     <allow user="*"/>
     <deny own="*"/>
     <deny send_type="method_call"/>
@@ -150,9 +144,7 @@ class Lab(Topology, Client):  # pylint: disable=too-many-instance-attributes,too
     <allow send_destination="org.freedesktop.DBus"/>
   </policy>
   <include>{POLICY_FILE}</include>
-  {self.extra_policy}
-</busconfig>
-""")
+  {self.extra_policy}"""))
         self.bus_proc = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork",
                                           "--nopidfile"], stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
