@@ -22,35 +22,95 @@
 #include "status.h"
 #include "vm.h"
 
+/*
+ * The document is written into one growing buffer, by copies: no stdio stream, no
+ * per-character calls. A write that finds no memory marks the buffer failed and the rest
+ * write nothing; manager_status_json() then fails with -ENOMEM.
+ */
 typedef struct Json {
-        FILE *f;
+        char *buf;
+        size_t len, cap;
+        bool failed;
         bool first; /* no comma before the next member */
 } Json;
 
+static bool json_reserve(Json *j, size_t n) {
+        size_t cap;
+        char *b;
+
+        if (j->failed)
+                return false;
+        if (n <= j->cap - j->len)
+                return true;
+        cap = j->cap ? j->cap : 4096;
+        while (cap - j->len < n) {
+                if (cap > SIZE_MAX / 2) {
+                        j->failed = true;
+                        return false;
+                }
+                cap *= 2;
+        }
+        b = realloc(j->buf, cap);
+        if (!b) {
+                j->failed = true;
+                return false;
+        }
+        j->buf = b;
+        j->cap = cap;
+        return true;
+}
+
+static void json_put(Json *j, const char *s, size_t n) {
+        if (!json_reserve(j, n))
+                return;
+        memcpy(j->buf + j->len, s, n);
+        j->len += n;
+}
+
+static void json_putc(Json *j, char c) {
+        if (!json_reserve(j, 1))
+                return;
+        j->buf[j->len++] = c;
+}
+
+static void json_puts(Json *j, const char *s) {
+        json_put(j, s, strlen(s));
+}
+
 static void json_string(Json *j, const char *s) {
-        fputc('"', j->f);
+        const char *run = s;
+
+        json_putc(j, '"');
         for (; s && *s; s++) {
                 unsigned char c = (unsigned char) *s;
+                char esc[8];
+
+                if (c != '"' && c != '\\' && c >= 0x20)
+                        continue;
+                /* What came before, as it is; then the escape. */
+                json_put(j, run, (size_t) (s - run));
+                run = s + 1;
                 if (c == '"' || c == '\\')
-                        fprintf(j->f, "\\%c", c);
-                else if (c < 0x20)
-                        fprintf(j->f, "\\u%04x", c);
+                        snprintf(esc, sizeof esc, "\\%c", c);
                 else
-                        fputc(c, j->f);
+                        snprintf(esc, sizeof esc, "\\u%04x", c);
+                json_puts(j, esc);
         }
-        fputc('"', j->f);
+        if (run && s)
+                json_put(j, run, (size_t) (s - run));
+        json_putc(j, '"');
 }
 
 static void json_sep(Json *j) {
         if (!j->first)
-                fputc(',', j->f);
+                json_putc(j, ',');
         j->first = false;
 }
 
 static void json_key(Json *j, const char *key) {
         json_sep(j);
         json_string(j, key);
-        fputc(':', j->f);
+        json_putc(j, ':');
 }
 
 static void json_open(Json *j, const char *key, char c) {
@@ -58,12 +118,12 @@ static void json_open(Json *j, const char *key, char c) {
                 json_key(j, key);
         else
                 json_sep(j);
-        fputc(c, j->f);
+        json_putc(j, c);
         j->first = true;
 }
 
 static void json_close(Json *j, char c) {
-        fputc(c, j->f);
+        json_putc(j, c);
         j->first = false;
 }
 
@@ -83,13 +143,16 @@ _printf_(3, 4) static void json_fmt(Json *j, const char *key, const char *format
 }
 
 static void json_int(Json *j, const char *key, long long v) {
+        char buf[24];
+        int n = snprintf(buf, sizeof buf, "%lld", v);
+
         json_key(j, key);
-        fprintf(j->f, "%lld", v);
+        json_put(j, buf, (size_t) n);
 }
 
 static void json_bool(Json *j, const char *key, bool v) {
         json_key(j, key);
-        fputs(v ? "true" : "false", j->f);
+        json_puts(j, v ? "true" : "false");
 }
 
 static void json_subnet(Json *j, const char *key, const Subnet *s) {
@@ -126,17 +189,53 @@ static bool visible(uid_t owner, uid_t viewer) {
         return viewer == 0 || viewer == owner;
 }
 
+/*
+ * A connected namespace as a JSON object, kept with the namespace: of its fields only the
+ * state ever changes (the rest are fixed when it is created), so the text is written again
+ * only when the state is not the one it was written for. With a thousand namespaces the
+ * document is then mostly copies. NULL when out of memory.
+ */
+static const char *status_namespace(ConnectedNs *ns, size_t *ret_len) {
+        Json j = { .first = true };
+
+        if (ns->status_json && ns->status_json_state == ns->state) {
+                *ret_len = ns->status_json_len;
+                return ns->status_json;
+        }
+        json_open(&j, NULL, '{');
+        json_int(&j, "pid", ns->pid);
+        json_int(&j, "owner_uid", ns->owner);
+        json_str(&j, "state", connected_ns_state_to_string(ns->state));
+        json_str(&j, "host_ifname", ns->host_ifname);
+        json_str(&j, "peer_ifname", ns->peer_ifname);
+        json_subnet(&j, "subnet", &ns->subnet);
+        json_str(&j, "source", traffic_source_to_string(ns->source));
+        json_str(&j, "outbound", ns->outbound_ifname);
+        json_bool(&j, "route_on_vpn", ns->route_on_vpn);
+        json_close(&j, '}');
+        if (j.failed) {
+                free(j.buf);
+                return NULL;
+        }
+        free(ns->status_json);
+        ns->status_json = j.buf;
+        ns->status_json_len = j.len;
+        ns->status_json_state = ns->state;
+        *ret_len = j.len;
+        return ns->status_json;
+}
+
 static void status_guests(Manager *m, Json *j, uid_t viewer) {
         char a[IPV4_STRLEN];
 
         json_key(j, "arc");
         if (!m->arc || !visible(m->arc->owner, viewer))
-                fputs("null", j->f);
+                json_puts(j, "null");
         else {
                 Arc *arc = m->arc;
                 static const char *const states[] = { "starting", "running", "stopping" };
 
-                fputc('{', j->f);
+                json_putc(j, '{');
                 j->first = true;
                 json_str(j, "kind", arc->kind == ARC_KIND_VM ? "vm" : "container");
                 json_str(j, "state", states[arc->state]);
@@ -179,19 +278,18 @@ static void status_guests(Manager *m, Json *j, uid_t viewer) {
 
         json_open(j, "connected_namespaces", '[');
         LIST_FOREACH(namespaces, ns, m->namespaces) {
+                const char *frag;
+                size_t len;
+
                 if (!visible(ns->owner, viewer))
                         continue;
-                json_open(j, NULL, '{');
-                json_int(j, "pid", ns->pid);
-                json_int(j, "owner_uid", ns->owner);
-                json_str(j, "state", connected_ns_state_to_string(ns->state));
-                json_str(j, "host_ifname", ns->host_ifname);
-                json_str(j, "peer_ifname", ns->peer_ifname);
-                json_subnet(j, "subnet", &ns->subnet);
-                json_str(j, "source", traffic_source_to_string(ns->source));
-                json_str(j, "outbound", ns->outbound_ifname);
-                json_bool(j, "route_on_vpn", ns->route_on_vpn);
-                json_close(j, '}');
+                frag = status_namespace(ns, &len);
+                if (!frag) {
+                        j->failed = true;
+                        return;
+                }
+                json_sep(j);
+                json_put(j, frag, len);
         }
         json_close(j, ']');
 }
@@ -358,14 +456,11 @@ static void status_children(Manager *m, Json *j) {
 }
 
 int manager_status_json(Manager *m, uid_t viewer, char **ret) {
-        char *buf = NULL;
-        size_t size = 0;
         Json j = { .first = true };
 
-        j.f = open_memstream(&buf, &size);
-        if (!j.f)
-                return -ENOMEM;
-        fputc('{', j.f);
+        /* Room for the namespaces at once: what they take is most of it. */
+        (void) json_reserve(&j, 4096 + (size_t) m->n_namespaces * 192);
+        json_putc(&j, '{');
         json_int(&j, "pid", getpid());
         status_uplinks(m, &j);
         status_neighbors(m, &j);
@@ -373,12 +468,13 @@ int manager_status_json(Manager *m, uid_t viewer, char **ret) {
         status_pools(m, &j);
         status_firewall(m, &j);
         status_children(m, &j);
-        fputc('}', j.f);
-        if (fclose(j.f) != 0) {
-                free(buf);
+        json_putc(&j, '}');
+        json_putc(&j, '\0');
+        if (j.failed) {
+                free(j.buf);
                 return -ENOMEM;
         }
-        *ret = buf;
+        *ret = j.buf;
         return 0;
 }
 

@@ -755,6 +755,76 @@ static void test_link_monitor_filter(void **state) {
         close(sv[1]);
 }
 
+/* ---- GetStatus ---------------------------------------------------------------------------- */
+
+/* The namespaces' objects are kept between documents and written again when their state
+ * changes; every document still lists each one as it is now, escaped. */
+static void test_status_namespaces(void **state) {
+        Fixture *f = *state;
+        ConnectedNs *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+        char *json = NULL;
+
+        assert_non_null(a);
+        assert_non_null(b);
+        *a = (ConnectedNs) { .manager = f->m, .state = CONNECTED_NS_CONNECTING, .pid = 42,
+                             .owner = 1000, .source = TRAFFIC_SOURCE_USER,
+                             .subnet = { .base = 0x64736080, .prefix_len = 30 } };
+        snprintf(a->host_ifname, sizeof a->host_ifname, "arc_ns1");
+        snprintf(a->peer_ifname, sizeof a->peer_ifname, "veth1");
+        *b = *a;
+        b->pid = 43;
+        b->owner = 0;
+        b->route_on_vpn = true;
+        /* Not a name the daemon would make: what the writer escapes. */
+        snprintf(b->host_ifname, sizeof b->host_ifname, "x\"y\\z\001");
+        snprintf(b->outbound_ifname, sizeof b->outbound_ifname, "eth0");
+        LIST_PREPEND(namespaces, f->m->namespaces, a);
+        LIST_PREPEND(namespaces, f->m->namespaces, b);
+        f->m->n_namespaces += 2;
+
+        static const char *const obj_a =
+                "{\"pid\":42,\"owner_uid\":1000,\"state\":\"%s\",\"host_ifname\":\"arc_ns1\","
+                "\"peer_ifname\":\"veth1\",\"subnet\":\"100.115.96.128/30\",\"source\":\"user\","
+                "\"outbound\":\"\",\"route_on_vpn\":false}";
+        static const char *const obj_b =
+                "{\"pid\":43,\"owner_uid\":0,\"state\":\"connecting\","
+                "\"host_ifname\":\"x\\\"y\\\\z\\u0001\",\"peer_ifname\":\"veth1\","
+                "\"subnet\":\"100.115.96.128/30\",\"source\":\"user\",\"outbound\":\"eth0\","
+                "\"route_on_vpn\":true}";
+        char want[1024];
+
+        for (int round = 0; round < 3; round++) {
+                static const char *const states[] = { "connecting", "connected", "disconnecting" };
+                snprintf(want, sizeof want, "\"connected_namespaces\":[%s,", obj_b);
+                size_t n = strlen(want);
+                snprintf(want + n, sizeof want - n, obj_a, states[round]);
+                n = strlen(want);
+                snprintf(want + n, sizeof want - n, "]");
+                assert_int_equal(manager_status_json(f->m, 0, &json), 0);
+                if (!strstr(json, want))
+                        fail_msg("round %d: %s not in %s", round, want, json);
+                free(json);
+                /* The same document twice, from the kept objects. */
+                assert_int_equal(manager_status_json(f->m, 0, &json), 0);
+                assert_non_null(strstr(json, want));
+                free(json);
+                a->state = (ConnectedNsState) (round + 1);
+        }
+        /* Someone else sees only theirs: uid 1000 owns a, not b. */
+        assert_int_equal(manager_status_json(f->m, 1000, &json), 0);
+        assert_null(strstr(json, "\"pid\":43"));
+        assert_non_null(strstr(json, "\"connected_namespaces\":[{\"pid\":42,"));
+        free(json);
+
+        LIST_REMOVE(namespaces, f->m->namespaces, a);
+        LIST_REMOVE(namespaces, f->m->namespaces, b);
+        f->m->n_namespaces -= 2;
+        free(a->status_json);
+        free(b->status_json);
+        free(a);
+        free(b);
+}
+
 /* ---- callers' uids ------------------------------------------------------------------------ */
 
 static void test_bus_caller_cache(void **state) {
@@ -820,6 +890,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_orderly_stop, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_neighbor_probes_go_to_the_helper, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_status_namespaces, setup, teardown),
                 cmocka_unit_test(test_link_monitor_filter),
                 cmocka_unit_test(test_bus_caller_cache),
         };
