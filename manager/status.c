@@ -26,6 +26,12 @@
  * The document is written into one growing buffer, by copies: no stdio stream, no
  * per-character calls. A write that finds no memory marks the buffer failed and the rest
  * write nothing; manager_status_json() then fails with -ENOMEM.
+ *
+ * It is valid UTF-8 by construction (D-Bus strings must be, and the reply goes out without
+ * sd-bus scanning it again): everything but json_string() writes ASCII, and json_string()
+ * writes a byte that does not start a well-formed UTF-8 sequence (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF) as U+FFFD. Names that reach the status
+ * from outside (nftables tables, forwarders' reports) can hold any bytes.
  */
 typedef struct Json {
         char *buf;
@@ -42,7 +48,7 @@ static bool json_reserve(Json *j, size_t n) {
                 return false;
         if (n <= j->cap - j->len)
                 return true;
-        cap = j->cap ? j->cap : 4096;
+        cap = j->cap ? j->cap : 256;
         while (cap - j->len < n) {
                 if (cap > SIZE_MAX / 2) {
                         j->failed = true;
@@ -77,27 +83,64 @@ static void json_puts(Json *j, const char *s) {
         json_put(j, s, strlen(s));
 }
 
-static void json_string(Json *j, const char *s) {
-        const char *run = s;
+/* The length of the well-formed UTF-8 sequence of a non-ASCII character at @s (2 to 4),
+ * or 0 if there is none. @s is NUL-terminated, so no check reads past its end. */
+static size_t utf8_sequence(const unsigned char *s) {
+        unsigned char lo = 0x80, hi = 0xbf;
+        size_t n;
+
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                n = 2;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+                n = 3;
+                if (s[0] == 0xe0)
+                        lo = 0xa0; /* overlong below */
+                else if (s[0] == 0xed)
+                        hi = 0x9f; /* surrogates above */
+        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+                n = 4;
+                if (s[0] == 0xf0)
+                        lo = 0x90; /* overlong below */
+                else if (s[0] == 0xf4)
+                        hi = 0x8f; /* above U+10FFFF */
+        } else
+                return 0;
+        if (s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t i = 2; i < n; i++)
+                if (s[i] < 0x80 || s[i] > 0xbf)
+                        return 0;
+        return n;
+}
+
+static void json_string(Json *j, const char *str) {
+        const unsigned char *s = (const unsigned char *) (str ?: ""), *run = s;
 
         json_putc(j, '"');
-        for (; s && *s; s++) {
-                unsigned char c = (unsigned char) *s;
+        while (*s) {
                 char esc[8];
+                size_t n;
 
-                if (c != '"' && c != '\\' && c >= 0x20)
+                if (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\') {
+                        s++;
                         continue;
+                }
+                if (*s >= 0x80 && (n = utf8_sequence(s)) > 0) {
+                        s += n;
+                        continue;
+                }
                 /* What came before, as it is; then the escape. */
-                json_put(j, run, (size_t) (s - run));
-                run = s + 1;
-                if (c == '"' || c == '\\')
-                        snprintf(esc, sizeof esc, "\\%c", c);
+                json_put(j, (const char *) run, (size_t) (s - run));
+                if (*s == '"' || *s == '\\')
+                        snprintf(esc, sizeof esc, "\\%c", *s);
+                else if (*s < 0x20)
+                        snprintf(esc, sizeof esc, "\\u%04x", *s);
                 else
-                        snprintf(esc, sizeof esc, "\\u%04x", c);
+                        snprintf(esc, sizeof esc, "\\ufffd");
                 json_puts(j, esc);
+                run = ++s;
         }
-        if (run && s)
-                json_put(j, run, (size_t) (s - run));
+        json_put(j, (const char *) run, (size_t) (s - run));
         json_putc(j, '"');
 }
 
@@ -455,7 +498,8 @@ static void status_children(Manager *m, Json *j) {
         json_close(j, ']');
 }
 
-int manager_status_json(Manager *m, uid_t viewer, char **ret) {
+/* The document without its NUL, and its length. */
+static int status_document(Manager *m, uid_t viewer, char **ret, size_t *ret_len) {
         Json j = { .first = true };
 
         /* Room for the namespaces at once: what they take is most of it. */
@@ -469,26 +513,63 @@ int manager_status_json(Manager *m, uid_t viewer, char **ret) {
         status_firewall(m, &j);
         status_children(m, &j);
         json_putc(&j, '}');
-        json_putc(&j, '\0');
         if (j.failed) {
                 free(j.buf);
                 return -ENOMEM;
         }
         *ret = j.buf;
+        *ret_len = j.len;
         return 0;
+}
+
+int manager_status_json(Manager *m, uid_t viewer, char **ret) {
+        char *buf, *nul;
+        size_t len;
+        int r;
+
+        r = status_document(m, viewer, &buf, &len);
+        if (r < 0)
+                return r;
+        nul = realloc(buf, len + 1);
+        if (!nul) {
+                free(buf);
+                return -ENOMEM;
+        }
+        nul[len] = 0;
+        *ret = nul;
+        return 0;
+}
+
+/* The document goes into the reply as it is: it is valid UTF-8 by construction (above),
+ * so sd-bus need not scan it, nor measure it, again. */
+static int status_reply(sd_bus_message *call, const char *json, size_t len) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        char *s;
+        int r;
+
+        if (memchr(json, 0, len))
+                return -EINVAL; /* cannot happen: no writer puts a NUL */
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_string_space(reply, len, &s);
+        if (r < 0)
+                return r;
+        memcpy(s, json, len);
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 static void status_for_caller(Manager *m, sd_bus_message *call, uid_t uid, void *userdata) {
         _cleanup_free_ char *json = NULL;
+        size_t len;
         int r;
 
         (void) userdata;
-        r = manager_status_json(m, uid, &json);
+        r = status_document(m, uid, &json, &len);
+        if (r >= 0)
+                r = status_reply(call, json, len);
         if (r < 0)
                 (void) sd_bus_reply_method_errorf(call, PP_ERROR_FAILED, "Cannot build the status: %s",
                                                   strerror(-r));
-        else
-                (void) sd_bus_reply_method_return(call, "s", json);
 }
 
 int bus_method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

@@ -778,6 +778,10 @@ static void test_status_namespaces(void **state) {
         /* Not a name the daemon would make: what the writer escapes. */
         snprintf(b->host_ifname, sizeof b->host_ifname, "x\"y\\z\001");
         snprintf(b->outbound_ifname, sizeof b->outbound_ifname, "eth0");
+        /* Well-formed UTF-8 as it is, anything else as U+FFFD: a lone continuation byte,
+         * 0xff, a surrogate, an overlong form, a sequence cut short by the end. */
+        snprintf(b->peer_ifname, sizeof b->peer_ifname, "%s",
+                 "\xc3\xa9\xff\xed\xa0\x80\xc0\xaf\xf0\x9f\x98\x80\xe2\x82");
         LIST_PREPEND(namespaces, f->m->namespaces, a);
         LIST_PREPEND(namespaces, f->m->namespaces, b);
         f->m->n_namespaces += 2;
@@ -788,7 +792,8 @@ static void test_status_namespaces(void **state) {
                 "\"outbound\":\"\",\"route_on_vpn\":false}";
         static const char *const obj_b =
                 "{\"pid\":43,\"owner_uid\":0,\"state\":\"connecting\","
-                "\"host_ifname\":\"x\\\"y\\\\z\\u0001\",\"peer_ifname\":\"veth1\","
+                "\"host_ifname\":\"x\\\"y\\\\z\\u0001\",\"peer_ifname\":\"\xc3\xa9"
+                "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\xf0\x9f\x98\x80\\ufffd\\ufffd\","
                 "\"subnet\":\"100.115.96.128/30\",\"source\":\"user\",\"outbound\":\"eth0\","
                 "\"route_on_vpn\":true}";
         char want[1024];
