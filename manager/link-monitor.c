@@ -509,30 +509,32 @@ static const struct sock_filter filter_template[] = {
         /* 0 */ S(BPF_LD | BPF_H | BPF_ABS, NLH_TYPE),
         /* 1 */ J(BPF_JEQ, 0 /* RTM_NEWLINK */, 6, 0),
         /* 2 */ J(BPF_JEQ, 0 /* RTM_NEWROUTE */, 1, 0),
-        /* 3 */ J(BPF_JEQ, 0 /* RTM_DELROUTE */, 0, 15),
+        /* 3 */ J(BPF_JEQ, 0 /* RTM_DELROUTE */, 0, 16),
         /* Routes: only the main table's (RTM_F_* aside, rtm_table is the table when it is
          * below 256 and RT_TABLE_COMPAT otherwise, so this is exact). */
         /* 4 */ S(BPF_LD | BPF_H | BPF_ABS, NLH_FLAGS),
-        /* 5 */ J(BPF_JSET, 0 /* NLM_F_MULTI */, 13, 0),
+        /* 5 */ J(BPF_JSET, 0 /* NLM_F_MULTI */, 14, 0),
         /* 6 */ S(BPF_LD | BPF_B | BPF_ABS, BODY + offsetof(struct rtmsg, rtm_table)),
-        /* 7 */ J(BPF_JEQ, RT_TABLE_MAIN, 11, 12),
+        /* 7 */ J(BPF_JEQ, RT_TABLE_MAIN, 12, 13),
         /* New links: AF_UNSPEC only (the rest are bridge ports and per-family details,
          * which on_link_message() skips), and none of the daemon's own: a link in
-         * PP_LINK_GROUP is never an uplink or a VPN, and its removal still comes through. */
+         * PP_LINK_GROUP, or in PP_DELETE_GROUP on its way out, is never an uplink or a
+         * VPN, and its removal still comes through. */
         /* 8 */ S(BPF_LD | BPF_H | BPF_ABS, NLH_FLAGS),
-        /* 9 */ J(BPF_JSET, 0 /* NLM_F_MULTI */, 9, 0),
+        /* 9 */ J(BPF_JSET, 0 /* NLM_F_MULTI */, 10, 0),
         /* 10 */ S(BPF_LD | BPF_B | BPF_ABS, BODY + offsetof(struct ifinfomsg, ifi_family)),
-        /* 11 */ J(BPF_JEQ, AF_UNSPEC, 0, 8),
+        /* 11 */ J(BPF_JEQ, AF_UNSPEC, 0, 9),
         /* A = where the attributes start, X = the type looked for; A = its offset or 0 */
         /* 12 */ S(BPF_LD | BPF_IMM, BODY + NLMSG_ALIGN(sizeof(struct ifinfomsg))),
         /* 13 */ S(BPF_LDX | BPF_IMM, IFLA_GROUP),
         /* 14 */ S(BPF_LD | BPF_W | BPF_ABS, (uint32_t) (SKF_AD_OFF + SKF_AD_NLATTR)),
-        /* 15 */ J(BPF_JEQ, 0, 3, 0),
+        /* 15 */ J(BPF_JEQ, 0, 4, 0),
         /* 16 */ S(BPF_MISC | BPF_TAX, 0),
         /* 17 */ S(BPF_LD | BPF_W | BPF_IND, sizeof(struct nlattr)),
-        /* 18 */ J(BPF_JEQ, 0 /* PP_LINK_GROUP */, 1, 0),
-        /* 19 */ S(BPF_RET | BPF_K, UINT32_MAX), /* keep it */
-        /* 20 */ S(BPF_RET | BPF_K, 0),          /* drop it */
+        /* 18 */ J(BPF_JEQ, 0 /* PP_LINK_GROUP */, 2, 0),
+        /* 19 */ J(BPF_JEQ, 0 /* PP_DELETE_GROUP */, 1, 0),
+        /* 20 */ S(BPF_RET | BPF_K, UINT32_MAX), /* keep it */
+        /* 21 */ S(BPF_RET | BPF_K, 0),          /* drop it */
 };
 
 size_t link_monitor_filter(struct sock_filter *prog, size_t n) {
@@ -545,6 +547,7 @@ size_t link_monitor_filter(struct sock_filter *prog, size_t n) {
         prog[5].k = htons(NLM_F_MULTI);
         prog[9].k = htons(NLM_F_MULTI);
         prog[18].k = htonl(PP_LINK_GROUP);
+        prog[19].k = htonl(PP_DELETE_GROUP);
         return ELEMENTSOF(filter_template);
 }
 

@@ -100,7 +100,8 @@ struct sock_filter;
  * link_monitor_filter() - the classic BPF program the monitor's rtnetlink socket runs, so
  * the kernel drops, before they wake the manager, the events it would read and ignore:
  * routes of tables other than main, links of families other than AF_UNSPEC, and new-link
- * events of the daemon's own links (IFLA_GROUP PP_LINK_GROUP; their removals pass). Dumps
+ * events of the daemon's own links (IFLA_GROUP PP_LINK_GROUP or PP_DELETE_GROUP; their
+ * removals pass). Dumps
  * and answers to requests always pass.
  * @prog: room for @n instructions
  *

@@ -705,6 +705,8 @@ static void test_link_monitor_filter(void **state) {
                 { "our new link", RTM_NEWLINK, 0, AF_UNSPEC, 0, true, PP_LINK_GROUP, true, false },
                 { "our new link, group first", RTM_NEWLINK, 0, AF_UNSPEC, 0, true, PP_LINK_GROUP,
                   false, false },
+                { "our link on its way out", RTM_NEWLINK, 0, AF_UNSPEC, 0, true, PP_DELETE_GROUP,
+                  true, false },
                 { "someone's new link", RTM_NEWLINK, 0, AF_UNSPEC, 0, true, 0, true, true },
                 { "a link in another group", RTM_NEWLINK, 0, AF_UNSPEC, 0, true, 7, true, true },
                 { "a new link without a group", RTM_NEWLINK, 0, AF_UNSPEC, 0, false, 0, true, true },
