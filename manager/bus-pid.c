@@ -29,6 +29,38 @@ static void caller_lookup_free(void *p) {
         free(c);
 }
 
+bool bus_caller_cache_lookup(BusCallerCache *c, const char *sender, uid_t *ret_uid) {
+        if (!sender)
+                return false;
+        for (size_t i = 0; i < BUS_CALLER_CACHE_SIZE; i++)
+                if (c->entries[i].name[0] && strcmp(c->entries[i].name, sender) == 0) {
+                        c->entries[i].used = ++c->clock;
+                        c->hits++;
+                        *ret_uid = c->entries[i].uid;
+                        return true;
+                }
+        c->misses++;
+        return false;
+}
+
+void bus_caller_cache_add(BusCallerCache *c, const char *sender, uid_t uid) {
+        size_t victim = 0;
+
+        if (!sender || strlen(sender) >= BUS_CALLER_NAME_MAX)
+                return;
+        for (size_t i = 0; i < BUS_CALLER_CACHE_SIZE; i++) {
+                if (c->entries[i].name[0] && strcmp(c->entries[i].name, sender) == 0) {
+                        victim = i; /* two lookups of one new caller raced: same answer */
+                        break;
+                }
+                if (c->entries[i].used < c->entries[victim].used)
+                        victim = i;
+        }
+        snprintf(c->entries[victim].name, sizeof c->entries[victim].name, "%s", sender);
+        c->entries[victim].uid = uid;
+        c->entries[victim].used = ++c->clock;
+}
+
 static int on_caller_uid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         CallerLookup *c = userdata;
         uint32_t uid;
@@ -40,6 +72,8 @@ static int on_caller_uid(sd_bus_message *reply, void *userdata, sd_bus_error *re
                                                   "Cannot identify the caller");
                 return 0;
         }
+        bus_caller_cache_add(&c->manager->callers, sd_bus_message_get_sender(c->call),
+                             (uid_t) uid);
         if (c->manager->stopping) {
                 (void) sd_bus_reply_method_errorf(c->call, PP_ERROR_FAILED,
                                                   "The daemon is shutting down");
@@ -53,8 +87,20 @@ int bus_caller_uid(Manager *m, sd_bus_message *call, BusCallerFn fn, void *userd
                    void (*free_userdata)(void *), sd_bus_error *error) {
         sd_bus_slot *slot = NULL;
         CallerLookup *c;
+        uid_t uid;
         int r;
 
+        if (bus_caller_cache_lookup(&m->callers, sd_bus_message_get_sender(call), &uid)) {
+                /* Known: on at once, as the answer would have gone on. */
+                if (m->stopping)
+                        (void) sd_bus_reply_method_errorf(call, PP_ERROR_FAILED,
+                                                          "The daemon is shutting down");
+                else
+                        fn(m, call, uid, userdata);
+                if (free_userdata)
+                        free_userdata(userdata);
+                return 1;
+        }
         c = calloc(1, sizeof *c);
         if (!c) {
                 if (free_userdata)

@@ -46,6 +46,7 @@ ConnectedNs *connected_ns_free(ConnectedNs *ns) {
         mac_generator_release(m->macs, &ns->peer_mac);
         LIST_REMOVE(namespaces, m->namespaces, ns);
         m->n_namespaces--;
+        free(ns->status_json);
         free(ns);
         return NULL;
 }

@@ -57,6 +57,10 @@ struct ConnectedNs {
         sd_bus_message *call; /* the ConnectNamespace call awaiting its reply */
         GuestLink *link;      /* in the registry while connected */
         uid_t owner;          /* who connected it */
+        /* status.c: its object in GetStatus, written for status_json_state (or NULL) */
+        char *status_json;
+        size_t status_json_len;
+        ConnectedNsState status_json_state;
         LIST_FIELDS(ConnectedNs, namespaces);
 };
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <net/if_arp.h>
+#include <linux/filter.h>
 #include <linux/rtnetlink.h>
 #include <netlink/errno.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "ifname.h"
 #include "link-monitor.h"
+#include "macro.h"
 #include "log.h"
 #include "nl-util.h"
 
@@ -487,6 +490,79 @@ static int on_announce(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* ---- what the kernel need not wake us for ----------------------------------------------- */
+
+/*
+ * The program, instruction by instruction. Netlink headers are in host order and BPF loads
+ * in network order, so every constant a half-word or word load is compared with goes
+ * through htons()/htonl(). Offsets are those of the first message in the datagram: the
+ * kernel sends each notification alone, and what comes in several per datagram (dumps,
+ * NLM_F_MULTI) or answers a request (NLMSG_ERROR, NLMSG_DONE) is always let through.
+ */
+#define NLH_TYPE offsetof(struct nlmsghdr, nlmsg_type)
+#define NLH_FLAGS offsetof(struct nlmsghdr, nlmsg_flags)
+#define BODY sizeof(struct nlmsghdr)
+#define J(code, k, jt, jf) BPF_JUMP(BPF_JMP | (code) | BPF_K, (k), (jt), (jf))
+#define S(code, k) BPF_STMT((code), (k))
+
+static const struct sock_filter filter_template[] = {
+        /* 0 */ S(BPF_LD | BPF_H | BPF_ABS, NLH_TYPE),
+        /* 1 */ J(BPF_JEQ, 0 /* RTM_NEWLINK */, 6, 0),
+        /* 2 */ J(BPF_JEQ, 0 /* RTM_NEWROUTE */, 1, 0),
+        /* 3 */ J(BPF_JEQ, 0 /* RTM_DELROUTE */, 0, 16),
+        /* Routes: only the main table's (RTM_F_* aside, rtm_table is the table when it is
+         * below 256 and RT_TABLE_COMPAT otherwise, so this is exact). */
+        /* 4 */ S(BPF_LD | BPF_H | BPF_ABS, NLH_FLAGS),
+        /* 5 */ J(BPF_JSET, 0 /* NLM_F_MULTI */, 14, 0),
+        /* 6 */ S(BPF_LD | BPF_B | BPF_ABS, BODY + offsetof(struct rtmsg, rtm_table)),
+        /* 7 */ J(BPF_JEQ, RT_TABLE_MAIN, 12, 13),
+        /* New links: AF_UNSPEC only (the rest are bridge ports and per-family details,
+         * which on_link_message() skips), and none of the daemon's own: a link in
+         * PP_LINK_GROUP, or in PP_DELETE_GROUP on its way out, is never an uplink or a
+         * VPN, and its removal still comes through. */
+        /* 8 */ S(BPF_LD | BPF_H | BPF_ABS, NLH_FLAGS),
+        /* 9 */ J(BPF_JSET, 0 /* NLM_F_MULTI */, 10, 0),
+        /* 10 */ S(BPF_LD | BPF_B | BPF_ABS, BODY + offsetof(struct ifinfomsg, ifi_family)),
+        /* 11 */ J(BPF_JEQ, AF_UNSPEC, 0, 9),
+        /* A = where the attributes start, X = the type looked for; A = its offset or 0 */
+        /* 12 */ S(BPF_LD | BPF_IMM, BODY + NLMSG_ALIGN(sizeof(struct ifinfomsg))),
+        /* 13 */ S(BPF_LDX | BPF_IMM, IFLA_GROUP),
+        /* 14 */ S(BPF_LD | BPF_W | BPF_ABS, (uint32_t) (SKF_AD_OFF + SKF_AD_NLATTR)),
+        /* 15 */ J(BPF_JEQ, 0, 4, 0),
+        /* 16 */ S(BPF_MISC | BPF_TAX, 0),
+        /* 17 */ S(BPF_LD | BPF_W | BPF_IND, sizeof(struct nlattr)),
+        /* 18 */ J(BPF_JEQ, 0 /* PP_LINK_GROUP */, 2, 0),
+        /* 19 */ J(BPF_JEQ, 0 /* PP_DELETE_GROUP */, 1, 0),
+        /* 20 */ S(BPF_RET | BPF_K, UINT32_MAX), /* keep it */
+        /* 21 */ S(BPF_RET | BPF_K, 0),          /* drop it */
+};
+
+size_t link_monitor_filter(struct sock_filter *prog, size_t n) {
+        if (n < ELEMENTSOF(filter_template))
+                return 0;
+        memcpy(prog, filter_template, sizeof filter_template);
+        prog[1].k = htons(RTM_NEWLINK);
+        prog[2].k = htons(RTM_NEWROUTE);
+        prog[3].k = htons(RTM_DELROUTE);
+        prog[5].k = htons(NLM_F_MULTI);
+        prog[9].k = htons(NLM_F_MULTI);
+        prog[18].k = htonl(PP_LINK_GROUP);
+        prog[19].k = htonl(PP_DELETE_GROUP);
+        return ELEMENTSOF(filter_template);
+}
+
+static int attach_filter(int fd) {
+        struct sock_filter prog[ELEMENTSOF(filter_template)];
+        struct sock_fprog fprog = {
+                .len = (unsigned short) link_monitor_filter(prog, ELEMENTSOF(prog)),
+                .filter = prog,
+        };
+
+        if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) < 0)
+                return -errno;
+        return 0;
+}
+
 /* Send a dump request and process the whole answer now. */
 static int dump_now(LinkMonitor *m, int type, int family) {
         int r = nl_rtgen_request(m->nl, type, family, NLM_F_DUMP);
@@ -526,6 +602,11 @@ int link_monitor_new(sd_event *e, char *const *patterns, const LinkMonitorCallba
                 if (setsockopt(nl_socket_get_fd(m->nl), SOL_SOCKET, SO_RCVBUFFORCE, &size,
                                sizeof size) < 0)
                         (void) nl_socket_set_buffer_size(m->nl, size, 0);
+                /* Only an optimisation: without it every event is read and judged here. */
+                int k = attach_filter(nl_socket_get_fd(m->nl));
+                if (k < 0)
+                        log_warning_errno(k, "Cannot filter link events in the kernel, "
+                                          "reading them all: %m");
         }
         /* Subscribed first, then the dumps, read to their end before the daemon answers
          * anyone: nothing can slip between the two, and the state is complete. */

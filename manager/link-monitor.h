@@ -92,3 +92,19 @@ const Uplink *link_monitor_physical_default(const LinkMonitor *m);
 uint64_t link_monitor_generation(const LinkMonitor *m);
 bool link_monitor_is_uplink_name(const LinkMonitor *m, const char *name);
 bool link_monitor_seen(const int *ifindexes, size_t n, int ifindex);
+
+struct sock_filter;
+/* The most instructions link_monitor_filter() writes. */
+#define LINK_MONITOR_FILTER_MAX 32
+/*
+ * link_monitor_filter() - the classic BPF program the monitor's rtnetlink socket runs, so
+ * the kernel drops, before they wake the manager, the events it would read and ignore:
+ * routes of tables other than main, links of families other than AF_UNSPEC, and new-link
+ * events of the daemon's own links (IFLA_GROUP PP_LINK_GROUP or PP_DELETE_GROUP; their
+ * removals pass). Dumps
+ * and answers to requests always pass.
+ * @prog: room for @n instructions
+ *
+ * Return: the number of instructions written, or 0 if @n is too small.
+ */
+size_t link_monitor_filter(struct sock_filter *prog, size_t n);

@@ -12,6 +12,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-pid.h"
 #include "bus-request.h"
 #include "child.h"
 #include "foreign-drop.h"
@@ -48,6 +49,7 @@ typedef struct Manager {
         sd_bus *bus;                 /* main.c, manager-bus.c */
         sd_bus_slot *bus_vtable_slot;
         sd_bus_slot *bus_status_slot;
+        BusCallerCache callers;      /* bus-pid.c: callers' uids by unique name */
 
         ManagerConfig config;        /* main.c, from the command line */
         HelperLink *helper;          /* helper-link.c: the privileged helper */

@@ -22,35 +22,138 @@
 #include "status.h"
 #include "vm.h"
 
+/*
+ * The document is written into one growing buffer, by copies: no stdio stream, no
+ * per-character calls. A write that finds no memory marks the buffer failed and the rest
+ * write nothing; manager_status_json() then fails with -ENOMEM.
+ *
+ * It is valid UTF-8 by construction (D-Bus strings must be, and the reply goes out without
+ * sd-bus scanning it again): everything but json_string() writes ASCII, and json_string()
+ * writes a byte that does not start a well-formed UTF-8 sequence (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF) as U+FFFD. Names that reach the status
+ * from outside (nftables tables, forwarders' reports) can hold any bytes.
+ */
 typedef struct Json {
-        FILE *f;
+        char *buf;
+        size_t len, cap;
+        bool failed;
         bool first; /* no comma before the next member */
 } Json;
 
-static void json_string(Json *j, const char *s) {
-        fputc('"', j->f);
-        for (; s && *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '"' || c == '\\')
-                        fprintf(j->f, "\\%c", c);
-                else if (c < 0x20)
-                        fprintf(j->f, "\\u%04x", c);
-                else
-                        fputc(c, j->f);
+static bool json_reserve(Json *j, size_t n) {
+        size_t cap;
+        char *b;
+
+        if (j->failed)
+                return false;
+        if (n <= j->cap - j->len)
+                return true;
+        cap = j->cap ? j->cap : 256;
+        while (cap - j->len < n) {
+                if (cap > SIZE_MAX / 2) {
+                        j->failed = true;
+                        return false;
+                }
+                cap *= 2;
         }
-        fputc('"', j->f);
+        b = realloc(j->buf, cap);
+        if (!b) {
+                j->failed = true;
+                return false;
+        }
+        j->buf = b;
+        j->cap = cap;
+        return true;
+}
+
+static void json_put(Json *j, const char *s, size_t n) {
+        if (!json_reserve(j, n))
+                return;
+        memcpy(j->buf + j->len, s, n);
+        j->len += n;
+}
+
+static void json_putc(Json *j, char c) {
+        if (!json_reserve(j, 1))
+                return;
+        j->buf[j->len++] = c;
+}
+
+static void json_puts(Json *j, const char *s) {
+        json_put(j, s, strlen(s));
+}
+
+/* The length of the well-formed UTF-8 sequence of a non-ASCII character at @s (2 to 4),
+ * or 0 if there is none. @s is NUL-terminated, so no check reads past its end. */
+static size_t utf8_sequence(const unsigned char *s) {
+        unsigned char lo = 0x80, hi = 0xbf;
+        size_t n;
+
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                n = 2;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+                n = 3;
+                if (s[0] == 0xe0)
+                        lo = 0xa0; /* overlong below */
+                else if (s[0] == 0xed)
+                        hi = 0x9f; /* surrogates above */
+        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+                n = 4;
+                if (s[0] == 0xf0)
+                        lo = 0x90; /* overlong below */
+                else if (s[0] == 0xf4)
+                        hi = 0x8f; /* above U+10FFFF */
+        } else
+                return 0;
+        if (s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t i = 2; i < n; i++)
+                if (s[i] < 0x80 || s[i] > 0xbf)
+                        return 0;
+        return n;
+}
+
+static void json_string(Json *j, const char *str) {
+        const unsigned char *s = (const unsigned char *) (str ?: ""), *run = s;
+
+        json_putc(j, '"');
+        while (*s) {
+                char esc[8];
+                size_t n;
+
+                if (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\') {
+                        s++;
+                        continue;
+                }
+                if (*s >= 0x80 && (n = utf8_sequence(s)) > 0) {
+                        s += n;
+                        continue;
+                }
+                /* What came before, as it is; then the escape. */
+                json_put(j, (const char *) run, (size_t) (s - run));
+                if (*s == '"' || *s == '\\')
+                        snprintf(esc, sizeof esc, "\\%c", *s);
+                else if (*s < 0x20)
+                        snprintf(esc, sizeof esc, "\\u%04x", *s);
+                else
+                        snprintf(esc, sizeof esc, "\\ufffd");
+                json_puts(j, esc);
+                run = ++s;
+        }
+        json_put(j, (const char *) run, (size_t) (s - run));
+        json_putc(j, '"');
 }
 
 static void json_sep(Json *j) {
         if (!j->first)
-                fputc(',', j->f);
+                json_putc(j, ',');
         j->first = false;
 }
 
 static void json_key(Json *j, const char *key) {
         json_sep(j);
         json_string(j, key);
-        fputc(':', j->f);
+        json_putc(j, ':');
 }
 
 static void json_open(Json *j, const char *key, char c) {
@@ -58,12 +161,12 @@ static void json_open(Json *j, const char *key, char c) {
                 json_key(j, key);
         else
                 json_sep(j);
-        fputc(c, j->f);
+        json_putc(j, c);
         j->first = true;
 }
 
 static void json_close(Json *j, char c) {
-        fputc(c, j->f);
+        json_putc(j, c);
         j->first = false;
 }
 
@@ -83,13 +186,16 @@ _printf_(3, 4) static void json_fmt(Json *j, const char *key, const char *format
 }
 
 static void json_int(Json *j, const char *key, long long v) {
+        char buf[24];
+        int n = snprintf(buf, sizeof buf, "%lld", v);
+
         json_key(j, key);
-        fprintf(j->f, "%lld", v);
+        json_put(j, buf, (size_t) n);
 }
 
 static void json_bool(Json *j, const char *key, bool v) {
         json_key(j, key);
-        fputs(v ? "true" : "false", j->f);
+        json_puts(j, v ? "true" : "false");
 }
 
 static void json_subnet(Json *j, const char *key, const Subnet *s) {
@@ -126,17 +232,53 @@ static bool visible(uid_t owner, uid_t viewer) {
         return viewer == 0 || viewer == owner;
 }
 
+/*
+ * A connected namespace as a JSON object, kept with the namespace: of its fields only the
+ * state ever changes (the rest are fixed when it is created), so the text is written again
+ * only when the state is not the one it was written for. With a thousand namespaces the
+ * document is then mostly copies. NULL when out of memory.
+ */
+static const char *status_namespace(ConnectedNs *ns, size_t *ret_len) {
+        Json j = { .first = true };
+
+        if (ns->status_json && ns->status_json_state == ns->state) {
+                *ret_len = ns->status_json_len;
+                return ns->status_json;
+        }
+        json_open(&j, NULL, '{');
+        json_int(&j, "pid", ns->pid);
+        json_int(&j, "owner_uid", ns->owner);
+        json_str(&j, "state", connected_ns_state_to_string(ns->state));
+        json_str(&j, "host_ifname", ns->host_ifname);
+        json_str(&j, "peer_ifname", ns->peer_ifname);
+        json_subnet(&j, "subnet", &ns->subnet);
+        json_str(&j, "source", traffic_source_to_string(ns->source));
+        json_str(&j, "outbound", ns->outbound_ifname);
+        json_bool(&j, "route_on_vpn", ns->route_on_vpn);
+        json_close(&j, '}');
+        if (j.failed) {
+                free(j.buf);
+                return NULL;
+        }
+        free(ns->status_json);
+        ns->status_json = j.buf;
+        ns->status_json_len = j.len;
+        ns->status_json_state = ns->state;
+        *ret_len = j.len;
+        return ns->status_json;
+}
+
 static void status_guests(Manager *m, Json *j, uid_t viewer) {
         char a[IPV4_STRLEN];
 
         json_key(j, "arc");
         if (!m->arc || !visible(m->arc->owner, viewer))
-                fputs("null", j->f);
+                json_puts(j, "null");
         else {
                 Arc *arc = m->arc;
                 static const char *const states[] = { "starting", "running", "stopping" };
 
-                fputc('{', j->f);
+                json_putc(j, '{');
                 j->first = true;
                 json_str(j, "kind", arc->kind == ARC_KIND_VM ? "vm" : "container");
                 json_str(j, "state", states[arc->state]);
@@ -179,19 +321,18 @@ static void status_guests(Manager *m, Json *j, uid_t viewer) {
 
         json_open(j, "connected_namespaces", '[');
         LIST_FOREACH(namespaces, ns, m->namespaces) {
+                const char *frag;
+                size_t len;
+
                 if (!visible(ns->owner, viewer))
                         continue;
-                json_open(j, NULL, '{');
-                json_int(j, "pid", ns->pid);
-                json_int(j, "owner_uid", ns->owner);
-                json_str(j, "state", connected_ns_state_to_string(ns->state));
-                json_str(j, "host_ifname", ns->host_ifname);
-                json_str(j, "peer_ifname", ns->peer_ifname);
-                json_subnet(j, "subnet", &ns->subnet);
-                json_str(j, "source", traffic_source_to_string(ns->source));
-                json_str(j, "outbound", ns->outbound_ifname);
-                json_bool(j, "route_on_vpn", ns->route_on_vpn);
-                json_close(j, '}');
+                frag = status_namespace(ns, &len);
+                if (!frag) {
+                        j->failed = true;
+                        return;
+                }
+                json_sep(j);
+                json_put(j, frag, len);
         }
         json_close(j, ']');
 }
@@ -357,15 +498,13 @@ static void status_children(Manager *m, Json *j) {
         json_close(j, ']');
 }
 
-int manager_status_json(Manager *m, uid_t viewer, char **ret) {
-        char *buf = NULL;
-        size_t size = 0;
+/* The document without its NUL, and its length. */
+static int status_document(Manager *m, uid_t viewer, char **ret, size_t *ret_len) {
         Json j = { .first = true };
 
-        j.f = open_memstream(&buf, &size);
-        if (!j.f)
-                return -ENOMEM;
-        fputc('{', j.f);
+        /* Room for the namespaces at once: what they take is most of it. */
+        (void) json_reserve(&j, 4096 + (size_t) m->n_namespaces * 192);
+        json_putc(&j, '{');
         json_int(&j, "pid", getpid());
         status_uplinks(m, &j);
         status_neighbors(m, &j);
@@ -373,26 +512,64 @@ int manager_status_json(Manager *m, uid_t viewer, char **ret) {
         status_pools(m, &j);
         status_firewall(m, &j);
         status_children(m, &j);
-        fputc('}', j.f);
-        if (fclose(j.f) != 0) {
+        json_putc(&j, '}');
+        if (j.failed) {
+                free(j.buf);
+                return -ENOMEM;
+        }
+        *ret = j.buf;
+        *ret_len = j.len;
+        return 0;
+}
+
+int manager_status_json(Manager *m, uid_t viewer, char **ret) {
+        char *buf, *nul;
+        size_t len;
+        int r;
+
+        r = status_document(m, viewer, &buf, &len);
+        if (r < 0)
+                return r;
+        nul = realloc(buf, len + 1);
+        if (!nul) {
                 free(buf);
                 return -ENOMEM;
         }
-        *ret = buf;
+        nul[len] = 0;
+        *ret = nul;
         return 0;
+}
+
+/* The document goes into the reply as it is: it is valid UTF-8 by construction (above),
+ * so sd-bus need not scan it, nor measure it, again. */
+static int status_reply(sd_bus_message *call, const char *json, size_t len) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        char *s;
+        int r;
+
+        if (memchr(json, 0, len))
+                return -EINVAL; /* cannot happen: no writer puts a NUL */
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_string_space(reply, len, &s);
+        if (r < 0)
+                return r;
+        memcpy(s, json, len);
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 static void status_for_caller(Manager *m, sd_bus_message *call, uid_t uid, void *userdata) {
         _cleanup_free_ char *json = NULL;
+        size_t len;
         int r;
 
         (void) userdata;
-        r = manager_status_json(m, uid, &json);
+        r = status_document(m, uid, &json, &len);
+        if (r >= 0)
+                r = status_reply(call, json, len);
         if (r < 0)
                 (void) sd_bus_reply_method_errorf(call, PP_ERROR_FAILED, "Cannot build the status: %s",
                                                   strerror(-r));
-        else
-                (void) sd_bus_reply_method_return(call, "s", json);
 }
 
 int bus_method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

@@ -670,6 +670,24 @@ def status_median(lab, count=20):
     return statistics.median(xs)
 
 
+def status_bus_floor(lab, count=20):
+    """What the bus alone costs for a document of GetStatus's size: the medians (ms) of a
+    bare Peer.Ping of patchpaneld and of one carrying a string that long (sd-bus answers
+    Ping without our code, whatever it carries), and the document's bytes."""
+    bus = lab.bus()
+    size = len(bus.call("GetStatus", "", [], interface=pplab.STATUS_INTERFACE)[0].encode())
+    payload = "x" * size
+
+    def median_of(signature, body):
+        xs = []
+        for _ in range(count):
+            t0 = time.monotonic_ns()
+            bus.call("Ping", signature, body, interface="org.freedesktop.DBus.Peer")
+            xs.append(ms(time.monotonic_ns() - t0))
+        return statistics.median(xs)
+    return {"bytes": size, "ping": median_of("", []), "ping_doc": median_of("s", [payload])}
+
+
 def wait_all_gone(lab, watch, names, pos):
     """Wait for a DELLINK of every name after pos, as long as they keep coming; return
     the last one. Raise Failure with a diagnosis when they stop."""
@@ -700,7 +718,7 @@ def wait_all_gone(lab, watch, names, pos):
 def bench_scaling(k, half, scratch_tag, out, teardown="burst"):
     """Fills `out` as it goes, so a failure still leaves what was measured."""
     out.update({"k": k, "window": half, "teardown": teardown, "connect_ms": [],
-                "stages": [], "counts": {}, "probes": {}, "status_ms": {}})
+                "stages": [], "counts": {}, "probes": {}, "status_ms": {}, "status_bus": {}})
     log(f"[scaling] fresh lab, {k} client namespaces")
     with pplab.Lab(daemon_args=[POOL_ARG], log_level="info", tag=f"{scratch_tag}s") as lab:
         watch = nlwatch.NetlinkWatcher(lab.host.name)
@@ -731,6 +749,7 @@ def bench_scaling(k, half, scratch_tag, out, teardown="burst"):
                     out["counts"]["after_10"] = nft_counts(lab)
                 if i in (10, k):
                     out["status_ms"][i] = status_median(lab)
+                    out["status_bus"][i] = status_bus_floor(lab)
                 if i in PROBE_AT or i == k:
                     cpu_probe = cpu_ms(pids)
                     out["probes"][i] = probe(lab, watch, spare.pid, PROBES)
@@ -961,6 +980,12 @@ def report_scaling_connects(s):
               f"{f2(st[k])}: ratio {st[k] / st[10]:.2f}")
         print(f"target: GetStatus with {k} < 3x with 10: "
               f"{'MET' if st[k] < 3 * st[10] else 'NOT MET'}")
+        sb = s.get("status_bus", {})
+        if 10 in sb and k in sb:
+            print(f"  the bus alone (Peer.Ping carrying a string of the document's size): "
+                  f"{sb[10]['bytes']} bytes {f2(sb[10]['ping_doc'])}, {sb[k]['bytes']} bytes "
+                  f"{f2(sb[k]['ping_doc'])} (bare Ping {f2(sb[k]['ping'])}): ratio "
+                  f"{sb[k]['ping_doc'] / sb[10]['ping_doc']:.2f} before any of our code")
     sys.stdout.flush()
 
 

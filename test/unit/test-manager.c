@@ -22,10 +22,16 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include "arc.h"
+#include "bus-pid.h"
 #include "connected-ns.h"
+#include "ifname.h"
+#include "link-monitor.h"
 #include "ipc.h"
 #include "manager.h"
 #include "neighbors.h"
@@ -641,6 +647,236 @@ static void test_neighbor_probes_go_to_the_helper(void **state) {
         assert_int_equal(recv(f->helper, &c, 1, MSG_PEEK | MSG_DONTWAIT), -1);
 }
 
+/* ---- the link monitor's socket filter --------------------------------------------------- */
+
+typedef struct FilterCase {
+        const char *name;
+        uint16_t type, flags;
+        uint8_t family;  /* ifi_family or rtm_family */
+        uint8_t table;   /* rtm_table (routes) */
+        bool group;      /* carries IFLA_GROUP */
+        uint32_t group_value;
+        bool name_first; /* IFLA_IFNAME before IFLA_GROUP */
+        bool keep;
+} FilterCase;
+
+/* An attribute at buf + *len; *len moves past it (4-byte aligned). */
+static void put_attr(uint8_t *buf, size_t *len, uint16_t type, const void *data, uint16_t n) {
+        struct nlattr a = { .nla_len = (uint16_t) (sizeof a + n), .nla_type = type };
+
+        memcpy(buf + *len, &a, sizeof a);
+        if (n)
+                memcpy(buf + *len + sizeof a, data, n);
+        *len += (sizeof a + n + 3) & ~(size_t) 3;
+}
+
+/* An rtnetlink message as the kernel would send it, into buf; its length. */
+static size_t filter_case_message(const FilterCase *c, uint8_t *buf, size_t size) {
+        struct nlmsghdr h = { .nlmsg_type = c->type, .nlmsg_flags = c->flags };
+        size_t len = sizeof h;
+        uint32_t mtu = 1500;
+
+        memset(buf, 0, size);
+        if (c->type == RTM_NEWLINK || c->type == RTM_DELLINK) {
+                struct ifinfomsg ifi = { .ifi_family = c->family, .ifi_index = 7 };
+                memcpy(buf + len, &ifi, sizeof ifi);
+                len += sizeof ifi;
+                if (c->name_first)
+                        put_attr(buf, &len, IFLA_IFNAME, "arc_ns7", 8);
+                if (c->group)
+                        put_attr(buf, &len, IFLA_GROUP, &c->group_value, 4);
+                put_attr(buf, &len, IFLA_MTU, &mtu, 4);
+        } else if (c->type == RTM_NEWROUTE || c->type == RTM_DELROUTE) {
+                struct rtmsg rtm = { .rtm_family = c->family, .rtm_table = c->table };
+                memcpy(buf + len, &rtm, sizeof rtm);
+                len += sizeof rtm;
+        } else
+                len += 16;
+        assert_true(len <= size);
+        h.nlmsg_len = (uint32_t) len;
+        memcpy(buf, &h, sizeof h);
+        return len;
+}
+
+/* The program runs in the kernel, on a datagram socket's receive side as on the netlink
+ * socket's: what it keeps arrives, what it drops does not. */
+static void test_link_monitor_filter(void **state) {
+        static const FilterCase cases[] = {
+                { "our new link", RTM_NEWLINK, 0, AF_UNSPEC, 0, true, PP_LINK_GROUP, true, false },
+                { "our new link, group first", RTM_NEWLINK, 0, AF_UNSPEC, 0, true, PP_LINK_GROUP,
+                  false, false },
+                { "our link on its way out", RTM_NEWLINK, 0, AF_UNSPEC, 0, true, PP_DELETE_GROUP,
+                  true, false },
+                { "someone's new link", RTM_NEWLINK, 0, AF_UNSPEC, 0, true, 0, true, true },
+                { "a link in another group", RTM_NEWLINK, 0, AF_UNSPEC, 0, true, 7, true, true },
+                { "a new link without a group", RTM_NEWLINK, 0, AF_UNSPEC, 0, false, 0, true, true },
+                { "our link in a dump", RTM_NEWLINK, NLM_F_MULTI, AF_UNSPEC, 0, true,
+                  PP_LINK_GROUP, true, true },
+                { "our link removed", RTM_DELLINK, 0, AF_UNSPEC, 0, true, PP_LINK_GROUP, true, true },
+                { "a bridge port", RTM_NEWLINK, 0, AF_BRIDGE, 0, true, 0, true, false },
+                { "a bridge port leaving", RTM_DELLINK, 0, AF_BRIDGE, 0, true, 0, true, true },
+                { "a main-table route", RTM_NEWROUTE, 0, AF_INET, RT_TABLE_MAIN, false, 0, false,
+                  true },
+                { "a main-table route removed", RTM_DELROUTE, 0, AF_INET6, RT_TABLE_MAIN, false, 0,
+                  false, true },
+                { "a local-table route", RTM_NEWROUTE, 0, AF_INET, RT_TABLE_LOCAL, false, 0, false,
+                  false },
+                { "a local-table route removed", RTM_DELROUTE, 0, AF_INET6, RT_TABLE_LOCAL, false,
+                  0, false, false },
+                { "a table above 255", RTM_NEWROUTE, 0, AF_INET, RT_TABLE_COMPAT, false, 0, false,
+                  false },
+                { "a local route in a dump", RTM_NEWROUTE, NLM_F_MULTI, AF_INET, RT_TABLE_LOCAL,
+                  false, 0, false, true },
+                { "the end of a dump", NLMSG_DONE, NLM_F_MULTI, 0, 0, false, 0, false, true },
+                { "an answer", NLMSG_ERROR, 0, 0, 0, false, 0, false, true },
+        };
+        struct sock_filter prog[LINK_MONITOR_FILTER_MAX];
+        struct sock_fprog fprog = { .filter = prog };
+        int sv[2];
+
+        (void) state;
+        fprog.len = (unsigned short) link_monitor_filter(prog, ELEMENTSOF(prog));
+        assert_true(fprog.len > 0);
+        assert_int_equal(link_monitor_filter(prog, 3), 0);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog), 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint8_t buf[256], got[256];
+                size_t len = filter_case_message(&cases[i], buf, sizeof buf);
+                ssize_t n;
+
+                assert_int_equal(send(sv[0], buf, len, 0), (ssize_t) len);
+                n = recv(sv[1], got, sizeof got, MSG_DONTWAIT);
+                if (cases[i].keep != (n == (ssize_t) len))
+                        fail_msg("%s: %s, expected %s", cases[i].name, n < 0 ? "dropped" : "kept",
+                                 cases[i].keep ? "kept" : "dropped");
+                if (n >= 0)
+                        assert_memory_equal(got, buf, len);
+        }
+        close(sv[0]);
+        close(sv[1]);
+}
+
+/* ---- GetStatus ---------------------------------------------------------------------------- */
+
+/* The namespaces' objects are kept between documents and written again when their state
+ * changes; every document still lists each one as it is now, escaped. */
+static void test_status_namespaces(void **state) {
+        Fixture *f = *state;
+        ConnectedNs *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+        char *json = NULL;
+
+        assert_non_null(a);
+        assert_non_null(b);
+        *a = (ConnectedNs) { .manager = f->m, .state = CONNECTED_NS_CONNECTING, .pid = 42,
+                             .owner = 1000, .source = TRAFFIC_SOURCE_USER,
+                             .subnet = { .base = 0x64736080, .prefix_len = 30 } };
+        snprintf(a->host_ifname, sizeof a->host_ifname, "arc_ns1");
+        snprintf(a->peer_ifname, sizeof a->peer_ifname, "veth1");
+        *b = *a;
+        b->pid = 43;
+        b->owner = 0;
+        b->route_on_vpn = true;
+        /* Not a name the daemon would make: what the writer escapes. */
+        snprintf(b->host_ifname, sizeof b->host_ifname, "x\"y\\z\001");
+        snprintf(b->outbound_ifname, sizeof b->outbound_ifname, "eth0");
+        /* Well-formed UTF-8 as it is, anything else as U+FFFD: a lone continuation byte,
+         * 0xff, a surrogate, an overlong form, a sequence cut short by the end. */
+        snprintf(b->peer_ifname, sizeof b->peer_ifname, "%s",
+                 "\xc3\xa9\xff\xed\xa0\x80\xc0\xaf\xf0\x9f\x98\x80\xe2\x82");
+        LIST_PREPEND(namespaces, f->m->namespaces, a);
+        LIST_PREPEND(namespaces, f->m->namespaces, b);
+        f->m->n_namespaces += 2;
+
+        static const char *const obj_a =
+                "{\"pid\":42,\"owner_uid\":1000,\"state\":\"%s\",\"host_ifname\":\"arc_ns1\","
+                "\"peer_ifname\":\"veth1\",\"subnet\":\"100.115.96.128/30\",\"source\":\"user\","
+                "\"outbound\":\"\",\"route_on_vpn\":false}";
+        static const char *const obj_b =
+                "{\"pid\":43,\"owner_uid\":0,\"state\":\"connecting\","
+                "\"host_ifname\":\"x\\\"y\\\\z\\u0001\",\"peer_ifname\":\"\xc3\xa9"
+                "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\xf0\x9f\x98\x80\\ufffd\\ufffd\","
+                "\"subnet\":\"100.115.96.128/30\",\"source\":\"user\",\"outbound\":\"eth0\","
+                "\"route_on_vpn\":true}";
+        char want[1024];
+
+        for (int round = 0; round < 3; round++) {
+                static const char *const states[] = { "connecting", "connected", "disconnecting" };
+                snprintf(want, sizeof want, "\"connected_namespaces\":[%s,", obj_b);
+                size_t n = strlen(want);
+                snprintf(want + n, sizeof want - n, obj_a, states[round]);
+                n = strlen(want);
+                snprintf(want + n, sizeof want - n, "]");
+                assert_int_equal(manager_status_json(f->m, 0, &json), 0);
+                if (!strstr(json, want))
+                        fail_msg("round %d: %s not in %s", round, want, json);
+                free(json);
+                /* The same document twice, from the kept objects. */
+                assert_int_equal(manager_status_json(f->m, 0, &json), 0);
+                assert_non_null(strstr(json, want));
+                free(json);
+                a->state = (ConnectedNsState) (round + 1);
+        }
+        /* Someone else sees only theirs: uid 1000 owns a, not b. */
+        assert_int_equal(manager_status_json(f->m, 1000, &json), 0);
+        assert_null(strstr(json, "\"pid\":43"));
+        assert_non_null(strstr(json, "\"connected_namespaces\":[{\"pid\":42,"));
+        free(json);
+
+        LIST_REMOVE(namespaces, f->m->namespaces, a);
+        LIST_REMOVE(namespaces, f->m->namespaces, b);
+        f->m->n_namespaces -= 2;
+        free(a->status_json);
+        free(b->status_json);
+        free(a);
+        free(b);
+}
+
+/* ---- callers' uids ------------------------------------------------------------------------ */
+
+static void test_bus_caller_cache(void **state) {
+        BusCallerCache c = {};
+        char name[BUS_CALLER_NAME_MAX + 8];
+        uid_t uid = 0;
+
+        (void) state;
+        assert_false(bus_caller_cache_lookup(&c, ":1.5", &uid));
+        assert_false(bus_caller_cache_lookup(&c, NULL, &uid));
+        bus_caller_cache_add(&c, ":1.5", 1000);
+        bus_caller_cache_add(&c, ":1.6", 0);
+        assert_true(bus_caller_cache_lookup(&c, ":1.5", &uid));
+        assert_int_equal(uid, 1000);
+        assert_true(bus_caller_cache_lookup(&c, ":1.6", &uid));
+        assert_int_equal(uid, 0);
+        assert_false(bus_caller_cache_lookup(&c, ":1.50", &uid));
+        /* Twice the same name keeps one entry. */
+        bus_caller_cache_add(&c, ":1.5", 1000);
+        size_t n = 0;
+        for (size_t i = 0; i < BUS_CALLER_CACHE_SIZE; i++)
+                n += c.entries[i].name[0] != 0;
+        assert_int_equal(n, 2);
+
+        /* Full: the least recently used goes, the one just looked up stays. */
+        for (unsigned i = 0; i < BUS_CALLER_CACHE_SIZE; i++) {
+                snprintf(name, sizeof name, ":2.%u", i);
+                bus_caller_cache_add(&c, name, 2000 + i);
+                assert_true(bus_caller_cache_lookup(&c, ":1.5", &uid));
+        }
+        assert_true(bus_caller_cache_lookup(&c, ":1.5", &uid));
+        assert_int_equal(uid, 1000);
+        assert_false(bus_caller_cache_lookup(&c, ":1.6", &uid));
+        assert_false(bus_caller_cache_lookup(&c, ":2.0", &uid));
+        assert_true(bus_caller_cache_lookup(&c, ":2.63", &uid));
+        assert_int_equal(uid, 2063);
+
+        /* A name too long to keep is not kept, and a lookup of it finds nothing. */
+        memset(name, 'x', sizeof name - 1);
+        name[0] = ':';
+        name[sizeof name - 1] = 0;
+        bus_caller_cache_add(&c, name, 5);
+        assert_false(bus_caller_cache_lookup(&c, name, &uid));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_termina_lifecycle, setup, teardown),
@@ -661,6 +897,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_orderly_stop, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_neighbor_probes_go_to_the_helper, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_status_namespaces, setup, teardown),
+                cmocka_unit_test(test_link_monitor_filter),
+                cmocka_unit_test(test_bus_caller_cache),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
