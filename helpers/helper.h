@@ -7,6 +7,7 @@
 #include "errbuf.h"
 #include "firewall.h"
 #include "ipc-msg.h"
+#include "rtnl.h"
 #include "pool.h"
 
 struct nl_sock;
@@ -28,6 +29,7 @@ typedef struct Helper {
         FwConfig fw;         /* the same for the firewall's uids; DatapathStart adds the rest */
         uid_t tap_owner;     /* owner of the TAPs it makes, fixed at start as the above */
         struct nl_sock *nl;  /* rtnetlink in the host netns */
+        Rtnl rtnl;           /* the same, raw, for batches of requests (nl-util.h) */
         int ioctl_fd;        /* AF_UNIX datagram socket in the host netns, for SIOCGIFINDEX */
         int signal_fd;       /* SIGTERM, SIGINT, SIGHUP */
         struct nft_ctx *nft;

@@ -196,6 +196,9 @@ static void helper_open(Helper *h, const Args *a) {
                 log_fatal("Failed to open the network namespace: %m");
         if (nl_open(&h->nl, &err) < 0)
                 log_fatal("Failed to open rtnetlink: %s", err.msg);
+        r = rtnl_open(&h->rtnl);
+        if (r < 0)
+                log_fatal("Failed to open rtnetlink: %s", strerror(-r));
         h->ioctl_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (h->ioctl_fd < 0)
                 log_fatal("Failed to open a socket: %m");
@@ -263,6 +266,7 @@ static void helper_serve(Helper *h) {
 
 int main(int argc, char **argv) {
         Helper h = { .ipc_fd = -EBADF, .host_netns_fd = -EBADF, .ioctl_fd = -EBADF,
+                     .rtnl = RTNL_NULL,
                      .signal_fd = -EBADF, .nfmon_fd = -EBADF };
         ErrBuf err = {};
         Args args;
@@ -292,6 +296,7 @@ int main(int argc, char **argv) {
                 log_warning("Teardown at exit incomplete: %s", err.msg);
         fw_close(h.nft);
         nl_socket_free(h.nl);
+        rtnl_close(&h.rtnl);
         safe_close(h.host_netns_fd);
         safe_close(h.ioctl_fd);
         safe_close(h.nfmon_fd);
