@@ -35,7 +35,15 @@ int netns_open_pidfd(int pidfd, pid_t pid, int host_netns_fd, int *ret_netns_fd,
                 return errbuf_set(err, -EINVAL, "the pidfd sent for process %d is process %d",
                                   (int) pid, (int) actual);
 
-        if (setns(pidfd, CLONE_NEWNET) < 0) {
+        /* A handle on its netns without entering it where the kernel can (>= 6.11), then in
+         * through that; else in through the pidfd, and the handle from inside. */
+        nsfd = pidfd_get_netns(pidfd);
+        if (nsfd == -ESRCH)
+                return errbuf_set(err, nsfd, "process %d has exited", (int) pid);
+        if (nsfd < 0 && nsfd != -EOPNOTSUPP)
+                return errbuf_set(err, nsfd, "cannot get the network namespace of process %d: %s",
+                                  (int) pid, strerror(-nsfd));
+        if (setns(nsfd >= 0 ? nsfd : pidfd, CLONE_NEWNET) < 0) {
                 r = -errno;
                 if (r == -ESRCH)
                         return errbuf_set(err, r, "process %d has exited", (int) pid);
@@ -43,9 +51,14 @@ int netns_open_pidfd(int pidfd, pid_t pid, int host_netns_fd, int *ret_netns_fd,
                                   (int) pid, strerror(-r));
         }
 
-        /* Inside the client's netns: take a handle on it and open a socket bound to it. */
-        nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        r = nsfd < 0 ? errbuf_set(err, -errno, "cannot open the client's netns: %m") : 0;
+        /* Inside the client's netns: a handle on it (if not had already) and a socket bound
+         * to it. */
+        r = 0;
+        if (nsfd < 0) {
+                nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+                if (nsfd < 0)
+                        r = errbuf_set(err, -errno, "cannot open the client's netns: %m");
+        }
         if (r == 0 && ret_nl)
                 r = nl_open(&nl, err);
         if (r == 0 && ret_rtnl) {
