@@ -22,7 +22,7 @@ typedef struct Rtnl {
 } Rtnl;
 
 #define RTNL_NULL ((Rtnl) { .fd = -EBADF })
-#define RTNL_BATCH_MAX 8u
+#define RTNL_BATCH_MAX 32u
 
 typedef struct RtnlBatch {
         uint8_t buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));

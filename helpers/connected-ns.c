@@ -31,6 +31,7 @@
 #include "fwmark.h"
 #include "ifname.h"
 #include "link.h"
+#include "link-reaper.h"
 #include "log.h"
 #include "addr.h"
 #include "netns.h"
@@ -58,8 +59,8 @@ enum {
  * route: one sendmsg() per namespace, both sent before either is waited for. The first
  * step that failed, in the order above, is the error.
  */
-static int ns_configure(Rtnl *host_rt, Rtnl *ns_rt, const NsConnectArgs *a, int host_ifindex,
-                        int peer_ifindex, ErrBuf *err) {
+static int ns_configure(Rtnl *host_rt, Rtnl *ns_rt, LinkReaper *reaper, const NsConnectArgs *a,
+                        int host_ifindex, int peer_ifindex, ErrBuf *err) {
         const Subnet *s = &a->subnet;
         RtnlBatch hb = {}, pb = {};
         char addr[IPV4_STRLEN];
@@ -92,6 +93,20 @@ static int ns_configure(Rtnl *host_rt, Rtnl *ns_rt, const NsConnectArgs *a, int 
                                   strerror(-r));
         }
         i = rtnl_batch_first_error(&pb);
+        if (i == PEER_ROUTE && pb.error[i] == -EEXIST && link_reaper_wait_all(reaper)) {
+                /* The namespace's default route may be the one of its previous connection,
+                 * whose veth is cut off but not deleted yet; now it is. */
+                pb = (RtnlBatch) {};
+                link_msg_route4(&pb, ns_rt, 0, 0, subnet_addr(s, 0), peer_ifindex);
+                r = rtnl_batch_send(ns_rt, &pb);
+                if (r >= 0)
+                        r = rtnl_batch_wait(ns_rt, &pb, NULL, NULL);
+                if (r < 0)
+                        return errbuf_set(err, r, "cannot configure %s: %s", a->host,
+                                          strerror(-r));
+                i = pb.error[0] < 0 ? PEER_ROUTE : -1;
+                pb.error[PEER_ROUTE] = pb.error[0];
+        }
         if (i < 0)
                 return 0;
         r = pb.error[i];
@@ -137,6 +152,10 @@ int helper_ns_connect(Helper *h, const NsConnectArgs *a, IpcNsConnectResult *ret
                 return r;
 
         t[1] = now_usec();
+        /* Ids, and so names, come back only after a wrap; if one does while its last link
+         * is still on its way out, that link must be gone first. */
+        if (link_reaper_wait_name(h->reaper, host))
+                log_debug("Waited for the previous %s to be deleted", host);
         r = link_veth_create(&h->rtnl, host, &a->host_mac, peer, &a->peer_mac, netns_fd,
                              h->ioctl_fd, ns_rt.fd, &host_ifindex, &peer_ifindex, err);
         if (r == -ENODEV)
@@ -152,7 +171,7 @@ int helper_ns_connect(Helper *h, const NsConnectArgs *a, IpcNsConnectResult *ret
         if (r < 0)
                 goto fail;
         t[3] = now_usec();
-        r = ns_configure(&h->rtnl, &ns_rt, a, host_ifindex, peer_ifindex, err);
+        r = ns_configure(&h->rtnl, &ns_rt, h->reaper, a, host_ifindex, peer_ifindex, err);
         if (r < 0)
                 goto fail;
         t[4] = now_usec();
@@ -185,13 +204,68 @@ fail:
         return r;
 }
 
+/* Delete the links now, waiting for the kernel's unregistration: one group, one grace
+ * period for all of them; one at a time if that fails. */
+static void ns_delete_now(Helper *h, char (*names)[IFNAMSIZ], size_t n, int *status,
+                          ErrBuf *errs) {
+        int r = link_delete_many(h->nl, h->ioctl_fd, names, (unsigned) n, NULL);
+
+        if (r >= 0)
+                return;
+        log_warning("Failed to delete %s and %zu others at once (%s), one at a time now",
+                    names[0], n - 1, strerror(-r));
+        for (size_t i = 0; i < n; i++) {
+                int k = link_delete(h->nl, names[i]);
+
+                if (k < 0 && k != -ENODEV)
+                        status[i] = errbuf_set(&errs[i], k, "cannot delete %s: %s", names[i],
+                                               strerror(-k));
+        }
+}
+
+/* Cut the links off (down, into PP_DELETE_GROUP), for the reaper to delete: the answer,
+ * and every request after it, does not wait for the kernel's unregistration. A link that
+ * cannot be cut off is deleted now. The names cut off go to @handed, *ret_n_handed of them. */
+static void ns_cut_off(Helper *h, char (*names)[IFNAMSIZ], size_t n, int *status,
+                       ErrBuf *errs, char (*handed)[IFNAMSIZ], unsigned *ret_n_handed) {
+        _cleanup_free_ int *cut = calloc(n, sizeof *cut);
+        unsigned n_handed = 0;
+        int r;
+
+        *ret_n_handed = 0;
+        if (!cut)
+                return ns_delete_now(h, names, n, status, errs);
+        r = link_cut_off_many(&h->rtnl, (const char (*)[IFNAMSIZ]) names, (unsigned) n, cut);
+        if (r < 0) {
+                log_warning("Failed to cut %s and %zu others off (%s), deleting them now",
+                            names[0], n - 1, strerror(-r));
+                return ns_delete_now(h, names, n, status, errs);
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (cut[i] == 0) {
+                        memcpy(handed[n_handed++], names[i], IFNAMSIZ);
+                        continue;
+                }
+                if (cut[i] == -ENODEV)
+                        continue;
+                log_warning("Failed to cut %s off (%s), deleting it now", names[i],
+                            strerror(-cut[i]));
+                r = link_delete(h->nl, names[i]);
+                if (r < 0 && r != -ENODEV)
+                        status[i] = errbuf_set(&errs[i], r, "cannot delete %s: %s", names[i],
+                                               strerror(-r));
+        }
+        *ret_n_handed = n_handed;
+}
+
 void helper_ns_disconnect_many(Helper *h, const NsDisconnectArgs *const *as, size_t n,
                                int *status, ErrBuf *errs) {
         _cleanup_free_ char(*names)[IFNAMSIZ] = calloc(n ?: 1, IFNAMSIZ);
+        _cleanup_free_ char(*handed)[IFNAMSIZ] = calloc(n ?: 1, IFNAMSIZ);
+        unsigned n_handed = 0;
         ErrBuf err = {};
-        int r;
 
-        if (!names) {
+        if (!names || !handed) {
                 for (size_t i = 0; i < n; i++)
                         status[i] = errbuf_set(&errs[i], -ENOMEM, "out of memory");
                 return;
@@ -205,18 +279,10 @@ void helper_ns_disconnect_many(Helper *h, const NsDisconnectArgs *const *as, siz
          * namespace died and takes it along when the kernel gets to it), is torn down: only
          * a link that may still be there fails its namespace, whose subnet the manager then
          * keeps out of use. */
-        r = link_delete_many(h->nl, h->ioctl_fd, names, (unsigned) n, NULL);
-        if (r < 0) {
-                log_warning("Failed to delete %s and %zu others at once (%s), one at a time now",
-                            names[0], n - 1, strerror(-r));
-                for (size_t i = 0; i < n; i++) {
-                        int k = link_delete(h->nl, names[i]);
-
-                        if (k < 0 && k != -ENODEV)
-                                status[i] = errbuf_set(&errs[i], k, "cannot delete %s: %s",
-                                                       names[i], strerror(-k));
-                }
-        }
+        if (h->reaper)
+                ns_cut_off(h, names, n, status, errs, handed, &n_handed);
+        else
+                ns_delete_now(h, names, n, status, errs);
         for (size_t start = 0; start < n; start += 16) {
                 size_t end = start + 16 < n ? start + 16 : n;
                 FwBatch b = {};
@@ -233,4 +299,7 @@ void helper_ns_disconnect_many(Helper *h, const NsDisconnectArgs *const *as, siz
                                 errs[i] = err;
                 }
         }
+        /* Cut off and out of the sets: the links' deletion, and its wait for the kernel,
+         * is the reaper's from here on. */
+        link_reaper_hand(h->reaper, (const char (*)[IFNAMSIZ]) handed, n_handed);
 }

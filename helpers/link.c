@@ -563,3 +563,30 @@ void link_msg_route4(RtnlBatch *b, Rtnl *rt, uint32_t dst, unsigned prefix_len,
         rtnl_put_attr(b, nlh, RTA_GATEWAY, &gw, sizeof gw);
         rtnl_put_u32(b, nlh, RTA_OIF, (uint32_t) ifindex);
 }
+
+int link_cut_off_many(Rtnl *rt, const char (*names)[IFNAMSIZ], unsigned n, int *status) {
+        /* Down (IFF_UP in ifi_change, not in ifi_flags); by name, which with ifi_index 0
+         * selects the link rather than renaming it. */
+        const struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_change = IFF_UP };
+
+        for (unsigned start = 0; start < n; start += RTNL_BATCH_MAX) {
+                unsigned end = n - start > RTNL_BATCH_MAX ? start + RTNL_BATCH_MAX : n;
+                RtnlBatch b = {};
+                int r;
+
+                for (unsigned i = start; i < end; i++) {
+                        struct nlmsghdr *nlh = rtnl_batch_put(&b, rt, RTM_SETLINK, 0, &ifi,
+                                                              sizeof ifi);
+                        rtnl_put_str(&b, nlh, IFLA_IFNAME, names[i]);
+                        rtnl_put_u32(&b, nlh, IFLA_GROUP, PP_DELETE_GROUP);
+                }
+                r = rtnl_batch_send(rt, &b);
+                if (r >= 0)
+                        r = rtnl_batch_wait(rt, &b, NULL, NULL);
+                if (r < 0)
+                        return r;
+                for (unsigned i = start; i < end; i++)
+                        status[i] = b.error[i - start];
+        }
+        return 0;
+}

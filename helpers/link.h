@@ -142,6 +142,19 @@ int link_delete(struct nl_sock *sk, const char *name);
  */
 int link_delete_many(struct nl_sock *sk, int ioctl_fd, char (*names)[IFNAMSIZ], unsigned n,
                      unsigned *ret_n);
+/*
+ * link_cut_off_many() - take links down and move them into PP_DELETE_GROUP, for a later
+ * deletion of the whole group (link-reaper.h): what goes through them stops at once, and
+ * the RCU grace periods of their unregistration are waited for elsewhere.
+ * @rt: rtnetlink in the links' netns
+ * @names: the links, by name
+ * @n: how many
+ * @status: for each, 0 (cut off, in the group), -ENODEV (gone already) or another
+ *          negative errno (still there, as it was)
+ *
+ * Return: 0, or a negative errno if the socket failed (@status then says nothing).
+ */
+int link_cut_off_many(Rtnl *rt, const char (*names)[IFNAMSIZ], unsigned n, int *status);
 /* Delete every link whose name, alias (may be NULL) and group match() accepts; how many in
  * *ret_n. */
 int link_delete_matching(struct nl_sock *sk, int ioctl_fd,

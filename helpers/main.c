@@ -33,6 +33,7 @@
 #include "link.h"
 #include "log.h"
 #include "nfmon.h"
+#include "link-reaper.h"
 #include "nl-util.h"
 #include "options.h"
 #include "privs.h"
@@ -199,6 +200,10 @@ static void helper_open(Helper *h, const Args *a) {
         r = rtnl_open(&h->rtnl);
         if (r < 0)
                 log_fatal("Failed to open rtnetlink: %s", strerror(-r));
+        /* Its thread starts before the seccomp policy, which then covers it too (TSYNC). */
+        r = link_reaper_new(&h->reaper);
+        if (r < 0)
+                log_fatal("Failed to start the link reaper: %s", strerror(-r));
         h->ioctl_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (h->ioctl_fd < 0)
                 log_fatal("Failed to open a socket: %m");
@@ -294,6 +299,7 @@ int main(int argc, char **argv) {
 
         if (h.datapath_started && helper_datapath_stop(&h, &err) < 0)
                 log_warning("Teardown at exit incomplete: %s", err.msg);
+        h.reaper = link_reaper_free(h.reaper);
         fw_close(h.nft);
         nl_socket_free(h.nl);
         rtnl_close(&h.rtnl);

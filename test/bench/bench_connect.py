@@ -229,19 +229,29 @@ def connect_timed(lab, pid):
     return t0, t1, resp, lifeline
 
 
-def pp_disconnect(watch, resp, lifeline):
-    """Close the lifeline; return (ns until the host veth is gone, ns until the daemon's
-    nftables commit that removes the guest)."""
+def pp_disconnect(watch, resp, lifeline, times=None):
+    """Close the lifeline; return (ns until the host veth is gone, ns until everything is:
+    the veth and the daemon's nftables commit that removes the guest, whichever is last).
+    With times, times["cut"] is the ns until the guest was cut off: its host veth down or
+    gone, whichever came first (a helper may delete the link after it answers)."""
+    name = resp.host_ifname
     pos = watch.mark()
     t0 = time.monotonic_ns()
     lifeline.close()
-    ev, i = watch.wait(lambda e: e.kind == "dellink" and e.name == resp.host_ifname, pos)
+    ev, _ = watch.wait(lambda e: e.kind == "dellink" and e.name == name, pos)
     if ev is None:
-        raise Failure(f"{resp.host_ifname} still in the host 5 s after its lifeline closed")
-    gen, _ = watch.wait(lambda e: e.kind == "gen", i + 1)
+        raise Failure(f"{name} still in the host 5 s after its lifeline closed")
+    # The commit that removes the guest: after the link is gone (a helper that deletes
+    # first), or before it (one that cuts the link off, removes the elements, then deletes).
+    gen, _ = watch.wait(lambda e: e.kind == "gen", pos)
     if gen is None:
-        raise Failure(f"no nftables commit after {resp.host_ifname} went away")
-    return ev.t - t0, gen.t - t0
+        raise Failure(f"no nftables commit after {name}'s lifeline closed")
+    if times is not None:
+        cut, _ = watch.wait(lambda e: e.name == name and (e.kind == "dellink" or
+                                                          (e.kind == "newlink" and not e.up)),
+                            pos)
+        times["cut"] = cut.t - t0
+    return ev.t - t0, max(ev.t, gen.t) - t0
 
 
 def stage_times(watch, pos, t0, t1, ifname):
@@ -256,7 +266,8 @@ def stage_times(watch, pos, t0, t1, ifname):
 
 
 def bench_patchpanel(n, scratch_tag):
-    out = {"connect_ms": [], "disconnect_ms": [], "teardown_ms": [], "stages": []}
+    out = {"connect_ms": [], "disconnect_ms": [], "teardown_ms": [], "cutoff_ms": [],
+           "stages": []}
     log(f"[patchpanel] lab with {POOL_ARG}, {n} client namespaces")
     with pplab.Lab(daemon_args=[POOL_ARG], log_level="info", tag=f"{scratch_tag}p") as lab:
         watch = nlwatch.NetlinkWatcher(lab.host.name)
@@ -293,9 +304,11 @@ def bench_patchpanel(n, scratch_tag):
                 out["ping_ok"] = True
                 while held:
                     resp, lifeline = held.pop(0)
-                    gone, teardown = pp_disconnect(watch, resp, lifeline)
+                    times = {}
+                    gone, teardown = pp_disconnect(watch, resp, lifeline, times)
                     out["disconnect_ms"].append(ms(gone))
                     out["teardown_ms"].append(ms(teardown))
+                    out["cutoff_ms"].append(ms(times["cut"]))
             finally:
                 for _, lifeline in held:
                     lifeline.close()
@@ -876,8 +889,12 @@ def report_per_op(res, n):
     print("  patchpanel disconnect = lifeline closed -> host veth gone (RTM_DELLINK); "
           "CNI and shell = the commands' exec time")
     t = pp["teardown"]
-    print(f"  patchpanel full teardown (-> nftables commit removing the guest): "
-          f"median {f2(t['median'])}, p95 {f2(t['p95'])}, mean {f2(t['mean'])}")
+    print(f"  patchpanel full teardown (-> veth gone and nftables commit removing the guest, "
+          f"both): median {f2(t['median'])}, p95 {f2(t['p95'])}, mean {f2(t['mean'])}")
+    if pp.get("cutoff"):
+        t = pp["cutoff"]
+        print(f"  patchpanel cut-off (-> host veth down or gone, whichever first): "
+              f"median {f2(t['median'])}, p95 {f2(t['p95'])}, mean {f2(t['mean'])}")
     if pp.get("stage_medians"):
         s = pp["stage_medians"]
         print(f"  patchpanel connect stages (median): call -> host veth created "
@@ -1012,6 +1029,8 @@ def run_per_op(n, tag, scratch):
                         "disconnect": stats(r["disconnect_ms"])}
     pp = per_op["patchpanel"]
     pp["teardown"] = stats(pp["teardown_ms"])
+    if pp.get("cutoff_ms"):
+        pp["cutoff"] = stats(pp["cutoff_ms"])
     if pp["stages"]:
         pp["stage_medians"] = {key: statistics.median(s[key] for s in pp["stages"])
                                for key in pp["stages"][0]}
