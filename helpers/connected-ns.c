@@ -26,6 +26,7 @@
 #include <net/if.h>
 #include <string.h>
 
+#include "addr.h"
 #include "connected-ns.h"
 #include "firewall.h"
 #include "fwmark.h"
@@ -33,7 +34,6 @@
 #include "link.h"
 #include "link-reaper.h"
 #include "log.h"
-#include "addr.h"
 #include "netns.h"
 #include "nl-util.h"
 #include "routing.h"
@@ -96,6 +96,8 @@ static int ns_configure(Rtnl *host_rt, Rtnl *ns_rt, LinkReaper *reaper, const Ns
         if (i == PEER_ROUTE && pb.error[i] == -EEXIST && link_reaper_wait_all(reaper)) {
                 /* The namespace's default route may be the one of its previous connection,
                  * whose veth is cut off but not deleted yet; now it is. */
+                log_debug("%s: a default route was in the way, again now that the links on "
+                          "their way out are gone", a->host);
                 pb = (RtnlBatch) {};
                 link_msg_route4(&pb, ns_rt, 0, 0, subnet_addr(s, 0), peer_ifindex);
                 r = rtnl_batch_send(ns_rt, &pb);

@@ -324,6 +324,48 @@ def bench_patchpanel(n, scratch_tag):
 
 # ---- 1b. CNI bridge plugin ---------------------------------------------------------------
 
+def bench_behind_teardown(n, scratch_tag, out):
+    """n rounds of: connect A; close A's lifeline and at once connect B, timed. B's
+    request reaches the helper right behind A's teardown: a helper that waits for the
+    kernel's unregistration of A's veth before it answers anything else makes B wait too.
+    Compared with plain connects of the same lab, one at a time with nothing pending."""
+    out.update({"behind_ms": [], "alone_ms": []})
+    log(f"[behind a teardown] lab with {POOL_ARG}, {2 * n + 1} client namespaces")
+    with pplab.Lab(daemon_args=[POOL_ARG], log_level="info", tag=f"{scratch_tag}t") as lab:
+        watch = nlwatch.NetlinkWatcher(lab.host.name)
+        try:
+            clients = [lab.client() for _ in range(2 * n + 1)]
+            lab.bus().name_has_owner()
+            baseline = lab.datapath_state()
+            _, _, resp, lifeline = connect_timed(lab, clients[-1][1].pid)  # warm-up
+            pp_disconnect(watch, resp, lifeline)
+            for i in range(n):
+                a, b = clients[2 * i][1].pid, clients[2 * i + 1][1].pid
+                t0, t1, ra, la = connect_timed(lab, a)
+                out["alone_ms"].append(ms(t1 - t0))
+                pos = watch.mark()
+                la.close()
+                t0, t1, rb, lb = connect_timed(lab, b)
+                out["behind_ms"].append(ms(t1 - t0))
+                if watch.wait(lambda e, name=ra.host_ifname: e.kind == "dellink" and
+                              e.name == name, pos)[0] is None:
+                    raise Failure(f"{ra.host_ifname} still there 5 s after its lifeline closed")
+                pp_disconnect(watch, rb, lb)
+            err = pplab.poll(lambda: None if lab.datapath_state() == baseline else
+                             lab.datapath_state(), timeout=10, what="leftovers")
+            if err:
+                raise Failure("after the rounds behind a teardown, the host is not back to "
+                              f"its initial state: {err}")
+        finally:
+            watch.close()
+    a, b = stats(out["alone_ms"]), stats(out["behind_ms"])
+    out["alone"], out["behind"] = a, b
+    print(f"\n-- connect right behind a teardown ({n} rounds, ms) --")
+    print(f"  connect alone: median {f2(a['median'])}, p95 {f2(a['p95'])}; right behind "
+          f"another's teardown: median {f2(b['median'])}, p95 {f2(b['p95'])} "
+          f"({f2(ratio(b['median'], a['median']))}x)")
+
+
 def bench_cni(n, scratch):
     out = {"connect_ms": [], "disconnect_ms": []}
     log(f"[cni] cnihost/cniup namespaces, {n} container namespaces")
@@ -1070,8 +1112,8 @@ def main():
                          "waiting for each teardown")
     ap.add_argument("--concurrent", type=int, default=200,
                     help="clients connecting at once (default 200)")
-    ap.add_argument("--only", choices=("per-op", "concurrent", "scaling"),
-                    help="run only one part")
+    ap.add_argument("--only", choices=("per-op", "concurrent", "scaling", "behind-teardown"),
+                    help="run only one part (behind-teardown runs only when asked for)")
     args = ap.parse_args()
     if not 2 <= args.n <= 250:
         ap.error("--n must be within 2..250 (CNI uses one /24)")
@@ -1111,6 +1153,9 @@ def main():
         if args.only in (None, "scaling"):
             result["scaling"] = {}
             bench_scaling(args.k, args.window, tag, result["scaling"], args.teardown)
+        if args.only == "behind-teardown":
+            result["behind_teardown"] = {}
+            bench_behind_teardown(min(args.n, 100), tag, result["behind_teardown"])
     except Failure as e:
         print(f"\nFAILED: {e}", flush=True)
         result["failure"] = str(e)
