@@ -12,7 +12,7 @@
  *   3. rounds done, names of those rounds are forgotten, and waiters (a connect whose name
  *      is still on its way out, the exit) are woken.
  *
- * The thread touches only its own socket and this struct, under the lock; it never blocks
+ * The thread touches only its own socket (one per round) and this struct, under the lock; it never blocks
  * the main thread except where the main thread asks to wait.
  */
 #include <errno.h>
@@ -40,7 +40,6 @@ struct LinkReaper {
         pthread_mutex_t lock;
         pthread_cond_t work;   /* to the thread: a round requested, or stop */
         pthread_cond_t done;   /* from the thread: a round done */
-        Rtnl rt;               /* the thread's alone */
         uint64_t requested, completed;
         bool started, stop;
         Pending *pending;
@@ -48,17 +47,24 @@ struct LinkReaper {
 };
 
 /* Delete the group; a group that is empty (every link in it gone already) is no failure. */
-static int reaper_delete_group(LinkReaper *r) {
+static int reaper_delete_group(void) {
+        _cleanup_(rtnl_close) Rtnl rt = RTNL_NULL;
         const struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
         RtnlBatch b = {};
         struct nlmsghdr *nlh;
         int k;
 
-        nlh = rtnl_batch_put(&b, &r->rt, RTM_DELLINK, 0, &ifi, sizeof ifi);
+        /* A socket per round, in the netns of this thread (the helper's own: only the main
+         * thread ever enters a client's): it costs microseconds against the milliseconds of
+         * the deletion, and the helper holds no descriptor more while idle. */
+        k = rtnl_open(&rt);
+        if (k < 0)
+                return k;
+        nlh = rtnl_batch_put(&b, &rt, RTM_DELLINK, 0, &ifi, sizeof ifi);
         rtnl_put_u32(&b, nlh, IFLA_GROUP, PP_DELETE_GROUP);
-        k = rtnl_batch_send(&r->rt, &b);
+        k = rtnl_batch_send(&rt, &b);
         if (k >= 0)
-                k = rtnl_batch_wait(&r->rt, &b, NULL, NULL);
+                k = rtnl_batch_wait(&rt, &b, NULL, NULL);
         if (k >= 0)
                 k = b.error[0];
         return k == -ENODEV ? 0 : k;
@@ -83,7 +89,7 @@ static void *reaper_main(void *userdata) {
                 pthread_mutex_unlock(&r->lock);
 
                 uint64_t t0 = now_usec();
-                k = reaper_delete_group(r);
+                k = reaper_delete_group();
                 if (k < 0)
                         /* They stay in the group, down: the next round, DatapathStop or the
                          * next start deletes them. */
@@ -112,10 +118,6 @@ int link_reaper_new(LinkReaper **ret) {
 
         if (!r)
                 return -ENOMEM;
-        r->rt = RTNL_NULL;
-        k = rtnl_open(&r->rt);
-        if (k < 0)
-                return k;
         pthread_mutex_init(&r->lock, NULL);
         pthread_cond_init(&r->work, NULL);
         pthread_cond_init(&r->done, NULL);
@@ -124,7 +126,6 @@ int link_reaper_new(LinkReaper **ret) {
                 pthread_cond_destroy(&r->done);
                 pthread_cond_destroy(&r->work);
                 pthread_mutex_destroy(&r->lock);
-                rtnl_close(&r->rt);
                 return k;
         }
         /* Up and running before the caller goes on: whatever a thread's start costs in
@@ -148,7 +149,6 @@ LinkReaper *link_reaper_free(LinkReaper *r) {
         pthread_cond_destroy(&r->done);
         pthread_cond_destroy(&r->work);
         pthread_mutex_destroy(&r->lock);
-        rtnl_close(&r->rt);
         free(r->pending);
         free(r);
         return NULL;

@@ -22,8 +22,8 @@
 typedef struct LinkReaper LinkReaper;
 
 /*
- * link_reaper_new() - start the thread, with an rtnetlink socket in the caller's netns
- * (where the links are).
+ * link_reaper_new() - start the thread, in the caller's netns (where the links are; the
+ * thread stays there, whatever netns the caller enters later).
  * @ret: the reaper
  *
  * Return: 0 or a negative errno.
