@@ -13,6 +13,7 @@
 #include <netlink/socket.h>
 
 #include "macro.h"
+#include "rtnl.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_addr *, nl_addr_put);
@@ -27,3 +28,4 @@ int nlerr_to_errno(int nlerr);
 
 /* An AF_INET nl_addr for a host-order address with a prefix length. */
 struct nl_addr *nl_addr_ipv4(uint32_t addr, unsigned prefix_len);
+

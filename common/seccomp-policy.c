@@ -158,5 +158,10 @@ int seccomp_policy_load(const char *text, SeccompMode mode, unsigned *reterr_lin
                 }
         }
 
+        /* Every thread of the process, not only the caller: a thread started before the
+         * policy (the helper's link reaper) must not be left unfiltered. */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+        if (r < 0)
+                return r;
         return seccomp_load(ctx);
 }

@@ -4,8 +4,9 @@
  * carries, the check that turns the message into checked arguments (validate.h), and the
  * handler that acts on those arguments only. A request is received (the framing and the fd
  * count are checked), checked, handled, answered and freed; teardowns that arrive together
- * are handled as one run (one kernel grace period for all their links), each still checked
- * and answered on its own. Results live in a HelperResult per request, never in static
+ * are handled as one run (their links cut off in one send, their elements in one batch),
+ * each still checked and answered on its own; the links' deletion, and its wait for the
+ * kernel's grace periods, is the link reaper's (link-reaper.h), off this thread. Results live in a HelperResult per request, never in static
  * storage.
  */
 #include <errno.h>

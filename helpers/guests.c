@@ -111,7 +111,7 @@ static int veth_into_guest(Helper *h, Undo *u, const char *host, int master, int
         _cleanup_close_ int netns_fd = -EBADF;
         int host_ifindex, peer_ifindex, r;
 
-        r = netns_open_pidfd(pidfd, pid, h->host_netns_fd, &netns_fd, &ns_nl, err);
+        r = netns_open_pidfd(pidfd, pid, h->host_netns_fd, &netns_fd, &ns_nl, NULL, err);
         if (r < 0)
                 return r;
         /* A bridge port: the kernel's random MAC will do on the host side. */

@@ -7,10 +7,12 @@
 #include "errbuf.h"
 #include "firewall.h"
 #include "ipc-msg.h"
+#include "rtnl.h"
 #include "pool.h"
 
 struct nl_sock;
 struct nft_ctx;
+typedef struct LinkReaper LinkReaper;
 
 /* A request as received, with the fds that came with it (owned here until freed). */
 typedef struct Received {
@@ -28,6 +30,8 @@ typedef struct Helper {
         FwConfig fw;         /* the same for the firewall's uids; DatapathStart adds the rest */
         uid_t tap_owner;     /* owner of the TAPs it makes, fixed at start as the above */
         struct nl_sock *nl;  /* rtnetlink in the host netns */
+        Rtnl rtnl;           /* the same, raw, for batches of requests (rtnl.h) */
+        LinkReaper *reaper;  /* deletes cut-off links on a thread of its own; NULL: inline */
         int ioctl_fd;        /* AF_UNIX datagram socket in the host netns, for SIOCGIFINDEX */
         int signal_fd;       /* SIGTERM, SIGINT, SIGHUP */
         struct nft_ctx *nft;

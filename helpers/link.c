@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <linux/rtnetlink.h>
@@ -422,5 +423,170 @@ int link_set_route_localnet(const char *ifname, bool on, ErrBuf *err) {
         if (write(fd, on ? "1" : "0", 1) != 1)
                 return errbuf_set(err, -errno ?: -EIO, "cannot set route_localnet on %s: %m",
                                   ifname);
+        return 0;
+}
+
+/* ---- raw rtnetlink (nl-util.h): one request per step, several steps per sendmsg() ---- */
+
+static void veth_end_attrs(RtnlBatch *b, struct nlmsghdr *nlh, const char *name,
+                           const MacAddr *mac, int netns_fd) {
+        rtnl_put_str(b, nlh, IFLA_IFNAME, name);
+        rtnl_put_u32(b, nlh, IFLA_GROUP, PP_LINK_GROUP);
+        if (mac)
+                rtnl_put_attr(b, nlh, IFLA_ADDRESS, mac->b, sizeof mac->b);
+        if (netns_fd >= 0)
+                rtnl_put_u32(b, nlh, IFLA_NET_NS_FD, (uint32_t) netns_fd);
+}
+
+typedef struct VethEcho {
+        const char *host;
+        int host_ifindex, peer_ifindex;
+} VethEcho;
+
+/* The kernel's echo of the creation: the host end, whose IFLA_LINK is its peer. */
+static int veth_echo(const struct nlmsghdr *nlh, void *userdata) {
+        struct nlattr *tb[IFLA_MAX + 1];
+        VethEcho *v = userdata;
+        const struct ifinfomsg *ifi;
+        char name[IFNAMSIZ];
+
+        if (nlh->nlmsg_type != RTM_NEWLINK ||
+            nlmsg_parse((struct nlmsghdr *) nlh, sizeof *ifi, tb, IFLA_MAX, NULL) < 0 ||
+            !tb[IFLA_IFNAME] || !tb[IFLA_LINK] || nla_len(tb[IFLA_LINK]) < (int) sizeof(uint32_t))
+                return 0; /* not what is needed: the indexes come another way */
+        ifi = nlmsg_data(nlh);
+        nla_strlcpy(name, tb[IFLA_IFNAME], sizeof name);
+        if (strcmp(name, v->host) != 0 || ifi->ifi_index <= 0)
+                return 0;
+        v->host_ifindex = ifi->ifi_index;
+        v->peer_ifindex = (int) nla_get_u32(tb[IFLA_LINK]);
+        return 0;
+}
+
+int link_veth_create(Rtnl *rt, const char *host, const MacAddr *host_mac, const char *peer,
+                     const MacAddr *peer_mac, int peer_netns_fd, int host_ioctl_fd,
+                     int peer_ioctl_fd, int *ret_host_ifindex, int *ret_peer_ifindex,
+                     ErrBuf *err) {
+        /* Not IFF_UP: the kernel configures the peer before the pair is joined, and a veth
+         * without its peer refuses to go up (ENOTCONN); IPv6 goes off before it is up. */
+        const struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+        RtnlBatch b = {};
+        VethEcho echo = { .host = host };
+        struct nlattr *info, *data, *peer_info;
+        struct nlmsghdr *nlh;
+        int r;
+
+        /* Both ends carry PP_LINK_GROUP from the request that creates them, so at no
+         * moment is either end not recognisably ours. */
+        nlh = rtnl_batch_put(&b, rt, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO,
+                             &ifi, sizeof ifi);
+        veth_end_attrs(&b, nlh, host, host_mac, -EBADF);
+        info = rtnl_nest_start(&b, nlh, IFLA_LINKINFO);
+        rtnl_put_str(&b, nlh, IFLA_INFO_KIND, "veth");
+        data = rtnl_nest_start(&b, nlh, IFLA_INFO_DATA);
+        peer_info = rtnl_nest_start(&b, nlh, VETH_INFO_PEER);
+        rtnl_put_raw(&b, nlh, &ifi, sizeof ifi);
+        veth_end_attrs(&b, nlh, peer, peer_mac, peer_netns_fd);
+        rtnl_nest_end(nlh, peer_info);
+        rtnl_nest_end(nlh, data);
+        rtnl_nest_end(nlh, info);
+
+        r = rtnl_batch_send(rt, &b);
+        if (r >= 0)
+                r = rtnl_batch_wait(rt, &b, veth_echo, &echo);
+        if (r >= 0)
+                r = b.error[0];
+        if (r < 0) {
+                if (r == -EEXIST)
+                        return errbuf_set(err, r, "interface %s or %s already exists", host, peer);
+                return errbuf_set(err, r, "cannot create veth %s/%s: %s", host, peer,
+                                  strerror(-r));
+        }
+        if (echo.host_ifindex <= 0 || echo.peer_ifindex <= 0) {
+                /* No echo (Linux < 6.3): ask. */
+                r = link_get_ifindex_ioctl(host_ioctl_fd, host, &echo.host_ifindex);
+                if (r < 0)
+                        return errbuf_set(err, r, "%s vanished after its creation", host);
+                r = link_get_ifindex_ioctl(peer_ioctl_fd, peer, &echo.peer_ifindex);
+                if (r < 0)
+                        return errbuf_set(err, r, "%s vanished after its creation", peer);
+        }
+        *ret_host_ifindex = echo.host_ifindex;
+        *ret_peer_ifindex = echo.peer_ifindex;
+        return 0;
+}
+
+void link_msg_addr4(RtnlBatch *b, Rtnl *rt, int ifindex, uint32_t addr, unsigned prefix_len) {
+        const struct ifaddrmsg ifa = {
+                .ifa_family = AF_INET,
+                .ifa_prefixlen = (uint8_t) prefix_len,
+                .ifa_index = (uint32_t) ifindex,
+        };
+        struct nlmsghdr *nlh = rtnl_batch_put(b, rt, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+                                              &ifa, sizeof ifa);
+        uint32_t local = htonl(addr), brd = htonl(addr | ~ipv4_netmask(prefix_len));
+
+        rtnl_put_attr(b, nlh, IFA_LOCAL, &local, sizeof local);
+        rtnl_put_attr(b, nlh, IFA_ADDRESS, &local, sizeof local);
+        rtnl_put_attr(b, nlh, IFA_BROADCAST, &brd, sizeof brd);
+}
+
+void link_msg_up(RtnlBatch *b, Rtnl *rt, int ifindex, bool alias) {
+        const struct ifinfomsg ifi = {
+                .ifi_family = AF_UNSPEC,
+                .ifi_index = ifindex,
+                .ifi_flags = IFF_UP,
+                .ifi_change = IFF_UP,
+        };
+        struct nlmsghdr *nlh = rtnl_batch_put(b, rt, RTM_NEWLINK, 0, &ifi, sizeof ifi);
+
+        if (alias)
+                rtnl_put_str(b, nlh, IFLA_IFALIAS, PP_LINK_ALIAS);
+}
+
+void link_msg_route4(RtnlBatch *b, Rtnl *rt, uint32_t dst, unsigned prefix_len,
+                     uint32_t gateway, int ifindex) {
+        const struct rtmsg rtm = {
+                .rtm_family = AF_INET,
+                .rtm_dst_len = (uint8_t) prefix_len,
+                .rtm_table = RT_TABLE_MAIN,
+                .rtm_protocol = RTPROT_STATIC,
+                .rtm_scope = RT_SCOPE_UNIVERSE,
+                .rtm_type = RTN_UNICAST,
+        };
+        struct nlmsghdr *nlh = rtnl_batch_put(b, rt, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL,
+                                              &rtm, sizeof rtm);
+        uint32_t gw = htonl(gateway), d = htonl(dst);
+
+        if (prefix_len > 0)
+                rtnl_put_attr(b, nlh, RTA_DST, &d, sizeof d);
+        rtnl_put_attr(b, nlh, RTA_GATEWAY, &gw, sizeof gw);
+        rtnl_put_u32(b, nlh, RTA_OIF, (uint32_t) ifindex);
+}
+
+int link_cut_off_many(Rtnl *rt, const char (*names)[IFNAMSIZ], unsigned n, int *status) {
+        /* Down (IFF_UP in ifi_change, not in ifi_flags); by name, which with ifi_index 0
+         * selects the link rather than renaming it. */
+        const struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_change = IFF_UP };
+
+        for (unsigned start = 0; start < n; start += RTNL_BATCH_MAX) {
+                unsigned end = n - start > RTNL_BATCH_MAX ? start + RTNL_BATCH_MAX : n;
+                RtnlBatch b = {};
+                int r;
+
+                for (unsigned i = start; i < end; i++) {
+                        struct nlmsghdr *nlh = rtnl_batch_put(&b, rt, RTM_SETLINK, 0, &ifi,
+                                                              sizeof ifi);
+                        rtnl_put_str(&b, nlh, IFLA_IFNAME, names[i]);
+                        rtnl_put_u32(&b, nlh, IFLA_GROUP, PP_DELETE_GROUP);
+                }
+                r = rtnl_batch_send(rt, &b);
+                if (r >= 0)
+                        r = rtnl_batch_wait(rt, &b, NULL, NULL);
+                if (r < 0)
+                        return r;
+                for (unsigned i = start; i < end; i++)
+                        status[i] = b.error[i - start];
+        }
         return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "errbuf.h"
 #include "mac.h"
+#include "rtnl.h"
 
 struct nl_sock;
 
@@ -34,6 +35,38 @@ int nl_open(struct nl_sock **ret, ErrBuf *err);
 int link_create_veth(struct nl_sock *sk, const char *host, const MacAddr *host_mac,
                      const char *peer, const MacAddr *peer_mac, int peer_netns_fd, bool host_up,
                      ErrBuf *err);
+
+/*
+ * link_veth_create() - link_create_veth() in one request/answer on a raw socket: the pair,
+ * both ends in PP_LINK_GROUP, @host down, @peer born in @peer_netns_fd, and both ifindexes
+ * from the kernel's echo of the creation (NLM_F_ECHO, Linux >= 6.3; SIOCGIFINDEX before).
+ * @rt: rtnetlink in the netns that gets @host
+ * @host: name of the end that stays in @rt's netns
+ * @host_mac: its MAC, or NULL for one the kernel picks
+ * @peer: name of the end created directly in @peer_netns_fd
+ * @peer_mac: its MAC
+ * @peer_netns_fd: the netns of @peer
+ * @host_ioctl_fd: a socket in @rt's netns, for the indexes if the kernel does not echo
+ * @peer_ioctl_fd: one in @peer_netns_fd, likewise
+ * @ret_host_ifindex: @host's ifindex
+ * @ret_peer_ifindex: @peer's, in its netns
+ * @err: what went wrong, for the manager
+ *
+ * Return: 0, -EEXIST if either name is taken, or another negative errno. The pair exists
+ * if and only if the return is 0 or the indexes could not be had (-ENODEV: it vanished).
+ */
+int link_veth_create(Rtnl *rt, const char *host, const MacAddr *host_mac, const char *peer,
+                     const MacAddr *peer_mac, int peer_netns_fd, int host_ioctl_fd,
+                     int peer_ioctl_fd, int *ret_host_ifindex, int *ret_peer_ifindex,
+                     ErrBuf *err);
+
+/* Requests for a batch (nl-util.h): an IPv4 address with its broadcast, NLM_F_EXCL. */
+void link_msg_addr4(RtnlBatch *b, Rtnl *rt, int ifindex, uint32_t addr, unsigned prefix_len);
+/* The link up; with @alias, PP_LINK_ALIAS too (the kernel takes no alias at creation). */
+void link_msg_up(RtnlBatch *b, Rtnl *rt, int ifindex, bool alias);
+/* A unicast route in the main table via @gateway on @ifindex, NLM_F_EXCL. */
+void link_msg_route4(RtnlBatch *b, Rtnl *rt, uint32_t dst, unsigned prefix_len,
+                     uint32_t gateway, int ifindex);
 
 /* Return: 0, -ENODEV if there is no such link. */
 int link_get_ifindex(struct nl_sock *sk, const char *name, int *ret);
@@ -109,6 +142,19 @@ int link_delete(struct nl_sock *sk, const char *name);
  */
 int link_delete_many(struct nl_sock *sk, int ioctl_fd, char (*names)[IFNAMSIZ], unsigned n,
                      unsigned *ret_n);
+/*
+ * link_cut_off_many() - take links down and move them into PP_DELETE_GROUP, for a later
+ * deletion of the whole group (link-reaper.h): what goes through them stops at once, and
+ * the RCU grace periods of their unregistration are waited for elsewhere.
+ * @rt: rtnetlink in the links' netns
+ * @names: the links, by name
+ * @n: how many
+ * @status: for each, 0 (cut off, in the group), -ENODEV (gone already) or another
+ *          negative errno (still there, as it was)
+ *
+ * Return: 0, or a negative errno if the socket failed (@status then says nothing).
+ */
+int link_cut_off_many(Rtnl *rt, const char (*names)[IFNAMSIZ], unsigned n, int *status);
 /* Delete every link whose name, alias (may be NULL) and group match() accepts; how many in
  * *ret_n. */
 int link_delete_matching(struct nl_sock *sk, int ioctl_fd,

@@ -31,6 +31,7 @@
 #include "firewall.h"
 #include "helper.h"
 #include "link.h"
+#include "link-reaper.h"
 #include "log.h"
 #include "nfmon.h"
 #include "nl-util.h"
@@ -196,6 +197,13 @@ static void helper_open(Helper *h, const Args *a) {
                 log_fatal("Failed to open the network namespace: %m");
         if (nl_open(&h->nl, &err) < 0)
                 log_fatal("Failed to open rtnetlink: %s", err.msg);
+        r = rtnl_open(&h->rtnl);
+        if (r < 0)
+                log_fatal("Failed to open rtnetlink: %s", strerror(-r));
+        /* Its thread starts before the seccomp policy, which then covers it too (TSYNC). */
+        r = link_reaper_new(&h->reaper);
+        if (r < 0)
+                log_fatal("Failed to start the link reaper: %s", strerror(-r));
         h->ioctl_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (h->ioctl_fd < 0)
                 log_fatal("Failed to open a socket: %m");
@@ -263,6 +271,7 @@ static void helper_serve(Helper *h) {
 
 int main(int argc, char **argv) {
         Helper h = { .ipc_fd = -EBADF, .host_netns_fd = -EBADF, .ioctl_fd = -EBADF,
+                     .rtnl = RTNL_NULL,
                      .signal_fd = -EBADF, .nfmon_fd = -EBADF };
         ErrBuf err = {};
         Args args;
@@ -290,8 +299,10 @@ int main(int argc, char **argv) {
 
         if (h.datapath_started && helper_datapath_stop(&h, &err) < 0)
                 log_warning("Teardown at exit incomplete: %s", err.msg);
+        h.reaper = link_reaper_free(h.reaper);
         fw_close(h.nft);
         nl_socket_free(h.nl);
+        rtnl_close(&h.rtnl);
         safe_close(h.host_netns_fd);
         safe_close(h.ioctl_fd);
         safe_close(h.nfmon_fd);

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "errbuf.h"
+#include "rtnl.h"
 
 struct nl_sock;
 
@@ -20,11 +21,12 @@ struct nl_sock;
  * @pid: the pid the request names; @pidfd must refer to it
  * @host_netns_fd: the helper's own netns, returned to before this function returns
  * @ret_netns_fd: the client's netns
- * @ret_nl: an rtnetlink socket bound in the client's netns
+ * @ret_nl: a libnl rtnetlink socket bound in the client's netns, or NULL for none
+ * @ret_rtnl: a raw one (nl-util.h), or NULL for none
  *
  * Return: 0; -ESRCH if the process has exited; -EBADF if @pidfd is not a pidfd; -EINVAL if
  * it is another process's; -EEXIST if the process shares the helper's own netns; another
  * negative errno.
  */
 int netns_open_pidfd(int pidfd, pid_t pid, int host_netns_fd, int *ret_netns_fd,
-                     struct nl_sock **ret_nl, ErrBuf *err);
+                     struct nl_sock **ret_nl, Rtnl *ret_rtnl, ErrBuf *err);

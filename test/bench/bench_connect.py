@@ -229,19 +229,29 @@ def connect_timed(lab, pid):
     return t0, t1, resp, lifeline
 
 
-def pp_disconnect(watch, resp, lifeline):
-    """Close the lifeline; return (ns until the host veth is gone, ns until the daemon's
-    nftables commit that removes the guest)."""
+def pp_disconnect(watch, resp, lifeline, times=None):
+    """Close the lifeline; return (ns until the host veth is gone, ns until everything is:
+    the veth and the daemon's nftables commit that removes the guest, whichever is last).
+    With times, times["cut"] is the ns until the guest was cut off: its host veth down or
+    gone, whichever came first (a helper may delete the link after it answers)."""
+    name = resp.host_ifname
     pos = watch.mark()
     t0 = time.monotonic_ns()
     lifeline.close()
-    ev, i = watch.wait(lambda e: e.kind == "dellink" and e.name == resp.host_ifname, pos)
+    ev, _ = watch.wait(lambda e: e.kind == "dellink" and e.name == name, pos)
     if ev is None:
-        raise Failure(f"{resp.host_ifname} still in the host 5 s after its lifeline closed")
-    gen, _ = watch.wait(lambda e: e.kind == "gen", i + 1)
+        raise Failure(f"{name} still in the host 5 s after its lifeline closed")
+    # The commit that removes the guest: after the link is gone (a helper that deletes
+    # first), or before it (one that cuts the link off, removes the elements, then deletes).
+    gen, _ = watch.wait(lambda e: e.kind == "gen", pos)
     if gen is None:
-        raise Failure(f"no nftables commit after {resp.host_ifname} went away")
-    return ev.t - t0, gen.t - t0
+        raise Failure(f"no nftables commit after {name}'s lifeline closed")
+    if times is not None:
+        cut, _ = watch.wait(lambda e: e.name == name and (e.kind == "dellink" or
+                                                          (e.kind == "newlink" and not e.up)),
+                            pos)
+        times["cut"] = cut.t - t0
+    return ev.t - t0, max(ev.t, gen.t) - t0
 
 
 def stage_times(watch, pos, t0, t1, ifname):
@@ -256,7 +266,8 @@ def stage_times(watch, pos, t0, t1, ifname):
 
 
 def bench_patchpanel(n, scratch_tag):
-    out = {"connect_ms": [], "disconnect_ms": [], "teardown_ms": [], "stages": []}
+    out = {"connect_ms": [], "disconnect_ms": [], "teardown_ms": [], "cutoff_ms": [],
+           "stages": []}
     log(f"[patchpanel] lab with {POOL_ARG}, {n} client namespaces")
     with pplab.Lab(daemon_args=[POOL_ARG], log_level="info", tag=f"{scratch_tag}p") as lab:
         watch = nlwatch.NetlinkWatcher(lab.host.name)
@@ -293,9 +304,11 @@ def bench_patchpanel(n, scratch_tag):
                 out["ping_ok"] = True
                 while held:
                     resp, lifeline = held.pop(0)
-                    gone, teardown = pp_disconnect(watch, resp, lifeline)
+                    times = {}
+                    gone, teardown = pp_disconnect(watch, resp, lifeline, times)
                     out["disconnect_ms"].append(ms(gone))
                     out["teardown_ms"].append(ms(teardown))
+                    out["cutoff_ms"].append(ms(times["cut"]))
             finally:
                 for _, lifeline in held:
                     lifeline.close()
@@ -310,6 +323,48 @@ def bench_patchpanel(n, scratch_tag):
 
 
 # ---- 1b. CNI bridge plugin ---------------------------------------------------------------
+
+def bench_behind_teardown(n, scratch_tag, out):
+    """n rounds of: connect A; close A's lifeline and at once connect B, timed. B's
+    request reaches the helper right behind A's teardown: a helper that waits for the
+    kernel's unregistration of A's veth before it answers anything else makes B wait too.
+    Compared with plain connects of the same lab, one at a time with nothing pending."""
+    out.update({"behind_ms": [], "alone_ms": []})
+    log(f"[behind a teardown] lab with {POOL_ARG}, {2 * n + 1} client namespaces")
+    with pplab.Lab(daemon_args=[POOL_ARG], log_level="info", tag=f"{scratch_tag}t") as lab:
+        watch = nlwatch.NetlinkWatcher(lab.host.name)
+        try:
+            clients = [lab.client() for _ in range(2 * n + 1)]
+            lab.bus().name_has_owner()
+            baseline = lab.datapath_state()
+            _, _, resp, lifeline = connect_timed(lab, clients[-1][1].pid)  # warm-up
+            pp_disconnect(watch, resp, lifeline)
+            for i in range(n):
+                a, b = clients[2 * i][1].pid, clients[2 * i + 1][1].pid
+                t0, t1, ra, la = connect_timed(lab, a)
+                out["alone_ms"].append(ms(t1 - t0))
+                pos = watch.mark()
+                la.close()
+                t0, t1, rb, lb = connect_timed(lab, b)
+                out["behind_ms"].append(ms(t1 - t0))
+                if watch.wait(lambda e, name=ra.host_ifname: e.kind == "dellink" and
+                              e.name == name, pos)[0] is None:
+                    raise Failure(f"{ra.host_ifname} still there 5 s after its lifeline closed")
+                pp_disconnect(watch, rb, lb)
+            err = pplab.poll(lambda: None if lab.datapath_state() == baseline else
+                             lab.datapath_state(), timeout=10, what="leftovers")
+            if err:
+                raise Failure("after the rounds behind a teardown, the host is not back to "
+                              f"its initial state: {err}")
+        finally:
+            watch.close()
+    a, b = stats(out["alone_ms"]), stats(out["behind_ms"])
+    out["alone"], out["behind"] = a, b
+    print(f"\n-- connect right behind a teardown ({n} rounds, ms) --")
+    print(f"  connect alone: median {f2(a['median'])}, p95 {f2(a['p95'])}; right behind "
+          f"another's teardown: median {f2(b['median'])}, p95 {f2(b['p95'])} "
+          f"({f2(ratio(b['median'], a['median']))}x)")
+
 
 def bench_cni(n, scratch):
     out = {"connect_ms": [], "disconnect_ms": []}
@@ -895,8 +950,12 @@ def report_per_op(res, n):
     print("  patchpanel disconnect = lifeline closed -> host veth gone (RTM_DELLINK); "
           "CNI and shell = the commands' exec time")
     t = pp["teardown"]
-    print(f"  patchpanel full teardown (-> nftables commit removing the guest): "
-          f"median {f2(t['median'])}, p95 {f2(t['p95'])}, mean {f2(t['mean'])}")
+    print(f"  patchpanel full teardown (-> veth gone and nftables commit removing the guest, "
+          f"both): median {f2(t['median'])}, p95 {f2(t['p95'])}, mean {f2(t['mean'])}")
+    if pp.get("cutoff"):
+        t = pp["cutoff"]
+        print(f"  patchpanel cut-off (-> host veth down or gone, whichever first): "
+              f"median {f2(t['median'])}, p95 {f2(t['p95'])}, mean {f2(t['mean'])}")
     if pp.get("stage_medians"):
         s = pp["stage_medians"]
         print(f"  patchpanel connect stages (median): call -> host veth created "
@@ -1037,6 +1096,8 @@ def run_per_op(n, tag, scratch):
                         "disconnect": stats(r["disconnect_ms"])}
     pp = per_op["patchpanel"]
     pp["teardown"] = stats(pp["teardown_ms"])
+    if pp.get("cutoff_ms"):
+        pp["cutoff"] = stats(pp["cutoff_ms"])
     if pp["stages"]:
         pp["stage_medians"] = {key: statistics.median(s[key] for s in pp["stages"])
                                for key in pp["stages"][0]}
@@ -1076,8 +1137,8 @@ def main():
                          "waiting for each teardown")
     ap.add_argument("--concurrent", type=int, default=200,
                     help="clients connecting at once (default 200)")
-    ap.add_argument("--only", choices=("per-op", "concurrent", "scaling"),
-                    help="run only one part")
+    ap.add_argument("--only", choices=("per-op", "concurrent", "scaling", "behind-teardown"),
+                    help="run only one part (behind-teardown runs only when asked for)")
     args = ap.parse_args()
     if not 2 <= args.n <= 250:
         ap.error("--n must be within 2..250 (CNI uses one /24)")
@@ -1117,6 +1178,9 @@ def main():
         if args.only in (None, "scaling"):
             result["scaling"] = {}
             bench_scaling(args.k, args.window, tag, result["scaling"], args.teardown)
+        if args.only == "behind-teardown":
+            result["behind_teardown"] = {}
+            bench_behind_teardown(min(args.n, 100), tag, result["behind_teardown"])
     except Failure as e:
         print(f"\nFAILED: {e}", flush=True)
         result["failure"] = str(e)

@@ -28,6 +28,7 @@ RTM_NEWLINK = 16
 RTM_DELLINK = 17
 IFINFOMSG_LEN = 16
 IFLA_IFNAME = 3
+IFF_UP = 0x1
 
 NFNL_SUBSYS_NFTABLES = 10
 NFT_MSG_NEWSETELEM = 12
@@ -115,12 +116,13 @@ class NetnsWorker:
 
 
 class Event:
-    __slots__ = ("t", "kind", "name")
+    __slots__ = ("t", "kind", "name", "up")
 
-    def __init__(self, t, kind, name):
+    def __init__(self, t, kind, name, up=None):
         self.t = t          # time.monotonic_ns() at receipt
         self.kind = kind    # newlink, dellink, newsetelem, delsetelem, gen
         self.name = name    # ifname for link events, else None
+        self.up = up        # IFF_UP of a link event, else None
 
     def __repr__(self):
         return f"Event({self.t}, {self.kind}, {self.name})"
@@ -208,9 +210,11 @@ class NetlinkWatcher:
             end = off + ln
             body = off + NLMSG_HDR.size
             if is_rt:
-                if ty in (RTM_NEWLINK, RTM_DELLINK):
+                if ty in (RTM_NEWLINK, RTM_DELLINK) and body + IFINFOMSG_LEN <= end:
+                    # struct ifinfomsg: family, pad, type, index, then ifi_flags
+                    flags, = struct.unpack_from("=I", data, body + 8)
                     out.append(Event(t, "newlink" if ty == RTM_NEWLINK else "dellink",
-                                     _ifname(data, body, end)))
+                                     _ifname(data, body, end), bool(flags & IFF_UP)))
             elif ty >> 8 == NFNL_SUBSYS_NFTABLES:
                 kind = {NFT_MSG_NEWSETELEM: "newsetelem", NFT_MSG_DELSETELEM: "delsetelem",
                         NFT_MSG_NEWGEN: "gen"}.get(ty & 0xff)

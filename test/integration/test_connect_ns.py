@@ -139,6 +139,24 @@ def test_lifeline_close_leaves_nothing_within_a_second(lab, baseline):
     assert resp.peer_ifname not in ns.links()
 
 
+def test_reconnect_right_after_the_teardown(lab, baseline):
+    """A teardown is answered once the guest is cut off; its veth (and the client's default
+    route through it) may be deleted a little later. The same namespace connecting again
+    at once must get a working connection, not "already has a default route"."""
+    ns, proc = lab.client()
+    for _ in range(10):
+        resp, lifeline = lab.connect_namespace(proc.pid)
+        lifeline.close()
+        err = pplab.poll(lambda: "still connected" if resp.host_ifname in
+                         nft_map(lab, "guest_ifs") else None, timeout=2, what="teardown")
+        assert err is None, err
+    resp, lifeline = lab.connect_namespace(proc.pid)
+    try:
+        assert ns.ping(pplab.LAN_ADDR)
+    finally:
+        lifeline.close()
+
+
 CLIENT = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, sys.argv[1])
