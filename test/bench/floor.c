@@ -1453,7 +1453,7 @@ static void floor_setup(Floor *f) {
         ErrBuf err = {};
         /* As the labs run the daemon: ingress firewall on, LOCKDOWN for root. */
         FwConfig config = { .ingress_firewall = true, .lockdown_uid = 0 };
-        struct nft_ctx *nft = NULL;
+        Fw *fw = NULL;
         int r;
 
         if (unshare(CLONE_NEWNET) < 0)
@@ -1461,15 +1461,19 @@ static void floor_setup(Floor *f) {
         f->host_netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (f->host_netns_fd < 0)
                 die("cannot open the host namespace: %m");
-        r = fw_open(&nft);
+        r = fw_open(&fw);
         if (r < 0)
-                die("cannot open libnftables: %s", strerror(-r));
-        r = fw_tables_replace(nft, &config, &err);
+                die("cannot open the firewall: %s", strerror(-r));
+        r = fw_tables_replace(fw, &config, &err);
         if (r < 0)
                 die("cannot install the tables: %s", err.msg);
-        if (f->exact_sources && nft_run_cmd_from_buffer(nft, exact_sources_text) != 0)
-                die("cannot make the sources' sets exact: %s", nft_ctx_get_error_buffer(nft));
-        fw_close(nft);
+        fw_close(fw);
+        if (f->exact_sources) {
+                struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+                if (!nft || nft_run_cmd_from_buffer(nft, exact_sources_text) != 0)
+                        die("cannot make the sources' sets exact");
+                nft_ctx_free(nft);
+        }
         if (netlink_open(&f->rt, NETLINK_ROUTE) < 0 || netlink_open(&f->nf, NETLINK_NETFILTER) < 0)
                 die("cannot open netlink: %m");
         f->guest_mark = FWMARK_SNAT | fwmark_from_source(TRAFFIC_SOURCE_USER) |
