@@ -1019,9 +1019,14 @@ static ssize_t fw_nl_recv(Fw *fw) {
         }
 }
 
+/* sendmsg(), as every other netlink request of the helper's: the crash tests kill it at
+ * its nth sendmsg() (test_crash_links.py), the nftables batch included. */
 static int fw_nl_send(Fw *fw, const void *buf, size_t len) {
         struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-        ssize_t n = sendto(fw->fd, buf, len, 0, (struct sockaddr *) &kernel, sizeof kernel);
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr msg = { .msg_name = &kernel, .msg_namelen = sizeof kernel,
+                              .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n = sendmsg(fw->fd, &msg, 0);
 
         if (n < 0)
                 return -errno;
