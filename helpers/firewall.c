@@ -31,8 +31,9 @@ static const char table_head[] =
         "  map guest_mark { type ifname : mark; }\n"
         "  map guest_source { type ifname : verdict; }\n"
         "  set guest_ifs { type ifname; }\n"
-        "  set guest_src4 { type ifname . ipv4_addr; flags interval; }\n"
-        "  set guest_src6 { type ifname . ipv6_addr; flags interval; }\n"
+        "  set guest_src4 { type ifname . ipv4_addr; }\n"
+        "  set guest_net4 { type ifname . ipv4_addr; flags interval; }\n"
+        "  set guest_src6 { type ifname . ipv6_addr; }\n"
         "  counter spoofed { }\n"
         "  set uplinks { type ifname; }\n"
         "  map uplink_post { type ifname : verdict; }\n"
@@ -45,11 +46,15 @@ static const char table_head[] =
         "  set lockdown { type inet_proto . inet_service; }\n"
         /* A guest link accepts only its own sources; the rest is counted and dropped
          * before conntrack sees it, whatever its destination (another guest, the host,
-         * an uplink). */
+         * an uplink). Every guest link may send from fe80::/64 and from :: (duplicate
+         * address detection, RFC 4862 5.4): one rule for all, not elements per guest. */
         "  chain antispoof {\n"
         "    type filter hook prerouting priority raw; policy accept;\n"
         "    iifname != @guest_ifs accept\n"
-        "    iifname . ip saddr != @guest_src4 counter name \"spoofed\" drop\n"
+        "    iifname . ip saddr @guest_src4 accept\n"
+        "    iifname . ip saddr @guest_net4 accept\n"
+        "    meta nfproto ipv4 counter name \"spoofed\" drop\n"
+        "    ip6 saddr { fe80::/64, :: } accept\n"
         "    iifname . ip6 saddr != @guest_src6 counter name \"spoofed\" drop\n"
         "  }\n"
         /* Neighbor Discovery from a guest to an address not the host's is the ND proxy's
@@ -549,8 +554,9 @@ static const struct {
         [FW_SET_GUEST_MARK] = { FW_TABLE, "guest_mark", 16, 4 },
         [FW_SET_GUEST_SOURCE] = { FW_TABLE, "guest_source", 16, 0, .verdict = true },
         [FW_SET_GUEST_IFS] = { FW_TABLE, "guest_ifs", 16, 0 },
-        [FW_SET_GUEST_SRC4] = { FW_TABLE, "guest_src4", 16 + 4, 0, .interval = true },
-        [FW_SET_GUEST_SRC6] = { FW_TABLE, "guest_src6", 16 + 16, 0, .interval = true },
+        [FW_SET_GUEST_SRC4] = { FW_TABLE, "guest_src4", 16 + 4, 0 },
+        [FW_SET_GUEST_NET4] = { FW_TABLE, "guest_net4", 16 + 4, 0, .interval = true },
+        [FW_SET_GUEST_SRC6] = { FW_TABLE, "guest_src6", 16 + 16, 0 },
         [FW_SET_UPLINKS] = { FW_TABLE, "uplinks", 16, 0 },
         [FW_SET_UPLINK_POST] = { FW_TABLE, "uplink_post", 16, 0, .verdict = true },
         [FW_SET_ARC_DNAT] = { FW_TABLE, "arc_dnat", 16, 4 },
@@ -672,49 +678,32 @@ static void fw_batch_note_guest(FwBatch *b, const char *ifname, bool add,
         b->n_guests++;
 }
 
-/* One IPv4 source of a guest link: an interval of the concatenation, from the prefix's
- * first address to its last (a /32: both the same). */
+/* One IPv4 source of a guest link: a /32 in the exact set, a prefix in the interval one
+ * (from its first address to its last). */
 static void fw_batch_guest_src4(FwBatch *b, bool add, const char *ifname, const Subnet *p) {
-        NftElem *e = fw_batch_elem(b, add, FW_SET_GUEST_SRC4);
+        NftElem *e = fw_batch_elem(b, add, p->prefix_len == 32 ? FW_SET_GUEST_SRC4
+                                                                : FW_SET_GUEST_NET4);
 
         if (!e)
                 return;
         fw_key_ifname(e, ifname);
         fw_key_ipv4(e, p->base);
+        if (p->prefix_len == 32)
+                return;
         e->key_end_len = (uint8_t) nft_key_ifname(e->key_end, ifname);
         e->key_end_len = (uint8_t) (e->key_end_len +
                                     nft_key_ipv4(e->key_end + e->key_end_len,
                                                  p->base | ~ipv4_netmask(p->prefix_len)));
 }
 
-/* An IPv6 source of a guest link, from first to last (inclusive). */
-static void fw_batch_guest_src6_range(FwBatch *b, bool add, const char *ifname,
-                                      const uint8_t first[16], const uint8_t last[16]) {
+static void fw_batch_guest_src6_elem(FwBatch *b, bool add, const char *ifname,
+                                     const struct in6_addr *a) {
         NftElem *e = fw_batch_elem(b, add, FW_SET_GUEST_SRC6);
 
         if (!e)
                 return;
         fw_key_ifname(e, ifname);
-        fw_key_ipv6(e, first);
-        e->key_end_len = (uint8_t) nft_key_ifname(e->key_end, ifname);
-        e->key_end_len = (uint8_t) (e->key_end_len + nft_key_ipv6(e->key_end + e->key_end_len, last));
-}
-
-static void fw_batch_guest_src6_elem(FwBatch *b, bool add, const char *ifname,
-                                     const struct in6_addr *a) {
-        fw_batch_guest_src6_range(b, add, ifname, a->s6_addr, a->s6_addr);
-}
-
-/* The IPv6 sources every guest link has: link-local fe80::/64, and :: for duplicate address
- * detection (RFC 4862 5.4). */
-static void fw_batch_guest_src6_fixed(FwBatch *b, bool add, const char *ifname) {
-        static const uint8_t fe80[16] = { 0xfe, 0x80 };
-        static const uint8_t fe80_last[16] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff,
-                                               0xff, 0xff, 0xff, 0xff, 0xff };
-        static const uint8_t any[16] = {};
-
-        fw_batch_guest_src6_range(b, add, ifname, fe80, fe80_last);
-        fw_batch_guest_src6_range(b, add, ifname, any, any);
+        fw_key_ipv6(e, a->s6_addr);
 }
 
 void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark,
@@ -752,7 +741,6 @@ void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark,
                 fw_key_ifname(e, ifname);
         for (size_t i = 0; i < src->n_v4; i++)
                 fw_batch_guest_src4(b, /* add= */ true, ifname, &src->v4[i]);
-        fw_batch_guest_src6_fixed(b, /* add= */ true, ifname);
         fw_batch_note_guest(b, ifname, /* add= */ true, src);
 }
 
@@ -771,7 +759,6 @@ void fw_batch_guest_remove(FwBatch *b, const char *ifname) {
         g = fw_guests_find(ifname);
         for (size_t i = 0; g && i < g->src.n_v4; i++)
                 fw_batch_guest_src4(b, /* add= */ false, ifname, &g->src.v4[i]);
-        fw_batch_guest_src6_fixed(b, /* add= */ false, ifname);
         for (size_t i = 0; g && i < g->n_src6; i++)
                 fw_batch_guest_src6_elem(b, /* add= */ false, ifname, &g->src6[i]);
         fw_batch_note_guest(b, ifname, /* add= */ false, NULL);

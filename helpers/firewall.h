@@ -21,16 +21,21 @@
  *   map guest_source ifname -> verdict    its source alone (chains source_<name>), for
  *                                         connections that came in from outside
  *   set guest_ifs    ifname               guest links: forwarded, never masqueraded into
- *   set guest_src4   ifname . ipv4_addr   (interval) the IPv4 sources each guest link may
- *                                         send from: its guest's address (an ARC link: the
- *                                         container's or VM's address on it; Termina also
- *                                         its containers' /28). One element per guest
- *                                         address or prefix, so one for most guests
- *   set guest_src6   ifname . ipv6_addr   (interval) the same for IPv6: fe80::/64 and ::
- *                                         (duplicate address detection) of every guest
- *                                         link; the addresses the ND proxy learns on a
- *                                         link go here as it learns them
- *                                         (fw_batch_guest_src6())
+ *   set guest_src4   ifname . ipv4_addr   the IPv4 addresses each guest link may send
+ *                                         from: its guest's address (an ARC link: the
+ *                                         container's or VM's address on it). Exact (a
+ *                                         hash): one element per guest, whose cost does not
+ *                                         grow with the number of guests
+ *   set guest_net4   ifname . ipv4_addr   (interval) the prefixes a guest link may send
+ *                                         from: Termina's containers' /28, the only guest
+ *                                         that has one. Kept apart so that no other guest
+ *                                         touches an interval set, whose every change
+ *                                         copies its lookup tables
+ *   set guest_src6   ifname . ipv6_addr   exact, the IPv6 addresses the ND proxy learns on
+ *                                         a guest link, as it learns them
+ *                                         (fw_batch_guest_src6()); fe80::/64 and :: (duplicate
+ *                                         address detection), which every guest link may
+ *                                         send from, are one rule, not elements
  *   counter spoofed                       packets from a guest link with a source not its
  *                                         own, dropped in chain antispoof (priority raw,
  *                                         before conntrack: they never make a connection)
@@ -107,7 +112,8 @@ int fw_tables_replace(Fw *fw, const FwConfig *config, ErrBuf *err);
 /* Remove the daemon's table and the counters' chains; fine if they are absent. */
 int fw_tables_remove(Fw *fw, ErrBuf *err);
 
-/* The IPv4 sources a guest link may send from (anti-spoofing): a /32 per address. */
+/* The IPv4 sources a guest link may send from (anti-spoofing): addresses (/32) and
+ * prefixes. */
 #define FW_GUEST_SOURCES_MAX 2
 typedef struct FwGuestSources {
         Subnet v4[FW_GUEST_SOURCES_MAX];
@@ -138,6 +144,7 @@ typedef enum FwSet {
         FW_SET_GUEST_SOURCE,
         FW_SET_GUEST_IFS,
         FW_SET_GUEST_SRC4,
+        FW_SET_GUEST_NET4,
         FW_SET_GUEST_SRC6,
         FW_SET_UPLINKS,
         FW_SET_UPLINK_POST,
@@ -212,8 +219,8 @@ ssize_t fw_batch_to_netlink(const FwBatch *b, const bool *skip, void *buf, size_
  * @b: the batch
  * @ifname: the guest link (a bridge for ARC)
  * @mark: the mark of its new connections
- * @src: its IPv4 sources (at least one; each an aligned prefix); IPv6 link-local and ::
- *       are added by themselves
+ * @src: its IPv4 sources (at least one; each an aligned prefix: a /32 goes to guest_src4,
+ *       a shorter one to guest_net4); IPv6 link-local and :: are the antispoof chain's
  *
  * A field that does not validate makes the batch invalid.
  */

@@ -42,20 +42,14 @@ static void test_guest_add_one_address(void **state) {
         FwGuestSources src = { .v4 = { { ADDR(100, 115, 92, 130), 32 } }, .n_v4 = 1 };
         static const uint8_t name[] = { K_ARC_NS1 };
         static const uint8_t src4[] = { K_ARC_NS1, 100, 115, 92, 130 };
-        static const uint8_t fe80[] = { K_ARC_NS1, 0xfe, 0x80, 0, 0, 0, 0, 0, 0,
-                                        0, 0, 0, 0, 0, 0, 0, 0 };
-        static const uint8_t fe80_last[] = { K_ARC_NS1, 0xfe, 0x80, 0, 0, 0, 0, 0, 0,
-                                             0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-        static const uint8_t any[] = { K_ARC_NS1, 0, 0, 0, 0, 0, 0, 0, 0,
-                                       0, 0, 0, 0, 0, 0, 0, 0 };
         uint32_t mark = guest_mark(TRAFFIC_SOURCE_ARC);
 
         (void) state;
         fw_batch_guest_add(&b, "arc_ns1", mark, &src);
         assert_false(b.invalid);
-        /* guest_mark, guest_source, guest_ifs, guest_src4, and guest_src6's fe80::/64 and ::
-         * (intervals of the concatenation, each from its first address to its last). */
-        assert_int_equal(b.n_ops, 6);
+        /* guest_mark, guest_source, guest_ifs, guest_src4: nothing per guest for IPv6 (its
+         * fe80::/64 and :: are the antispoof chain's rule). */
+        assert_int_equal(b.n_ops, 4);
         for (size_t i = 0; i < b.n_ops; i++)
                 assert_int_equal(b.ops[i].type, FW_OP_ELEM_ADD);
         assert_int_equal(b.ops[0].set, FW_SET_GUEST_MARK);
@@ -70,15 +64,7 @@ static void test_guest_add_one_address(void **state) {
         assert_key(&b.ops[2].elem, name, sizeof name);
         assert_int_equal(b.ops[3].set, FW_SET_GUEST_SRC4);
         assert_key(&b.ops[3].elem, src4, sizeof src4);
-        assert_int_equal(b.ops[3].elem.key_end_len, sizeof src4); /* a /32: start = end */
-        assert_memory_equal(b.ops[3].elem.key_end, src4, sizeof src4);
-        assert_int_equal(b.ops[4].set, FW_SET_GUEST_SRC6);
-        assert_key(&b.ops[4].elem, fe80, sizeof fe80);
-        assert_int_equal(b.ops[4].elem.key_end_len, sizeof fe80_last);
-        assert_memory_equal(b.ops[4].elem.key_end, fe80_last, sizeof fe80_last);
-        assert_int_equal(b.ops[5].set, FW_SET_GUEST_SRC6);
-        assert_key(&b.ops[5].elem, any, sizeof any);
-        assert_memory_equal(b.ops[5].elem.key_end, any, sizeof any);
+        assert_int_equal(b.ops[3].elem.key_end_len, 0);
         assert_int_equal(b.n_guests, 1);
 }
 
@@ -94,12 +80,11 @@ static void test_guest_add_address_and_container_prefix(void **state) {
         (void) state;
         fw_batch_guest_add(&b, "vmtap3", guest_mark(TRAFFIC_SOURCE_CROSVM), &src);
         assert_false(b.invalid);
-        assert_int_equal(b.n_ops, 7);
+        assert_int_equal(b.n_ops, 5);
         assert_int_equal(b.ops[3].set, FW_SET_GUEST_SRC4);
         assert_key(&b.ops[3].elem, addr, sizeof addr);
-        assert_memory_equal(b.ops[3].elem.key_end, addr, sizeof addr);
         /* The /28: an interval of the concatenation, its first and last address. */
-        assert_int_equal(b.ops[4].set, FW_SET_GUEST_SRC4);
+        assert_int_equal(b.ops[4].set, FW_SET_GUEST_NET4);
         assert_key(&b.ops[4].elem, first, sizeof first);
         assert_int_equal(b.ops[4].elem.key_end_len, sizeof last);
         assert_memory_equal(b.ops[4].elem.key_end, last, sizeof last);
@@ -153,17 +138,14 @@ static void test_guest_remove_unrecorded(void **state) {
         FwBatch b = {};
 
         (void) state;
-        /* Never added (nothing recorded): its three elements keyed by the name alone and
-         * the fixed IPv6 sources, one operation each, so that a removal that finds one
-         * missing goes on without it. */
+        /* Never added (nothing recorded): its three elements keyed by the name alone, one
+         * operation each, so that a removal that finds one missing goes on without it. */
         fw_batch_guest_remove(&b, "arc_ns9");
         assert_false(b.invalid);
-        assert_int_equal(b.n_ops, 5);
+        assert_int_equal(b.n_ops, 3);
         assert_int_equal(b.ops[0].set, FW_SET_GUEST_MARK);
         assert_int_equal(b.ops[1].set, FW_SET_GUEST_SOURCE);
         assert_int_equal(b.ops[2].set, FW_SET_GUEST_IFS);
-        assert_int_equal(b.ops[3].set, FW_SET_GUEST_SRC6);
-        assert_int_equal(b.ops[4].set, FW_SET_GUEST_SRC6);
         for (size_t i = 0; i < b.n_ops; i++) {
                 assert_int_equal(b.ops[i].type, FW_OP_ELEM_DELETE);
                 assert_int_equal(b.ops[i].elem.data_len, 0);
@@ -269,7 +251,7 @@ static void test_guest_source_jump_bytes(void **state) {
         fw_batch_guest_add(&b, "vmtap3", guest_mark(TRAFFIC_SOURCE_CROSVM), &src);
         len = fw_batch_to_netlink(&b, NULL, buf, sizeof buf, 1, &n_sent);
         assert_true(len > 0);
-        assert_int_equal(n_sent, 6);
+        assert_int_equal(n_sent, 4);
         /* The second operation's message: after BATCH_BEGIN (20) and guest_mark's. */
         off = 20 + buf[20];
         assert_int_equal(buf[off + 4], 0x0c);
@@ -429,8 +411,8 @@ static void test_batch_to_netlink_skip(void **state) {
         fw_batch_guest_remove(&b, "arc_ns9");
         len = fw_batch_to_netlink(&b, skip, buf, sizeof buf, 1, &n_sent);
         assert_true(len > 0);
-        assert_int_equal(n_sent, 3);
-        /* BEGIN, guest_source's deletion (seq 2), then the two of guest_src6 */
+        assert_int_equal(n_sent, 1);
+        /* BEGIN, guest_source's deletion (seq 2), END (seq 3) */
         assert_int_equal(buf[20 + 8], 2);
         assert_memory_equal(buf + 20 + 16 + 4 + 16 + 4, "guest_source", 13);
         assert_int_equal(buf[20 + buf[20] + 8], 3);
