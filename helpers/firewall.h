@@ -160,7 +160,9 @@ typedef enum FwSet {
         _FW_SET_INVALID = -EINVAL,
 } FwSet;
 
+/* fw_op_type_to_string() - "add element", "flush chain", ...; NULL for none. */
 const char *fw_op_type_to_string(FwOpType t);
+/* fw_set_to_string() - the set's name in its table; NULL for none. */
 const char *fw_set_to_string(FwSet s);
 
 /* One operation: an element of a set (key, key end, data or jump in elem), or a chain of

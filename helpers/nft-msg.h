@@ -21,13 +21,23 @@
 #define NFT_DATA_MAX 16
 #define NFT_CHAIN_NAME_MAX 32
 
-/* Key fields, each written at @k in its register layout. Return: its length. */
-size_t nft_key_ifname(uint8_t *k, const char *name);  /* 16 */
-size_t nft_key_u32_host(uint8_t *k, uint32_t v);      /* 4: mark, uid */
-size_t nft_key_ipv4(uint8_t *k, uint32_t addr);       /* 4, addr in host order */
-size_t nft_key_ipv6(uint8_t *k, const uint8_t addr[16]); /* 16 */
-size_t nft_key_proto(uint8_t *k, uint8_t proto);      /* 4: one byte, padded */
-size_t nft_key_port(uint8_t *k, uint16_t port);       /* 4: two bytes, network order, padded */
+/*
+ * nft_key_ifname() - an interface name as a key field: IFNAMSIZ bytes, zero-padded.
+ * @k: where to write (16 bytes)
+ * @name: a valid interface name (ifname_is_valid()); longer ones are cut at 15 bytes
+ * Return: 16.
+ */
+size_t nft_key_ifname(uint8_t *k, const char *name);
+/* nft_key_u32_host() - a mark or a uid: 4 bytes, host order. Return: 4. */
+size_t nft_key_u32_host(uint8_t *k, uint32_t v);
+/* nft_key_ipv4() - an IPv4 address given in host order: 4 bytes, network order. Return: 4. */
+size_t nft_key_ipv4(uint8_t *k, uint32_t addr);
+/* nft_key_ipv6() - an IPv6 address: its 16 bytes. Return: 16. */
+size_t nft_key_ipv6(uint8_t *k, const uint8_t addr[16]);
+/* nft_key_proto() - an IP protocol number: one byte, zero-padded to 4. Return: 4. */
+size_t nft_key_proto(uint8_t *k, uint8_t proto);
+/* nft_key_port() - a port: two bytes in network order, zero-padded to 4. Return: 4. */
+size_t nft_key_port(uint8_t *k, uint16_t port);
 
 /* One element of a set or map: a key (and its end, for an interval of a concatenation),
  * and for a map its data, or for a verdict map a jump to @jump. */
@@ -48,22 +58,48 @@ typedef struct NftWriter {
         bool overflow;
 } NftWriter;
 
+/*
+ * nft_writer_init() - start writing messages into a buffer.
+ * @w: the writer
+ * @buf: the buffer, aligned for a netlink header
+ * @size: its size
+ * @first_seq: the sequence number of the first message
+ */
 void nft_writer_init(NftWriter *w, void *buf, size_t size, uint32_t first_seq);
 
-/* Each returns the sequence number of the message it appended. @family is NFPROTO_*. */
+/*
+ * The nft_put_*() below append one message each (every one but the batch's ends and the
+ * dump asks for its ack) and return its sequence number; @family is NFPROTO_*.
+ *
+ * nft_put_batch_begin() - NFNL_MSG_BATCH_BEGIN for nf_tables.
+ */
 uint32_t nft_put_batch_begin(NftWriter *w);
+/* nft_put_batch_end() - NFNL_MSG_BATCH_END: the kernel applies the batch. */
 uint32_t nft_put_batch_end(NftWriter *w);
+/*
+ * nft_put_setelem() - NFT_MSG_NEWSETELEM (NLM_F_CREATE: an element already there is fine)
+ * or NFT_MSG_DELSETELEM (key and key end only) of one element.
+ * @add: add, or delete
+ * @table: the set's table
+ * @set: the set
+ * @e: the element
+ */
 uint32_t nft_put_setelem(NftWriter *w, bool add, uint8_t family, const char *table,
                          const char *set, const NftElem *e);
-/* Add (if missing) or delete a regular chain. */
+/* nft_put_chain() - NFT_MSG_NEWCHAIN (if missing) or NFT_MSG_DELCHAIN of a regular chain. */
 uint32_t nft_put_chain(NftWriter *w, bool add, uint8_t family, const char *table,
                        const char *chain);
-/* Delete every rule of a chain. */
+/* nft_put_chain_flush() - NFT_MSG_DELRULE of a chain: every rule of it. */
 uint32_t nft_put_chain_flush(NftWriter *w, uint8_t family, const char *table, const char *chain);
-/* Append "ct mark set ct mark & @mask | @value" to a chain. */
+/*
+ * nft_put_rule_ct_mark() - NFT_MSG_NEWRULE appending "ct mark set ct mark & @mask | @value"
+ * to @chain: ct load mark into register 1, bitwise (and @mask, xor @value), ct set mark.
+ * @mask: the bits kept, host order as the mark
+ * @value: the bits set (outside @mask)
+ */
 uint32_t nft_put_rule_ct_mark(NftWriter *w, uint8_t family, const char *table, const char *chain,
                               uint32_t mask, uint32_t value);
-/* Ask for every element of a set (a dump). */
+/* nft_put_getsetelem() - NFT_MSG_GETSETELEM with NLM_F_DUMP: every element of a set. */
 uint32_t nft_put_getsetelem(NftWriter *w, uint8_t family, const char *table, const char *set);
 
 /* An element as a dump shows it: its key and, if it has one, its counter. */
