@@ -42,8 +42,9 @@
  * manager's link monitor) see, and what runs before the group existed marked links with.
  */
 #define PP_LINK_GROUP UINT32_C(0x70706c6b) /* "pplk" */
-/* The group the helper moves links into to delete them together (helpers/link.h defines
- * it too, identically, for now: the manager's link monitor filters on both). */
+/* The link group (IFLA_GROUP) the helper moves links into on their way out, to delete them
+ * together: no link of anyone else's should ever be in it. The manager's link monitor
+ * filters on both groups. */
 #define PP_DELETE_GROUP UINT32_C(0x70706e6c) /* "ppnl" */
 #define PP_LINK_ALIAS "patchpanel"
 

@@ -3,11 +3,17 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/netfilter.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
 #include <nftables/libnftables.h>
-#include <stdarg.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "firewall.h"
@@ -16,6 +22,7 @@
 #include "json.h"
 #include "log.h"
 #include "macro.h"
+#include "nft-msg.h"
 
 /* The static ruleset; per-guest, per-uplink and per-rule data live in the sets and maps.
  * Where a chain depends on the configuration, fw_tables_replace() fills it in. */
@@ -24,8 +31,9 @@ static const char table_head[] =
         "  map guest_mark { type ifname : mark; }\n"
         "  map guest_source { type ifname : verdict; }\n"
         "  set guest_ifs { type ifname; }\n"
-        "  set guest_src4 { type ifname . ipv4_addr; flags interval; }\n"
-        "  set guest_src6 { type ifname . ipv6_addr; flags interval; }\n"
+        "  set guest_src4 { type ifname . ipv4_addr; }\n"
+        "  set guest_net4 { type ifname . ipv4_addr; flags interval; }\n"
+        "  set guest_src6 { type ifname . ipv6_addr; }\n"
         "  counter spoofed { }\n"
         "  set uplinks { type ifname; }\n"
         "  map uplink_post { type ifname : verdict; }\n"
@@ -38,11 +46,15 @@ static const char table_head[] =
         "  set lockdown { type inet_proto . inet_service; }\n"
         /* A guest link accepts only its own sources; the rest is counted and dropped
          * before conntrack sees it, whatever its destination (another guest, the host,
-         * an uplink). */
+         * an uplink). Every guest link may send from fe80::/64 and from :: (duplicate
+         * address detection, RFC 4862 5.4): one rule for all, not elements per guest. */
         "  chain antispoof {\n"
         "    type filter hook prerouting priority raw; policy accept;\n"
         "    iifname != @guest_ifs accept\n"
-        "    iifname . ip saddr != @guest_src4 counter name \"spoofed\" drop\n"
+        "    iifname . ip saddr @guest_src4 accept\n"
+        "    iifname . ip saddr @guest_net4 accept\n"
+        "    meta nfproto ipv4 counter name \"spoofed\" drop\n"
+        "    ip6 saddr { fe80::/64, :: } accept\n"
         "    iifname . ip6 saddr != @guest_src6 counter name \"spoofed\" drop\n"
         "  }\n"
         /* Neighbor Discovery from a guest to an address not the host's is the ND proxy's
@@ -298,26 +310,87 @@ static void fw_guests_apply(const FwBatch *b) {
         }
 }
 
-int fw_open(struct nft_ctx **ret) {
-        struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+/* ---- the backend ------------------------------------------------------------------------- */
 
-        if (!nft)
-                return -ENOMEM;
-        /* No file is ever read: commands come only from this file's builders. */
-        nft_ctx_clear_include_paths(nft);
-        if (nft_ctx_buffer_output(nft) < 0 || nft_ctx_buffer_error(nft) < 0) {
-                nft_ctx_free(nft);
-                return -ENOMEM;
-        }
-        *ret = nft;
+/* Room for the largest batch: a message of ~200 bytes per operation. */
+#define FW_NL_SEND_SIZE (FW_BATCH_OPS_MAX * 256 + 1024)
+/* A dump's parts are at most 32 KiB (the kernel's largest for a reader this size). */
+#define FW_NL_RECV_SIZE 65536
+/* Every ack of the largest batch, with the kernel's overhead per message. */
+#define FW_NL_RCVBUF (4 << 20)
+/* How long the kernel may take to answer (it answers within the send; this is a guard). */
+#define FW_NL_TIMEOUT_MS 5000
+
+struct Fw {
+        struct nft_ctx *nft;   /* libnftables: the tables at start and stop, foreign drops */
+        int fd;                /* nfnetlink, in the namespace fw_open() ran in */
+        uint32_t seq;          /* the next message's sequence number */
+        uint8_t *send_buf;     /* FW_NL_SEND_SIZE */
+        uint8_t *recv_buf;     /* FW_NL_RECV_SIZE */
+};
+
+static int fw_nl_open(Fw *fw) {
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+        int one = 1, size = FW_NL_RCVBUF;
+
+        fw->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+        if (fw->fd < 0)
+                return -errno;
+        if (bind(fw->fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        /* Acks and errors carry only the header of the message they answer. */
+        (void) setsockopt(fw->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+        /* Room for every ack of the largest batch: the helper has CAP_NET_ADMIN. */
+        if (setsockopt(fw->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+                (void) setsockopt(fw->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        fw->seq = (uint32_t) time(NULL);
         return 0;
 }
 
-void fw_close(struct nft_ctx *nft) {
-        if (nft)
-                nft_ctx_free(nft);
-        fw_guests_clear(/* release= */ true);
+int fw_open(Fw **ret) {
+        _cleanup_free_ Fw *fw = calloc(1, sizeof *fw);
+        int r;
+
+        if (!fw)
+                return -ENOMEM;
+        fw->fd = -EBADF;
+        fw->send_buf = malloc(FW_NL_SEND_SIZE);
+        fw->recv_buf = malloc(FW_NL_RECV_SIZE);
+        fw->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!fw->send_buf || !fw->recv_buf || !fw->nft) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        /* No file is ever read: commands come only from this file's builders. */
+        nft_ctx_clear_include_paths(fw->nft);
+        if (nft_ctx_buffer_output(fw->nft) < 0 || nft_ctx_buffer_error(fw->nft) < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = fw_nl_open(fw);
+        if (r < 0)
+                goto fail;
+        *ret = TAKE_PTR(fw);
+        return 0;
+fail:
+        fw_close(TAKE_PTR(fw));
+        return r;
 }
+
+void fw_close(Fw *fw) {
+        fw_guests_clear(/* release= */ true);
+        if (!fw)
+                return;
+        if (fw->nft)
+                nft_ctx_free(fw->nft);
+        if (fw->fd >= 0)
+                close(fw->fd);
+        free(fw->send_buf);
+        free(fw->recv_buf);
+        free(fw);
+}
+
+/* ---- libnftables: the tables at start and stop ------------------------------------------ */
 
 /* Run one batch; on failure the first line of nft's error text goes into err, and
  * *ret_missing (if given) says whether it failed only because an object was not there.
@@ -406,7 +479,8 @@ static char *fw_tables_text(const FwConfig *config, bool reset_counters) {
         return text;
 }
 
-int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err) {
+int fw_tables_replace(Fw *fw, const FwConfig *config, ErrBuf *err) {
+        struct nft_ctx *nft = fw->nft;
         const SourceMap *map = &config->uid_sources;
         _cleanup_free_ char *text = NULL, *retry = NULL;
         int r;
@@ -457,7 +531,8 @@ static int fw_run_removal(struct nft_ctx *nft, const char *cmds, const char *wha
         return r;
 }
 
-int fw_tables_remove(struct nft_ctx *nft, ErrBuf *err) {
+int fw_tables_remove(Fw *fw, ErrBuf *err) {
+        struct nft_ctx *nft = fw->nft;
         int r = fw_run(nft, "add table inet " FW_TABLE "\ndelete table inet " FW_TABLE "\n",
                        "remove the tables", err);
         int k = fw_run_removal(nft, acct_removal, "remove the counters' chains", r < 0 ? NULL : err);
@@ -466,24 +541,121 @@ int fw_tables_remove(struct nft_ctx *nft, ErrBuf *err) {
         return r < 0 ? r : k;
 }
 
-_printf_(2, 3) static void fw_batch_append(FwBatch *b, const char *format, ...) {
-        va_list ap;
-        int n;
+/* ---- batches: typed operations ----------------------------------------------------------- */
 
-        if (b->invalid)
-                return;
-        va_start(ap, format);
-        n = vsnprintf(b->buf + b->len, sizeof b->buf - b->len, format, ap);
-        va_end(ap);
-        if (n < 0 || (size_t) n >= sizeof b->buf - b->len) {
-                b->invalid = true;
-                return;
-        }
-        b->len += (size_t) n;
+/* The sets and maps a batch may change, with their layouts, as the tables define them. */
+static const struct {
+        const char *table, *name;
+        uint8_t key_len;   /* bytes, in the register layout */
+        uint8_t data_len;  /* a map's value; 0: none */
+        bool verdict;      /* a verdict map (jump) */
+        bool interval;     /* elements have a key end */
+} fw_sets[_FW_SET_MAX] = {
+        [FW_SET_GUEST_MARK] = { FW_TABLE, "guest_mark", 16, 4 },
+        [FW_SET_GUEST_SOURCE] = { FW_TABLE, "guest_source", 16, 0, .verdict = true },
+        [FW_SET_GUEST_IFS] = { FW_TABLE, "guest_ifs", 16, 0 },
+        [FW_SET_GUEST_SRC4] = { FW_TABLE, "guest_src4", 16 + 4, 0 },
+        [FW_SET_GUEST_NET4] = { FW_TABLE, "guest_net4", 16 + 4, 0, .interval = true },
+        [FW_SET_GUEST_SRC6] = { FW_TABLE, "guest_src6", 16 + 16, 0 },
+        [FW_SET_UPLINKS] = { FW_TABLE, "uplinks", 16, 0 },
+        [FW_SET_UPLINK_POST] = { FW_TABLE, "uplink_post", 16, 0, .verdict = true },
+        [FW_SET_ARC_DNAT] = { FW_TABLE, "arc_dnat", 16, 4 },
+        [FW_SET_ACCESS] = { FW_TABLE, "access", 16 + 4 + 4, 0 },
+        [FW_SET_ACCESS_ANY] = { FW_TABLE, "access_any", 4 + 4, 0 },
+        [FW_SET_PORT_FWD] = { FW_TABLE, "port_fwd", 16 + 4 + 4, 8 },
+        [FW_SET_PORT_FWD_IP] = { FW_TABLE, "port_fwd_ip", 16 + 4 + 4 + 4, 8 },
+        [FW_SET_LOCKDOWN] = { FW_TABLE, "lockdown", 4 + 4, 0 },
+        [FW_SET_ADB_SIDELOAD] = { FW_TABLE, "adb_sideload", 16, 0 },
+        [FW_SET_ACCT_UPLINKS] = { FW_ACCT_TABLE, "uplinks", 16, 0 },
+};
+
+const char *fw_set_to_string(FwSet s) {
+        return s >= 0 && s < _FW_SET_MAX ? fw_sets[s].name : NULL;
 }
 
-/* Every name that reaches a command goes through here: quoted, and from a charset that
- * cannot end the quote. */
+static const char *const fw_op_type_table[_FW_OP_TYPE_MAX] = {
+        [FW_OP_ELEM_ADD] = "add element",
+        [FW_OP_ELEM_DELETE] = "delete element",
+        [FW_OP_CHAIN_ADD] = "add chain",
+        [FW_OP_CHAIN_FLUSH] = "flush chain",
+        [FW_OP_CHAIN_DELETE] = "delete chain",
+        [FW_OP_RULE_CT_MARK] = "add rule",
+};
+
+const char *fw_op_type_to_string(FwOpType t) {
+        return t >= 0 && t < _FW_OP_TYPE_MAX ? fw_op_type_table[t] : NULL;
+}
+
+/* "add element to uplinks of patchpanel_acct", "flush chain uplink_3": what the kernel
+ * refused, for the error text. */
+static void fw_op_describe(const FwOp *op, char *buf, size_t size) {
+        const char *verb = fw_op_type_to_string(op->type);
+
+        if (op->type == FW_OP_ELEM_ADD || op->type == FW_OP_ELEM_DELETE)
+                snprintf(buf, size, "%s %s %s of %s", verb,
+                         op->type == FW_OP_ELEM_ADD ? "to" : "from", fw_sets[op->set].name,
+                         fw_sets[op->set].table);
+        else
+                snprintf(buf, size, "%s %s", verb, op->chain);
+}
+
+/* A new operation at the end of the batch, or NULL (and the batch invalid) when full. */
+static FwOp *fw_batch_op(FwBatch *b, FwOpType type) {
+        FwOp *op;
+
+        if (b->invalid)
+                return NULL;
+        if (b->n_ops >= ELEMENTSOF(b->ops)) {
+                b->invalid = true;
+                return NULL;
+        }
+        op = &b->ops[b->n_ops++];
+        memset(op, 0, sizeof *op);
+        op->type = type;
+        return op;
+}
+
+/* An element operation; its key is filled in by the caller with the fw_key_*() below. */
+static NftElem *fw_batch_elem(FwBatch *b, bool add, FwSet set) {
+        FwOp *op = fw_batch_op(b, add ? FW_OP_ELEM_ADD : FW_OP_ELEM_DELETE);
+
+        if (!op)
+                return NULL;
+        op->set = set;
+        return &op->elem;
+}
+
+static void fw_key_ifname(NftElem *e, const char *name) {
+        e->key_len = (uint8_t) (e->key_len + nft_key_ifname(e->key + e->key_len, name));
+}
+
+static void fw_key_ipv4(NftElem *e, uint32_t addr) {
+        e->key_len = (uint8_t) (e->key_len + nft_key_ipv4(e->key + e->key_len, addr));
+}
+
+static void fw_key_ipv6(NftElem *e, const uint8_t addr[16]) {
+        e->key_len = (uint8_t) (e->key_len + nft_key_ipv6(e->key + e->key_len, addr));
+}
+
+static void fw_key_proto(NftElem *e, uint8_t proto) {
+        e->key_len = (uint8_t) (e->key_len + nft_key_proto(e->key + e->key_len, proto));
+}
+
+static void fw_key_port(NftElem *e, uint16_t port) {
+        e->key_len = (uint8_t) (e->key_len + nft_key_port(e->key + e->key_len, port));
+}
+
+static void fw_chain_op(FwBatch *b, FwOpType type, int ifindex, uint32_t value) {
+        FwOp *op = fw_batch_op(b, type);
+
+        if (!op)
+                return;
+        snprintf(op->chain, sizeof op->chain, "uplink_%d", ifindex);
+        op->value = value;
+}
+
+/* Every name that reaches a key goes through here: an interface name, so that it fits
+ * the key (IFNAMSIZ with its NUL) and names what it should. */
 static bool fw_batch_name_ok(FwBatch *b, const char *ifname) {
         if (!ifname_is_valid(ifname))
                 b->invalid = true;
@@ -506,14 +678,38 @@ static void fw_batch_note_guest(FwBatch *b, const char *ifname, bool add,
         b->n_guests++;
 }
 
-/* The IPv6 sources every guest link has: link-local, and :: for duplicate address
- * detection (RFC 4862 5.4). */
-static const char *const guest_src6_fixed[] = { "fe80::/64", "::" };
+/* One IPv4 source of a guest link: a /32 in the exact set, a prefix in the interval one
+ * (from its first address to its last). */
+static void fw_batch_guest_src4(FwBatch *b, bool add, const char *ifname, const Subnet *p) {
+        NftElem *e = fw_batch_elem(b, add, p->prefix_len == 32 ? FW_SET_GUEST_SRC4
+                                                                : FW_SET_GUEST_NET4);
+
+        if (!e)
+                return;
+        fw_key_ifname(e, ifname);
+        fw_key_ipv4(e, p->base);
+        if (p->prefix_len == 32)
+                return;
+        e->key_end_len = (uint8_t) nft_key_ifname(e->key_end, ifname);
+        e->key_end_len = (uint8_t) (e->key_end_len +
+                                    nft_key_ipv4(e->key_end + e->key_end_len,
+                                                 p->base | ~ipv4_netmask(p->prefix_len)));
+}
+
+static void fw_batch_guest_src6_elem(FwBatch *b, bool add, const char *ifname,
+                                     const struct in6_addr *a) {
+        NftElem *e = fw_batch_elem(b, add, FW_SET_GUEST_SRC6);
+
+        if (!e)
+                return;
+        fw_key_ifname(e, ifname);
+        fw_key_ipv6(e, a->s6_addr);
+}
 
 void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark,
                         const FwGuestSources *src) {
         const char *source = traffic_source_to_string(fwmark_get_source(mark));
-        char a[IPV4_STRLEN];
+        NftElem *e;
 
         if (!fw_batch_name_ok(b, ifname))
                 return;
@@ -530,50 +726,46 @@ void fw_batch_guest_add(FwBatch *b, const char *ifname, uint32_t mark,
                         return;
                 }
         }
-        fw_batch_append(b, "add element inet %s guest_mark { \"%s\" : 0x%08x }\n"
-                           "add element inet %s guest_source { \"%s\" : jump source_%s }\n"
-                           "add element inet %s guest_ifs { \"%s\" }\n",
-                        FW_TABLE, ifname, mark, FW_TABLE, ifname, source, FW_TABLE, ifname);
+        e = fw_batch_elem(b, /* add= */ true, FW_SET_GUEST_MARK);
+        if (e) {
+                fw_key_ifname(e, ifname);
+                e->data_len = (uint8_t) nft_key_u32_host(e->data, mark);
+        }
+        e = fw_batch_elem(b, /* add= */ true, FW_SET_GUEST_SOURCE);
+        if (e) {
+                fw_key_ifname(e, ifname);
+                snprintf(e->jump, sizeof e->jump, "source_%s", source);
+        }
+        e = fw_batch_elem(b, /* add= */ true, FW_SET_GUEST_IFS);
+        if (e)
+                fw_key_ifname(e, ifname);
         for (size_t i = 0; i < src->n_v4; i++)
-                fw_batch_append(b, "add element inet %s guest_src4 { \"%s\" . %s/%u }\n",
-                                FW_TABLE, ifname, ipv4_to_string(src->v4[i].base, a),
-                                src->v4[i].prefix_len);
-        for (size_t i = 0; i < ELEMENTSOF(guest_src6_fixed); i++)
-                fw_batch_append(b, "add element inet %s guest_src6 { \"%s\" . %s }\n", FW_TABLE,
-                                ifname, guest_src6_fixed[i]);
+                fw_batch_guest_src4(b, /* add= */ true, ifname, &src->v4[i]);
         fw_batch_note_guest(b, ifname, /* add= */ true, src);
 }
 
 void fw_batch_guest_remove(FwBatch *b, const char *ifname) {
+        static const FwSet sets[] = { FW_SET_GUEST_MARK, FW_SET_GUEST_SOURCE, FW_SET_GUEST_IFS };
         const FwGuestRecord *g;
-        char a[IPV4_STRLEN];
 
         if (!fw_batch_name_ok(b, ifname))
                 return;
-        /* One element a line: a removal that finds one missing goes on line by line. */
-        fw_batch_append(b, "delete element inet %s guest_mark { \"%s\" }\n"
-                           "delete element inet %s guest_source { \"%s\" }\n"
-                           "delete element inet %s guest_ifs { \"%s\" }\n",
-                        FW_TABLE, ifname, FW_TABLE, ifname, FW_TABLE, ifname);
+        /* One element a message: a removal that finds one missing goes on without it. */
+        for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
+                NftElem *e = fw_batch_elem(b, /* add= */ false, sets[i]);
+                if (e)
+                        fw_key_ifname(e, ifname);
+        }
         g = fw_guests_find(ifname);
         for (size_t i = 0; g && i < g->src.n_v4; i++)
-                fw_batch_append(b, "delete element inet %s guest_src4 { \"%s\" . %s/%u }\n",
-                                FW_TABLE, ifname, ipv4_to_string(g->src.v4[i].base, a),
-                                g->src.v4[i].prefix_len);
-        for (size_t i = 0; i < ELEMENTSOF(guest_src6_fixed); i++)
-                fw_batch_append(b, "delete element inet %s guest_src6 { \"%s\" . %s }\n",
-                                FW_TABLE, ifname, guest_src6_fixed[i]);
-        for (size_t i = 0; g && i < g->n_src6; i++) {
-                char a6[INET6_ADDRSTRLEN];
-                fw_batch_append(b, "delete element inet %s guest_src6 { \"%s\" . %s }\n",
-                                FW_TABLE, ifname, inet_ntop(AF_INET6, &g->src6[i], a6, sizeof a6));
-        }
+                fw_batch_guest_src4(b, /* add= */ false, ifname, &g->src.v4[i]);
+        for (size_t i = 0; g && i < g->n_src6; i++)
+                fw_batch_guest_src6_elem(b, /* add= */ false, ifname, &g->src6[i]);
         fw_batch_note_guest(b, ifname, /* add= */ false, NULL);
 }
 
 void fw_batch_guest_src6(FwBatch *b, const char *ifname, const struct in6_addr *addr, bool add) {
         const FwGuestRecord *g;
-        char a6[INET6_ADDRSTRLEN];
 
         if (!fw_batch_name_ok(b, ifname))
                 return;
@@ -583,9 +775,7 @@ void fw_batch_guest_src6(FwBatch *b, const char *ifname, const struct in6_addr *
                 b->invalid = true;
                 return;
         }
-        fw_batch_append(b, "%s element inet %s guest_src6 { \"%s\" . %s }\n",
-                        add ? "add" : "delete", FW_TABLE, ifname,
-                        inet_ntop(AF_INET6, addr, a6, sizeof a6));
+        fw_batch_guest_src6_elem(b, add, ifname, addr);
         if (b->invalid)
                 return;
         snprintf(b->src6[b->n_src6].ifname, sizeof b->src6[0].ifname, "%s", ifname);
@@ -594,20 +784,30 @@ void fw_batch_guest_src6(FwBatch *b, const char *ifname, const struct in6_addr *
         b->n_src6++;
 }
 
+/* An element keyed by an interface name alone, added or deleted. */
+static NftElem *fw_batch_ifname_elem(FwBatch *b, bool add, FwSet set, const char *ifname) {
+        NftElem *e = fw_batch_elem(b, add, set);
+
+        if (e)
+                fw_key_ifname(e, ifname);
+        return e;
+}
+
 void fw_batch_uplink_add(FwBatch *b, const char *ifname, int ifindex, uint32_t tag) {
+        NftElem *e;
+
         if (!fw_batch_name_ok(b, ifname) || ifindex <= 0) {
                 b->invalid = true;
                 return;
         }
-        fw_batch_append(b, "add chain inet %s uplink_%d\n"
-                           "flush chain inet %s uplink_%d\n"
-                           "add rule inet %s uplink_%d ct mark set ct mark & 0x0000ffff | 0x%08x\n"
-                           "add element inet %s uplink_post { \"%s\" : jump uplink_%d }\n"
-                           "add element inet %s uplinks { \"%s\" }\n"
-                           "add element inet %s uplinks { \"%s\" }\n",
-                        FW_TABLE, ifindex, FW_TABLE, ifindex, FW_TABLE, ifindex,
-                        tag & FWMARK_ROUTING_MASK, FW_TABLE, ifname, ifindex, FW_TABLE, ifname,
-                        FW_ACCT_TABLE, ifname);
+        fw_chain_op(b, FW_OP_CHAIN_ADD, ifindex, 0);
+        fw_chain_op(b, FW_OP_CHAIN_FLUSH, ifindex, 0);
+        fw_chain_op(b, FW_OP_RULE_CT_MARK, ifindex, tag & FWMARK_ROUTING_MASK);
+        e = fw_batch_ifname_elem(b, /* add= */ true, FW_SET_UPLINK_POST, ifname);
+        if (e)
+                snprintf(e->jump, sizeof e->jump, "uplink_%d", ifindex);
+        fw_batch_ifname_elem(b, /* add= */ true, FW_SET_UPLINKS, ifname);
+        fw_batch_ifname_elem(b, /* add= */ true, FW_SET_ACCT_UPLINKS, ifname);
 }
 
 void fw_batch_uplink_remove(FwBatch *b, const char *ifname, int ifindex) {
@@ -616,35 +816,33 @@ void fw_batch_uplink_remove(FwBatch *b, const char *ifname, int ifindex) {
                 return;
         }
         /* A chain goes only once empty and no longer jumped to. */
-        fw_batch_append(b, "delete element inet %s uplink_post { \"%s\" }\n"
-                           "flush chain inet %s uplink_%d\n"
-                           "delete chain inet %s uplink_%d\n"
-                           "delete element inet %s uplinks { \"%s\" }\n"
-                           "delete element inet %s uplinks { \"%s\" }\n",
-                        FW_TABLE, ifname, FW_TABLE, ifindex, FW_TABLE, ifindex, FW_TABLE, ifname,
-                        FW_ACCT_TABLE, ifname);
+        fw_batch_ifname_elem(b, /* add= */ false, FW_SET_UPLINK_POST, ifname);
+        fw_chain_op(b, FW_OP_CHAIN_FLUSH, ifindex, 0);
+        fw_chain_op(b, FW_OP_CHAIN_DELETE, ifindex, 0);
+        fw_batch_ifname_elem(b, /* add= */ false, FW_SET_UPLINKS, ifname);
+        fw_batch_ifname_elem(b, /* add= */ false, FW_SET_ACCT_UPLINKS, ifname);
 }
 
 void fw_batch_arc_dnat_add(FwBatch *b, const char *uplink, uint32_t addr) {
-        char a[IPV4_STRLEN];
+        NftElem *e;
 
         if (!fw_batch_name_ok(b, uplink))
                 return;
-        fw_batch_append(b, "add element inet %s arc_dnat { \"%s\" : %s }\n", FW_TABLE, uplink,
-                        ipv4_to_string(addr, a));
+        e = fw_batch_ifname_elem(b, /* add= */ true, FW_SET_ARC_DNAT, uplink);
+        if (e)
+                e->data_len = (uint8_t) nft_key_ipv4(e->data, addr);
 }
 
 void fw_batch_arc_dnat_remove(FwBatch *b, const char *uplink) {
         if (!fw_batch_name_ok(b, uplink))
                 return;
-        fw_batch_append(b, "delete element inet %s arc_dnat { \"%s\" }\n", FW_TABLE, uplink);
+        fw_batch_ifname_elem(b, /* add= */ false, FW_SET_ARC_DNAT, uplink);
 }
 
 void fw_batch_adb_sideload(FwBatch *b, const char *tap, bool enable) {
         if (!fw_batch_name_ok(b, tap))
                 return;
-        fw_batch_append(b, "%s element inet %s adb_sideload { \"%s\" }\n",
-                        enable ? "add" : "delete", FW_TABLE, tap);
+        fw_batch_ifname_elem(b, enable, FW_SET_ADB_SIDELOAD, tap);
 }
 
 int fw_guest_sources(const char *ifname, FwGuestSources *ret) {
@@ -658,80 +856,446 @@ int fw_guest_sources(const char *ifname, FwGuestSources *ret) {
 
 void fw_batch_port_rule(FwBatch *b, const PortRule *rule, bool create) {
         const PortRuleKey *k = &rule->key;
-        const char *verb = create ? "add" : "delete";
-        const char *proto = k->proto == PORT_PROTO_TCP ? "tcp" : "udp";
-        char in[IPV4_STRLEN], out[IPV4_STRLEN], value[48] = "";
+        uint8_t proto;
+        NftElem *e;
 
         if (k->proto != PORT_PROTO_TCP && k->proto != PORT_PROTO_UDP) {
                 b->invalid = true;
                 return;
         }
+        proto = k->proto == PORT_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP;
         switch (k->type) {
         case PORT_RULE_ACCESS:
                 if (!k->ifname[0]) {
-                        fw_batch_append(b, "%s element inet %s access_any { %s . %u }\n", verb,
-                                        FW_TABLE, proto, k->port);
-                        return;
+                        e = fw_batch_elem(b, create, FW_SET_ACCESS_ANY);
+                } else {
+                        if (!fw_batch_name_ok(b, k->ifname))
+                                return;
+                        e = fw_batch_elem(b, create, FW_SET_ACCESS);
+                        if (e)
+                                fw_key_ifname(e, k->ifname);
                 }
-                if (!fw_batch_name_ok(b, k->ifname))
-                        return;
-                fw_batch_append(b, "%s element inet %s access { \"%s\" . %s . %u }\n", verb,
-                                FW_TABLE, k->ifname, proto, k->port);
+                if (e) {
+                        fw_key_proto(e, proto);
+                        fw_key_port(e, k->port);
+                }
                 return;
         case PORT_RULE_LOCKDOWN:
-                fw_batch_append(b, "%s element inet %s lockdown { %s . %u }\n", verb, FW_TABLE,
-                                proto, k->port);
+                e = fw_batch_elem(b, create, FW_SET_LOCKDOWN);
+                if (e) {
+                        fw_key_proto(e, proto);
+                        fw_key_port(e, k->port);
+                }
                 return;
         case PORT_RULE_FORWARDING:
                 if (!fw_batch_name_ok(b, k->ifname))
                         return;
-                if (create)
-                        snprintf(value, sizeof value, " : %s . %u",
-                                 ipv4_to_string(rule->dst_ip, out), rule->dst_port);
+                e = fw_batch_elem(b, create, k->input_dst_ip ? FW_SET_PORT_FWD_IP : FW_SET_PORT_FWD);
+                if (!e)
+                        return;
+                fw_key_ifname(e, k->ifname);
+                fw_key_proto(e, proto);
                 if (k->input_dst_ip)
-                        fw_batch_append(b, "%s element inet %s port_fwd_ip { \"%s\" . %s . %s . %u%s }\n",
-                                        verb, FW_TABLE, k->ifname, proto,
-                                        ipv4_to_string(k->input_dst_ip, in), k->port, value);
-                else
-                        fw_batch_append(b, "%s element inet %s port_fwd { \"%s\" . %s . %u%s }\n",
-                                        verb, FW_TABLE, k->ifname, proto, k->port, value);
+                        fw_key_ipv4(e, k->input_dst_ip);
+                fw_key_port(e, k->port);
+                if (create) {
+                        e->data_len = (uint8_t) nft_key_ipv4(e->data, rule->dst_ip);
+                        e->data_len = (uint8_t) (e->data_len +
+                                                 nft_key_port(e->data + e->data_len, rule->dst_port));
+                }
                 return;
         default:
                 b->invalid = true;
         }
 }
 
-int fw_batch_commit(struct nft_ctx *nft, const FwBatch *b, const char *what, ErrBuf *err) {
+/* ---- batches: to the kernel -------------------------------------------------------------- */
+
+/* An operation fits its set's layout (a builder's slip is caught before the kernel). */
+static bool fw_op_is_valid(const FwOp *op) {
+        bool add = op->type == FW_OP_ELEM_ADD;
+
+        if (op->type < 0 || op->type >= _FW_OP_TYPE_MAX)
+                return false;
+        if (op->type != FW_OP_ELEM_ADD && op->type != FW_OP_ELEM_DELETE)
+                return op->chain[0] != '\0' && memchr(op->chain, '\0', sizeof op->chain);
+        if (op->set < 0 || op->set >= _FW_SET_MAX)
+                return false;
+        return op->elem.key_len == fw_sets[op->set].key_len &&
+               op->elem.key_end_len == (fw_sets[op->set].interval ? op->elem.key_len : 0) &&
+               op->elem.data_len == (add ? fw_sets[op->set].data_len : 0) &&
+               (op->elem.jump[0] != '\0') == (add && fw_sets[op->set].verdict) &&
+               memchr(op->elem.jump, '\0', sizeof op->elem.jump);
+}
+
+static void fw_op_put(NftWriter *w, const FwOp *op) {
+        switch (op->type) {
+        case FW_OP_ELEM_ADD:
+        case FW_OP_ELEM_DELETE:
+                nft_put_setelem(w, op->type == FW_OP_ELEM_ADD, NFPROTO_INET, fw_sets[op->set].table,
+                                fw_sets[op->set].name, &op->elem);
+                return;
+        case FW_OP_CHAIN_ADD:
+        case FW_OP_CHAIN_DELETE:
+                nft_put_chain(w, op->type == FW_OP_CHAIN_ADD, NFPROTO_INET, FW_TABLE, op->chain);
+                return;
+        case FW_OP_CHAIN_FLUSH:
+                nft_put_chain_flush(w, NFPROTO_INET, FW_TABLE, op->chain);
+                return;
+        case FW_OP_RULE_CT_MARK:
+                nft_put_rule_ct_mark(w, NFPROTO_INET, FW_TABLE, op->chain, ~FWMARK_ROUTING_MASK,
+                                     op->value);
+                return;
+        default:
+                w->overflow = true; /* unreachable: fw_op_is_valid() came first */
+        }
+}
+
+ssize_t fw_batch_to_netlink(const FwBatch *b, const bool *skip, void *buf, size_t size,
+                            uint32_t first_seq, size_t *ret_n_sent) {
+        NftWriter w;
+        size_t n = 0;
+
+        if (b->invalid || b->n_ops > ELEMENTSOF(b->ops))
+                return -EINVAL;
+        for (size_t i = 0; i < b->n_ops; i++)
+                if (!fw_op_is_valid(&b->ops[i]))
+                        return -EINVAL;
+        nft_writer_init(&w, buf, size, first_seq);
+        nft_put_batch_begin(&w);
+        for (size_t i = 0; i < b->n_ops; i++) {
+                if (skip && skip[i])
+                        continue;
+                fw_op_put(&w, &b->ops[i]);
+                n++;
+        }
+        nft_put_batch_end(&w);
+        if (w.overflow)
+                return -ENOBUFS;
+        *ret_n_sent = n;
+        return (ssize_t) w.len;
+}
+
+/* Wait until the socket is readable, or FW_NL_TIMEOUT_MS. */
+static int fw_nl_wait(Fw *fw) {
+        struct pollfd p = { .fd = fw->fd, .events = POLLIN };
+        int r = poll(&p, 1, FW_NL_TIMEOUT_MS);
+
+        if (r < 0)
+                return errno == EINTR ? 0 : -errno;
+        return r == 0 ? -ETIMEDOUT : 0;
+}
+
+/* One datagram from the kernel into recv_buf. Return: its length, or a negative errno. */
+static ssize_t fw_nl_recv(Fw *fw) {
+        for (;;) {
+                ssize_t n = recv(fw->fd, fw->recv_buf, FW_NL_RECV_SIZE, MSG_DONTWAIT | MSG_TRUNC);
+                int r;
+
+                if (n > FW_NL_RECV_SIZE)
+                        return -EMSGSIZE;
+                if (n >= 0)
+                        return n;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = fw_nl_wait(fw);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/* sendmsg(), as every other netlink request of the helper's: the crash tests kill it at
+ * its nth sendmsg() (test_crash_links.py), the nftables batch included. */
+static int fw_nl_send(Fw *fw, const void *buf, size_t len) {
+        struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr msg = { .msg_name = &kernel, .msg_namelen = sizeof kernel,
+                              .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n = sendmsg(fw->fd, &msg, 0);
+
+        if (n < 0)
+                return -errno;
+        return (size_t) n == len ? 0 : -EMSGSIZE;
+}
+
+/*
+ * Send a batch (without the operations in @skip) and wait for every answer: @errs[i] is
+ * the kernel's answer to operation i (0: done, or a negative errno; the kernel applies all
+ * or nothing, so one refusal means none was applied). Return: 0 once every operation sent
+ * is answered, or a negative errno when the exchange itself failed, or when the kernel
+ * refused the whole batch (then in @ret_whole).
+ */
+static int fw_nl_batch(Fw *fw, const FwBatch *b, const bool *skip, int *errs, int *ret_whole) {
+        size_t n_sent, answered = 0, index[FW_BATCH_OPS_MAX];
+        uint32_t first = fw->seq;
+        ssize_t len = fw_batch_to_netlink(b, skip, fw->send_buf, FW_NL_SEND_SIZE, first, &n_sent);
         int r;
+
+        *ret_whole = 0;
+        if (len < 0)
+                return (int) len;
+        fw->seq += (uint32_t) n_sent + 2;
+        for (size_t i = 0, k = 0; i < b->n_ops; i++) {
+                errs[i] = 0;
+                if (!skip || !skip[i])
+                        index[k++] = i;
+        }
+        if (n_sent == 0)
+                return 0;
+        r = fw_nl_send(fw, fw->send_buf, (size_t) len);
+        if (r < 0)
+                return r;
+
+        /* The kernel answers within the send (each message's ack or error, in order, then
+         * nothing more); an error for BATCH_BEGIN or BATCH_END is about the whole batch. */
+        while (answered < n_sent) {
+                ssize_t n = fw_nl_recv(fw);
+                size_t left;
+
+                if (n < 0)
+                        return (int) n;
+                left = (size_t) n;
+                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) fw->recv_buf;
+                     left >= sizeof *nlh && nlh->nlmsg_len >= sizeof *nlh && nlh->nlmsg_len <= left;
+                     left -= NLMSG_ALIGN(nlh->nlmsg_len) < left ? NLMSG_ALIGN(nlh->nlmsg_len) : left,
+                     nlh = (const struct nlmsghdr *) ((const uint8_t *) nlh + NLMSG_ALIGN(nlh->nlmsg_len))) {
+                        uint32_t k = nlh->nlmsg_seq - first;
+                        const struct nlmsgerr *e = NLMSG_DATA(nlh);
+
+                        if (k > n_sent + 1 || nlh->nlmsg_type != NLMSG_ERROR ||
+                            nlh->nlmsg_len < NLMSG_LENGTH(sizeof e->error))
+                                continue; /* not an answer to this batch */
+                        if (k == 0 || k == n_sent + 1) {
+                                *ret_whole = e->error < 0 ? e->error : -EPROTO;
+                                return *ret_whole;
+                        }
+                        errs[index[k - 1]] = e->error;
+                        answered++;
+                }
+        }
+        return 0;
+}
+
+static int fw_nl_batch_error(ErrBuf *err, const char *what, int r, int whole) {
+        if (whole < 0)
+                return errbuf_set(err, -EIO, "nftables refused to %s: %s", what, strerror(-whole));
+        return errbuf_set(err, r, "cannot %s: nfnetlink: %s", what, strerror(-r));
+}
+
+int fw_batch_commit(Fw *fw, const FwBatch *b, const char *what, ErrBuf *err) {
+        int errs[FW_BATCH_OPS_MAX], whole, r;
 
         if (b->invalid)
                 return errbuf_set(err, -EINVAL, "cannot %s: invalid field", what);
-        if (b->len == 0)
+        if (b->n_ops == 0)
                 return 0;
         /* Without its record a guest's sources could not be removed: room first. */
         if (fw_guests_reserve(b->n_guests) < 0)
                 return errbuf_set(err, -ENOMEM, "cannot %s: out of memory", what);
-        r = fw_run(nft, b->buf, what, err);
+        r = fw_nl_batch(fw, b, NULL, errs, &whole);
         if (r < 0)
-                return r;
+                return fw_nl_batch_error(err, what, r, whole);
+        for (size_t i = 0; i < b->n_ops; i++)
+                if (errs[i] < 0) {
+                        char op[96];
+                        fw_op_describe(&b->ops[i], op, sizeof op);
+                        return errbuf_set(err, -EIO, "nftables refused to %s: %s: %s", what, op,
+                                          strerror(-errs[i]));
+                }
         fw_guests_apply(b);
         return 0;
 }
 
-int fw_batch_commit_removal(struct nft_ctx *nft, const FwBatch *b, const char *what,
-                            ErrBuf *err) {
-        int r;
+int fw_batch_commit_removal(Fw *fw, const FwBatch *b, const char *what, ErrBuf *err) {
+        bool skip[FW_BATCH_OPS_MAX] = {};
+        int errs[FW_BATCH_OPS_MAX], whole, r = 0;
 
         if (b->invalid)
                 return errbuf_set(err, -EINVAL, "cannot %s: invalid field", what);
-        r = fw_run_removal(nft, b->buf, what, err);
+        /* All or nothing: when something is already gone, the kernel applies none of it.
+         * Each round leaves out what was refused (missing is fine, the first other refusal
+         * is returned) and sends the rest again, until the kernel takes all it is sent. */
+        for (size_t round = 0; round <= b->n_ops; round++) {
+                bool refused = false;
+                int k = fw_nl_batch(fw, b, skip, errs, &whole);
+
+                if (k < 0)
+                        return r < 0 ? r : fw_nl_batch_error(err, what, k, whole);
+                for (size_t i = 0; i < b->n_ops; i++) {
+                        if (skip[i] || errs[i] == 0)
+                                continue;
+                        skip[i] = refused = true;
+                        if (errs[i] != -ENOENT && r == 0) {
+                                char op[96];
+                                fw_op_describe(&b->ops[i], op, sizeof op);
+                                r = errbuf_set(err, -EIO, "nftables refused to %s: %s: %s", what,
+                                               op, strerror(-errs[i]));
+                        }
+                }
+                if (!refused)
+                        break;
+        }
         /* Kept when something may remain, to be removed by a later try. */
         if (r >= 0)
                 fw_guests_apply(b);
         return r;
 }
 
-/* ---- reading the ruleset ----------------------------------------------------------------- */
+/* ---- the counters ------------------------------------------------------------------------ */
+
+/* Every element of one set, through fn. Return: 0, or a negative errno; *ret_interrupted
+ * when the ruleset changed during the dump (the kernel's NLM_F_DUMP_INTR). */
+static int fw_nl_dump_set(Fw *fw, const char *table, const char *set, nft_elem_fn fn,
+                          void *userdata, bool *ret_interrupted) {
+        uint8_t req[256] __attribute__((aligned(NLMSG_ALIGNTO)));
+        uint32_t seq;
+        NftWriter w;
+        int r;
+
+        *ret_interrupted = false;
+        nft_writer_init(&w, req, sizeof req, fw->seq++);
+        seq = nft_put_getsetelem(&w, NFPROTO_INET, table, set);
+        if (w.overflow)
+                return -ENOBUFS;
+        r = fw_nl_send(fw, req, w.len);
+        if (r < 0)
+                return r;
+        for (;;) {
+                ssize_t n = fw_nl_recv(fw);
+                size_t left;
+
+                if (n < 0)
+                        return (int) n;
+                left = (size_t) n;
+                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) fw->recv_buf;
+                     left >= sizeof *nlh && nlh->nlmsg_len >= sizeof *nlh && nlh->nlmsg_len <= left;
+                     left -= NLMSG_ALIGN(nlh->nlmsg_len) < left ? NLMSG_ALIGN(nlh->nlmsg_len) : left,
+                     nlh = (const struct nlmsghdr *) ((const uint8_t *) nlh + NLMSG_ALIGN(nlh->nlmsg_len))) {
+                        if (nlh->nlmsg_seq != seq)
+                                continue; /* an answer to something earlier */
+                        if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+                                *ret_interrupted = true;
+                        if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_DONE) {
+                                int e = 0;
+                                if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof e))
+                                        memcpy(&e, NLMSG_DATA(nlh), sizeof e);
+                                /* The rest of the dump is dropped with the datagram. */
+                                return e < 0 ? e : r;
+                        }
+                        if (r >= 0)
+                                r = nft_setelem_msg_parse(nlh, nlh->nlmsg_len, fn, userdata);
+                }
+        }
+}
+
+typedef struct FwCounterCollect {
+        char *const *ifnames;
+        size_t n_ifnames;
+        bool tx;
+        FwCounter *v;
+        size_t n, cap;
+} FwCounterCollect;
+
+static bool ifname_wanted(const char *ifname, char *const *ifnames, size_t n) {
+        if (n == 0)
+                return true;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(ifnames[i], ifname) == 0)
+                        return true;
+        return false;
+}
+
+/* One element of tx or rx: key ifname . mark . nfproto (16 + 4 + 4 bytes), a counter. */
+static int fw_counter_elem(const NftElemSeen *e, void *userdata) {
+        FwCounterCollect *c = userdata;
+        FwCounter one = {};
+        uint32_t mark;
+
+        if (e->key_len != NFT_IFNAME_KEY + 8 || !e->has_counter ||
+            memchr(e->key, '\0', NFT_IFNAME_KEY) == NULL)
+                return -EBADMSG;
+        memcpy(one.ifname, e->key, NFT_IFNAME_KEY);
+        if (!ifname_wanted(one.ifname, c->ifnames, c->n_ifnames))
+                return 0;
+        memcpy(&mark, e->key + NFT_IFNAME_KEY, sizeof mark);
+        one.source = (uint32_t) fwmark_get_source(mark);
+        if (c->tx) {
+                one.tx_packets = e->packets;
+                one.tx_bytes = e->bytes;
+        } else {
+                one.rx_packets = e->packets;
+                one.rx_bytes = e->bytes;
+        }
+        if (c->n == c->cap) {
+                size_t want = c->cap ? c->cap * 2 : 64;
+                FwCounter *grown = reallocarray(c->v, want, sizeof *grown);
+                if (!grown)
+                        return -ENOMEM;
+                c->v = grown;
+                c->cap = want;
+        }
+        c->v[c->n++] = one;
+        return 0;
+}
+
+static int counter_cmp(const void *a, const void *b) {
+        const FwCounter *x = a, *y = b;
+        int c = strcmp(x->ifname, y->ifname);
+        return c ? c : (x->source > y->source) - (x->source < y->source);
+}
+
+int fw_counters_read(Fw *fw, char *const *ifnames, size_t n_ifnames, FwCounter **ret,
+                     size_t *ret_n, ErrBuf *err) {
+        static const char *const sets[] = { "rx", "tx" };
+        FwCounterCollect c = { .ifnames = ifnames, .n_ifnames = n_ifnames };
+        size_t k = 0;
+        int r = 0;
+
+        /* Both sets, read again from the start if the ruleset changed meanwhile. */
+        for (unsigned attempt = 0; attempt < 3; attempt++) {
+                bool interrupted = false;
+
+                c.n = 0;
+                for (size_t s = 0; s < ELEMENTSOF(sets) && r >= 0; s++) {
+                        bool intr;
+                        c.tx = strcmp(sets[s], "tx") == 0;
+                        r = fw_nl_dump_set(fw, FW_ACCT_TABLE, sets[s], fw_counter_elem, &c, &intr);
+                        if (r == -EBADMSG)
+                                r = errbuf_set(err, r, "cannot read the counters: unexpected "
+                                               "element in set %s", sets[s]);
+                        else if (r < 0)
+                                r = errbuf_set(err, -EIO, "nftables refused to read the "
+                                               "counters: set %s: %s", sets[s], strerror(-r));
+                        interrupted = interrupted || intr;
+                }
+                if (r < 0 || !interrupted)
+                        break;
+        }
+        if (r < 0) {
+                free(c.v);
+                return r;
+        }
+
+        /* One entry per (ifname, source): the kernel keeps IPv4 and IPv6 apart. */
+        if (c.n > 0)
+                qsort(c.v, c.n, sizeof *c.v, counter_cmp);
+        for (size_t i = 0; i < c.n; i++) {
+                if (k > 0 && counter_cmp(&c.v[k - 1], &c.v[i]) == 0) {
+                        c.v[k - 1].rx_bytes += c.v[i].rx_bytes;
+                        c.v[k - 1].rx_packets += c.v[i].rx_packets;
+                        c.v[k - 1].tx_bytes += c.v[i].tx_bytes;
+                        c.v[k - 1].tx_packets += c.v[i].tx_packets;
+                } else
+                        c.v[k++] = c.v[i];
+        }
+        *ret = c.v;
+        *ret_n = k;
+        return 0;
+}
+
+/* ---- reading the ruleset (libnftables, JSON): other tables' drop policies ----------------------------------------------------------------- */
 
 /* Run a listing with JSON output and parse what it printed. */
 static int fw_list_json(struct nft_ctx *nft, const char *cmd, const char *what, JsonValue **ret,
@@ -757,114 +1321,13 @@ static const JsonValue *fw_json_items(const JsonValue *doc) {
         return items && items->type == JSON_ARRAY ? items->child : NULL;
 }
 
-static bool ifname_wanted(const char *ifname, char *const *ifnames, size_t n) {
-        if (n == 0)
-                return true;
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(ifnames[i], ifname) == 0)
-                        return true;
-        return false;
-}
-
-static int counter_cmp(const void *a, const void *b) {
-        const FwCounter *x = a, *y = b;
-        int c = strcmp(x->ifname, y->ifname);
-        return c ? c : (x->source > y->source) - (x->source < y->source);
-}
-
-/* One element of tx or rx: {"elem": {"val": {"concat": [ifname, mark, family]},
- * "counter": {"packets": N, "bytes": N}}}. */
-static int counter_from_elem(const JsonValue *e, FwCounter *c, uint64_t *packets,
-                             uint64_t *bytes) {
-        const JsonValue *elem = json_get(e, "elem"), *concat, *name, *mark;
-        const JsonValue *counter = json_get(elem, "counter");
-        uint64_t m;
-
-        concat = json_get(json_get(elem, "val"), "concat");
-        if (!concat || concat->type != JSON_ARRAY || !counter)
-                return -EINVAL;
-        name = concat->child;
-        mark = name ? name->next : NULL;
-        if (!name || name->type != JSON_STRING || strlen(name->string) >= sizeof c->ifname ||
-            json_value_u64(mark, &m) < 0 || json_get_u64(counter, "packets", packets) < 0 ||
-            json_get_u64(counter, "bytes", bytes) < 0)
-                return -EINVAL;
-        snprintf(c->ifname, sizeof c->ifname, "%s", name->string);
-        c->source = (uint32_t) fwmark_get_source((uint32_t) m);
-        return 0;
-}
-
-int fw_counters_read(struct nft_ctx *nft, char *const *ifnames, size_t n_ifnames,
-                     FwCounter **ret, size_t *ret_n, ErrBuf *err) {
-        _cleanup_(json_freep) JsonValue *doc = NULL;
-        _cleanup_free_ FwCounter *all = NULL;
-        size_t n = 0, cap = 0, k = 0;
-        int r;
-
-        r = fw_list_json(nft, "list table inet " FW_ACCT_TABLE "\n", "read the counters", &doc, err);
-        if (r < 0)
-                return r;
-
-        /* Every element of both sets, then one entry per (ifname, source): the kernel keeps
-         * IPv4 and IPv6 apart. */
-        for (const JsonValue *item = fw_json_items(doc); item; item = item->next) {
-                const JsonValue *set = json_get(item, "set"), *elems;
-                const char *name = json_get_string(set, "name");
-                bool tx = strcmp(name, "tx") == 0;
-
-                if (!set || (!tx && strcmp(name, "rx") != 0))
-                        continue;
-                elems = json_get(set, "elem");
-                for (const JsonValue *e = elems ? elems->child : NULL; e; e = e->next) {
-                        FwCounter c = {};
-                        uint64_t packets, bytes;
-
-                        if (counter_from_elem(e, &c, &packets, &bytes) < 0)
-                                return errbuf_set(err, -EINVAL, "cannot read the counters: "
-                                                  "unexpected element in set %s", name);
-                        if (!ifname_wanted(c.ifname, ifnames, n_ifnames))
-                                continue;
-                        if (tx) {
-                                c.tx_packets = packets;
-                                c.tx_bytes = bytes;
-                        } else {
-                                c.rx_packets = packets;
-                                c.rx_bytes = bytes;
-                        }
-                        if (n == cap) {
-                                size_t want = cap ? cap * 2 : 64;
-                                FwCounter *grown = reallocarray(all, want, sizeof *all);
-                                if (!grown)
-                                        return errbuf_set(err, -ENOMEM, "out of memory for counters");
-                                all = grown;
-                                cap = want;
-                        }
-                        all[n++] = c;
-                }
-        }
-
-        if (n > 0)
-                qsort(all, n, sizeof *all, counter_cmp);
-        for (size_t i = 0; i < n; i++) {
-                if (k > 0 && counter_cmp(&all[k - 1], &all[i]) == 0) {
-                        all[k - 1].rx_bytes += all[i].rx_bytes;
-                        all[k - 1].rx_packets += all[i].rx_packets;
-                        all[k - 1].tx_bytes += all[i].tx_bytes;
-                        all[k - 1].tx_packets += all[i].tx_packets;
-                } else
-                        all[k++] = all[i];
-        }
-        *ret = TAKE_PTR(all);
-        *ret_n = k;
-        return 0;
-}
-
 static bool is_own_table(const char *family, const char *table) {
         return strcmp(family, "inet") == 0 &&
                (strcmp(table, FW_TABLE) == 0 || strcmp(table, FW_ACCT_TABLE) == 0);
 }
 
-int fw_foreign_drops(struct nft_ctx *nft, ForeignDrop *ret, size_t *ret_n, ErrBuf *err) {
+int fw_foreign_drops(Fw *fw, ForeignDrop *ret, size_t *ret_n, ErrBuf *err) {
+        struct nft_ctx *nft = fw->nft;
         /* The hooks a guest's packets, or an inbound connection to an ACCESS port, cross. */
         static const char *const hooks[] = { "prerouting", "input", "forward", "postrouting" };
         _cleanup_(json_freep) JsonValue *doc = NULL;

@@ -2,12 +2,18 @@
 #pragma once
 
 /*
- * The helper's nftables backend (libnftables, in process). The daemon owns two tables and
- * touches nothing else: no other table, no base policy. Everything per guest, per uplink
- * or per port rule is an element of a set or map (plus one small chain per uplink), so
- * the number of rules does not grow with guests or rules, and adding one costs the same
- * whether it is the first or the ten-thousandth. Every request is one atomic batch, built
- * only from validated fields.
+ * The helper's nftables backend. The daemon owns two tables and touches nothing else: no
+ * other table, no base policy. Everything per guest, per uplink or per port rule is an
+ * element of a set or map (plus one small chain per uplink), so the number of rules does
+ * not grow with guests or rules, and adding one costs the same whether it is the first or
+ * the ten-thousandth. Every request is one atomic batch, built only from validated fields.
+ *
+ * Two ways to the kernel. Per request (FwBatch, the counters): binary nf_tables messages
+ * (nft-msg.c) built from the typed operations a batch records, sent as one nfnetlink batch
+ * over one socket kept open, every message acknowledged; the counters are two dumps of
+ * the counters' sets. Rare (the tables at start and stop, the scan for other tables' drop
+ * policies): libnftables, text and JSON, where a whole ruleset is easier to read as the
+ * nft language and its cost (a cache refresh, a parse) does not matter.
  *
  * table inet patchpanel, replaced at start and removed at stop:
  *   map guest_mark   ifname -> fwmark     mark of new connections from a guest link:
@@ -15,16 +21,21 @@
  *   map guest_source ifname -> verdict    its source alone (chains source_<name>), for
  *                                         connections that came in from outside
  *   set guest_ifs    ifname               guest links: forwarded, never masqueraded into
- *   set guest_src4   ifname . ipv4_addr   (interval) the IPv4 sources each guest link may
- *                                         send from: its guest's address (an ARC link: the
- *                                         container's or VM's address on it; Termina also
- *                                         its containers' /28). One element per guest
- *                                         address or prefix, so one for most guests
- *   set guest_src6   ifname . ipv6_addr   (interval) the same for IPv6: fe80::/64 and ::
- *                                         (duplicate address detection) of every guest
- *                                         link; the addresses the ND proxy learns on a
- *                                         link go here as it learns them
- *                                         (fw_batch_guest_src6())
+ *   set guest_src4   ifname . ipv4_addr   the IPv4 addresses each guest link may send
+ *                                         from: its guest's address (an ARC link: the
+ *                                         container's or VM's address on it). Exact (a
+ *                                         hash): one element per guest, whose cost does not
+ *                                         grow with the number of guests
+ *   set guest_net4   ifname . ipv4_addr   (interval) the prefixes a guest link may send
+ *                                         from: Termina's containers' /28, the only guest
+ *                                         that has one. Kept apart so that no other guest
+ *                                         touches an interval set, whose every change
+ *                                         copies its lookup tables
+ *   set guest_src6   ifname . ipv6_addr   exact, the IPv6 addresses the ND proxy learns on
+ *                                         a guest link, as it learns them
+ *                                         (fw_batch_guest_src6()); fe80::/64 and :: (duplicate
+ *                                         address detection), which every guest link may
+ *                                         send from, are one rule, not elements
  *   counter spoofed                       packets from a guest link with a source not its
  *                                         own, dropped in chain antispoof (priority raw,
  *                                         before conntrack: they never make a connection)
@@ -60,19 +71,24 @@
  * default route moves and every packet of it counts for the right source.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "errbuf.h"
 #include "foreign-drop.h"
 #include "ipc-msg.h"
+#include "nft-msg.h"
 #include "pool.h"
 #include "port-rule.h"
 #include "source-map.h"
 
-struct nft_ctx;
 struct in6_addr;
+
+/* The backend: a libnftables context and the nfnetlink socket (firewall.c). */
+typedef struct Fw Fw;
 
 #define FW_TABLE "patchpanel"
 #define FW_ACCT_TABLE "patchpanel_acct"
@@ -85,16 +101,19 @@ typedef struct FwConfig {
                                  * destination; 0: no adb_sideload chain */
 } FwConfig;
 
-int fw_open(struct nft_ctx **ret);
-void fw_close(struct nft_ctx *nft);
+/* Open libnftables and the nfnetlink socket, in the current network namespace (the host's):
+ * the socket stays there whatever namespace the helper enters later. */
+int fw_open(Fw **ret);
+void fw_close(Fw *fw);
 
 /* Replace the daemon's table with an empty fresh one, and set up the counters' table,
  * keeping the counters an earlier run left, in one transaction. */
-int fw_tables_replace(struct nft_ctx *nft, const FwConfig *config, ErrBuf *err);
+int fw_tables_replace(Fw *fw, const FwConfig *config, ErrBuf *err);
 /* Remove the daemon's table and the counters' chains; fine if they are absent. */
-int fw_tables_remove(struct nft_ctx *nft, ErrBuf *err);
+int fw_tables_remove(Fw *fw, ErrBuf *err);
 
-/* The IPv4 sources a guest link may send from (anti-spoofing): a /32 per address. */
+/* The IPv4 sources a guest link may send from (anti-spoofing): addresses (/32) and
+ * prefixes. */
 #define FW_GUEST_SOURCES_MAX 2
 typedef struct FwGuestSources {
         Subnet v4[FW_GUEST_SOURCES_MAX];
@@ -107,10 +126,62 @@ typedef struct FwGuestSources {
 #define FW_GUEST_SOURCES6_MAX 32
 #define FW_BATCH_SOURCES6_MAX 4
 
-/* A batch of commands, applied at once by fw_batch_commit(). */
+/* What a batch does, one nf_tables message each. */
+typedef enum FwOpType {
+        FW_OP_ELEM_ADD,
+        FW_OP_ELEM_DELETE,
+        FW_OP_CHAIN_ADD,      /* a regular chain, if missing */
+        FW_OP_CHAIN_FLUSH,
+        FW_OP_CHAIN_DELETE,
+        FW_OP_RULE_CT_MARK,   /* append "ct mark set ct mark & 0x0000ffff | value" */
+        _FW_OP_TYPE_MAX,
+        _FW_OP_TYPE_INVALID = -EINVAL,
+} FwOpType;
+
+/* The sets and maps a batch changes (firewall.c: their tables and layouts). */
+typedef enum FwSet {
+        FW_SET_GUEST_MARK,
+        FW_SET_GUEST_SOURCE,
+        FW_SET_GUEST_IFS,
+        FW_SET_GUEST_SRC4,
+        FW_SET_GUEST_NET4,
+        FW_SET_GUEST_SRC6,
+        FW_SET_UPLINKS,
+        FW_SET_UPLINK_POST,
+        FW_SET_ARC_DNAT,
+        FW_SET_ACCESS,
+        FW_SET_ACCESS_ANY,
+        FW_SET_PORT_FWD,
+        FW_SET_PORT_FWD_IP,
+        FW_SET_LOCKDOWN,
+        FW_SET_ADB_SIDELOAD,
+        FW_SET_ACCT_UPLINKS,
+        _FW_SET_MAX,
+        _FW_SET_INVALID = -EINVAL,
+} FwSet;
+
+/* fw_op_type_to_string() - "add element", "flush chain", ...; NULL for none. */
+const char *fw_op_type_to_string(FwOpType t);
+/* fw_set_to_string() - the set's name in its table; NULL for none. */
+const char *fw_set_to_string(FwSet s);
+
+/* One operation: an element of a set (key, key end, data or jump in elem), or a chain of
+ * the daemon's table (and the value of its rule). */
+typedef struct FwOp {
+        FwOpType type;
+        FwSet set;
+        NftElem elem;
+        char chain[NFT_CHAIN_NAME_MAX];
+        uint32_t value;
+} FwOp;
+
+/* How many operations one batch holds: 16 guests with their learned addresses. */
+#define FW_BATCH_OPS_MAX 320
+
+/* A batch of operations, applied at once by fw_batch_commit(). */
 typedef struct FwBatch {
-        char buf[16384];
-        size_t len;
+        FwOp ops[FW_BATCH_OPS_MAX];
+        size_t n_ops;
         bool invalid; /* a field did not validate, or the batch overflowed */
         /* Guests whose sources the firewall remembers (added) or forgets (removed) once
          * the batch is applied: a guest's removal needs only its link's name. */
@@ -130,13 +201,28 @@ typedef struct FwBatch {
 } FwBatch;
 
 /*
+ * fw_batch_to_netlink() - a batch's operations as one nfnetlink batch: BATCH_BEGIN, one
+ * message per operation (each asking for its ack), BATCH_END.
+ * @b: a valid batch
+ * @skip: operations to leave out (NULL: none)
+ * @buf: where to write, @size bytes
+ * @first_seq: the sequence number of BATCH_BEGIN; the operations sent follow in order
+ * @ret_n_sent: how many operations went in
+ *
+ * Return: the length written, or -ENOBUFS when it does not fit, -EINVAL for an invalid
+ * batch or an operation that is none.
+ */
+ssize_t fw_batch_to_netlink(const FwBatch *b, const bool *skip, void *buf, size_t size,
+                            uint32_t first_seq, size_t *ret_n_sent);
+
+/*
  * fw_batch_guest_add() - forward and masquerade traffic from a guest link, mark its new
  * connections, and accept from it only the sources that are its own.
  * @b: the batch
  * @ifname: the guest link (a bridge for ARC)
  * @mark: the mark of its new connections
- * @src: its IPv4 sources (at least one; each an aligned prefix); IPv6 link-local and ::
- *       are added by themselves
+ * @src: its IPv4 sources (at least one; each an aligned prefix: a /32 goes to guest_src4,
+ *       a shorter one to guest_net4); IPv6 link-local and :: are the antispoof chain's
  *
  * A field that does not validate makes the batch invalid.
  */
@@ -177,10 +263,10 @@ int fw_guest_sources(const char *ifname, FwGuestSources *ret);
 void fw_batch_port_rule(FwBatch *b, const PortRule *rule, bool create);
 
 /* Apply a batch atomically. */
-int fw_batch_commit(struct nft_ctx *nft, const FwBatch *b, const char *what, ErrBuf *err);
+int fw_batch_commit(Fw *fw, const FwBatch *b, const char *what, ErrBuf *err);
 /* Apply a batch of removals: if some object is already gone, remove the others one by one;
  * what is missing is fine, any other refusal is returned. */
-int fw_batch_commit_removal(struct nft_ctx *nft, const FwBatch *b, const char *what,
+int fw_batch_commit_removal(Fw *fw, const FwBatch *b, const char *what,
                             ErrBuf *err);
 
 /* One uplink's traffic of one source (fwmark.h), IPv4 and IPv6 together. */
@@ -191,12 +277,12 @@ typedef struct FwCounter {
 } FwCounter;
 
 /*
- * fw_counters_read() - every counter, in one listing of the counters' table.
+ * fw_counters_read() - every counter, in two dumps: the counters' sets rx and tx.
  * @ifnames: only these uplinks (n_ifnames == 0: all)
  * @ret: sorted by ifname, then source; the caller frees it
  */
-int fw_counters_read(struct nft_ctx *nft, char *const *ifnames, size_t n_ifnames,
+int fw_counters_read(Fw *fw, char *const *ifnames, size_t n_ifnames,
                      FwCounter **ret, size_t *ret_n, ErrBuf *err);
 
 /* The foreign drop policies in the ruleset now (at most FOREIGN_DROPS_MAX). */
-int fw_foreign_drops(struct nft_ctx *nft, ForeignDrop *ret, size_t *ret_n, ErrBuf *err);
+int fw_foreign_drops(Fw *fw, ForeignDrop *ret, size_t *ret_n, ErrBuf *err);

@@ -11,7 +11,6 @@
 #include "pool.h"
 
 struct nl_sock;
-struct nft_ctx;
 typedef struct LinkReaper LinkReaper;
 
 /* A request as received, with the fds that came with it (owned here until freed). */
@@ -34,7 +33,7 @@ typedef struct Helper {
         LinkReaper *reaper;  /* deletes cut-off links on a thread of its own; NULL: inline */
         int ioctl_fd;        /* AF_UNIX datagram socket in the host netns, for SIOCGIFINDEX */
         int signal_fd;       /* SIGTERM, SIGINT, SIGHUP */
-        struct nft_ctx *nft;
+        Fw *nft;             /* the nftables backend (firewall.c) */
         bool datapath_started;
         char ipv6_forwarding_before; /* net.ipv6.conf.all.forwarding before we set it, or 0 */
         Received stashed;    /* read ahead while batching; served next */

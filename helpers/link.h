@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "errbuf.h"
+#include "ifname.h"
 #include "mac.h"
 #include "rtnl.h"
 
@@ -122,9 +123,6 @@ bool link_mark_is_ours(const char *alias, uint32_t group);
 int link_is_ours(struct nl_sock *sk, const char *name, int *ret_ifindex);
 /* Return: 0, -ENODEV if there is no such link. */
 int link_delete(struct nl_sock *sk, const char *name);
-/* The link group (IFLA_GROUP) links pass through on their way out: no link of anyone else's
- * should ever be in it. */
-#define PP_DELETE_GROUP UINT32_C(0x70706e6c) /* "ppnl" */
 
 /*
  * link_delete_many() - delete links in one go (one kernel grace period for all of them,

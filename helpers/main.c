@@ -10,7 +10,7 @@
  *      trusted, and no request can change them;
  *   2. a session of its own, so a terminal's Ctrl-C reaches only the manager, which then
  *      asks for an orderly teardown;
- *   3. open everything it will ever need: its own netns, rtnetlink, libnftables;
+ *   3. open everything it will ever need: its own netns, rtnetlink, nfnetlink and libnftables;
  *   4. no_new_privs, then the seccomp policy, before the first byte from the manager;
  *   5. serve requests one at a time (dispatch.c) until the socket closes or SIGTERM
  *      arrives, then remove whatever it created and exit; between requests, tell the

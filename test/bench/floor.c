@@ -38,8 +38,8 @@
  *
  * Two what-ifs for the rewrite, off by default: --burst B connects B clients with their
  * elements in one batch and tears them down as one link group (what batching queued
- * requests could reach), and --sources exact replaces the anti-spoofing interval sets with
- * exact ones (see exact_sources_text).
+ * requests could reach), and --sources interval puts back the anti-spoofing interval sets
+ * the daemon had before issue 14 (see interval_sources_text).
  *
  * Every part checks the kernel's state afterwards (untimed) and fails the run if it is not
  * what it must be: a floor that measured nothing would be worse than none.
@@ -580,7 +580,7 @@ typedef struct Floor {
         NftTx tx;
         uint32_t guest_mark;
         char guest_chain[32];    /* source_<name>, the guest_source verdict */
-        bool exact_sources;      /* --sources exact: the what-if below */
+        bool exact_sources;      /* the daemon's sets; false: --sources interval, the what-if */
         bool pidfd_ns_ioctl;     /* PIDFD_GET_NET_NAMESPACE works here */
         bool echo_missing;       /* the kernel did not echo RTM_NEWLINK */
 } Floor;
@@ -770,7 +770,7 @@ static void nft_guest(Floor *f, const Client *c, uint16_t type) {
         memcpy(k4, name, sizeof name);
         key_u32_net(k4 + IFNAME_KEY, c->peer_addr);
         if (f->exact_sources) {
-                /* The what-if: one exact element, nothing per guest for IPv6. */
+                /* As the daemon: one exact element, nothing per guest for IPv6. */
                 set_elem(src4, k4, sizeof k4, NULL, NULL, 0, NULL);
                 nft_tx_elems(&f->tx, &f->nf, type, mark);
                 nft_tx_elems(&f->tx, &f->nf, type, source);
@@ -778,7 +778,8 @@ static void nft_guest(Floor *f, const Client *c, uint16_t type) {
                 nft_tx_elems(&f->tx, &f->nf, type, src4);
                 return;
         }
-        set_elem(src4, k4, sizeof k4, k4, NULL, 0, NULL); /* a /32: start and end alike */
+        /* The what-if (--sources interval): a /32 with start and end alike, two IPv6 ranges. */
+        set_elem(src4, k4, sizeof k4, k4, NULL, 0, NULL);
         memcpy(k6, name, sizeof name);
         memcpy(k6_end, name, sizeof name);
         memcpy(k6 + IFNAME_KEY, fe80, 16);
@@ -1344,7 +1345,7 @@ static void parse_options(int argc, char **argv, Options *o) {
 
         *o = (Options) { .n = 50, .levels = { 10, 10000 }, .n_levels = 2, .rounds = 50,
                          .elements = 400, .calls = 200, .window = 5, .connect = true,
-                         .rules = true, .counters = true };
+                         .rules = true, .counters = true, .exact_sources = true };
         while ((c = getopt_long(argc, argv, "h", longs, NULL)) >= 0)
                 switch (c) {
                 case 'n':
@@ -1395,7 +1396,7 @@ static void parse_options(int argc, char **argv, Options *o) {
                         break;
                 case 's':
                         if (strcmp(optarg, "exact") != 0 && strcmp(optarg, "interval") != 0)
-                                die("--sources takes interval (the daemon's sets) or exact");
+                                die("--sources takes exact (the daemon's sets) or interval");
                         o->exact_sources = strcmp(optarg, "exact") == 0;
                         break;
                 case 'h':
@@ -1427,23 +1428,20 @@ static const char *const disconnect_stage_names[_DISCONNECT_STAGE_MAX] = {
 };
 
 /*
- * --sources exact, a what-if for the rewrite: the anti-spoofing sets without intervals. As
- * the daemon has them (ifname . addr, flags interval: the kernel's pipapo sets), every
- * transaction that touches them copies their lookup tables, so adding or removing a guest
- * costs more the more guests there are. Here guest_src4 is a hash of exact /32s, and the
- * IPv6 sources every guest link has (fe80::/64 and ::) are one rule instead of two
- * elements per guest (guest_src6 keeps only what the ND proxy learns). Same verdicts for
- * ConnectNamespace's guests; a /28 (Termina's containers) would need an interval set of
- * its own, touched only by Termina.
+ * --sources interval, a what-if: the anti-spoofing sets as the daemon had them before
+ * issue 14 (ifname . addr, flags interval: the kernel's pipapo sets, whose every change
+ * copies their lookup tables, so that adding or removing a guest cost more the more guests
+ * there were) and two elements per guest for the IPv6 sources every guest link has
+ * (fe80::/64 and ::). The daemon's sets are now exact (guest_src4 a hash of /32s, Termina's
+ * /28 in guest_net4 of its own, fe80::/64 and :: one rule); this puts the old ones back.
  */
-static const char exact_sources_text[] =
+static const char interval_sources_text[] =
         "flush chain inet " FW_TABLE " antispoof\n"
         "delete set inet " FW_TABLE " guest_src4\n"
         "delete set inet " FW_TABLE " guest_src6\n"
-        "add set inet " FW_TABLE " guest_src4 { type ifname . ipv4_addr; }\n"
-        "add set inet " FW_TABLE " guest_src6 { type ifname . ipv6_addr; }\n"
+        "add set inet " FW_TABLE " guest_src4 { type ifname . ipv4_addr; flags interval; }\n"
+        "add set inet " FW_TABLE " guest_src6 { type ifname . ipv6_addr; flags interval; }\n"
         "add rule inet " FW_TABLE " antispoof iifname != @guest_ifs accept\n"
-        "add rule inet " FW_TABLE " antispoof ip6 saddr { fe80::/64, :: } accept\n"
         "add rule inet " FW_TABLE " antispoof iifname . ip saddr != @guest_src4"
         " counter name \"spoofed\" drop\n"
         "add rule inet " FW_TABLE " antispoof iifname . ip6 saddr != @guest_src6"
@@ -1453,7 +1451,7 @@ static void floor_setup(Floor *f) {
         ErrBuf err = {};
         /* As the labs run the daemon: ingress firewall on, LOCKDOWN for root. */
         FwConfig config = { .ingress_firewall = true, .lockdown_uid = 0 };
-        struct nft_ctx *nft = NULL;
+        Fw *fw = NULL;
         int r;
 
         if (unshare(CLONE_NEWNET) < 0)
@@ -1461,15 +1459,19 @@ static void floor_setup(Floor *f) {
         f->host_netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (f->host_netns_fd < 0)
                 die("cannot open the host namespace: %m");
-        r = fw_open(&nft);
+        r = fw_open(&fw);
         if (r < 0)
-                die("cannot open libnftables: %s", strerror(-r));
-        r = fw_tables_replace(nft, &config, &err);
+                die("cannot open the firewall: %s", strerror(-r));
+        r = fw_tables_replace(fw, &config, &err);
         if (r < 0)
                 die("cannot install the tables: %s", err.msg);
-        if (f->exact_sources && nft_run_cmd_from_buffer(nft, exact_sources_text) != 0)
-                die("cannot make the sources' sets exact: %s", nft_ctx_get_error_buffer(nft));
-        fw_close(nft);
+        fw_close(fw);
+        if (!f->exact_sources) {
+                struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+                if (!nft || nft_run_cmd_from_buffer(nft, interval_sources_text) != 0)
+                        die("cannot make the sources' sets intervals");
+                nft_ctx_free(nft);
+        }
         if (netlink_open(&f->rt, NETLINK_ROUTE) < 0 || netlink_open(&f->nf, NETLINK_NETFILTER) < 0)
                 die("cannot open netlink: %m");
         f->guest_mark = FWMARK_SNAT | fwmark_from_source(TRAFFIC_SOURCE_USER) |
@@ -1647,7 +1649,7 @@ static void print_report(const Floor *f, const Options *o, const ConnectResult *
         printf("(pidfd -> netns: %s; RTM_NEWLINK echo: %s; guests' sources: %s)\n",
                f->pidfd_ns_ioctl ? "PIDFD_GET_NET_NAMESPACE" : "setns + /proc",
                f->echo_missing ? "missing, ifindexes by ioctl" : "yes",
-               f->exact_sources ? "exact (what-if)" : "interval sets, as the daemon's");
+               f->exact_sources ? "exact, as the daemon's" : "interval sets (what-if: before issue 14)");
         if (o->connect) {
                 printf("\n-- ConnectNamespace: %u connects, then %u disconnects (ms) --\n", cr->n, cr->n);
                 printf("  %-26s %8s %8s %8s %6s\n", "stage", "median", "p90", "mean", "n");

@@ -226,6 +226,51 @@ def neighbor_nl():
     }
 
 
+def nla(attr_type, payload, nested=False):
+    """One netlink attribute, padded to 4 bytes (NLA_F_NESTED on a nest, as libmnl sets)."""
+    n = 4 + len(payload)
+    return struct.pack("<HH", n, attr_type | (0x8000 if nested else 0)) + payload + \
+        b"\0" * (-n % 4)
+
+
+def nft_setelem():
+    """NFT_MSG_NEWSETELEM messages of a dump of the counters' sets (fuzz-nft-setelem.c)."""
+    NEWSETELEM = 10 << 8 | 12
+    KEY, EXPR, EXPRESSIONS, LIST_ELEM, DATA_VALUE = 1, 7, 11, 1, 1
+    EXPR_NAME, EXPR_DATA, CTR_BYTES, CTR_PACKETS = 1, 2, 1, 2
+
+    def key(ifname, mark, nfproto):
+        return ifname.encode().ljust(16, b"\0") + struct.pack("<I", mark) + bytes([nfproto, 0, 0, 0])
+
+    def counter(name=b"counter\0", packets=3, byts=1500):
+        data = nla(CTR_BYTES, struct.pack(">Q", byts)) + nla(CTR_PACKETS, struct.pack(">Q", packets))
+        return nla(EXPR_NAME, name) + nla(EXPR_DATA, data, True)
+
+    def elem(k, expr, as_list=False):
+        body = nla(KEY, nla(DATA_VALUE, k), True)
+        if as_list:
+            body += nla(EXPRESSIONS, nla(LIST_ELEM, expr, True), True)
+        else:
+            body += nla(EXPR, expr, True)
+        return nla(LIST_ELEM, body, True)
+
+    def msg(elems):
+        attrs = nla(1, b"patchpanel_acct\0") + nla(2, b"tx\0") + nla(3, b"".join(elems), True)
+        body = b"\x01\x00\x00\x00" + attrs
+        return struct.pack("<IHHII", 16 + len(body), NEWSETELEM, 0x2, 7, 0) + body
+
+    return {
+        "two": msg([elem(key("eth0", 0x100, 2), counter()),
+                    elem(key("eth1", 0x200, 10), counter(packets=1, byts=64), True)]),
+        "one": msg([elem(key("wlan0", 0x0, 2), counter())]),
+        "not-counter": msg([elem(key("eth0", 0x100, 2), counter(name=b"limit\0"))]),
+        "empty": msg([]),
+        "no-packets": msg([elem(key("eth0", 0x100, 2),
+                                nla(EXPR_NAME, b"counter\0") +
+                                nla(EXPR_DATA, nla(CTR_BYTES, struct.pack(">Q", 9)), True))]),
+    }
+
+
 def resolv_conf():
     return {
         "plain": b"nameserver 192.0.2.53\nnameserver 2001:db8::53\n",
@@ -246,6 +291,7 @@ def main():
     write("port-rule", port_rule())
     write("neighbor-nl", neighbor_nl())
     write("resolv-conf", resolv_conf())
+    write("nft-setelem", nft_setelem())
 
 
 if __name__ == "__main__":
