@@ -28,22 +28,41 @@ int bus_error_set_invalid(sd_bus_error *error, const ErrBuf *err) {
         return sd_bus_error_set(error, PP_ERROR_INVALID_ARGUMENT, err->msg);
 }
 
-int bus_reply_proto(sd_bus_message *call, const ProtobufCMessage *msg) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+/* Append @msg, serialized, to @m as `ay`. */
+static int bus_message_append_proto(sd_bus_message *m, const ProtobufCMessage *msg) {
         size_t len = protobuf_c_message_get_packed_size(msg);
         _cleanup_free_ uint8_t *buf = malloc(len ?: 1);
-        int r;
 
         if (!buf)
                 return -ENOMEM;
         protobuf_c_message_pack(msg, buf);
+        return sd_bus_message_append_array(m, 'y', buf, len);
+}
+
+int bus_reply_proto(sd_bus_message *call, const ProtobufCMessage *msg) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
         r = sd_bus_message_new_method_return(call, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_array(reply, 'y', buf, len);
+        r = bus_message_append_proto(reply, msg);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_emit_proto(sd_bus *bus, const char *member, const ProtobufCMessage *msg) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(bus, &sig, PP_BUS_PATH, PP_BUS_INTERFACE, member);
+        if (r < 0)
+                return r;
+        r = bus_message_append_proto(sig, msg);
+        if (r < 0)
+                return r;
+        return sd_bus_send(bus, sig, NULL);
 }
 
 const char *bus_error_name_from_errno(int r) {

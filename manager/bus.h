@@ -32,6 +32,15 @@ int bus_error_set_invalid(sd_bus_error *error, const ErrBuf *err);
 
 /* Reply to a call with one serialized message as `ay`. */
 int bus_reply_proto(sd_bus_message *call, const ProtobufCMessage *msg);
+/*
+ * bus_emit_proto() - emit the daemon's signal @member carrying one serialized message.
+ * @bus: the daemon's bus connection
+ * @member: the signal's name on PP_BUS_INTERFACE at PP_BUS_PATH
+ * @msg: its argument, sent as `ay`
+ *
+ * Return: 0 or more when queued, a negative errno otherwise.
+ */
+int bus_emit_proto(sd_bus *bus, const char *member, const ProtobufCMessage *msg);
 
 /* The D-Bus error name for a negative errno from validation or the helper. */
 const char *bus_error_name_from_errno(int r);

@@ -41,12 +41,9 @@ void device_info_from_guest_link(const GuestLink *l, DeviceInfo *ret) {
 
 static void devices_emit(Manager *m, const GuestLink *l, bool added) {
         Patchpanel__NetworkDeviceChangedSignal sig = PATCHPANEL__NETWORK_DEVICE_CHANGED_SIGNAL__INIT;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         Patchpanel__IPv4Subnet subnet;
         NetworkDevice dev;
         DeviceInfo info;
-        _cleanup_free_ uint8_t *buf = NULL;
-        size_t len;
         int r;
 
         if (!m->bus || !l->device)
@@ -56,17 +53,7 @@ static void devices_emit(Manager *m, const GuestLink *l, bool added) {
         sig.device = &dev;
         sig.event = added ? PATCHPANEL__NETWORK_DEVICE_CHANGED_SIGNAL__EVENT__DEVICE_ADDED
                           : PATCHPANEL__NETWORK_DEVICE_CHANGED_SIGNAL__EVENT__DEVICE_REMOVED;
-        len = protobuf_c_message_get_packed_size(&sig.base);
-        buf = malloc(len ?: 1);
-        if (!buf)
-                return (void) log_error("Out of memory for a signal, ignoring");
-        protobuf_c_message_pack(&sig.base, buf);
-        r = sd_bus_message_new_signal(m->bus, &msg, PP_BUS_PATH, PP_BUS_INTERFACE,
-                                      "NetworkDeviceChanged");
-        if (r >= 0)
-                r = sd_bus_message_append_array(msg, 'y', buf, len);
-        if (r >= 0)
-                r = sd_bus_send(m->bus, msg, NULL);
+        r = bus_emit_proto(m->bus, "NetworkDeviceChanged", &sig.base);
         if (r < 0)
                 log_warning_errno(r, "Cannot emit NetworkDeviceChanged for %s, ignoring: %m",
                                   l->ifname);

@@ -37,11 +37,8 @@ static Patchpanel__NeighborReachabilityEventSignal__EventType signal_type(Neighb
 
 static void neighbors_emit(const NeighborWatch *w, NeighborEventType type, void *userdata) {
         NeighborSignal sig = PATCHPANEL__NEIGHBOR_REACHABILITY_EVENT_SIGNAL__INIT;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        _cleanup_free_ uint8_t *buf = NULL;
         char addr[NEIGHBOR_ADDR_STRLEN];
         Manager *m = userdata;
-        size_t len;
         int r;
 
         if (!m->bus)
@@ -50,17 +47,7 @@ static void neighbors_emit(const NeighborWatch *w, NeighborEventType type, void 
         sig.ip_addr = (char *) neighbor_addr_to_string(&w->addr, addr);
         sig.role = signal_role(w->role);
         sig.type = signal_type(type);
-        len = protobuf_c_message_get_packed_size(&sig.base);
-        buf = malloc(len ?: 1);
-        if (!buf)
-                return (void) log_error("Out of memory for a signal, ignoring");
-        protobuf_c_message_pack(&sig.base, buf);
-        r = sd_bus_message_new_signal(m->bus, &msg, PP_BUS_PATH, PP_BUS_INTERFACE,
-                                      "NeighborReachabilityEvent");
-        if (r >= 0)
-                r = sd_bus_message_append_array(msg, 'y', buf, len);
-        if (r >= 0)
-                r = sd_bus_send(m->bus, msg, NULL);
+        r = bus_emit_proto(m->bus, "NeighborReachabilityEvent", &sig.base);
         if (r < 0)
                 log_warning_errno(r, "Cannot emit NeighborReachabilityEvent for %s on %s, "
                                   "ignoring: %m", addr, w->ifname);
