@@ -167,11 +167,8 @@ int rtnl_batch_wait(Rtnl *rt, RtnlBatch *b, rtnl_reply_fn fn, void *userdata) {
                 if (mh.msg_flags & MSG_TRUNC)
                         return -EMSGSIZE;
                 len = (size_t) n;
-                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf;
-                     len >= sizeof *nlh && nlh->nlmsg_len >= sizeof *nlh &&
-                     nlh->nlmsg_len <= len;) {
+                NLMSG_FOREACH_WHOLE(nlh, buf, len) {
                         uint32_t i = nlh->nlmsg_seq - b->first_seq; /* wraps: no match */
-                        size_t step = NLMSG_ALIGN(nlh->nlmsg_len);
 
                         if (i < b->n && !answered[i]) {
                                 if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -188,10 +185,6 @@ int rtnl_batch_wait(Rtnl *rt, RtnlBatch *b, rtnl_reply_fn fn, void *userdata) {
                                                 b->error[i] = r;
                                 }
                         }
-                        if (step >= len)
-                                break;
-                        len -= step;
-                        nlh = (const struct nlmsghdr *) ((const uint8_t *) nlh + step);
                 }
         }
         return 0;

@@ -9,6 +9,32 @@
 #include <stdint.h>
 #include <linux/netlink.h>
 
+/* The message at @p, if the @left bytes there hold a whole one; else NULL. */
+static inline const struct nlmsghdr *nlmsg_whole(const void *p, size_t left) {
+        const struct nlmsghdr *nlh = p;
+
+        if (left < sizeof *nlh || nlh->nlmsg_len < sizeof *nlh || nlh->nlmsg_len > left)
+                return NULL;
+        return nlh;
+}
+
+/* The whole message after @nlh, @left (the bytes from @nlh on) cut to the bytes from it on. */
+static inline const struct nlmsghdr *nlmsg_next_whole(const struct nlmsghdr *nlh, size_t *left) {
+        size_t step = NLMSG_ALIGN(nlh->nlmsg_len);
+
+        if (step >= *left) {
+                *left = 0;
+                return NULL;
+        }
+        *left -= step;
+        return nlmsg_whole((const uint8_t *) nlh + step, *left);
+}
+
+/* Each whole message of a datagram of @left bytes at @buf (@left is used up). */
+#define NLMSG_FOREACH_WHOLE(nlh, buf, left)                                           \
+        for (const struct nlmsghdr *nlh = nlmsg_whole((buf), (left)); nlh;            \
+             nlh = nlmsg_next_whole(nlh, &(left)))
+
 /*
  * Raw rtnetlink: several requests in one sendmsg(), their acknowledgements read together and
  * matched by sequence number, each request's own error kept. The kernel runs rtnetlink

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "macro.h"
 #include "nft-msg.h"
+#include "rtnl.h"
 
 /* The static ruleset; per-guest, per-uplink and per-rule data live in the sets and maps.
  * Where a chain depends on the configuration, fw_tables_replace() fills it in. */
@@ -1057,10 +1058,7 @@ static int fw_nl_batch(Fw *fw, const FwBatch *b, const bool *skip, int *errs, in
                 if (n < 0)
                         return (int) n;
                 left = (size_t) n;
-                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) fw->recv_buf;
-                     left >= sizeof *nlh && nlh->nlmsg_len >= sizeof *nlh && nlh->nlmsg_len <= left;
-                     left -= NLMSG_ALIGN(nlh->nlmsg_len) < left ? NLMSG_ALIGN(nlh->nlmsg_len) : left,
-                     nlh = (const struct nlmsghdr *) ((const uint8_t *) nlh + NLMSG_ALIGN(nlh->nlmsg_len))) {
+                NLMSG_FOREACH_WHOLE(nlh, fw->recv_buf, left) {
                         uint32_t k = nlh->nlmsg_seq - first;
                         const struct nlmsgerr *e = NLMSG_DATA(nlh);
 
@@ -1169,10 +1167,7 @@ static int fw_nl_dump_set(Fw *fw, const char *table, const char *set, nft_elem_f
                 if (n < 0)
                         return (int) n;
                 left = (size_t) n;
-                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) fw->recv_buf;
-                     left >= sizeof *nlh && nlh->nlmsg_len >= sizeof *nlh && nlh->nlmsg_len <= left;
-                     left -= NLMSG_ALIGN(nlh->nlmsg_len) < left ? NLMSG_ALIGN(nlh->nlmsg_len) : left,
-                     nlh = (const struct nlmsghdr *) ((const uint8_t *) nlh + NLMSG_ALIGN(nlh->nlmsg_len))) {
+                NLMSG_FOREACH_WHOLE(nlh, fw->recv_buf, left) {
                         if (nlh->nlmsg_seq != seq)
                                 continue; /* an answer to something earlier */
                         if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
