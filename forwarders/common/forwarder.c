@@ -117,11 +117,19 @@ FwdRuntime *fwd_runtime_free(FwdRuntime *rt) {
 int fwd_runtime_hello(FwdRuntime *rt) {
         Patchpanel__Ipc__ForwarderHello hello = PATCHPANEL__IPC__FORWARDER_HELLO__INIT;
         ForwarderReport ev = PATCHPANEL__IPC__FORWARDER_REPORT__INIT;
+        int r;
 
         hello.kind = rt->kind;
         ev.msg_case = PATCHPANEL__IPC__FORWARDER_REPORT__MSG_HELLO;
         ev.hello = &hello;
-        return channel_send(rt->manager, &ev.base, NULL, 0);
+        r = channel_send(rt->manager, &ev.base, NULL, 0);
+        if (r == -ENOTCONN || r == -EPIPE || r == -ECONNRESET) {
+                /* The manager stopped while this one was starting: the socket's end is
+                 * this process's end, as it is later, and no failure of its own. */
+                on_manager_gone(rt->manager, "before the hello", rt);
+                return 0;
+        }
+        return r;
 }
 
 static void fwd_send_status(FwdRuntime *rt) {

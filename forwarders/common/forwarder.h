@@ -56,7 +56,8 @@ int fwd_runtime_new(sd_event *e, int control_fd, Patchpanel__Ipc__ChildKind kind
                     const FwdCallbacks *cb, FwdRuntime **ret);
 FwdRuntime *fwd_runtime_free(FwdRuntime *rt);
 
-/* Say hello: call once the sandbox is up. */
+/* Say hello: call once the sandbox is up. A manager already gone ends the loop, as its
+ * socket closing later would, and is no error (0). */
 int fwd_runtime_hello(FwdRuntime *rt);
 /* Something the status shows changed: a report goes out now, or a second after the last
  * one at the earliest. Nothing is sent (and nothing wakes up) while nothing changes. */
