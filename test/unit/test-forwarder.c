@@ -20,27 +20,37 @@
 #include "ipc.h"
 #include "macro.h"
 
-static const FwdCallbacks no_callbacks = {};
+/* A forwarder's runtime on a loop of its own, on one end of a socketpair (the manager's
+ * end in @ret_manager_fd). */
+static FwdRuntime *runtime_new(sd_event **ret_e, int *ret_manager_fd) {
+        static const FwdCallbacks no_callbacks = {};
+        FwdRuntime *rt = NULL;
+        int fds[2];
+
+        assert_int_equal(sd_event_new(ret_e), 0);
+        assert_int_equal(ipc_socketpair(fds), 0);
+        assert_int_equal(fwd_runtime_new(*ret_e, fds[0],
+                                         PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST,
+                                         &no_callbacks, &rt), 0);
+        *ret_manager_fd = fds[1];
+        return rt;
+}
 
 static void test_hello_reaches_the_manager(void **state) {
         ForwarderReport *report = NULL;
         sd_event *e = NULL;
-        FwdRuntime *rt = NULL;
-        int fds[2];
+        int manager_fd;
+        FwdRuntime *rt = runtime_new(&e, &manager_fd);
 
         (void) state;
-        assert_int_equal(sd_event_new(&e), 0);
-        assert_int_equal(ipc_socketpair(fds), 0);
-        assert_int_equal(fwd_runtime_new(e, fds[0], PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST,
-                                         &no_callbacks, &rt), 0);
         assert_int_equal(fwd_runtime_hello(rt), 0);
-        assert_int_equal(ipc_recv(fds[1], &patchpanel__ipc__forwarder_report__descriptor,
+        assert_int_equal(ipc_recv(manager_fd, &patchpanel__ipc__forwarder_report__descriptor,
                                   (ProtobufCMessage **) &report, NULL, 0, NULL), 1);
         assert_int_equal(report->msg_case, PATCHPANEL__IPC__FORWARDER_REPORT__MSG_HELLO);
         assert_int_equal(report->hello->kind, PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST);
         protobuf_c_message_free_unpacked(&report->base, NULL);
         /* The manager's end closing ends the loop, with success. */
-        close(fds[1]);
+        close(manager_fd);
         assert_int_equal(sd_event_loop(e), 0);
         fwd_runtime_free(rt);
         sd_event_unref(e);
@@ -48,15 +58,11 @@ static void test_hello_reaches_the_manager(void **state) {
 
 static void test_hello_to_a_manager_gone_ends_the_loop(void **state) {
         sd_event *e = NULL;
-        FwdRuntime *rt = NULL;
-        int fds[2];
+        int manager_fd;
+        FwdRuntime *rt = runtime_new(&e, &manager_fd);
 
         (void) state;
-        assert_int_equal(sd_event_new(&e), 0);
-        assert_int_equal(ipc_socketpair(fds), 0);
-        assert_int_equal(fwd_runtime_new(e, fds[0], PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST,
-                                         &no_callbacks, &rt), 0);
-        close(fds[1]);
+        close(manager_fd);
         assert_int_equal(fwd_runtime_hello(rt), 0);
         assert_int_equal(sd_event_loop(e), 0);
         fwd_runtime_free(rt);
