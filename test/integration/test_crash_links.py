@@ -71,11 +71,17 @@ class Killer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc.stderr.close()
-        # The nth sendmsg() was entered, and so the signal sent, if the trace has it (even
-        # if strace was told to detach before it saw the end).
+        # The nth sendmsg() was entered if the trace has it (even if strace was told to
+        # detach before it saw the end). That alone does not say the signal went out: an
+        # operation can look ready (its links exist) while its last messages are still on
+        # the way, and a detach that lands at that entry lets the call go on unharmed. So
+        # a kill is a trace that reached the nth entry and a helper that then dies.
         text = self.trace.read_text()
         entered = sum(1 for line in text.splitlines() if line.startswith("sendmsg("))
-        return entered >= self.nth or "killed by SIGKILL" in text
+        if entered < self.nth and "killed by SIGKILL" not in text:
+            return False
+        return pplab.poll(lambda: "alive" if helper_alive(self.pid) else None,
+                          timeout=5) is None
 
 
 # ---- the operations -------------------------------------------------------------------
