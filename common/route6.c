@@ -230,3 +230,122 @@ int route6_delete_proto(struct nl_sock *nl, uint32_t table, uint8_t proto, const
                 *ret_n = s.n;
         return s.error;
 }
+
+/* ---- proxy neighbour entries ------------------------------------------------------------- */
+
+static int proxy_request(struct nl_sock *nl, bool add, int ifindex, const struct in6_addr *addr,
+                         uint8_t proto) {
+        struct ndmsg ndm = {
+                .ndm_family = AF_INET6,
+                .ndm_ifindex = ifindex,
+                .ndm_flags = NTF_PROXY,
+                .ndm_state = NUD_PERMANENT,
+        };
+        struct nl_msg *msg = nlmsg_alloc_simple(add ? RTM_NEWNEIGH : RTM_DELNEIGH,
+                                                add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+
+        if (!msg)
+                return -ENOMEM;
+        if (nlmsg_append(msg, &ndm, sizeof ndm, NLMSG_ALIGNTO) < 0 ||
+            nla_put(msg, NDA_DST, sizeof *addr, addr) < 0 ||
+            (add && nla_put_u8(msg, NDA_PROTOCOL, proto) < 0)) {
+                nlmsg_free(msg);
+                return -ENOMEM;
+        }
+        return nlerr_to_errno(nl_send_sync(nl, msg)); /* frees msg */
+}
+
+int route6_proxy(struct nl_sock *nl, bool add, int ifindex, const struct in6_addr *addr,
+                 uint8_t proto, ErrBuf *err) {
+        char s[INET6_ADDRSTRLEN];
+        int r = proxy_request(nl, add, ifindex, addr, proto);
+
+        if (!add && (r == -ENOENT || r == -ENODEV))
+                r = 0;
+        if (r < 0) {
+                inet_ntop(AF_INET6, addr, s, sizeof s);
+                return errbuf_set(err, r, "cannot %s the proxy entry of %s: %s",
+                                  add ? "add" : "delete", s, strerror(-r));
+        }
+        return 0;
+}
+
+/* Proxy entries one sweep deletes before it looks again. */
+#define PROXY_SWEEP_MAX 256
+
+typedef struct ProxyScan {
+        uint8_t proto;
+        const int *ifindexes;
+        size_t n_ifindexes;
+        size_t n;
+        bool more;                   /* found more than fit */
+        struct { int ifindex; struct in6_addr addr; } found[PROXY_SWEEP_MAX];
+} ProxyScan;
+
+static int proxy_entry(struct nl_msg *msg, void *userdata) {
+        struct nlmsghdr *nlh = nlmsg_hdr(msg);
+        struct nlattr *tb[NDA_MAX + 1];
+        ProxyScan *s = userdata;
+        const struct ndmsg *ndm;
+        bool ours = s->ifindexes == NULL;
+
+        if (nlh->nlmsg_type != RTM_NEWNEIGH ||
+            nlmsg_parse(nlh, sizeof *ndm, tb, NDA_MAX, NULL) < 0)
+                return NL_SKIP;
+        ndm = nlmsg_data(nlh);
+        if (ndm->ndm_family != AF_INET6 || !(ndm->ndm_flags & NTF_PROXY) || !tb[NDA_DST] ||
+            nla_len(tb[NDA_DST]) != sizeof(struct in6_addr) || !tb[NDA_PROTOCOL] ||
+            nla_get_u8(tb[NDA_PROTOCOL]) != s->proto)
+                return NL_SKIP;
+        for (size_t i = 0; !ours && i < s->n_ifindexes; i++)
+                ours = ndm->ndm_ifindex == s->ifindexes[i];
+        if (!ours)
+                return NL_SKIP;
+        if (s->n == PROXY_SWEEP_MAX) {
+                s->more = true;
+                return NL_SKIP;
+        }
+        s->found[s->n].ifindex = ndm->ndm_ifindex;
+        memcpy(&s->found[s->n].addr, nla_data(tb[NDA_DST]), sizeof(struct in6_addr));
+        s->n++;
+        return NL_OK;
+}
+
+int route6_proxy_delete_proto(struct nl_sock *nl, uint8_t proto, const int *ifindexes,
+                              size_t n_ifindexes, unsigned *ret_n) {
+        /* The kernel dumps its proxy entries when the request's flags are NTF_PROXY. */
+        struct ndmsg ndm = { .ndm_family = AF_INET6, .ndm_flags = NTF_PROXY };
+        _cleanup_free_ ProxyScan *s = malloc(sizeof *s);
+        unsigned removed = 0;
+        int r = 0;
+
+        if (!s)
+                return -ENOMEM;
+        do {
+                struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(nl));
+
+                *s = (ProxyScan) { .proto = proto, .ifindexes = ifindexes,
+                                   .n_ifindexes = n_ifindexes };
+                if (!cb)
+                        return -ENOMEM;
+                nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, proxy_entry, s);
+                /* nl_send_simple() returns the bytes it sent. */
+                r = nl_send_simple(nl, RTM_GETNEIGH, NLM_F_DUMP, &ndm, sizeof ndm);
+                r = r < 0 ? nlerr_to_errno(r) : nlerr_to_errno(nl_recvmsgs(nl, cb));
+                nl_cb_put(cb);
+                if (r < 0)
+                        break;
+                for (size_t i = 0; i < s->n; i++) {
+                        int k = proxy_request(nl, false, s->found[i].ifindex, &s->found[i].addr, 0);
+                        if (k >= 0)
+                                removed++;
+                        else if (k != -ENOENT && k != -ENODEV) {
+                                r = k;
+                                s->more = false;
+                        }
+                }
+        } while (s->more && s->n > 0);
+        if (ret_n)
+                *ret_n = removed;
+        return r < 0 ? r : 0;
+}

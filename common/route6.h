@@ -60,3 +60,24 @@ int route6_host(struct nl_sock *nl, bool add, int ifindex, const struct in6_addr
  */
 int route6_delete_proto(struct nl_sock *nl, uint32_t table, uint8_t proto, const int *ifindexes,
                         size_t n_ifindexes, unsigned *ret_n);
+
+/*
+ * route6_proxy() - add (or replace) the kernel's proxy neighbour entry for @addr on
+ * @ifindex, tagged with protocol @proto, or delete it. With proxy_ndp on the link (and
+ * forwarding), the kernel itself answers the link's NS for @addr with the link's own MAC:
+ * what the ND proxy relays to a guest it has learned, answered without a trip through
+ * user space.
+ * Return: 0 (deleting one that is not there, or on a link that is gone, included) or a
+ * negative errno.
+ */
+int route6_proxy(struct nl_sock *nl, bool add, int ifindex, const struct in6_addr *addr,
+                 uint8_t proto, ErrBuf *err);
+
+/*
+ * route6_proxy_delete_proto() - delete every IPv6 proxy neighbour entry of protocol
+ * @proto on one of @ifindexes (NULL: on any link).
+ * @ret_n: how many went (may be NULL)
+ * Return: 0 or a negative errno.
+ */
+int route6_proxy_delete_proto(struct nl_sock *nl, uint8_t proto, const int *ifindexes,
+                              size_t n_ifindexes, unsigned *ret_n);

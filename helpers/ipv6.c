@@ -15,19 +15,28 @@
 
 #define FORWARDING "/proc/sys/net/ipv6/conf/all/forwarding"
 
-/* A per-link IPv6 sysctl of a checked name. */
-static int link_sysctl(const char *ifname, const char *key, const char *value, ErrBuf *err) {
+/* A per-link IPv6 sysctl of a checked name, in /proc/sys/net/ipv6/@dir/. */
+static int ipv6_sysctl(const char *dir, const char *ifname, const char *key, const char *value,
+                       ErrBuf *err) {
         _cleanup_close_ int fd = -EBADF;
         char path[128];
         size_t n = strlen(value);
 
         if (!ifname_is_valid(ifname))
                 return errbuf_set(err, -EINVAL, "invalid interface name");
-        snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/%s", ifname, key);
+        snprintf(path, sizeof path, "/proc/sys/net/ipv6/%s/%s/%s", dir, ifname, key);
         fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0 || write(fd, value, n) != (ssize_t) n)
                 return errbuf_set(err, -errno ?: -EIO, "cannot set %s of %s: %m", key, ifname);
         return 0;
+}
+
+static int link_sysctl(const char *ifname, const char *key, const char *value, ErrBuf *err) {
+        return ipv6_sysctl("conf", ifname, key, value, err);
+}
+
+static int neigh_sysctl(const char *ifname, const char *key, const char *value, ErrBuf *err) {
+        return ipv6_sysctl("neigh", ifname, key, value, err);
 }
 
 int helper_uplink_keep_slaac(Helper *h, const UplinkArgs *u, ErrBuf *err) {
@@ -37,7 +46,15 @@ int helper_uplink_keep_slaac(Helper *h, const UplinkArgs *u, ErrBuf *err) {
         r = routing_check_uplink(h, u, true, &table, err);
         if (r < 0)
                 return r;
-        return link_sysctl(u->ifname, "accept_ra", "2", err);
+        r = link_sysctl(u->ifname, "accept_ra", "2", err);
+        if (r < 0)
+                return r;
+        /* The proxy entries of learned guest addresses: answered at once (RFC 4861's
+         * random delay for proxies would hold every first contact with a guest). */
+        r = link_sysctl(u->ifname, "proxy_ndp", "1", err);
+        if (r < 0)
+                return r;
+        return neigh_sysctl(u->ifname, "proxy_delay", "0", err);
 }
 
 static int forwarding_on(Helper *h, ErrBuf *err) {
@@ -121,6 +138,12 @@ int helper_guest_route6(Helper *h, const GuestRoute6Args *a, ErrBuf *err) {
                         if (r < 0)
                                 return r;
                 }
+                if (a->uplink.ifindex > 0) {
+                        r = route6_proxy(h->nl, false, a->uplink.ifindex, &a->addr,
+                                         RTPROT_PATCHPANEL, err);
+                        if (r < 0)
+                                return r;
+                }
                 return route6_host(h->nl, false, a->guest.ifindex, &a->addr, PP_GUEST_IPV6_TABLE,
                                    RTPROT_PATCHPANEL, err);
         }
@@ -141,6 +164,15 @@ int helper_guest_route6(Helper *h, const GuestRoute6Args *a, ErrBuf *err) {
                 return r;
         fw_batch_guest_src6(&b, a->guest.ifname, &a->addr, true);
         r = fw_batch_commit(h->nft, &b, "accept a guest's address", err);
+        if (r >= 0) {
+                /* The kernel answers the uplink's NS for the address from here on. */
+                r = route6_proxy(h->nl, true, a->uplink.ifindex, &a->addr, RTPROT_PATCHPANEL, err);
+                if (r < 0) {
+                        fw_batch_guest_src6(&b, a->guest.ifname, &a->addr, false);
+                        (void) fw_batch_commit_removal(h->nft, &b, "forget a guest's address",
+                                                       NULL);
+                }
+        }
         if (r < 0) {
                 (void) route6_host(h->nl, false, a->guest.ifindex, &a->addr, PP_GUEST_IPV6_TABLE,
                                    RTPROT_PATCHPANEL, NULL);

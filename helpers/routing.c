@@ -14,6 +14,7 @@
 #include "link.h"
 #include "log.h"
 #include "nl-util.h"
+#include "route6.h"
 #include "routing.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_rule *, rtnl_rule_put);
@@ -570,5 +571,12 @@ int routing_guests_ipv6_add(Helper *h, ErrBuf *err) {
 int routing_remove_all(Helper *h, ErrBuf *err) {
         int r = rules_delete(h, 0, 0, err);
         int k = routes_delete(h, 0, r < 0 ? NULL : err);
-        return r < 0 ? r : k;
+
+        if (r >= 0)
+                r = k;
+        /* The proxy entries of guest addresses (helper_guest_route6()) go with their routes. */
+        k = route6_proxy_delete_proto(h->nl, RTPROT_PATCHPANEL, NULL, 0, NULL);
+        if (k < 0 && r >= 0)
+                r = errbuf_set(err, k, "cannot delete proxy neighbour entries: %s", strerror(-k));
+        return r;
 }

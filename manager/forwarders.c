@@ -498,6 +498,13 @@ int forwarders_set_hooks(Forwarders *fs, ChildKind kind, const ForwarderHooks *h
         return -ENOENT;
 }
 
+int forwarders_send(Forwarders *fs, ChildKind kind, const ForwarderControl *msg) {
+        for (size_t i = 0; i < fs->n_fwd; i++)
+                if (fs->fwd[i].kind == kind)
+                        return child_send(fs->fwd[i].child, &msg->base, NULL, 0);
+        return -ENOENT;
+}
+
 void forwarders_start(Forwarders *fs) {
         for (size_t i = 0; i < fs->n_fwd; i++)
                 (void) child_start(fs->fwd[i].child);

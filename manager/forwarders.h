@@ -63,6 +63,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Forwarders *, forwarders_free);
 /* Give an enabled kind its hooks. Return: 0, or -ENOENT if the kind is not enabled. */
 int forwarders_set_hooks(Forwarders *f, ChildKind kind, const ForwarderHooks *hooks);
 
+/* Send @msg to the running forwarder of @kind. Return: 0, -ENOENT if the kind is not
+ * enabled, -ENOTCONN if it does not run now, or another negative errno. */
+int forwarders_send(Forwarders *f, ChildKind kind, const Patchpanel__Ipc__ForwarderControl *msg);
+
 /* Start every enabled forwarder. */
 void forwarders_start(Forwarders *f);
 /* Stop them all (their sockets close; the launcher reaps them). */

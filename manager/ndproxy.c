@@ -37,6 +37,11 @@ struct Route6Call {
         char ifname[IFNAMSIZ];
         struct in6_addr addr;
         bool add;
+        /* A removal names the links as they were when it was asked for: the guest's
+         * record may be gone by the time it is sent (again). */
+        int ifindex;
+        char uplink[IFNAMSIZ];
+        int uplink_ifindex;
         unsigned tries;
         sd_event_source *retry;
         LIST_FIELDS(Route6Call, calls);
@@ -114,6 +119,24 @@ static int on_route6_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Tell ndproxyd what became of an address it reported: routed (the kernel answers for it
+ * now) or refused for good. A restarted ndproxyd hears of it with its links instead. */
+static void tell_routed(Manager *m, const NdGuest *n, const struct in6_addr *a, bool routed) {
+        Patchpanel__Ipc__ForwarderControl msg = PATCHPANEL__IPC__FORWARDER_CONTROL__INIT;
+        Patchpanel__Ipc__NdAddress e = PATCHPANEL__IPC__ND_ADDRESS__INIT;
+        int r;
+
+        e.guest = (char *) n->ifname;
+        e.guest_ifindex = n->ifindex;
+        e.address = (ProtobufCBinaryData) { .len = sizeof *a, .data = (uint8_t *) a };
+        e.present = routed;
+        msg.msg_case = PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_ND_ROUTED;
+        msg.nd_routed = &e;
+        r = forwarders_send(m->forwarders, PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_NDPROXY, &msg);
+        if (r < 0 && r != -ENOTCONN)
+                log_warning_errno(r, "Cannot tell ndproxyd about an address of %s: %m", n->ifname);
+}
+
 static void on_route6_reply(const HelperResponse *resp, void *userdata) {
         Route6Call *call = userdata;
         char buf[INET6_ADDRSTRLEN];
@@ -124,6 +147,8 @@ static void on_route6_reply(const HelperResponse *resp, void *userdata) {
         if (resp->status >= 0) {
                 log_debug("%s/128 %s %s", buf, call->add ? "routed to" : "no longer routed to",
                           call->ifname);
+                if (call->add && n && n->ifindex > 0 && guest_addr_index(n, &call->addr) >= 0)
+                        tell_routed(m, n, &call->addr, true);
                 route6_call_free(call);
                 return;
         }
@@ -138,8 +163,11 @@ static void on_route6_reply(const HelperResponse *resp, void *userdata) {
         log_warning("%s %s on %s: %s", call->add ? "No route for" : "Cannot remove the route of",
                     buf, call->ifname, resp->message);
         /* Not routed: not ours to tell a restarted ndproxyd either. */
-        if (call->add && n)
+        if (call->add && n && guest_addr_index(n, &call->addr) >= 0) {
                 guest_forget_address(n, &call->addr);
+                if (n->ifindex > 0)
+                        tell_routed(m, n, &call->addr, false);
+        }
         route6_call_free(call);
 }
 
@@ -151,22 +179,28 @@ static void route6_send(Route6Call *call) {
         Manager *m = call->owner->manager;
         int r;
 
-        if (!n || !n->uplink[0] || m->stopping || (call->add && guest_addr_index(n, &call->addr) < 0)) {
+        if (m->stopping || (call->add && (!n || !n->uplink[0] ||
+                                          guest_addr_index(n, &call->addr) < 0))) {
                 route6_call_free(call);
                 return;
         }
+        if (call->add) {
+                call->ifindex = n->ifindex;
+                snprintf(call->uplink, sizeof call->uplink, "%s", n->uplink);
+                call->uplink_ifindex = n->uplink_ifindex;
+        }
         call->tries++;
         op.add = call->add;
-        op.guest_ifname = n->ifname;
-        op.guest_ifindex = n->ifindex;
-        op.uplink_ifname = n->uplink;
-        op.uplink_ifindex = n->uplink_ifindex;
+        op.guest_ifname = call->ifname;
+        op.guest_ifindex = call->ifindex;
+        op.uplink_ifname = call->uplink;
+        op.uplink_ifindex = call->uplink_ifindex;
         op.address = (ProtobufCBinaryData) { .len = sizeof call->addr, .data = (uint8_t *) &call->addr };
         req.op_case = OP(GUEST_ROUTE6);
         req.guest_route6 = &op;
         r = helper_link_call(m->helper, &req, NULL, 0, on_route6_reply, call);
         if (r < 0) {
-                log_error_errno(r, "Cannot ask the helper for a route of %s: %m", n->ifname);
+                log_error_errno(r, "Cannot ask the helper for a route of %s: %m", call->ifname);
                 route6_call_free(call);
         }
 }
@@ -181,8 +215,10 @@ static void guest_route6(NdGuest *n, const struct in6_addr *a, bool add) {
                 log_error("Out of memory for a route of %s", n->ifname);
                 return;
         }
-        *call = (Route6Call) { .owner = n->owner, .addr = *a, .add = add };
+        *call = (Route6Call) { .owner = n->owner, .addr = *a, .add = add, .ifindex = n->ifindex,
+                               .uplink_ifindex = n->uplink_ifindex };
         snprintf(call->ifname, sizeof call->ifname, "%s", n->ifname);
+        snprintf(call->uplink, sizeof call->uplink, "%s", n->uplink);
         LIST_PREPEND(calls, n->owner->calls, call);
         route6_send(call);
 }
@@ -334,9 +370,15 @@ static void on_report(const ForwarderReport *ev, void *userdata) {
 }
 
 /* A guest link that goes takes its routes along (the kernel's) and its anti-spoofing
- * elements (the helper's, with the guest): only our record is left to drop. */
+ * elements (the helper's, with the guest), but not the proxy entries of its addresses on
+ * the uplink: the removals go to the helper, then our record. */
 static void on_guest_removed(const GuestLink *l, void *userdata) {
-        guest_free(guest_find(userdata, l->ifname));
+        NdGuest *n = guest_find(userdata, l->ifname);
+
+        if (!n)
+                return;
+        guest_drop_addresses(n);
+        guest_free(n);
 }
 
 static const RegistrySubscriber nd_guests_subscriber = {

@@ -49,6 +49,12 @@ static void on_control(Channel *c, const ProtobufCMessage *msg, int *fds, size_t
                                   (int) rt->kind);
                 rt->cb.adb_config(m->adb_config, rt->cb.userdata);
                 break;
+        case PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_ND_ROUTED:
+                if (!rt->cb.nd_routed)
+                        log_fatal("The manager sent ndproxyd's route news to kind %d",
+                                  (int) rt->kind);
+                rt->cb.nd_routed(m->nd_routed, rt->cb.userdata);
+                break;
         default:
                 log_fatal("Unknown message %d from the manager", (int) m->msg_case);
         }

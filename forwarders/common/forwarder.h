@@ -34,6 +34,9 @@ typedef struct FwdCallbacks {
         /* adb-proxy's configuration, before any link (another kind gets none: the manager
          * that sends one breaks the protocol). */
         void (*adb_config)(const Patchpanel__Ipc__AdbProxyConfig *c, void *userdata);
+        /* ndproxyd's: what became of an address it reported (ForwarderControl.nd_routed;
+         * the same rule for other kinds). */
+        void (*nd_routed)(const Patchpanel__Ipc__NdAddress *a, void *userdata);
         void *userdata;
 } FwdCallbacks;
 

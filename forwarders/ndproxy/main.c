@@ -269,11 +269,13 @@ static void on_status(ForwarderStatus *st, void *userdata) {
                 }
                 counter_add(nd, &n, name, "received", c->received);
                 counter_add(nd, &n, name, "proxied", c->proxied);
+                /* NS answered by the proxy itself on the link (an uplink's: for guests
+                 * whose proxy entries are not made yet; a guest link's: for the host). */
+                counter_add(nd, &n, name, "answered", c->answered);
                 if (l->kind == ND_LINK_GUEST) {
                         counter_add(nd, &n, name, "learned", c->learned);
                         counter_add(nd, &n, name, "learn_refused", c->learn_refused);
                         counter_add(nd, &n, name, "expired", c->expired);
-                        counter_add(nd, &n, name, "answered", c->answered);
                         counter_add(nd, &n, name, "addresses", l->n_addrs);
                 }
                 for (NdDrop r = 0; r < _ND_DROP_MAX; r++)
@@ -323,6 +325,21 @@ static void supervised_address(NdDaemon *d, int guest_ifindex, const char *guest
                 log_warning_errno(r, "Cannot tell the manager of an address, ignoring: %m");
 }
 
+/* What became of an address reported with supervised_address(). */
+static void on_nd_routed(const Patchpanel__Ipc__NdAddress *a, void *userdata) {
+        struct in6_addr addr;
+        Nd *nd = userdata;
+
+        if (a->address.len != sizeof addr || a->guest_ifindex <= 0)
+                log_fatal("The manager sent a malformed address (%zu bytes, ifindex %d)",
+                          a->address.len, (int) a->guest_ifindex);
+        memcpy(&addr, a->address.data, sizeof addr);
+        if (a->present)
+                nd_daemon_address_routed(nd->daemon, a->guest_ifindex, &addr);
+        else
+                nd_daemon_refuse_address(nd->daemon, a->guest_ifindex, &addr);
+}
+
 static void supervised_changed(NdDaemon *d, void *userdata) {
         Nd *nd = userdata;
 
@@ -337,6 +354,7 @@ static int run_supervised(const Args *a) {
                 .link_remove = on_link_remove,
                 .status = on_status,
                 .status_done = on_status_done,
+                .nd_routed = on_nd_routed,
         };
         const NdDaemonOps ops = {
                 .address = supervised_address,
@@ -431,6 +449,8 @@ static void on_priv_answer(const ProtobufCMessage *answer, int *fds, size_t n_fd
         (void) fds;
         (void) n_fds;
         if (resp->status >= 0) {
+                if (!call->uplink && call->add)
+                        nd_daemon_address_routed(nd->daemon, call->ifindex, &call->addr);
                 priv_call_free(call);
                 return;
         }

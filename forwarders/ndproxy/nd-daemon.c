@@ -359,8 +359,11 @@ int nd_daemon_add_pair(NdDaemon *d, const char *uplink, int uplink_ifindex, cons
                 return r;
         for (size_t i = 0; i < n_addrs; i++) {
                 r = nd_proxy_add_address(d->proxy, g->ifindex, &addrs[i]);
-                if (r > 0)
+                if (r > 0) {
                         guest_address_group(d, g->ifindex, &addrs[i], true);
+                        /* Its route exists, and its proxy entry with it. */
+                        (void) nd_proxy_set_kernel_answers(d->proxy, g->ifindex, &addrs[i], true);
+                }
                 else if (r < 0)
                         log_warning_errno(r, "Cannot take back an address of %s, ignoring: %m",
                                           g->name);
@@ -403,6 +406,11 @@ static bool refused_lately(NdDaemon *d, int ifindex, const struct in6_addr *addr
                     memcmp(&d->refused[i].addr, addr, sizeof *addr) == 0)
                         return true;
         return false;
+}
+
+void nd_daemon_address_routed(NdDaemon *d, int guest_ifindex, const struct in6_addr *addr) {
+        if (nd_proxy_get_link(d->proxy, guest_ifindex))
+                (void) nd_proxy_set_kernel_answers(d->proxy, guest_ifindex, addr, true);
 }
 
 void nd_daemon_refuse_address(NdDaemon *d, int guest_ifindex, const struct in6_addr *addr) {

@@ -61,8 +61,7 @@ int nd_daemon_start_standalone(NdDaemon *d);
 
 /*
  * nd_daemon_add_pair() - supervised: serve @guest (by name when @guest_ifindex is 0) behind
- * @uplink, with the guest
- * addresses learned earlier whose routes exist.
+ * @uplink, with the guest addresses learned earlier whose routes (and proxy entries) exist.
  * Return: 0, or a negative errno (logged) when the links are not what the manager says.
  */
 int nd_daemon_add_pair(NdDaemon *d, const char *uplink, int uplink_ifindex, const char *guest,
@@ -71,6 +70,10 @@ int nd_daemon_add_pair(NdDaemon *d, const char *uplink, int uplink_ifindex, cons
  * forgotten without a report: the manager removes their routes). */
 int nd_daemon_remove_pair(NdDaemon *d, const char *uplink, int uplink_ifindex,
                           const char *guest, int guest_ifindex);
+
+/* The learned address has its route, and its proxy entry on the uplink: the kernel answers
+ * the uplink's NS for it from now on. */
+void nd_daemon_address_routed(NdDaemon *d, int guest_ifindex, const struct in6_addr *addr);
 
 /* The learned address cannot be routed (the parent or the manager refused it). */
 void nd_daemon_refuse_address(NdDaemon *d, int guest_ifindex, const struct in6_addr *addr);

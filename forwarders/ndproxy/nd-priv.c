@@ -46,8 +46,15 @@ typedef Patchpanel__Ipc__NdPrivResponse NdPrivResponse;
 
 typedef struct PrivRoute {
         int ifindex;
+        int uplink;                  /* where its proxy entry is */
         struct in6_addr addr;
 } PrivRoute;
+
+/* A sysctl of the uplink this run changed, and its earlier value. */
+typedef struct PrivSysctl {
+        const char *dir, *key, *value;
+        char before[16];             /* "" while unchanged */
+} PrivSysctl;
 
 typedef struct Priv {
         const NdPrivConfig *config;
@@ -58,6 +65,7 @@ typedef struct Priv {
         int child_status;            /* the exit status to end with */
         struct nl_sock *nl;
         char forwarding_before;      /* '0' or '1' when we changed it, else 0 */
+        PrivSysctl uplink_sysctls[2];
         PrivRoute routes[PRIV_ROUTES_MAX];
         size_t n_routes;
 } Priv;
@@ -68,6 +76,43 @@ static int sysctl_read(const char *path, char *ret) {
         if (fd < 0 || read(fd, ret, 1) != 1)
                 return -errno ?: -EIO;
         return 0;
+}
+
+static int sysctl_write(const char *path, const char *value, ErrBuf *err);
+
+/* Set @c on the uplink, keeping the value it had before the first change. */
+static int uplink_sysctl(Priv *p, PrivSysctl *c, ErrBuf *err) {
+        _cleanup_close_ int fd = -EBADF;
+        char path[128], before[sizeof c->before] = "";
+        ssize_t n;
+
+        snprintf(path, sizeof path, "/proc/sys/net/ipv6/%s/%s/%s", c->dir, p->config->uplink,
+                 c->key);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        n = fd < 0 ? -1 : read(fd, before, sizeof before - 1);
+        if (n > 0 && !c->before[0]) {
+                before[n] = '\0';
+                before[strcspn(before, "\n")] = '\0';
+                if (strcmp(before, c->value) != 0)
+                        memcpy(c->before, before, sizeof before);
+        }
+        return sysctl_write(path, c->value, err);
+}
+
+static void uplink_sysctls_restore(Priv *p) {
+        for (size_t i = 0; i < ELEMENTSOF(p->uplink_sysctls); i++) {
+                PrivSysctl *c = &p->uplink_sysctls[i];
+                char path[128];
+                ErrBuf err = {};
+
+                if (!c->before[0])
+                        continue;
+                snprintf(path, sizeof path, "/proc/sys/net/ipv6/%s/%s/%s", c->dir,
+                         p->config->uplink, c->key);
+                if (sysctl_write(path, c->before, &err) < 0)
+                        log_debug("%s, ignoring (the uplink may be gone)", err.msg);
+                c->before[0] = '\0';
+        }
 }
 
 static int sysctl_write(const char *path, const char *value, ErrBuf *err) {
@@ -129,6 +174,13 @@ static int handle_uplink(Priv *p, const Patchpanel__Ipc__NdPrivUplink *m, ErrBuf
         r = sysctl_write(path, "2", err);
         if (r < 0)
                 return r;
+        /* The kernel answers the uplink's NS for learned guest addresses (their proxy
+         * entries, handle_route()) at once. */
+        for (size_t i = 0; i < ELEMENTSOF(p->uplink_sysctls); i++) {
+                r = uplink_sysctl(p, &p->uplink_sysctls[i], err);
+                if (r < 0)
+                        return r;
+        }
         if (!p->forwarding_before &&
             sysctl_read("/proc/sys/net/ipv6/conf/all/forwarding", &before) >= 0 && before != '1')
                 p->forwarding_before = before;
@@ -156,7 +208,10 @@ static int handle_route(Priv *p, const Patchpanel__Ipc__NdPrivRoute *m, ErrBuf *
                 return r;
         known = route_find(p, m->ifindex, &a);
         if (!m->add) {
-                r = route6_host(p->nl, false, m->ifindex, &a, RT_TABLE_MAIN, RTPROT_NDPROXYD, err);
+                r = known ? route6_proxy(p->nl, false, known->uplink, &a, RTPROT_NDPROXYD, err) : 0;
+                if (r >= 0)
+                        r = route6_host(p->nl, false, m->ifindex, &a, RT_TABLE_MAIN,
+                                        RTPROT_NDPROXYD, err);
                 if (r >= 0 && known)
                         *known = p->routes[--p->n_routes];
                 return r;
@@ -170,9 +225,21 @@ static int handle_route(Priv *p, const Patchpanel__Ipc__NdPrivRoute *m, ErrBuf *
         if (!known && p->n_routes >= PRIV_ROUTES_MAX)
                 return errbuf_set(err, -ENOSPC, "too many routes");
         r = route6_host(p->nl, true, m->ifindex, &a, RT_TABLE_MAIN, RTPROT_NDPROXYD, err);
-        if (r >= 0 && !known)
-                p->routes[p->n_routes++] = (PrivRoute) { .ifindex = m->ifindex, .addr = a };
-        return r;
+        if (r < 0)
+                return r;
+        if (known && known->uplink != uplink)
+                (void) route6_proxy(p->nl, false, known->uplink, &a, RTPROT_NDPROXYD, NULL);
+        r = route6_proxy(p->nl, true, uplink, &a, RTPROT_NDPROXYD, err);
+        if (r < 0) {
+                if (!known)
+                        (void) route6_host(p->nl, false, m->ifindex, &a, RT_TABLE_MAIN,
+                                           RTPROT_NDPROXYD, NULL);
+                return r;
+        }
+        if (!known)
+                known = &p->routes[p->n_routes++];
+        *known = (PrivRoute) { .ifindex = m->ifindex, .uplink = uplink, .addr = a };
+        return 0;
 }
 
 static void on_request(Channel *c, const ProtobufCMessage *msg, int *fds, size_t n_fds,
@@ -213,7 +280,9 @@ static void priv_cleanup(Priv *p) {
         char path[] = "/proc/sys/net/ipv6/conf/all/forwarding";
 
         for (size_t i = 0; i < p->n_routes; i++)
-                if (route6_host(p->nl, false, p->routes[i].ifindex, &p->routes[i].addr,
+                if (route6_proxy(p->nl, false, p->routes[i].uplink, &p->routes[i].addr,
+                                 RTPROT_NDPROXYD, &err) < 0 ||
+                    route6_host(p->nl, false, p->routes[i].ifindex, &p->routes[i].addr,
                                 RT_TABLE_MAIN, RTPROT_NDPROXYD, &err) < 0)
                         log_warning("%s, ignoring", err.msg);
         if (p->n_routes > 0)
@@ -225,6 +294,7 @@ static void priv_cleanup(Priv *p) {
                         log_warning("%s, ignoring", err.msg);
                 p->forwarding_before = 0;
         }
+        uplink_sysctls_restore(p);
 }
 
 static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
@@ -272,11 +342,17 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-/* Routes of our downlinks that a killed run left (they exist only while we do). */
+/* Routes of our downlinks and proxy entries on our uplink that a killed run left (they
+ * exist only while we do). */
 static void remove_leftovers(Priv *p) {
-        int ifindexes[64];
+        int ifindexes[64], uplink = uplink_ifindex(p, NULL);
         size_t n = 0;
         unsigned removed = 0;
+
+        if (uplink > 0 && route6_proxy_delete_proto(p->nl, RTPROT_NDPROXYD, &uplink, 1,
+                                                    &removed) >= 0 && removed > 0)
+                log_info("Removed %u proxy entries an earlier run left", removed);
+        removed = 0;
 
         for (size_t i = 0; i < p->config->n_downlinks && n < ELEMENTSOF(ifindexes); i++) {
                 _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
@@ -353,7 +429,15 @@ int nd_priv_run(int channel_fd, pid_t child, const NdPrivConfig *config) {
         static Priv p;
         int r;
 
-        p = (Priv) { .config = config, .child = child, .child_status = EXIT_FAILURE };
+        p = (Priv) {
+                .config = config,
+                .child = child,
+                .child_status = EXIT_FAILURE,
+                .uplink_sysctls = {
+                        { .dir = "conf", .key = "proxy_ndp", .value = "1" },
+                        { .dir = "neigh", .key = "proxy_delay", .value = "0" },
+                },
+        };
         r = sd_event_new(&p.event);
         if (r >= 0)
                 r = priv_setup(&p, channel_fd);

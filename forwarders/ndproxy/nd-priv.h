@@ -6,12 +6,14 @@
  * CAP_KILL to pass SIGUSR1 on to a child of another user), reads no packet, and does on request of the unprivileged child only what
  * proto/ipc.proto's NdPriv* messages name, each checked against its own command line and
  * the kernel:
- *   NdPrivUplink  the uplink it was started for, by ifindex: accept_ra=2 on it, then
- *                 net.ipv6.conf.all.forwarding=1 (the earlier value back at exit);
+ *   NdPrivUplink  the uplink it was started for, by ifindex: accept_ra=2 on it, proxy_ndp=1
+ *                 and neigh proxy_delay=0 there, then net.ipv6.conf.all.forwarding=1
+ *                 (the earlier values back at exit);
  *   NdPrivRoute   a /128 route through one of its downlinks for a guest address that
- *                 passes route6_check_guest_address(), or its removal.
- * Routes carry RTPROT_NDPROXYD; every route it made goes when it exits, and at start it
- * removes those of its downlinks that a killed run left. The child's end of the socket
+ *                 passes route6_check_guest_address(), and the address's proxy entry on the
+ *                 uplink (the kernel answers the uplink's NS for it); or their removal.
+ * Routes and proxy entries carry RTPROT_NDPROXYD; every one it made goes when it exits,
+ * and at start it removes those of its links that a killed run left. The child's end of the socket
  * closing, or the child's exit, ends the parent (with the child's status).
  */
 

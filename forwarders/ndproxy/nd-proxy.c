@@ -75,7 +75,11 @@
  * for the same asker within ND_PROXY_RELAY_HOLD_USEC: a flood of NS from the uplink costs
  * the guest one per second. The guest's own answer to that asker is then dropped
  * (ND_DROP_ANSWERED): the asker has one. DAD NS are never answered, only relayed: the
- * guest defends its address itself.
+ * guest defends its address itself. Once the address's route is made, the process that
+ * made it has also given it a proxy entry on the uplink, and the daemon says so
+ * (nd_proxy_set_kernel_answers()): from then on the kernel answers the NS in its receive
+ * path, without the trip through this process, for as long as the address is learned;
+ * the proxy only relays the NS, with the same hold, and drops the guest's answer.
  *
  * Aging: each learned address carries the time of its last sign of life (proxy clock,
  * nd_proxy_set_clock()): the guest's NA or DAD NS for it, or any frame from it. The daemon
@@ -330,6 +334,7 @@ int nd_proxy_add_address(NdProxy *p, int guest, const struct in6_addr *addr) {
                 return -ENOSPC;
         g->addr_seen[g->n_addrs] = p->now;
         g->addr_answered[g->n_addrs] = 0;
+        g->addr_kernel[g->n_addrs] = false;
         g->addrs[g->n_addrs++] = *addr;
         return 1;
 }
@@ -349,7 +354,21 @@ int nd_proxy_forget_address(NdProxy *p, int guest, const struct in6_addr *addr) 
         memmove(&g->addr_seen[i], &g->addr_seen[i + 1], n * sizeof g->addr_seen[0]);
         memmove(&g->addr_asker[i], &g->addr_asker[i + 1], n * sizeof g->addr_asker[0]);
         memmove(&g->addr_answered[i], &g->addr_answered[i + 1], n * sizeof g->addr_answered[0]);
+        memmove(&g->addr_kernel[i], &g->addr_kernel[i + 1], n * sizeof g->addr_kernel[0]);
         g->n_addrs--;
+        return 0;
+}
+
+int nd_proxy_set_kernel_answers(NdProxy *p, int guest, const struct in6_addr *addr, bool on) {
+        NdLink *g = link_find(p, guest);
+        ssize_t i;
+
+        if (!g)
+                return -ENOENT;
+        i = link_addr_index(g, addr);
+        if (i < 0)
+                return -ENOENT;
+        g->addr_kernel[i] = on;
         return 0;
 }
 
@@ -635,7 +654,8 @@ int nd_proxy_decide(const NdProxy *p, int ingress, const NdPacket *pkt, NdDecisi
 }
 
 /* An NS from the uplink for a guest address seen alive lately: answer it (see the theory
- * of operation), and relay it only if this asker was not relayed lately. */
+ * of operation), unless the kernel does, and relay it only if this asker was not relayed
+ * lately. */
 static void answer_for_guest(NdProxy *p, const NdPacket *pkt, NdDecision *d) {
         NdLink *g;
         ssize_t i;
@@ -646,10 +666,14 @@ static void answer_for_guest(NdProxy *p, const NdPacket *pkt, NdDecision *d) {
         if (!g || g->kind != ND_LINK_GUEST)
                 return;
         i = link_addr_index(g, &pkt->target);
-        if (i < 0 || p->now - g->addr_seen[i] > ND_PROXY_FRESH_USEC)
+        if (i < 0)
                 return;
-        d->answer = true;
-        d->answer_router = false;
+        if (!g->addr_kernel[i]) {
+                if (p->now - g->addr_seen[i] > ND_PROXY_FRESH_USEC)
+                        return;
+                d->answer = true;
+                d->answer_router = false;
+        }
         if (g->addr_answered[i] != 0 && p->now - g->addr_answered[i] < ND_PROXY_RELAY_HOLD_USEC &&
             addr_equal(&g->addr_asker[i], &pkt->src))
                 d->n_egress = 0;

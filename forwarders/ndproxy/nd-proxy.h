@@ -101,6 +101,7 @@ typedef struct NdLink {
         uint64_t addr_seen[ND_PROXY_ADDRS_MAX]; /* ... the last sign of life of each (clock) */
         struct in6_addr addr_asker[ND_PROXY_ADDRS_MAX]; /* ... who the proxy last answered for it */
         uint64_t addr_answered[ND_PROXY_ADDRS_MAX];  /* ... and when (0: never) */
+        bool addr_kernel[ND_PROXY_ADDRS_MAX];  /* ... the kernel answers for it (proxy entry) */
         size_t n_prefixes;           /* uplink: prefixes its router advertises */
         NdLinkPrefix prefixes[ND_PROXY_PREFIXES_MAX];
 } NdLink;
@@ -125,7 +126,9 @@ typedef struct NdDecision {
          * anywhere); or for a guest seen alive within ND_PROXY_FRESH_USEC, whose address
          * the uplink asks for (the NS is still relayed to it, at most once per asker per
          * ND_PROXY_RELAY_HOLD_USEC, so that it learns the asker; its own answer is then
-         * not relayed again: ND_DROP_ANSWERED). nd_proxy_input() only, for guests. */
+         * not relayed again: ND_DROP_ANSWERED). Never for an address the kernel answers
+         * for (nd_proxy_set_kernel_answers()): the NS is then only relayed, with the same
+         * hold and the same drop. nd_proxy_input() only, for guests. */
         bool answer;
         bool answer_router;
         bool learned;
@@ -296,6 +299,18 @@ int nd_proxy_add_address(NdProxy *p, int guest, const struct in6_addr *addr);
  * Return: 0, or -ENOENT if @addr is not recorded on @guest.
  */
 int nd_proxy_forget_address(NdProxy *p, int guest, const struct in6_addr *addr);
+
+/*
+ * nd_proxy_set_kernel_answers() - the kernel answers the uplink's NS for a learned guest
+ * address now (its proxy entry exists next to its route), or no longer.
+ * @p: the proxy
+ * @guest: the guest link
+ * @addr: the address
+ * @on: whether it does
+ *
+ * Return: 0, or -ENOENT if @addr is not recorded on @guest.
+ */
+int nd_proxy_set_kernel_answers(NdProxy *p, int guest, const struct in6_addr *addr, bool on);
 
 /*
  * nd_proxy_touch_address() - a sign of life of a learned guest address (its guest's NA

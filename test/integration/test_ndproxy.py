@@ -59,6 +59,12 @@ def guest_routes(lab):
             if r["dst"] != "default"}
 
 
+def proxy_entries(ns, dev):
+    """The addresses of the kernel's proxy neighbour entries on dev in ns."""
+    return {line.split()[0] for line in ns.out("ip", "-6", "neigh", "show", "proxy", "dev",
+                                                 dev).splitlines() if line.strip()}
+
+
 def accepts_source(lab, link, addr):
     """Whether the anti-spoofing set accepts addr from link."""
     return lab.host.ok("nft", "get", "element", "inet", "patchpanel", "guest_src6",
@@ -189,6 +195,12 @@ def test_host_routes_and_sources_while_they_run(v6lab, guests):
         # Only from its own link.
         other = next(o for o in guests.values() if o is not g)
         assert not accepts_source(lab, other.host_link, g.addr), g
+    # The kernel answers the uplink's NS for each, at once.
+    err = pplab.poll(lambda: None if proxy_entries(lab.host, "eth0") == {g.addr for g in guests.values()}
+                     else proxy_entries(lab.host, "eth0"), timeout=5, what="proxy entries")
+    assert err is None, err
+    assert lab.host.out("sysctl", "-n", "net.ipv6.conf.eth0.proxy_ndp").strip() == "1"
+    assert lab.host.out("sysctl", "-n", "net.ipv6.neigh.eth0.proxy_delay").strip() == "0"
     # IPv6 lookups see the guests' routes before any uplink's table.
     assert f"990:\tfrom all lookup {GUEST_TABLE} proto 177" in lab.host.out("ip", "-6", "rule")
     # And the host reaches them itself.
@@ -213,6 +225,31 @@ def test_the_host_keeps_its_own_address_and_default_route(v6lab, guests):
     assert renewed, lab.host.out("ip", "-6", "route")
     assert global_addrs(lab.host, "eth0") == before
     assert lab.host.ok("ping", "-6", "-n", "-q", "-c", "1", "-W", "2", ROUTER)
+
+
+def test_the_kernel_answers_the_routers_ns_for_learned_guests(v6lab, guests):
+    """The lan's router forgets each guest and pings it: its NS for the guest's address is
+    answered with the uplink's MAC by the kernel (the guest's proxy entry), not by
+    ndproxyd, which only relays the NS to the guest."""
+    lab = v6lab
+    host_mac = lab.host.ip_json("link", "show", "eth0")[0]["address"]
+    err = pplab.poll(lambda: None if proxy_entries(lab.host, "eth0") >= {g.addr for g in guests.values()}
+                     else "not yet", timeout=5, what="proxy entries")
+    assert err is None, err
+    # Counters reach the status at most a second after they change.
+    time.sleep(1.2)
+    before = counter(ndproxyd(lab), "eth0", "answered")
+    assert before is not None, ndproxyd(lab)
+    for g in guests.values():
+        lab.lan.out("ip", "-6", "neigh", "flush", "to", g.addr)
+        assert lab.lan.ok("ping", "-6", "-n", "-q", "-c", "1", "-W", "2", g.addr), g
+        neigh = lab.lan.ip_json("-6", "neigh", "show", g.addr)
+        assert neigh and neigh[0].get("lladdr") == host_mac, (g, neigh)
+    time.sleep(1.2)
+    c = ndproxyd(lab)
+    assert counter(c, "eth0", "answered") == before, \
+        " ".join(f"{x['link']}:{x['name']}={x['value']}" for x in c["counters"])
+
 
 
 def test_ndproxyd_holds_no_capability_under_its_policy(v6lab, guests):
@@ -291,6 +328,7 @@ def test_routes_go_with_the_guests(v6lab, guests):
         g.stop()
     err = pplab.poll(lambda: guest_routes(lab) or None, timeout=5, what="routes gone")
     assert err is None, err
+    assert not proxy_entries(lab.host, "eth0")
     # The sources go in the same helper request as their links, a moment after.
     err = pplab.poll(lambda: [g for g in guests.values()
                               if accepts_source(lab, g.host_link, g.addr)] or None,
@@ -410,6 +448,9 @@ def test_standalone_serves_a_bridge_made_after_it_started(as_unit):
         assert lan.ok("ping", "-6", "-n", "-q", "-c", "1", "-W", "2", addr), log.read_text()
         routes = vm.ip_json("-6", "route", "show", addr)
         assert routes and routes[0]["dev"] == "lxdbr0", routes
+        assert proxy_entries(vm, "eth0") == {addr}
+        assert vm.out("sysctl", "-n", "net.ipv6.conf.eth0.proxy_ndp").strip() == "1"
+        assert vm.out("sysctl", "-n", "net.ipv6.neigh.eth0.proxy_delay").strip() == "0"
         assert vm.out("sysctl", "-n", "net.ipv6.conf.eth0.accept_ra").strip() == "2"
         assert vm.out("sysctl", "-n", "net.ipv6.conf.all.forwarding").strip() == "1"
 
@@ -432,5 +473,8 @@ def test_standalone_serves_a_bridge_made_after_it_started(as_unit):
         nd.send_signal(signal.SIGTERM)
         assert nd.wait(timeout=10) == 0, log.read_text()
         assert not vm.ip_json("-6", "route", "show", addr), "the route outlived ndproxyd"
+        assert not proxy_entries(vm, "eth0"), "the proxy entry outlived ndproxyd"
+        assert vm.out("sysctl", "-n", "net.ipv6.conf.eth0.proxy_ndp").strip() == "0"
+        assert vm.out("sysctl", "-n", "net.ipv6.neigh.eth0.proxy_delay").strip() != "0"
         assert vm.out("sysctl", "-n", "net.ipv6.conf.all.forwarding").strip() == "0"
         assert "Removed 1 routes to guests" in log.read_text(), log.read_text()

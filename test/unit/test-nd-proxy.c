@@ -961,6 +961,53 @@ static void test_answer_for_a_fresh_guest(void **state) {
         assert_int_equal(nd_proxy_get_link(p, G1)->counters.dropped[ND_DROP_ANSWERED], 1);
 }
 
+static void test_kernel_answers_for_a_routed_guest(void **state) {
+        const uint64_t s = 1000000;
+        struct in6_addr a = tf_in6("2001:db8:1::a");
+        NdProxy *p = *state;
+        NdDecision d;
+        TFrame f;
+
+        advertise(p, U);
+        nd_proxy_set_clock(p, 10 * s);
+        assert_true(guest_na(p, G1, "2001:db8:1::a").learned);
+        assert_int_equal(nd_proxy_set_kernel_answers(p, G1, &a, true), 0);
+        assert_int_equal(nd_proxy_set_kernel_answers(p, G2, &a, true), -ENOENT);
+        assert_int_equal(nd_proxy_set_kernel_answers(p, 99, &a, true), -ENOENT);
+
+        /* Its proxy entry answers: the proxy only relays, once per asker per second. */
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 11 * s);
+        assert_false(d.answer);
+        assert_egress(&d, (const int[]) { G1, 0 });
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 11 * s + s / 2);
+        assert_false(d.answer);
+        assert_int_equal(d.n_egress, 0);
+        /* The guest's answer to that asker is dropped: the kernel's went first. */
+        tf_na(&f, 0x60, true);
+        from_mac(&f, GUEST_MAC);
+        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::a");
+        tf_addr_at(f.b + F_TARGET, "2001:db8:1::a");
+        tf_addr_at(f.b + F_IP6_DST, "2001:db8:1::1");
+        tf_fix(&f);
+        assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_ANSWERED);
+
+        /* The kernel answers as long as the address is learned, fresh or not. */
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 13 * s + ND_PROXY_FRESH_USEC);
+        assert_false(d.answer);
+        assert_egress(&d, (const int[]) { G1, 0 });
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 13 * s + s / 2 + ND_PROXY_FRESH_USEC);
+        assert_int_equal(d.n_egress, 0);
+
+        /* Forgotten and learned again: the proxy answers itself until the new route and
+         * proxy entry are made. */
+        assert_int_equal(nd_proxy_forget_address(p, G1, &a), 0);
+        nd_proxy_set_clock(p, 20 * s + ND_PROXY_FRESH_USEC);
+        assert_true(guest_na(p, G1, "2001:db8:1::a").learned);
+        d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 21 * s + ND_PROXY_FRESH_USEC);
+        assert_true(d.answer);
+        assert_int_equal(nd_proxy_set_kernel_answers(p, G1, &a, false), 0);
+}
+
 /* ---- counters and the copies ----------------------------------------------------------- */
 
 static void test_counters(void **state) {
@@ -1066,6 +1113,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_neighbor_cache, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_host_addresses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_answer_for_a_fresh_guest, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_kernel_answers_for_a_routed_guest, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
                 cmocka_unit_test(test_copies),
         };

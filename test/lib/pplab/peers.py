@@ -258,7 +258,9 @@ class AvahiDaemon(Peer):
         if self.dbus:
             env = self._start_bus()
         # The bind mounts live in the mount namespace `ip netns exec` made for this
-        # command alone; exec keeps the PID ours.
+        # command alone; exec keeps the PID ours. The mount point is avahi's own, made
+        # when its package is installed: a reboot since (a fresh /run) takes it away.
+        os.makedirs("/run/avahi-daemon", exist_ok=True)
         self.spawn("sh", "-c", 'mount --bind "$1" /run/avahi-daemon && '
                    'mount --bind "$2" /etc/avahi/services && '
                    'exec avahi-daemon --no-drop-root --no-chroot --no-rlimits -f "$3"',

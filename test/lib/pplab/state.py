@@ -36,8 +36,11 @@ def datapath_state(host):
         "-6", "route", "show", "table", "all", "proto", str(RTPROT_PATCHPANEL)))
     rules = host.out("ip", "rule", "show")
     rules6 = host.out("ip", "-6", "rule", "show")
+    # The proxy entries of guests' IPv6 addresses (only ours are ever made in a lab).
+    proxies6 = sorted(host.out("ip", "-6", "neigh", "show", "proxy").splitlines())
     return {"links": links, "elements": elements, "chains": sorted(chains),
-            "routes": routes, "routes6": routes6, "rules": rules, "rules6": rules6}
+            "routes": routes, "routes6": routes6, "rules": rules, "rules6": rules6,
+            "proxies6": proxies6}
 
 
 def nft_elements(host, name, table="patchpanel"):
