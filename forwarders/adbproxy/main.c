@@ -488,28 +488,18 @@ static void on_link_remove(const ForwarderLink *l, void *userdata) {
 
 /* ---- set-up ----------------------------------------------------------------------------- */
 
-static int proxy_setup(AdbProxy *p, int control_fd) {
-        const FwdCallbacks cb = {
-                .link_add = on_link_add,
-                .link_remove = on_link_remove,
-                .status = on_status,
-                .adb_config = on_adb_config,
-                .userdata = p,
-        };
+/* Stage 2, with the event loop and the control channel fwd_main_supervised() made. */
+static int proxy_setup(sd_event *e, FwdRuntime *rt, void *userdata) {
         const RelayCallbacks relay_cb = {
                 .closed = on_pair_closed,
                 .target_failed = on_target_failed,
-                .userdata = p,
+                .userdata = userdata,
         };
+        AdbProxy *p = userdata;
         int r;
 
-        r = sd_event_default(&p->event);
-        if (r < 0)
-                return log_error_errno(r, "Failed to get an event loop: %m");
-        r = fwd_runtime_new(p->event, control_fd, PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_ADBPROXY,
-                            &cb, &p->rt);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the control channel: %m");
+        p->event = e;
+        p->rt = rt;
         r = relay_new(NULL, NULL, &relay_cb, &p->relay);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the relay: %m");
@@ -526,13 +516,13 @@ static int proxy_setup(AdbProxy *p, int control_fd) {
         return 0;
 }
 
-static void proxy_done(AdbProxy *p) {
+static void proxy_done(void *userdata) {
+        AdbProxy *p = userdata;
+
         proxy_close_listener(p);
         sd_event_source_disable_unref(p->relay_source);
         sd_event_source_disable_unref(p->expire_timer);
         p->relay = relay_free(p->relay);
-        p->rt = fwd_runtime_free(p->rt);
-        p->event = sd_event_unref(p->event);
 }
 
 int main(int argc, char **argv) {
@@ -547,7 +537,20 @@ int main(int argc, char **argv) {
                 .options = options,
                 .n_options = ELEMENTSOF(options),
         };
-        int first, r;
+        const FwdSupervised f = {
+                .kind = PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_ADBPROXY,
+                .policy = seccomp_policy_adb_proxy,
+                .cb = {
+                        .link_add = on_link_add,
+                        .link_remove = on_link_remove,
+                        .status = on_status,
+                        .adb_config = on_adb_config,
+                        .userdata = &p,
+                },
+                .setup = proxy_setup,
+                .done = proxy_done,
+        };
+        int first;
 
         log_setup("adb-proxy");
         if (options_parse(&spec, argc, argv, &first) < 0 || first != argc || o.control_fd < 0) {
@@ -556,13 +559,5 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         signal(SIGPIPE, SIG_IGN);
-        if (proxy_setup(&p, o.control_fd) < 0 ||
-            fwd_sandbox(seccomp_policy_adb_proxy, o.seccomp) < 0)
-                return EXIT_FAILURE;
-        r = fwd_runtime_hello(p.rt);
-        if (r < 0)
-                log_fatal("Failed to greet the manager: %s", strerror(-r));
-        r = sd_event_loop(p.event);
-        proxy_done(&p);
-        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        return fwd_main_supervised(&o, &f);
 }

@@ -501,6 +501,24 @@ static ssize_t flow_read(Relay *r, Flow *f, int source) {
         return r->io.splice(source, f->pipe->fds[1], (size_t) f->pipe->size, SPLICE_FLAGS);
 }
 
+/* What a failed move of @f (a read or a write, spliced or copied; not EAGAIN, which each
+ * side handles its own way) means, @error its errno: interrupted, or a splice the kernel
+ * refused for this pair of fds (the flow carries on copying), is worth another try.
+ * Return: 1 try again, or a negative errno (the pair must close). */
+static int flow_move_failed(Relay *r, Flow *f, int error) {
+        int k;
+
+        if (error == EINTR)
+                return 1;
+        if (error == EINVAL && !f->copy) {
+                k = flow_to_copy(r, f);
+                if (k < 0)
+                        return k;
+                return 1;
+        }
+        return -error;
+}
+
 /*
  * Move bytes of flow @i until its source has nothing, its sink takes nothing, it ended,
  * or a quantum has passed. Return: the bytes written to the sink, or a negative errno
@@ -518,19 +536,14 @@ static ssize_t conn_pump(RelayConn *c, int i) {
                 if (f->pending > 0) {
                         n = flow_write(r, f, sink);
                         if (n < 0) {
-                                if (errno == EINTR)
-                                        continue;
                                 if (errno == EAGAIN) {
                                         f->blocked = true;
                                         break;
                                 }
-                                if (errno == EINVAL && !f->copy) {
-                                        k = flow_to_copy(r, f);
-                                        if (k < 0)
-                                                return k;
+                                k = flow_move_failed(r, f, errno);
+                                if (k > 0)
                                         continue;
-                                }
-                                return -errno;
+                                return k;
                         }
                         if (n == 0 || (size_t) n > f->pending)
                                 return -EIO;
@@ -575,19 +588,14 @@ static ssize_t conn_pump(RelayConn *c, int i) {
                         f->eof = true;
                         continue;
                 }
-                if (errno == EINTR)
-                        continue;
                 if (errno == EAGAIN) {
                         flow_release(r, f);
                         break;
                 }
-                if (errno == EINVAL && !f->copy) {
-                        k = flow_to_copy(r, f);
-                        if (k < 0)
-                                return k;
+                k = flow_move_failed(r, f, errno);
+                if (k > 0)
                         continue;
-                }
-                return -errno;
+                return k;
         }
         return (ssize_t) moved;
 }

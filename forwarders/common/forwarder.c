@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <systemd/sd-id128.h>
 
 #include "channel.h"
@@ -206,4 +207,28 @@ int fwd_sandbox(const char *policy, SeccompMode mode) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load the seccomp policy (line %u): %m", line);
         return 0;
+}
+
+int fwd_main_supervised(const FwdOptions *o, const FwdSupervised *f) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(fwd_runtime_freep) FwdRuntime *rt = NULL;
+        int r;
+
+        r = sd_event_default(&e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to get an event loop: %m"), EXIT_FAILURE;
+        r = fwd_runtime_new(e, o->control_fd, f->kind, &f->cb, &rt);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the control channel: %m"), EXIT_FAILURE;
+        if (f->setup && f->setup(e, rt, f->cb.userdata) < 0)
+                return EXIT_FAILURE;
+        if (fwd_sandbox(f->policy, o->seccomp) < 0)
+                return EXIT_FAILURE;
+        r = fwd_runtime_hello(rt);
+        if (r < 0)
+                log_fatal("Failed to greet the manager: %s", strerror(-r));
+        r = sd_event_loop(e);
+        if (f->done)
+                f->done(f->cb.userdata);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -6,13 +6,15 @@
  * (--control-fd, --log-level, --seccomp), its sandbox (no capability left, no_new_privs,
  * its own seccomp policy, in that order, before the first packet), the control channel to
  * the manager (link pairs in; hello, status and what it learns out), and its end when that
- * channel closes or SIGTERM arrives.
+ * channel closes or SIGTERM arrives. fwd_main_supervised() runs a forwarder's supervised
+ * path through them in order.
  */
 
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
 #include "ipc.pb-c.h"
+#include "macro.h"
 #include "options.h"
 #include "seccomp-policy.h"
 
@@ -58,6 +60,7 @@ typedef struct FwdOptions {
 int fwd_runtime_new(sd_event *e, int control_fd, Patchpanel__Ipc__ChildKind kind,
                     const FwdCallbacks *cb, FwdRuntime **ret);
 FwdRuntime *fwd_runtime_free(FwdRuntime *rt);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FwdRuntime *, fwd_runtime_free);
 
 /* Say hello: call once the sandbox is up. A manager already gone ends the loop, as its
  * socket closing later would, and is no error (0). */
@@ -73,3 +76,28 @@ int fwd_runtime_send(FwdRuntime *rt, const ForwarderReport *ev);
  * step before the first untrusted byte. Return: 0 or a negative errno (logged).
  */
 int fwd_sandbox(const char *policy, SeccompMode mode);
+
+/* What a forwarder adds to fwd_main_supervised(). */
+typedef struct FwdSupervised {
+        Patchpanel__Ipc__ChildKind kind;
+        const char *policy;             /* its seccomp policy */
+        FwdCallbacks cb;
+        /* After the event loop and the control channel, before the sandbox: what needs a
+         * privilege or must be there before the hello. @e and @rt are lent until
+         * fwd_main_supervised() returns; @userdata is cb.userdata. Return: 0, or a negative
+         * errno (logged). */
+        int (*setup)(sd_event *e, FwdRuntime *rt, void *userdata);
+        /* After the loop, before the control channel and the event loop go. */
+        void (*done)(void *userdata);
+} FwdSupervised;
+
+/*
+ * fwd_main_supervised() - run a forwarder under patchpaneld: the event loop, the control
+ * channel, @f's setup(), fwd_sandbox(), the hello, the loop, @f's done(), in that order.
+ * Failing to greet the manager ends the process; no done() follows a failed start.
+ * @o: the options of FWD_OPTIONS_SUPERVISED(), control_fd valid
+ * @f: the forwarder's kind, policy, callbacks and its two steps (either may be NULL)
+ *
+ * Return: EXIT_SUCCESS, or EXIT_FAILURE (logged), for main() to return.
+ */
+int fwd_main_supervised(const FwdOptions *o, const FwdSupervised *f);

@@ -74,6 +74,7 @@ typedef struct Nd {
         Channel *parent;             /* standalone */
         struct PrivCall *calls;      /* standalone: requests to the parent */
         bool stats_json;
+        NdDaemonConfig config;       /* supervised: the sockets, until the daemon has them */
         /* Status report storage, from status() to status_done(). */
         ForwarderLink *links;
         ForwarderLink **link_ptrs;
@@ -348,54 +349,64 @@ static void supervised_changed(NdDaemon *d, void *userdata) {
                 fwd_runtime_status_changed(nd->rt);
 }
 
-static int run_supervised(const Args *a) {
-        const FwdCallbacks cb = {
-                .link_add = on_link_add,
-                .link_remove = on_link_remove,
-                .status = on_status,
-                .status_done = on_status_done,
-                .nd_routed = on_nd_routed,
-        };
+/* Stage 2, with the event loop and the control channel fwd_main_supervised() made. */
+static int supervised_setup(sd_event *e, FwdRuntime *rt, void *userdata) {
         const NdDaemonOps ops = {
                 .address = supervised_address,
                 .changed = supervised_changed,
+                .userdata = userdata,
         };
-        NdDaemonConfig config = { .address_lifetime_usec =
-                                          (uint64_t) a->address_lifetime * 1000000u };
+        Nd *nd = userdata;
+        int r;
+
+        nd->event = e;
+        nd->rt = rt;
+        r = nd_daemon_new(e, &nd->config, &ops, &nd->daemon);
+        /* The daemon has the sockets now, even when it failed (it closed them then). */
+        nd->config.packet_fd = nd->config.netlink_fd = nd->config.monitor_fd = -EBADF;
+        if (r >= 0)
+                r = sd_event_add_signal(e, NULL, SIGUSR1 | SD_EVENT_SIGNAL_PROCMASK, on_usr1, nd);
+        if (r < 0)
+                log_fatal("Failed to set up: %s", strerror(-r));
+        return 0;
+}
+
+static void supervised_done(void *userdata) {
+        Nd *nd = userdata;
+
+        if (nd->stats_json)
+                nd_daemon_print_stats(nd->daemon, stdout, true);
+        nd->daemon = nd_daemon_free(nd->daemon);
+}
+
+static int run_supervised(const Args *a) {
         static Nd nd;
-        FwdCallbacks cbs = cb;
-        NdDaemonOps o = ops;
+        const FwdOptions o = { .control_fd = a->control_fd, .seccomp = a->seccomp };
+        const FwdSupervised f = {
+                .kind = PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_NDPROXY,
+                .policy = seccomp_policy_ndproxyd,
+                .cb = {
+                        .link_add = on_link_add,
+                        .link_remove = on_link_remove,
+                        .status = on_status,
+                        .status_done = on_status_done,
+                        .nd_routed = on_nd_routed,
+                        .userdata = &nd,
+                },
+                .setup = supervised_setup,
+                .done = supervised_done,
+        };
         int r;
 
         nd.stats_json = a->stats;
-        cbs.userdata = &nd;
-        o.userdata = &nd;
-        if (open_sockets(&config) < 0)
+        nd.config = (NdDaemonConfig) { .address_lifetime_usec =
+                                               (uint64_t) a->address_lifetime * 1000000u };
+        if (open_sockets(&nd.config) < 0)
                 return EXIT_FAILURE;
-        r = sd_event_default(&nd.event);
-        if (r >= 0)
-                r = fwd_runtime_new(nd.event, a->control_fd, PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_NDPROXY,
-                                    &cbs, &nd.rt);
-        if (r >= 0)
-                r = nd_daemon_new(nd.event, &config, &o, &nd.daemon);
-        else
-                close_sockets(&config);
-        if (r >= 0)
-                r = sd_event_add_signal(nd.event, NULL, SIGUSR1 | SD_EVENT_SIGNAL_PROCMASK, on_usr1, &nd);
-        if (r < 0)
-                log_fatal("Failed to set up: %s", strerror(-r));
-        if (fwd_sandbox(seccomp_policy_ndproxyd, a->seccomp) < 0)
-                return EXIT_FAILURE;
-        r = fwd_runtime_hello(nd.rt);
-        if (r < 0)
-                log_fatal("Failed to greet the manager: %s", strerror(-r));
-        r = sd_event_loop(nd.event);
-        if (nd.stats_json)
-                nd_daemon_print_stats(nd.daemon, stdout, true);
-        nd.daemon = nd_daemon_free(nd.daemon);
-        nd.rt = fwd_runtime_free(nd.rt);
-        sd_event_unref(nd.event);
-        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        r = fwd_main_supervised(&o, &f);
+        /* Still here when the event loop or the control channel could not be made. */
+        close_sockets(&nd.config);
+        return r;
 }
 
 /* ---- standalone: the child ------------------------------------------------------------- */

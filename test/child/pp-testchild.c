@@ -89,6 +89,14 @@ static void on_status(ForwarderStatus *st, void *userdata) {
         st->n_counters = 2;
 }
 
+static int on_setup(sd_event *e, FwdRuntime *rt, void *userdata) {
+        TestChild *t = userdata;
+
+        (void) e;
+        t->rt = rt;
+        return 0;
+}
+
 int main(int argc, char **argv) {
         static TestChild t;
         FwdOptions o = { .control_fd = -EBADF, .seccomp = SECCOMP_MODE_ENFORCE };
@@ -101,31 +109,21 @@ int main(int argc, char **argv) {
                 .options = options,
                 .n_options = ELEMENTSOF(options),
         };
-        const FwdCallbacks cb = {
-                .link_add = on_link_add,
-                .link_remove = on_link_remove,
-                .status = on_status,
-                .userdata = &t,
+        const FwdSupervised f = {
+                .kind = PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST,
+                .policy = seccomp_policy_pp_testchild,
+                .cb = {
+                        .link_add = on_link_add,
+                        .link_remove = on_link_remove,
+                        .status = on_status,
+                        .userdata = &t,
+                },
+                .setup = on_setup,
         };
-        sd_event *e = NULL;
-        int first, r;
+        int first;
 
         log_setup("pp-testchild");
         if (options_parse(&spec, argc, argv, &first) < 0 || first != argc || o.control_fd < 0)
                 return EXIT_FAILURE;
-        r = sd_event_default(&e);
-        if (r < 0)
-                log_fatal("Failed to get an event loop: %s", strerror(-r));
-        r = fwd_runtime_new(e, o.control_fd, PATCHPANEL__IPC__CHILD_KIND__CHILD_KIND_TEST, &cb, &t.rt);
-        if (r < 0)
-                log_fatal("Failed to set up the control channel: %s", strerror(-r));
-        if (fwd_sandbox(seccomp_policy_pp_testchild, o.seccomp) < 0)
-                return EXIT_FAILURE;
-        r = fwd_runtime_hello(t.rt);
-        if (r < 0)
-                log_fatal("Failed to greet the manager: %s", strerror(-r));
-        r = sd_event_loop(e);
-        fwd_runtime_free(t.rt);
-        sd_event_unref(e);
-        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        return fwd_main_supervised(&o, &f);
 }

@@ -1027,60 +1027,35 @@ static void test_decode_multipath_more_than_kept(void **state) {
         assert_int_equal(decode(&m, out), NEIGHBOR_NEXTHOPS_MAX);
 }
 
-static void test_decode_multipath_nexthop_too_long(void **state) {
-        const Nexthop nh[] = { { 0, ETH0, "192.0.2.1" }, { 64, 3, "198.51.100.1" } };
-        NeighborNlMsg out[NEIGHBOR_NEXTHOPS_MAX];
-        Msg m;
+/* Malformed RTA_MULTIPATH, each on an IPv4 default route in the main table. */
+static void test_decode_multipath_malformed(void **state) {
+        static const struct {
+                const char *name;
+                Nexthop nh[2];
+                size_t n;
+                size_t trailing; /* bytes after the last nexthop */
+        } cases[] = {
+                { "nexthop too long",
+                  { { 0, ETH0, "192.0.2.1" }, { 64, 3, "198.51.100.1" } }, 2, 0 },
+                { "nexthop too short", { { 4, ETH0, NULL } }, 1, 0 },
+                /* Four bytes after the last nexthop: less than a struct rtnexthop. */
+                { "trailing bytes", { { 0, ETH0, "192.0.2.1" } }, 1, 4 },
+                { "ifindex 0", { { 0, 0, "192.0.2.1" } }, 1, 0 },
+                { "gateway wrong size", { { 0, ETH0, "fe80::1" } }, 1, 0 },
+        };
 
         (void) state;
-        route_msg(&m, RTM_NEWROUTE, 0, AF_INET, RT_TABLE_MAIN, 0, RTN_UNICAST);
-        msg_multipath(&m, nh, ELEMENTSOF(nh), 0);
-        assert_int_equal(decode(&m, out), -EBADMSG);
-}
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                NeighborNlMsg out[NEIGHBOR_NEXTHOPS_MAX];
+                Msg m;
+                int r;
 
-static void test_decode_multipath_nexthop_too_short(void **state) {
-        const Nexthop nh[] = { { 4, ETH0, NULL } };
-        NeighborNlMsg out[NEIGHBOR_NEXTHOPS_MAX];
-        Msg m;
-
-        (void) state;
-        route_msg(&m, RTM_NEWROUTE, 0, AF_INET, RT_TABLE_MAIN, 0, RTN_UNICAST);
-        msg_multipath(&m, nh, ELEMENTSOF(nh), 0);
-        assert_int_equal(decode(&m, out), -EBADMSG);
-}
-
-static void test_decode_multipath_trailing_bytes(void **state) {
-        const Nexthop nh[] = { { 0, ETH0, "192.0.2.1" } };
-        NeighborNlMsg out[NEIGHBOR_NEXTHOPS_MAX];
-        Msg m;
-
-        (void) state;
-        route_msg(&m, RTM_NEWROUTE, 0, AF_INET, RT_TABLE_MAIN, 0, RTN_UNICAST);
-        /* Four bytes after the last nexthop: less than a struct rtnexthop. */
-        msg_multipath(&m, nh, ELEMENTSOF(nh), 4);
-        assert_int_equal(decode(&m, out), -EBADMSG);
-}
-
-static void test_decode_multipath_ifindex_0(void **state) {
-        const Nexthop nh[] = { { 0, 0, "192.0.2.1" } };
-        NeighborNlMsg out[NEIGHBOR_NEXTHOPS_MAX];
-        Msg m;
-
-        (void) state;
-        route_msg(&m, RTM_NEWROUTE, 0, AF_INET, RT_TABLE_MAIN, 0, RTN_UNICAST);
-        msg_multipath(&m, nh, ELEMENTSOF(nh), 0);
-        assert_int_equal(decode(&m, out), -EBADMSG);
-}
-
-static void test_decode_multipath_gateway_wrong_size(void **state) {
-        const Nexthop nh[] = { { 0, ETH0, "fe80::1" } };
-        NeighborNlMsg out[NEIGHBOR_NEXTHOPS_MAX];
-        Msg m;
-
-        (void) state;
-        route_msg(&m, RTM_NEWROUTE, 0, AF_INET, RT_TABLE_MAIN, 0, RTN_UNICAST);
-        msg_multipath(&m, nh, ELEMENTSOF(nh), 0);
-        assert_int_equal(decode(&m, out), -EBADMSG);
+                route_msg(&m, RTM_NEWROUTE, 0, AF_INET, RT_TABLE_MAIN, 0, RTN_UNICAST);
+                msg_multipath(&m, cases[i].nh, cases[i].n, cases[i].trailing);
+                r = decode(&m, out);
+                if (r != -EBADMSG)
+                        fail_msg("case %zu (%s) decoded to %d, not -EBADMSG", i, cases[i].name, r);
+        }
 }
 
 static void test_decode_address_ipv4_local(void **state) {
@@ -1244,11 +1219,7 @@ int main(void) {
                 cmocka_unit_test(test_decode_route_priority_wrong_size),
                 cmocka_unit_test(test_decode_multipath),
                 cmocka_unit_test(test_decode_multipath_more_than_kept),
-                cmocka_unit_test(test_decode_multipath_nexthop_too_long),
-                cmocka_unit_test(test_decode_multipath_nexthop_too_short),
-                cmocka_unit_test(test_decode_multipath_trailing_bytes),
-                cmocka_unit_test(test_decode_multipath_ifindex_0),
-                cmocka_unit_test(test_decode_multipath_gateway_wrong_size),
+                cmocka_unit_test(test_decode_multipath_malformed),
                 cmocka_unit_test(test_decode_address_ipv4_local),
                 cmocka_unit_test(test_decode_address_ipv6_deleted),
                 cmocka_unit_test(test_decode_address_prefix_too_long),
