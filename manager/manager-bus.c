@@ -52,6 +52,9 @@ static const sd_bus_vtable status_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("GetStatus", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json),
                                 bus_method_get_status, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListConnectedNamespaces", SD_BUS_ARGS("u", offset, "u", limit),
+                                SD_BUS_RESULT("s", json), bus_method_list_connected_namespaces,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

@@ -3,6 +3,11 @@
  * GetStatus on org.chromium.PatchPanel.Status: a read-only snapshot of what the daemon
  * manages (uplinks, guests, connected namespaces, pools) as one JSON document, for
  * `patchpanel-cli status` and for people debugging a host. Not part of the original API.
+ *
+ * Its size does not grow with the number of connected namespaces: it carries the first
+ * STATUS_NAMESPACES_PAGE_MAX of them and their total, and ListConnectedNamespaces gives
+ * the rest a page at a time. A thousand namespaces made a 205 KB document, and carrying
+ * it through dbus-daemon alone cost twice what a small one did (test/bench/FLOOR.md §6).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -227,9 +232,14 @@ static void status_uplinks(Manager *m, Json *j) {
         json_close(j, ']');
 }
 
+/* Whether @viewer sees every guest's details: root does. */
+static bool sees_all(uid_t viewer) {
+        return viewer == 0;
+}
+
 /* Whether the status shows this guest's details to @viewer: its owner and root. */
 static bool visible(uid_t owner, uid_t viewer) {
-        return viewer == 0 || viewer == owner;
+        return sees_all(viewer) || viewer == owner;
 }
 
 /*
@@ -266,6 +276,49 @@ static const char *status_namespace(ConnectedNs *ns, size_t *ret_len) {
         ns->status_json_state = ns->state;
         *ret_len = j.len;
         return ns->status_json;
+}
+
+/* How many connected namespaces @viewer sees: all for root, without a walk. */
+static unsigned status_namespaces_visible(Manager *m, uid_t viewer) {
+        unsigned n = 0;
+
+        if (sees_all(viewer))
+                return m->n_namespaces;
+        LIST_FOREACH(namespaces, ns, m->namespaces)
+                n += visible(ns->owner, viewer);
+        return n;
+}
+
+/*
+ * The member "connected_namespaces": of the namespaces @viewer sees, in the order of the
+ * list (the newest first), at most @limit from the @offset-th on. The list is a linked
+ * list, so reaching the offset walks the namespaces before it; the walk ends once the page
+ * is full. Between two calls namespaces may come (at the front) or go: pages are not a
+ * snapshot.
+ */
+static void status_namespaces_page(Manager *m, Json *j, uid_t viewer, unsigned offset,
+                                   unsigned limit) {
+        json_open(j, "connected_namespaces", '[');
+        for (ConnectedNs *ns = m->namespaces; ns && limit > 0; ns = ns->namespaces_next) {
+                const char *frag;
+                size_t len;
+
+                if (!visible(ns->owner, viewer))
+                        continue;
+                if (offset > 0) {
+                        offset--;
+                        continue;
+                }
+                frag = status_namespace(ns, &len);
+                if (!frag) {
+                        j->failed = true;
+                        return;
+                }
+                json_sep(j);
+                json_put(j, frag, len);
+                limit--;
+        }
+        json_close(j, ']');
 }
 
 static void status_guests(Manager *m, Json *j, uid_t viewer) {
@@ -319,22 +372,8 @@ static void status_guests(Manager *m, Json *j, uid_t viewer) {
         }
         json_close(j, ']');
 
-        json_open(j, "connected_namespaces", '[');
-        LIST_FOREACH(namespaces, ns, m->namespaces) {
-                const char *frag;
-                size_t len;
-
-                if (!visible(ns->owner, viewer))
-                        continue;
-                frag = status_namespace(ns, &len);
-                if (!frag) {
-                        j->failed = true;
-                        return;
-                }
-                json_sep(j);
-                json_put(j, frag, len);
-        }
-        json_close(j, ']');
+        status_namespaces_page(m, j, viewer, /* offset= */ 0, STATUS_NAMESPACES_PAGE_MAX);
+        json_int(j, "connected_namespaces_total", status_namespaces_visible(m, viewer));
 }
 
 /* The neighbours the monitor watches (neighbors.h) and what the kernel says of each. */
@@ -498,46 +537,61 @@ static void status_children(Manager *m, Json *j) {
         json_close(j, ']');
 }
 
-/* The document without its NUL, and its length. */
-static int status_document(Manager *m, uid_t viewer, char **ret, size_t *ret_len) {
-        Json j = { .first = true };
+/* GetStatus's document into @j, whose text the caller frees (also when a write failed). */
+static void status_document(Manager *m, uid_t viewer, Json *j) {
+        size_t n = m->n_namespaces < STATUS_NAMESPACES_PAGE_MAX ? m->n_namespaces
+                                                                : STATUS_NAMESPACES_PAGE_MAX;
 
-        /* Room for the namespaces at once: what they take is most of it. */
-        (void) json_reserve(&j, 4096 + (size_t) m->n_namespaces * 192);
-        json_putc(&j, '{');
-        json_int(&j, "pid", getpid());
-        status_uplinks(m, &j);
-        status_neighbors(m, &j);
-        status_guests(m, &j, viewer);
-        status_pools(m, &j);
-        status_firewall(m, &j);
-        status_children(m, &j);
-        json_putc(&j, '}');
-        if (j.failed) {
-                free(j.buf);
+        /* Room for the namespaces it lists at once (~180 bytes each) and the rest. */
+        (void) json_reserve(j, 4096 + n * 192);
+        json_putc(j, '{');
+        json_int(j, "pid", getpid());
+        status_uplinks(m, j);
+        status_neighbors(m, j);
+        status_guests(m, j, viewer);
+        status_pools(m, j);
+        status_firewall(m, j);
+        status_children(m, j);
+        json_putc(j, '}');
+}
+
+/* A page of ListConnectedNamespaces into @j, as status_document(). */
+static void status_namespaces_document(Manager *m, uid_t viewer, unsigned offset,
+                                       unsigned limit, Json *j) {
+        (void) json_reserve(j, 64 + (size_t) limit * 192);
+        json_putc(j, '{');
+        json_int(j, "total", status_namespaces_visible(m, viewer));
+        json_int(j, "offset", offset);
+        status_namespaces_page(m, j, viewer, offset, limit);
+        json_putc(j, '}');
+}
+
+/* @j's text, NUL-terminated, into *@ret (free()); -ENOMEM if a write failed. */
+static int json_take_string(Json *j, char **ret) {
+        json_putc(j, 0);
+        if (j->failed) {
+                free(j->buf);
                 return -ENOMEM;
         }
-        *ret = j.buf;
-        *ret_len = j.len;
+        *ret = TAKE_PTR(j->buf);
         return 0;
 }
 
 int manager_status_json(Manager *m, uid_t viewer, char **ret) {
-        char *buf, *nul;
-        size_t len;
-        int r;
+        Json j = { .first = true };
 
-        r = status_document(m, viewer, &buf, &len);
-        if (r < 0)
-                return r;
-        nul = realloc(buf, len + 1);
-        if (!nul) {
-                free(buf);
-                return -ENOMEM;
-        }
-        nul[len] = 0;
-        *ret = nul;
-        return 0;
+        status_document(m, viewer, &j);
+        return json_take_string(&j, ret);
+}
+
+int manager_status_namespaces_json(Manager *m, uid_t viewer, unsigned offset, unsigned limit,
+                                   char **ret) {
+        Json j = { .first = true };
+
+        if (limit == 0 || limit > STATUS_NAMESPACES_PAGE_MAX)
+                return -EINVAL;
+        status_namespaces_document(m, viewer, offset, limit, &j);
+        return json_take_string(&j, ret);
 }
 
 /* The document goes into the reply as it is: it is valid UTF-8 by construction (above),
@@ -558,21 +612,61 @@ static int status_reply(sd_bus_message *call, const char *json, size_t len) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static void status_for_caller(Manager *m, sd_bus_message *call, uid_t uid, void *userdata) {
-        _cleanup_free_ char *json = NULL;
-        size_t len;
-        int r;
+/* Answer @call with the document written into @j, or with why there is none; frees the
+ * text. */
+static void status_answer(sd_bus_message *call, Json *j) {
+        int r = j->failed ? -ENOMEM : status_reply(call, j->buf, j->len);
 
-        (void) userdata;
-        r = status_document(m, uid, &json, &len);
-        if (r >= 0)
-                r = status_reply(call, json, len);
+        free(j->buf);
         if (r < 0)
                 (void) sd_bus_reply_method_errorf(call, PP_ERROR_FAILED, "Cannot build the status: %s",
                                                   strerror(-r));
 }
 
+static void status_for_caller(Manager *m, sd_bus_message *call, uid_t uid, void *userdata) {
+        Json j = { .first = true };
+
+        (void) userdata;
+        status_document(m, uid, &j);
+        status_answer(call, &j);
+}
+
 int bus_method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         /* Guests' details only for their owners (and root): who is asking? */
         return bus_caller_uid(userdata, msg, status_for_caller, NULL, NULL, error);
+}
+
+/* The page a ListConnectedNamespaces call asks for, kept while the bus says who asks. */
+typedef struct StatusPage {
+        unsigned offset, limit;
+} StatusPage;
+
+static void status_page_for_caller(Manager *m, sd_bus_message *call, uid_t uid,
+                                   void *userdata) {
+        const StatusPage *page = userdata;
+        Json j = { .first = true };
+
+        status_namespaces_document(m, uid, page->offset, page->limit, &j);
+        status_answer(call, &j);
+}
+
+int bus_method_list_connected_namespaces(sd_bus_message *msg, void *userdata,
+                                         sd_bus_error *error) {
+        StatusPage *page;
+        uint32_t offset, limit;
+        int r;
+
+        r = sd_bus_message_read(msg, "uu", &offset, &limit);
+        if (r < 0)
+                return r;
+        if (limit == 0 || limit > STATUS_NAMESPACES_PAGE_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "limit must be 1 to %u namespaces a page, not %" PRIu32,
+                                         STATUS_NAMESPACES_PAGE_MAX, limit);
+        page = malloc(sizeof *page);
+        if (!page)
+                return -ENOMEM;
+        *page = (StatusPage) { .offset = offset, .limit = limit };
+        /* The same namespaces as GetStatus shows this caller. */
+        return bus_caller_uid(userdata, msg, status_page_for_caller, page, free, error);
 }

@@ -31,6 +31,7 @@
 #include "bus-pid.h"
 #include "connected-ns.h"
 #include "ifname.h"
+#include "json.h"
 #include "link-monitor.h"
 #include "ipc.h"
 #include "manager.h"
@@ -832,6 +833,162 @@ static void test_status_namespaces(void **state) {
         free(b);
 }
 
+/* Connected namespaces for the paging tests: pid 1000+i, owned by uid 1000 when i is a
+ * multiple of 3 and by root otherwise; the list holds them newest (the highest i) first. */
+#define PAGED_N 105u
+
+static ConnectedNs **paged_namespaces_add(Fixture *f) {
+        ConnectedNs **all = calloc(PAGED_N, sizeof *all);
+
+        assert_non_null(all);
+        for (unsigned i = 0; i < PAGED_N; i++) {
+                all[i] = calloc(1, sizeof *all[i]);
+                assert_non_null(all[i]);
+                *all[i] = (ConnectedNs) { .manager = f->m, .state = CONNECTED_NS_CONNECTED,
+                                          .pid = (pid_t) (1000 + i),
+                                          .owner = i % 3 == 0 ? 1000 : 0,
+                                          .source = TRAFFIC_SOURCE_USER,
+                                          .subnet = { .base = 0x64736000 + 4 * i,
+                                                      .prefix_len = 30 } };
+                (void) ifname_connected_ns_host(i, all[i]->host_ifname);
+                (void) ifname_connected_ns_peer(i, all[i]->peer_ifname);
+                LIST_PREPEND(namespaces, f->m->namespaces, all[i]);
+                f->m->n_namespaces++;
+        }
+        return all;
+}
+
+static void paged_namespaces_free(Fixture *f, ConnectedNs **all) {
+        for (unsigned i = 0; i < PAGED_N; i++) {
+                LIST_REMOVE(namespaces, f->m->namespaces, all[i]);
+                f->m->n_namespaces--;
+                free(all[i]->status_json);
+                free(all[i]);
+        }
+        free(all);
+}
+
+/* The pids of the array @key of @doc, into @pids; how many. */
+static size_t json_pids(const JsonValue *doc, const char *key, long long *pids, size_t max) {
+        const JsonValue *list = json_get(doc, key);
+        size_t n = 0;
+
+        assert_non_null(list);
+        assert_int_equal(list->type, JSON_ARRAY);
+        for (const JsonValue *v = list->child; v; v = v->next) {
+                assert_true(n < max);
+                pids[n++] = json_get_int(v, "pid");
+        }
+        return n;
+}
+
+/* GetStatus carries the first STATUS_NAMESPACES_PAGE_MAX a caller sees, and their total. */
+static void test_status_namespaces_capped(void **state) {
+        static const struct {
+                uid_t viewer;
+                long long total, first_pid;
+                size_t listed;
+        } cases[] = {
+                { .viewer = 0, .total = PAGED_N, .listed = 100, .first_pid = 1104 },
+                /* Theirs only: 0, 3, ..., 102. */
+                { .viewer = 1000, .total = 35, .listed = 35, .first_pid = 1102 },
+                { .viewer = 2000, .total = 0, .listed = 0 },
+        };
+        Fixture *f = *state;
+        ConnectedNs **all = paged_namespaces_add(f);
+
+        for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
+                _cleanup_free_ char *json = NULL;
+                _cleanup_(json_freep) JsonValue *doc = NULL;
+                long long pids[PAGED_N];
+                size_t n;
+
+                assert_int_equal(manager_status_json(f->m, cases[c].viewer, &json), 0);
+                assert_int_equal(json_parse(json, &doc), 0);
+                n = json_pids(doc, "connected_namespaces", pids, PAGED_N);
+                assert_int_equal(n, cases[c].listed);
+                assert_int_equal(json_get_int(doc, "connected_namespaces_total"), cases[c].total);
+                if (n > 0)
+                        assert_int_equal(pids[0], cases[c].first_pid);
+                /* Newest first, as the list holds them. */
+                for (size_t i = 1; i < n; i++)
+                        assert_true(pids[i] < pids[i - 1]);
+        }
+        paged_namespaces_free(f, all);
+}
+
+/* ListConnectedNamespaces: pages of the same entries, each namespace once, the same
+ * visibility; a limit out of range is refused. */
+static void test_status_namespace_pages(void **state) {
+        static const struct {
+                uid_t viewer;
+                unsigned limit;
+                long long total;
+        } cases[] = {
+                { .viewer = 0, .limit = 40, .total = PAGED_N },
+                { .viewer = 0, .limit = 100, .total = PAGED_N },
+                { .viewer = 0, .limit = 1, .total = PAGED_N },
+                { .viewer = 1000, .limit = 7, .total = 35 },
+                { .viewer = 2000, .limit = 100, .total = 0 },
+        };
+        Fixture *f = *state;
+        ConnectedNs **all = paged_namespaces_add(f);
+        _cleanup_free_ char *status = NULL, *one = NULL, *past = NULL;
+        char *none = NULL;
+
+        for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
+                long long got[PAGED_N + 1];
+                size_t n_got = 0;
+
+                /* Until a page comes back empty, which only an offset past the end gives. */
+                for (unsigned offset = 0;; offset += cases[c].limit) {
+                        _cleanup_(json_freep) JsonValue *doc = NULL;
+                        _cleanup_free_ char *json = NULL;
+                        size_t n;
+
+                        assert_int_equal(manager_status_namespaces_json(f->m, cases[c].viewer,
+                                                                        offset, cases[c].limit,
+                                                                        &json), 0);
+                        assert_int_equal(json_parse(json, &doc), 0);
+                        assert_int_equal(json_get_int(doc, "total"), cases[c].total);
+                        assert_int_equal(json_get_int(doc, "offset"), offset);
+                        n = json_pids(doc, "connected_namespaces", got + n_got,
+                                      PAGED_N + 1 - n_got);
+                        assert_true(n <= cases[c].limit);
+                        if (n == 0)
+                                break;
+                        n_got += n;
+                }
+                /* Each visible namespace once, newest first: 104, 103, ... (or 102, 99, ...). */
+                assert_int_equal(n_got, cases[c].total);
+                for (size_t i = 0; i < n_got; i++) {
+                        assert_int_equal(all[got[i] - 1000]->pid, got[i]);
+                        if (i > 0)
+                                assert_true(got[i] < got[i - 1]);
+                        if (cases[c].viewer != 0)
+                                assert_int_equal(all[got[i] - 1000]->owner, cases[c].viewer);
+                }
+        }
+
+        /* An entry is GetStatus's entry, byte for byte. */
+        assert_int_equal(manager_status_json(f->m, 0, &status), 0);
+        assert_int_equal(manager_status_namespaces_json(f->m, 0, 0, 1, &one), 0);
+        assert_non_null(strstr(one, "\"connected_namespaces\":[{\"pid\":1104,"));
+        *strrchr(one, ']') = 0;
+        assert_non_null(strstr(status, strstr(one, "{\"pid\":1104,")));
+
+        /* Far past the end: empty, with the total. */
+        assert_int_equal(manager_status_namespaces_json(f->m, 0, UINT32_MAX, 100, &past), 0);
+        assert_string_equal(past, "{\"total\":105,\"offset\":4294967295,"
+                                  "\"connected_namespaces\":[]}");
+
+        assert_int_equal(manager_status_namespaces_json(f->m, 0, 0, 0, &none), -EINVAL);
+        assert_int_equal(manager_status_namespaces_json(f->m, 0, 0, STATUS_NAMESPACES_PAGE_MAX + 1,
+                                                        &none), -EINVAL);
+        assert_null(none);
+        paged_namespaces_free(f, all);
+}
+
 /* ---- callers' uids ------------------------------------------------------------------------ */
 
 static void test_bus_caller_cache(void **state) {
@@ -898,6 +1055,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_neighbor_probes_go_to_the_helper, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_status_namespaces, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_status_namespaces_capped, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_status_namespace_pages, setup, teardown),
                 cmocka_unit_test(test_link_monitor_filter),
                 cmocka_unit_test(test_bus_caller_cache),
         };
