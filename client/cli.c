@@ -419,9 +419,59 @@ static void print_children(const JsonValue *children) {
         }
 }
 
-static void print_status(const JsonValue *st) {
+/* The rows of a list of connected namespaces; how many. */
+static size_t print_namespace_rows(const JsonValue *list) {
+        size_t n = 0;
+
+        for (const JsonValue *u = list ? list->child : NULL; u; u = u->next, n++)
+                printf("  %-8lld %-12s %-12s %-20s %-10s %-10s %s\n", json_get_int(u, "pid"),
+                       json_get_string(u, "host_ifname"), json_get_string(u, "peer_ifname"),
+                       json_get_string(u, "subnet"), json_get_string(u, "source"),
+                       *json_get_string(u, "outbound") ? json_get_string(u, "outbound") : "-",
+                       json_get_string(u, "state"));
+        return n;
+}
+
+/* Every connected namespace: those the status carries, then, when it carries only the
+ * first of them, the rest a page at a time. Namespaces that come or go meanwhile may shift
+ * the pages by one. Return: 0, or 1 when a page could not be had. */
+static int print_connected_namespaces(PpClient *c, const JsonValue *st) {
+        uint64_t offset, total;
+
+        printf("Connected namespaces\n  %-8s %-12s %-12s %-20s %-10s %-10s %s\n", "PID", "HOST",
+               "PEER", "SUBNET", "SOURCE", "OUTBOUND", "STATE");
+        offset = print_namespace_rows(json_get(st, "connected_namespaces"));
+        if (json_get_u64(st, "connected_namespaces_total", &total) < 0)
+                return 0; /* a daemon that lists them all */
+        while (offset < total && offset < UINT32_MAX) {
+                _cleanup_free_ char *json = NULL;
+                _cleanup_(json_freep) JsonValue *page = NULL;
+                PpError err = {};
+                size_t n;
+                int r;
+
+                r = pp_client_list_connected_namespaces(c, (uint32_t) offset,
+                                                        PP_STATUS_NAMESPACES_PAGE_MAX, &json, &err);
+                if (r < 0)
+                        return finish("ListConnectedNamespaces", r, &err);
+                r = json_parse(json, &page);
+                if (r < 0) {
+                        fprintf(stderr, "A page of connected namespaces does not parse: %s\n",
+                                strerror(-r));
+                        return 1;
+                }
+                n = print_namespace_rows(json_get(page, "connected_namespaces"));
+                if (n == 0 || json_get_u64(page, "total", &total) < 0)
+                        break; /* fewer than there were: the last went meanwhile */
+                offset += n;
+        }
+        return 0;
+}
+
+static int print_status(PpClient *c, const JsonValue *st) {
         const JsonValue *v;
         const char *def = json_get_string(st, "default_interface");
+        int r;
 
         printf("Uplinks\n  %-16s %-8s %-10s %-4s %-6s %s\n", "NAME", "IFINDEX", "TYPE", "UP",
                "TABLE", "DEFAULT");
@@ -475,15 +525,7 @@ static void print_status(const JsonValue *st) {
                        json_get_string(u, "tap"), json_get_string(u, "subnet"),
                        json_get_string(u, "container_subnet"));
 
-        v = json_get(st, "connected_namespaces");
-        printf("Connected namespaces\n  %-8s %-12s %-12s %-20s %-10s %-10s %s\n", "PID", "HOST",
-               "PEER", "SUBNET", "SOURCE", "OUTBOUND", "STATE");
-        for (const JsonValue *u = v ? v->child : NULL; u; u = u->next)
-                printf("  %-8lld %-12s %-12s %-20s %-10s %-10s %s\n", json_get_int(u, "pid"),
-                       json_get_string(u, "host_ifname"), json_get_string(u, "peer_ifname"),
-                       json_get_string(u, "subnet"), json_get_string(u, "source"),
-                       *json_get_string(u, "outbound") ? json_get_string(u, "outbound") : "-",
-                       json_get_string(u, "state"));
+        r = print_connected_namespaces(c, st);
 
         v = json_get(st, "pools");
         printf("Pools\n  %-10s %-28s %s\n", "NAME", "SUBNETS", "IN USE");
@@ -493,6 +535,7 @@ static void print_status(const JsonValue *st) {
 
         print_firewall(json_get(st, "firewall"));
         print_children(json_get(st, "children"));
+        return r;
 }
 
 static int cmd_status(PpClient *c, int argc, char **argv) {
@@ -518,9 +561,9 @@ static int cmd_status(PpClient *c, int argc, char **argv) {
                 fprintf(stderr, "The daemon's status does not parse: %s\n", strerror(-r));
                 return 1;
         }
-        print_status(st);
+        r = print_status(c, st);
         json_free(st);
-        return 0;
+        return r;
 }
 
 /* ---- firewall and counters ------------------------------------------------------------- */

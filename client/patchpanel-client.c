@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,14 +296,19 @@ int pp_client_arc_vm_shutdown(PpClient *c, uint32_t cid, PpError *err) {
                            &patchpanel__arc_vm_shutdown_response__descriptor, err);
 }
 
-int pp_client_get_status(PpClient *c, char **ret_json, PpError *err) {
+/* Call a method of the Status interface, whose reply is one JSON string: a copy of it. */
+static int call_status(PpClient *c, const char *method, char **ret_json, PpError *err,
+                       const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         const char *json;
+        va_list ap;
         int r;
 
-        r = sd_bus_call_method(c->bus, PP_BUS_NAME, PP_BUS_PATH, PP_BUS_STATUS_INTERFACE,
-                               "GetStatus", &e, &reply, "");
+        va_start(ap, types);
+        r = sd_bus_call_methodv(c->bus, PP_BUS_NAME, PP_BUS_PATH, PP_BUS_STATUS_INTERFACE, method,
+                                &e, &reply, types, ap);
+        va_end(ap);
         if (r < 0) {
                 error_fill(err, &e);
                 return r;
@@ -312,6 +318,15 @@ int pp_client_get_status(PpClient *c, char **ret_json, PpError *err) {
                 return r;
         *ret_json = strdup(json);
         return *ret_json ? 0 : -ENOMEM;
+}
+
+int pp_client_get_status(PpClient *c, char **ret_json, PpError *err) {
+        return call_status(c, "GetStatus", ret_json, err, "");
+}
+
+int pp_client_list_connected_namespaces(PpClient *c, uint32_t offset, uint32_t limit,
+                                        char **ret_json, PpError *err) {
+        return call_status(c, "ListConnectedNamespaces", ret_json, err, "uu", offset, limit);
 }
 
 int pp_client_modify_port_rule(PpClient *c, const PpPortRule *rule, PpError *err) {

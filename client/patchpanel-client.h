@@ -96,8 +96,29 @@ int pp_client_arc_vm_startup(PpClient *c, uint32_t cid, PpDevice **ret, size_t *
                              PpError *err);
 int pp_client_arc_vm_shutdown(PpClient *c, uint32_t cid, PpError *err);
 
-/* The daemon's state as a JSON document (org.chromium.PatchPanel.Status.GetStatus); free(). */
+/* The daemon's state as a JSON document (org.chromium.PatchPanel.Status.GetStatus); free().
+ * It lists at most PP_STATUS_NAMESPACES_PAGE_MAX connected namespaces, and their number as
+ * "connected_namespaces_total". */
 int pp_client_get_status(PpClient *c, char **ret_json, PpError *err);
+
+/* The most connected namespaces GetStatus lists, and ListConnectedNamespaces a page. */
+#define PP_STATUS_NAMESPACES_PAGE_MAX 100u
+
+/*
+ * pp_client_list_connected_namespaces() - a page of the connected namespaces the caller may
+ * see (org.chromium.PatchPanel.Status.ListConnectedNamespaces), as JSON: {"total": N,
+ * "offset": @offset, "connected_namespaces": [...]}, each entry as in GetStatus.
+ * @c: the client
+ * @offset: how many to skip (in GetStatus's order); past the end gives an empty list
+ * @limit: the most to list, 1..PP_STATUS_NAMESPACES_PAGE_MAX
+ * @ret_json: the document (free())
+ * @err: the D-Bus error, when there is one
+ *
+ * Return: 0 or a negative errno (-EINVAL, with org.freedesktop.DBus.Error.InvalidArgs in
+ * @err, for a limit out of range).
+ */
+int pp_client_list_connected_namespaces(PpClient *c, uint32_t offset, uint32_t limit,
+                                        char **ret_json, PpError *err);
 
 /* ---- firewall, counters, VPN ---------------------------------------------------------- */
 
