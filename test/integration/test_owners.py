@@ -37,7 +37,17 @@ ACT = textwrap.dedent("""
             st = lab.status()
             print("ok", json.dumps({"vms": [v["id"] for v in st["vms"]],
                                     "arc": st["arc"] and st["arc"].get("cid"),
-                                    "ns": [n["pid"] for n in st["connected_namespaces"]]}))
+                                    "ns": [n["pid"] for n in st["connected_namespaces"]],
+                                    "ns_total": st["connected_namespaces_total"]}))
+        elif what == "list":  # every page of ListConnectedNamespaces, arg a page
+            pids, offset = [], 0
+            while True:
+                page = lab.list_connected_namespaces(offset, arg)
+                pids += [n["pid"] for n in page["connected_namespaces"]]
+                offset += arg
+                if not page["connected_namespaces"]:
+                    break
+            print("ok", json.dumps({"ns": pids, "total": page["total"]}))
         elif what == "devices":
             print("ok", json.dumps([d[0] for d in lab.get_devices()]))
         elif what == "connect":
@@ -60,10 +70,15 @@ ACT = textwrap.dedent("""
 """)
 
 
+# Room for more connected namespaces than GetStatus lists (test_status_pages).
+NETNS_POOL = "--netns-pool=100.115.96.0/30x128"
+INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
+
+
 @pytest.fixture(scope="module")
 def olab():
     from conftest import finish_lab, make_lab  # pylint: disable=import-outside-toplevel
-    lab = make_lab(extra_policy=ANYONE_MAY_CALL)
+    lab = make_lab(daemon_args=[NETNS_POOL], extra_policy=ANYONE_MAY_CALL)
     yield lab
     finish_lab(lab)
 
@@ -138,4 +153,82 @@ def test_connected_namespaces_are_their_owners(olab):
     err = pplab.poll(lambda: None if sleeper.pid not in [
         n["pid"] for n in olab.status()["connected_namespaces"]] else "still connected",
         timeout=5, what="disconnect")
+    assert err is None, err
+
+
+def all_pages(lab, limit):
+    """Every page of ListConnectedNamespaces with this limit, until one comes back empty:
+    (the pids in order, the totals the pages gave)."""
+    pids, totals, offset = [], set(), 0
+    while True:
+        page = lab.list_connected_namespaces(offset, limit)
+        assert page["offset"] == offset, page
+        assert len(page["connected_namespaces"]) <= limit, page
+        totals.add(page["total"])
+        if not page["connected_namespaces"]:
+            return pids, totals
+        pids += [n["pid"] for n in page["connected_namespaces"]]
+        offset += limit
+
+
+def test_status_pages(olab):
+    """Issue 14: GetStatus lists the first 100 connected namespaces a caller may see and
+    their total; ListConnectedNamespaces pages through all of them, for the same callers."""
+    held, clients = [], []
+    ns, _ = olab.client()
+    clients.append(ns)
+    alices = ns.sleeper(uid=ALICE)
+    holder = subprocess.Popen([sys.executable, "-c", ACT, str(olab.pylib), olab.bus_address,
+                               str(ALICE), "connect", str(alices.pid)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = holder.stdout.readline().strip()
+        assert line.startswith("ok arc_ns"), line
+        for _ in range(104):
+            ns, proc = olab.client()
+            clients.append(ns)
+            held.append((proc.pid, olab.connect_namespace(proc.pid)[1]))
+        everyone = {pid for pid, _ in held} | {alices.pid}
+
+        st = olab.status()
+        listed = [n["pid"] for n in st["connected_namespaces"]]
+        assert (len(listed), st["connected_namespaces_total"]) == (100, 105), listed
+
+        pids, totals = all_pages(olab, 40)
+        assert totals == {105}, totals
+        assert len(pids) == 105 and set(pids) == everyone, sorted(everyone - set(pids))
+        assert pids[:100] == listed  # the same order as GetStatus
+        far = olab.list_connected_namespaces(1000, 100)
+        assert far == {"total": 105, "offset": 1000, "connected_namespaces": []}, far
+
+        for limit in (0, 101):
+            with pytest.raises(pplab.DBusError) as e:
+                olab.list_connected_namespaces(0, limit)
+            assert e.value.name == INVALID_ARGS and "1 to 100" in e.value.text, e.value
+
+        # A non-root caller sees only theirs, in both.
+        theirs = status_of(olab, ALICE)
+        assert (theirs["ns"], theirs["ns_total"]) == ([alices.pid], 1), theirs
+        out = act(olab, ALICE, "list", 40)
+        assert json.loads(out[3:]) == {"ns": [alices.pid], "total": 1}, out
+        out = act(olab, BOB, "list", 100)
+        assert json.loads(out[3:]) == {"ns": [], "total": 0}, out
+        out = act(olab, BOB, "list", 0)
+        assert out.startswith(INVALID_ARGS), out
+
+        # patchpanel-cli status shows every one of them.
+        cli = olab.cli("status")
+        assert cli.returncode == 0, cli.stderr
+        section = cli.stdout.split("Connected namespaces\n")[1].split("\nPools\n")[0]
+        rows = [int(l.split()[0]) for l in section.splitlines()[1:]]
+        assert sorted(rows) == sorted(everyone), cli.stdout
+    finally:
+        for _, lifeline in held:
+            lifeline.close()
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        for ns in clients:
+            ns.delete()
+    err = pplab.poll(lambda: None if olab.status()["connected_namespaces_total"] == 0
+                     else "still connected", timeout=10, what="disconnect")
     assert err is None, err

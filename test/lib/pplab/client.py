@@ -285,6 +285,13 @@ class Client:
         """GetStatus (org.chromium.PatchPanel.Status) as parsed JSON."""
         return json.loads(self.bus().call("GetStatus", "", [], interface=STATUS_INTERFACE)[0])
 
+    def list_connected_namespaces(self, offset, limit, bus=None):
+        """ListConnectedNamespaces (org.chromium.PatchPanel.Status) as parsed JSON:
+        {"total", "offset", "connected_namespaces"}. Raises DBusError."""
+        body = (bus or self.bus()).call("ListConnectedNamespaces", "uu", [offset, limit],
+                                        interface=STATUS_INTERFACE)
+        return json.loads(body[0])
+
     def pools_in_use(self):
         """{pool name: subnets in use} from GetStatus."""
         return {p["name"]: p["in_use"] for p in self.status()["pools"]}
