@@ -135,15 +135,25 @@ def test_arcvm_has_an_owner(olab):
         assert act(olab, BOB, "arcvm-stop", 5) == "ok"
 
 
-def test_connected_namespaces_are_their_owners(olab):
-    ns, _ = olab.client()
-    sleeper = ns.sleeper(uid=ALICE)
-    holder = subprocess.Popen([sys.executable, "-c", ACT, str(olab.pylib), olab.bus_address,
-                               str(ALICE), "connect", str(sleeper.pid)],
+def connect_as(lab, uid):
+    """A new client namespace with a process of uid in it, connected by uid: (the
+    namespace, the process, the holder, whose stdin closed disconnects it)."""
+    ns, _ = lab.client()
+    sleeper = ns.sleeper(uid=uid)
+    holder = subprocess.Popen([sys.executable, "-c", ACT, str(lab.pylib), lab.bus_address,
+                               str(uid), "connect", str(sleeper.pid)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = holder.stdout.readline().strip()
+    if not line.startswith("ok arc_ns"):
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        raise AssertionError(line)
+    return ns, sleeper, holder
+
+
+def test_connected_namespaces_are_their_owners(olab):
+    _, sleeper, holder = connect_as(olab, ALICE)
     try:
-        line = holder.stdout.readline().strip()
-        assert line.startswith("ok arc_ns"), line
         assert sleeper.pid in status_of(olab, ALICE)["ns"]
         assert sleeper.pid not in status_of(olab, BOB)["ns"]
         assert sleeper.pid in [n["pid"] for n in olab.status()["connected_namespaces"]]
@@ -174,16 +184,10 @@ def all_pages(lab, limit):
 def test_status_pages(olab):
     """Issue 14: GetStatus lists the first 100 connected namespaces a caller may see and
     their total; ListConnectedNamespaces pages through all of them, for the same callers."""
-    held, clients = [], []
-    ns, _ = olab.client()
-    clients.append(ns)
-    alices = ns.sleeper(uid=ALICE)
-    holder = subprocess.Popen([sys.executable, "-c", ACT, str(olab.pylib), olab.bus_address,
-                               str(ALICE), "connect", str(alices.pid)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    held = []
+    ns, alices, holder = connect_as(olab, ALICE)
+    clients = [ns]
     try:
-        line = holder.stdout.readline().strip()
-        assert line.startswith("ok arc_ns"), line
         for _ in range(104):
             ns, proc = olab.client()
             clients.append(ns)
