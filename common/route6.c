@@ -322,10 +322,12 @@ int route6_proxy_delete_proto(struct nl_sock *nl, uint8_t proto, const int *ifin
         if (!s)
                 return -ENOMEM;
         do {
-                struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(nl));
+                /* nl_socket_get_cb() hands out a reference of its own. */
+                struct nl_cb *own = nl_socket_get_cb(nl), *cb = own ? nl_cb_clone(own) : NULL;
 
                 *s = (ProxyScan) { .proto = proto, .ifindexes = ifindexes,
                                    .n_ifindexes = n_ifindexes };
+                nl_cb_put(own);
                 if (!cb)
                         return -ENOMEM;
                 nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, proxy_entry, s);
