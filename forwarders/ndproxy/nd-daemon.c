@@ -74,6 +74,9 @@ struct NdDaemon {
         uint64_t frames_elsewhere;   /* read from a link we do not serve */
         uint64_t rs_sent;
         uint8_t out[ND_RING_FRAME_SIZE];
+        /* What the socket's filter keeps away now (nd_filter_build()). */
+        NdKernelAnswered skips[ND_FILTER_SKIPS_MAX];
+        size_t n_skips;
 };
 
 static const MacAddr all_nodes_mac = { .b = { 0x33, 0x33, 0, 0, 0, 0x01 } };
@@ -103,7 +106,29 @@ uint64_t nd_daemon_frames_elsewhere(const NdDaemon *d) {
         return d->frames_elsewhere;
 }
 
+/* The socket's filter in step with the addresses the kernel answers for. */
+static void filter_sync(NdDaemon *d) {
+        NdKernelAnswered now[ND_FILTER_SKIPS_MAX];
+        size_t n = nd_proxy_kernel_answered(d->proxy, now, ELEMENTSOF(now));
+        int r;
+
+        if (n == d->n_skips && memcmp(now, d->skips, n * sizeof now[0]) == 0)
+                return;
+        r = nd_socket_set_filter(d->packet_fd, now, n);
+        if (r < 0) {
+                /* The old filter stays: an NS it keeps away now reaches the guest's
+                 * neighbour anyway through the kernel's answer; one it lets through is
+                 * relayed as before. */
+                log_warning_errno(r, "Cannot update the socket filter, ignoring: %m");
+                return;
+        }
+        memcpy(d->skips, now, n * sizeof now[0]);
+        d->n_skips = n;
+}
+
+/* Links or learned addresses changed: the filter follows, the status is told. */
 static void daemon_changed(NdDaemon *d) {
+        filter_sync(d);
         if (d->ops.changed)
                 d->ops.changed(d, d->ops.userdata);
 }
@@ -369,6 +394,8 @@ int nd_daemon_add_pair(NdDaemon *d, const char *uplink, int uplink_ifindex, cons
                                           g->name);
         }
         expiry_arm(d);
+        if (n_addrs > 0)
+                daemon_changed(d);
         return 0;
 }
 
@@ -409,8 +436,9 @@ static bool refused_lately(NdDaemon *d, int ifindex, const struct in6_addr *addr
 }
 
 void nd_daemon_address_routed(NdDaemon *d, int guest_ifindex, const struct in6_addr *addr) {
-        if (nd_proxy_get_link(d->proxy, guest_ifindex))
-                (void) nd_proxy_set_kernel_answers(d->proxy, guest_ifindex, addr, true);
+        if (nd_proxy_get_link(d->proxy, guest_ifindex) &&
+            nd_proxy_set_kernel_answers(d->proxy, guest_ifindex, addr, true) >= 0)
+                daemon_changed(d);
 }
 
 void nd_daemon_refuse_address(NdDaemon *d, int guest_ifindex, const struct in6_addr *addr) {

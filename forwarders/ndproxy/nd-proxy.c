@@ -78,8 +78,10 @@
  * guest defends its address itself. Once the address's route is made, the process that
  * made it has also given it a proxy entry on the uplink, and the daemon says so
  * (nd_proxy_set_kernel_answers()): from then on the kernel answers the NS in its receive
- * path, without the trip through this process, for as long as the address is learned;
- * the proxy only relays the NS, with the same hold, and drops the guest's answer.
+ * path, without the trip through this process, for as long as the address is learned,
+ * and the daemon's socket filter keeps such NS away (nd_proxy_kernel_answered()); one
+ * that still arrives (more addresses than the filter holds) is only relayed, with the
+ * same hold, and the guest's answer dropped.
  *
  * Aging: each learned address carries the time of its last sign of life (proxy clock,
  * nd_proxy_set_clock()): the guest's NA or DAD NS for it, or any frame from it. The daemon
@@ -370,6 +372,22 @@ int nd_proxy_set_kernel_answers(NdProxy *p, int guest, const struct in6_addr *ad
                 return -ENOENT;
         g->addr_kernel[i] = on;
         return 0;
+}
+
+size_t nd_proxy_kernel_answered(const NdProxy *p, NdKernelAnswered *ret, size_t max) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->n_links; i++) {
+                const NdLink *l = &p->links[i];
+
+                if (l->kind != ND_LINK_GUEST || l->uplink <= 0)
+                        continue;
+                for (size_t j = 0; j < l->n_addrs && n < max; j++)
+                        if (l->addr_kernel[j])
+                                ret[n++] = (NdKernelAnswered) { .uplink = l->uplink,
+                                                                .addr = l->addrs[j] };
+        }
+        return n;
 }
 
 int nd_proxy_touch_address(NdProxy *p, int guest, const struct in6_addr *addr, uint64_t when) {

@@ -312,6 +312,25 @@ int nd_proxy_forget_address(NdProxy *p, int guest, const struct in6_addr *addr);
  */
 int nd_proxy_set_kernel_answers(NdProxy *p, int guest, const struct in6_addr *addr, bool on);
 
+/* A guest address the kernel answers for, and the uplink it answers on. */
+typedef struct NdKernelAnswered {
+        int uplink;
+        struct in6_addr addr;
+} NdKernelAnswered;
+
+/*
+ * nd_proxy_kernel_answered() - every address the kernel answers the uplink's NS for
+ * (nd_proxy_set_kernel_answers()) on a guest link that has an uplink now, in the order of
+ * the links and their addresses: what the daemon's socket filter keeps away (the proxy has
+ * nothing to do with such an NS).
+ * @p: the proxy
+ * @ret: room for @max
+ * @max: how many fit
+ *
+ * Return: how many were written (the first @max when there are more).
+ */
+size_t nd_proxy_kernel_answered(const NdProxy *p, NdKernelAnswered *ret, size_t max);
+
 /*
  * nd_proxy_touch_address() - a sign of life of a learned guest address (its guest's NA
  * for it, a frame from it, or the kernel's neighbour entry confirmed at @when).

@@ -19,37 +19,31 @@ struct NdRing {
         size_t size;
         unsigned head;               /* the next slot to read */
 };
-/* See nd-socket.h for what it keeps. Offsets are from the Ethernet header (SOCK_RAW). */
-static const struct sock_filter nd_filter[] = {
-        /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t) (SKF_AD_OFF + SKF_AD_PKTTYPE)),
-        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 8, 0),
-        /* 2 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                  /* EtherType */
-        /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 6),
-        /* 4 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ND_IP6_OFF + 6),       /* next header */
-        /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMPV6, 0, 4),
-        /* 6 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ND_ICMP6_OFF),         /* ICMPv6 type */
-        /* 7 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, ND_ROUTER_SOLICIT, 0, 2),
-        /* 8 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, ND_NEIGHBOR_ADVERT, 1, 0),
-        /* 9 */ BPF_STMT(BPF_RET | BPF_K, 0x40000),
-        /* 10 */ BPF_STMT(BPF_RET | BPF_K, 0),
-};
+int nd_socket_set_filter(int fd, const NdKernelAnswered *skips, size_t n) {
+        _cleanup_free_ struct sock_filter *f = calloc(ND_FILTER_LEN_MAX, sizeof *f);
+        struct sock_fprog prog;
+
+        if (!f)
+                return -ENOMEM;
+        prog = (struct sock_fprog) { .len = (unsigned short) nd_filter_build(skips, n, f),
+                                     .filter = f };
+        if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
+                return -errno;
+        return 0;
+}
 
 int nd_socket_open(int *ret_fd) {
-        struct sock_fprog prog = {
-                .len = ELEMENTSOF(nd_filter),
-                .filter = (struct sock_filter *) nd_filter,
-        };
         _cleanup_close_ int fd = -EBADF;
-
-        int version = TPACKET_V2;
+        int version = TPACKET_V2, r;
 
         fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_IPV6));
         if (fd < 0)
                 return -errno;
         /* The socket hears every IPv6 frame from socket() on: what queued before the
          * filter was attached is drained below, unread. */
-        if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
-                return -errno;
+        r = nd_socket_set_filter(fd, NULL, 0);
+        if (r < 0)
+                return r;
         if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0)
                 return -errno;
         for (;;) {

@@ -15,7 +15,11 @@
  *   - EtherType IPv6 (a tag the kernel left in the frame fails here);
  *   - next header ICMPv6 straight after the IPv6 header: a frame with an extension header
  *     is never read (RFC 4861 messages carry none; MLD reports, which do, stay out);
- *   - ICMPv6 type 133 to 136 (RS, RA, NS, NA).
+ *   - ICMPv6 type 133 to 136 (RS, RA, NS, NA);
+ *   - not an NS that arrives on an uplink for a guest address the kernel answers there
+ *     (its proxy entry, nd_proxy_kernel_answered()): the proxy would only relay it to the
+ *     guest, a wake-up on the path of every first contact with the guest. An NS too short
+ *     to hold its target is kept, for the parser to count.
  */
 
 #include <stdbool.h>
@@ -23,6 +27,7 @@
 #include <stdint.h>
 
 #include "mac.h"
+#include "nd-filter.h"
 
 /*
  * Frames arrive in a ring the kernel writes and the process reads in place (PACKET_RX_RING,
@@ -51,6 +56,13 @@ typedef struct NdRing NdRing;
  * Return: 0 or a negative errno (-EPERM without CAP_NET_RAW).
  */
 int nd_socket_open(int *ret_fd);
+
+/*
+ * nd_socket_set_filter() - replace the socket's filter with nd_filter_build()'s (the
+ * kernel swaps it at once; no frame goes unfiltered).
+ * Return: 0 or a negative errno.
+ */
+int nd_socket_set_filter(int fd, const NdKernelAnswered *skips, size_t n);
 
 /*
  * nd_socket_membership() - join or leave an Ethernet group on one link.

@@ -964,6 +964,7 @@ static void test_answer_for_a_fresh_guest(void **state) {
 static void test_kernel_answers_for_a_routed_guest(void **state) {
         const uint64_t s = 1000000;
         struct in6_addr a = tf_in6("2001:db8:1::a");
+        NdKernelAnswered ka[4];
         NdProxy *p = *state;
         NdDecision d;
         TFrame f;
@@ -971,9 +972,15 @@ static void test_kernel_answers_for_a_routed_guest(void **state) {
         advertise(p, U);
         nd_proxy_set_clock(p, 10 * s);
         assert_true(guest_na(p, G1, "2001:db8:1::a").learned);
+        assert_int_equal(nd_proxy_kernel_answered(p, ka, ELEMENTSOF(ka)), 0);
         assert_int_equal(nd_proxy_set_kernel_answers(p, G1, &a, true), 0);
         assert_int_equal(nd_proxy_set_kernel_answers(p, G2, &a, true), -ENOENT);
         assert_int_equal(nd_proxy_set_kernel_answers(p, 99, &a, true), -ENOENT);
+        /* What the socket filter keeps away: this address, on G1's uplink. */
+        assert_int_equal(nd_proxy_kernel_answered(p, ka, ELEMENTSOF(ka)), 1);
+        assert_int_equal(ka[0].uplink, U);
+        assert_memory_equal(&ka[0].addr, &a, sizeof a);
+        assert_int_equal(nd_proxy_kernel_answered(p, ka, 0), 0);
 
         /* Its proxy entry answers: the proxy only relays, once per asker per second. */
         d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 11 * s);
@@ -1000,7 +1007,12 @@ static void test_kernel_answers_for_a_routed_guest(void **state) {
 
         /* Forgotten and learned again: the proxy answers itself until the new route and
          * proxy entry are made. */
+        assert_int_equal(nd_proxy_remove_pair(p, U, G1), 0);
+        assert_int_equal(nd_proxy_kernel_answered(p, ka, ELEMENTSOF(ka)), 0);  /* unpaired */
+        assert_int_equal(nd_proxy_add_pair(p, U, G1), 0);
+        assert_int_equal(nd_proxy_kernel_answered(p, ka, ELEMENTSOF(ka)), 1);
         assert_int_equal(nd_proxy_forget_address(p, G1, &a), 0);
+        assert_int_equal(nd_proxy_kernel_answered(p, ka, ELEMENTSOF(ka)), 0);
         nd_proxy_set_clock(p, 20 * s + ND_PROXY_FRESH_USEC);
         assert_true(guest_na(p, G1, "2001:db8:1::a").learned);
         d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 21 * s + ND_PROXY_FRESH_USEC);
