@@ -77,6 +77,8 @@ struct NdDaemon {
         /* What the socket's filter keeps away now (nd_filter_build()). */
         NdKernelAnswered skips[ND_FILTER_SKIPS_MAX];
         size_t n_skips;
+        struct in6_addr hosts[ND_FILTER_HOSTS_MAX];
+        size_t n_hosts;
 };
 
 static const MacAddr all_nodes_mac = { .b = { 0x33, 0x33, 0, 0, 0, 0x01 } };
@@ -106,15 +108,18 @@ uint64_t nd_daemon_frames_elsewhere(const NdDaemon *d) {
         return d->frames_elsewhere;
 }
 
-/* The socket's filter in step with the addresses the kernel answers for. */
+/* The socket's filter in step with the addresses the kernel answers for, and the host's. */
 static void filter_sync(NdDaemon *d) {
         NdKernelAnswered now[ND_FILTER_SKIPS_MAX];
+        struct in6_addr hosts[ND_FILTER_HOSTS_MAX];
         size_t n = nd_proxy_kernel_answered(d->proxy, now, ELEMENTSOF(now));
+        size_t h = nd_proxy_host_addresses(d->proxy, hosts, ELEMENTSOF(hosts));
         int r;
 
-        if (n == d->n_skips && memcmp(now, d->skips, n * sizeof now[0]) == 0)
+        if (n == d->n_skips && memcmp(now, d->skips, n * sizeof now[0]) == 0 &&
+            h == d->n_hosts && memcmp(hosts, d->hosts, h * sizeof hosts[0]) == 0)
                 return;
-        r = nd_socket_set_filter(d->packet_fd, now, n);
+        r = nd_socket_set_filter(d->packet_fd, now, n, hosts, h);
         if (r < 0) {
                 /* The old filter stays: an NS it keeps away now reaches the guest's
                  * neighbour anyway through the kernel's answer; one it lets through is
@@ -124,6 +129,8 @@ static void filter_sync(NdDaemon *d) {
         }
         memcpy(d->skips, now, n * sizeof now[0]);
         d->n_skips = n;
+        memcpy(d->hosts, hosts, h * sizeof hosts[0]);
+        d->n_hosts = h;
 }
 
 /* Links or learned addresses changed: the filter follows, the status is told. */
@@ -530,6 +537,7 @@ static void read_host_addresses(NdDaemon *d) {
         r = nd_proxy_set_host_addresses(d->proxy, addrs, n);
         if (r < 0)
                 log_warning_errno(r, "The host has more addresses than the proxy keeps: %m");
+        filter_sync(d);
 }
 
 static void on_addresses_changed(void *userdata) {

@@ -374,6 +374,13 @@ int nd_proxy_set_kernel_answers(NdProxy *p, int guest, const struct in6_addr *ad
         return 0;
 }
 
+size_t nd_proxy_host_addresses(const NdProxy *p, struct in6_addr *ret, size_t max) {
+        size_t n = p->n_host_addrs < max ? p->n_host_addrs : max;
+
+        memcpy(ret, p->host_addrs, n * sizeof ret[0]);
+        return n;
+}
+
 size_t nd_proxy_kernel_answered(const NdProxy *p, NdKernelAnswered *ret, size_t max) {
         size_t n = 0;
 

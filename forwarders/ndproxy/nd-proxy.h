@@ -331,6 +331,10 @@ typedef struct NdKernelAnswered {
  */
 size_t nd_proxy_kernel_answered(const NdProxy *p, NdKernelAnswered *ret, size_t max);
 
+/* The host's own addresses as nd_proxy_set_host_addresses() left them (sorted), at most
+ * @max into @ret. Return: how many were written. */
+size_t nd_proxy_host_addresses(const NdProxy *p, struct in6_addr *ret, size_t max);
+
 /*
  * nd_proxy_touch_address() - a sign of life of a learned guest address (its guest's NA
  * for it, a frame from it, or the kernel's neighbour entry confirmed at @when).

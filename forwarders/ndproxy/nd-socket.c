@@ -19,14 +19,17 @@ struct NdRing {
         size_t size;
         unsigned head;               /* the next slot to read */
 };
-int nd_socket_set_filter(int fd, const NdKernelAnswered *skips, size_t n) {
+int nd_socket_set_filter(int fd, const NdKernelAnswered *skips, size_t n_skips,
+                         const struct in6_addr *hosts, size_t n_hosts) {
         _cleanup_free_ struct sock_filter *f = calloc(ND_FILTER_LEN_MAX, sizeof *f);
         struct sock_fprog prog;
 
         if (!f)
                 return -ENOMEM;
-        prog = (struct sock_fprog) { .len = (unsigned short) nd_filter_build(skips, n, f),
-                                     .filter = f };
+        prog = (struct sock_fprog) {
+                .len = (unsigned short) nd_filter_build(skips, n_skips, hosts, n_hosts, f),
+                .filter = f,
+        };
         if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
                 return -errno;
         return 0;
@@ -41,7 +44,7 @@ int nd_socket_open(int *ret_fd) {
                 return -errno;
         /* The socket hears every IPv6 frame from socket() on: what queued before the
          * filter was attached is drained below, unread. */
-        r = nd_socket_set_filter(fd, NULL, 0);
+        r = nd_socket_set_filter(fd, NULL, 0, NULL, 0);
         if (r < 0)
                 return r;
         if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0)

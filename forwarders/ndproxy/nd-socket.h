@@ -19,7 +19,9 @@
  *   - not an NS that arrives on an uplink for a guest address the kernel answers there
  *     (its proxy entry, nd_proxy_kernel_answered()): the proxy would only relay it to the
  *     guest, a wake-up on the path of every first contact with the guest. An NS too short
- *     to hold its target is kept, for the parser to count.
+ *     to hold its target is kept, for the parser to count;
+ *   - not an NA to one of the host's own addresses (a guest answering the host's NS): the
+ *     host's kernel takes it, and the proxy would only drop it (ND_DROP_FOR_HOST).
  */
 
 #include <stdbool.h>
@@ -62,7 +64,8 @@ int nd_socket_open(int *ret_fd);
  * kernel swaps it at once; no frame goes unfiltered).
  * Return: 0 or a negative errno.
  */
-int nd_socket_set_filter(int fd, const NdKernelAnswered *skips, size_t n);
+int nd_socket_set_filter(int fd, const NdKernelAnswered *skips, size_t n_skips,
+                         const struct in6_addr *hosts, size_t n_hosts);
 
 /*
  * nd_socket_membership() - join or leave an Ethernet group on one link.

@@ -104,6 +104,9 @@ static inline uint16_t tf_checksum(const uint8_t *frame, size_t len) {
         size_t msg_len = len - F_ICMP, n = 0;
         uint32_t sum = 0;
 
+        if (len < F_ICMP + 4 || msg_len > 65536)
+                abort();                                        /* a test built it wrong */
+
         memcpy(pseudo, frame + F_IP6_SRC, 32);                  /* source, destination */
         pseudo[32] = (uint8_t) (msg_len >> 24);                 /* upper-layer length */
         pseudo[33] = (uint8_t) (msg_len >> 16);

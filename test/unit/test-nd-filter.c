@@ -128,7 +128,7 @@ static struct sock_filter *new_prog(void) {
 /* Without skips: every RS, RA, NS and NA the host receives, nothing else. */
 static void test_what_it_keeps(void **state) {
         _cleanup_free_ struct sock_filter *p = new_prog();
-        size_t len = nd_filter_build(NULL, 0, p);
+        size_t len = nd_filter_build(NULL, 0, NULL, 0, p);
         TFrame f;
 
         (void) state;
@@ -169,11 +169,11 @@ static void test_kernel_answered_ns_stay_away(void **state) {
                 { .uplink = 3, .addr = tf_in6("2001:db8:2::a") },
         };
         _cleanup_free_ struct sock_filter *p = new_prog();
-        size_t len = nd_filter_build(skips, ELEMENTSOF(skips), p);
+        size_t len = nd_filter_build(skips, ELEMENTSOF(skips), NULL, 0, p);
         TFrame f;
 
         (void) state;
-        assert_int_equal(len, 26 + 11 * ELEMENTSOF(skips));
+        assert_int_equal(len, 16 + 10 + 11 * ELEMENTSOF(skips) + 1 + 1);
         for (size_t i = 0; i < 2; i++) {
                 router_ns(&f, i == 0 ? "2001:db8:1::a" : "2001:db8:1::b");
                 assert_int_equal(verdict(p, len, &f, PACKET_MULTICAST, UPLINK), 0);
@@ -216,19 +216,24 @@ static void test_kernel_answered_ns_stay_away(void **state) {
 static void test_the_cap(void **state) {
         size_t n = ND_FILTER_SKIPS_MAX + 5;
         _cleanup_free_ NdKernelAnswered *skips = calloc(n, sizeof *skips);
+        struct in6_addr hosts[ND_FILTER_HOSTS_MAX + 3];
         _cleanup_free_ struct sock_filter *p = new_prog();
         size_t len;
         TFrame f;
 
         (void) state;
         assert_non_null(skips);
+        for (size_t i = 0; i < ELEMENTSOF(hosts); i++) {
+                hosts[i] = tf_in6("fe80::");
+                hosts[i].s6_addr[15] = (uint8_t) i;
+        }
         for (size_t i = 0; i < n; i++) {
                 skips[i].uplink = UPLINK;
                 skips[i].addr = tf_in6("2001:db8:1::");
                 skips[i].addr.s6_addr[14] = (uint8_t) (i >> 8);
                 skips[i].addr.s6_addr[15] = (uint8_t) i;
         }
-        len = nd_filter_build(skips, n, p);
+        len = nd_filter_build(skips, n, hosts, ND_FILTER_HOSTS_MAX + 3, p);
         assert_int_equal(len, ND_FILTER_LEN_MAX);
         assert_true(len <= BPF_MAXINSNS);
         router_ns(&f, "2001:db8:1::");
@@ -238,12 +243,65 @@ static void test_the_cap(void **state) {
         f.b[F_TARGET + 14] = (uint8_t) (ND_FILTER_SKIPS_MAX >> 8);
         f.b[F_TARGET + 15] = (uint8_t) ND_FILTER_SKIPS_MAX;
         assert_int_equal(verdict(p, len, &f, PACKET_MULTICAST, UPLINK), KEEP);
+        /* The last host address held, and the first past the cap. */
+        tf_na(&f, 0x60, true);
+        memcpy(f.b + F_IP6_DST, &hosts[ND_FILTER_HOSTS_MAX - 1], 16);
+        assert_int_equal(verdict(p, len, &f, PACKET_HOST, GUEST), 0);
+        memcpy(f.b + F_IP6_DST, &hosts[ND_FILTER_HOSTS_MAX], 16);
+        assert_int_equal(verdict(p, len, &f, PACKET_HOST, GUEST), KEEP);
+}
+
+/* An NA to one of the host's addresses stays away (the host's kernel takes it); an NA to
+ * anyone else, an NS to the host (the proxy answers guests asking for the host's uplink
+ * address), and an RS or RA do not. Both sections work together. */
+static void test_nas_to_the_host_stay_away(void **state) {
+        const struct in6_addr hosts[] = { tf_in6("fe80::1"), tf_in6("2001:db8:1::5") };
+        const NdKernelAnswered skips[] = { { .uplink = UPLINK, .addr = tf_in6("2001:db8:1::a") } };
+        _cleanup_free_ struct sock_filter *p = new_prog();
+        size_t len = nd_filter_build(skips, ELEMENTSOF(skips), hosts, ELEMENTSOF(hosts), p);
+        TFrame f;
+
+        (void) state;
+        assert_int_equal(len, 16 + 10 + 11 + 1 + 11 + 9 * ELEMENTSOF(hosts) + 1);
+        for (size_t i = 0; i < ELEMENTSOF(hosts); i++) {
+                tf_na(&f, 0x60, true);
+                memcpy(f.b + F_IP6_DST, &hosts[i], 16);
+                tf_fix(&f);
+                assert_int_equal(verdict(p, len, &f, PACKET_HOST, GUEST), 0);
+                assert_int_equal(verdict(p, len, &f, PACKET_HOST, UPLINK), 0);
+                /* Each word counts. */
+                for (size_t byte = 0; byte < 16; byte += 5) {
+                        f.b[F_IP6_DST + byte] ^= 0x40;
+                        assert_int_equal(verdict(p, len, &f, PACKET_HOST, GUEST), KEEP);
+                        f.b[F_IP6_DST + byte] ^= 0x40;
+                }
+                /* An NS to the host is the proxy's to answer. */
+                tf_ns(&f, true);
+                memcpy(f.b + F_IP6_DST, &hosts[i], 16);
+                tf_fix(&f);
+                assert_int_equal(verdict(p, len, &f, PACKET_HOST, GUEST), KEEP);
+        }
+        tf_na(&f, 0x60, true);
+        tf_addr_at(f.b + F_IP6_DST, "2001:db8:1::1");
+        tf_fix(&f);
+        assert_int_equal(verdict(p, len, &f, PACKET_HOST, GUEST), KEEP);
+        tf_rs(&f, true);
+        assert_int_equal(verdict(p, len, &f, PACKET_MULTICAST, GUEST), KEEP);
+        tf_ra(&f);
+        assert_int_equal(verdict(p, len, &f, PACKET_MULTICAST, UPLINK), KEEP);
+        /* The NS section still does its part. */
+        router_ns(&f, "2001:db8:1::a");
+        assert_int_equal(verdict(p, len, &f, PACKET_MULTICAST, UPLINK), 0);
+        router_ns(&f, "2001:db8:1::b");
+        assert_int_equal(verdict(p, len, &f, PACKET_MULTICAST, UPLINK), KEEP);
+        assert_int_equal(verdict(p, len, &f, PACKET_OUTGOING, UPLINK), 0);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_what_it_keeps),
                 cmocka_unit_test(test_kernel_answered_ns_stay_away),
+                cmocka_unit_test(test_nas_to_the_host_stay_away),
                 cmocka_unit_test(test_the_cap),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
