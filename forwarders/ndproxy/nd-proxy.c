@@ -189,6 +189,18 @@ static ssize_t link_addr_index(const NdLink *l, const struct in6_addr *addr) {
         return -1;
 }
 
+/* The index of @addr among the addresses of link @ifindex, that link in @ret; -ENOENT when
+ * either is unknown. */
+static ssize_t link_address(NdProxy *p, int ifindex, const struct in6_addr *addr, NdLink **ret) {
+        NdLink *l = link_find(p, ifindex);
+        ssize_t i = l ? link_addr_index(l, addr) : -1;
+
+        if (i < 0)
+                return -ENOENT;
+        *ret = l;
+        return i;
+}
+
 /* The guest link addr was learned on, or NULL. */
 static const NdLink *address_owner(const NdProxy *p, const struct in6_addr *addr) {
         for (size_t i = 0; i < p->n_links; i++)
@@ -342,15 +354,12 @@ int nd_proxy_add_address(NdProxy *p, int guest, const struct in6_addr *addr) {
 }
 
 int nd_proxy_forget_address(NdProxy *p, int guest, const struct in6_addr *addr) {
-        NdLink *g = link_find(p, guest);
+        NdLink *g;
+        ssize_t i = link_address(p, guest, addr, &g);
         size_t n;
-        ssize_t i;
 
-        if (!g)
-                return -ENOENT;
-        i = link_addr_index(g, addr);
         if (i < 0)
-                return -ENOENT;
+                return (int) i;
         n = g->n_addrs - (size_t) i - 1;
         memmove(&g->addrs[i], &g->addrs[i + 1], n * sizeof g->addrs[0]);
         memmove(&g->addr_seen[i], &g->addr_seen[i + 1], n * sizeof g->addr_seen[0]);
@@ -362,14 +371,11 @@ int nd_proxy_forget_address(NdProxy *p, int guest, const struct in6_addr *addr) 
 }
 
 int nd_proxy_set_kernel_answers(NdProxy *p, int guest, const struct in6_addr *addr, bool on) {
-        NdLink *g = link_find(p, guest);
-        ssize_t i;
+        NdLink *g;
+        ssize_t i = link_address(p, guest, addr, &g);
 
-        if (!g)
-                return -ENOENT;
-        i = link_addr_index(g, addr);
         if (i < 0)
-                return -ENOENT;
+                return (int) i;
         g->addr_kernel[i] = on;
         return 0;
 }
@@ -398,14 +404,11 @@ size_t nd_proxy_kernel_answered(const NdProxy *p, NdKernelAnswered *ret, size_t 
 }
 
 int nd_proxy_touch_address(NdProxy *p, int guest, const struct in6_addr *addr, uint64_t when) {
-        NdLink *g = link_find(p, guest);
-        ssize_t i;
+        NdLink *g;
+        ssize_t i = link_address(p, guest, addr, &g);
 
-        if (!g)
-                return -ENOENT;
-        i = link_addr_index(g, addr);
         if (i < 0)
-                return -ENOENT;
+                return (int) i;
         if (when > g->addr_seen[i])
                 g->addr_seen[i] = when;
         return 0;

@@ -127,6 +127,16 @@ static void from_mac(TFrame *f, const char *m) {
         tf_mac_at(f->b + F_ETH_SRC, m);
 }
 
+/* G1's guest's solicited NA for 2001:db8:1::a, to @dst. */
+static void guest_na_to(TFrame *f, const char *dst) {
+        tf_na(f, 0x60, true);
+        from_mac(f, GUEST_MAC);
+        tf_addr_at(f->b + F_IP6_SRC, "2001:db8:1::a");
+        tf_addr_at(f->b + F_TARGET, "2001:db8:1::a");
+        tf_addr_at(f->b + F_IP6_DST, dst);
+        tf_fix(f);
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 static void test_links(void **state) {
@@ -849,12 +859,7 @@ static void test_host_addresses(void **state) {
         assert_int_equal(nd_proxy_get_link(p, G1)->counters.answered, 1);
         assert_int_equal(nd_proxy_count_answered(p, 99), -ENOENT);
         /* Unicast to the host's link-local address (a guest's NA to the host). */
-        tf_na(&f, 0x60, true);
-        from_mac(&f, GUEST_MAC);
-        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::a");
-        tf_addr_at(f.b + F_TARGET, "2001:db8:1::a");
-        tf_addr_at(f.b + F_IP6_DST, "fe80::99");
-        tf_fix(&f);
+        guest_na_to(&f, "fe80::99");
         assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_FOR_HOST);
         /* The same NA to a router that is not the host is proxied. */
         tf_addr_at(f.b + F_IP6_DST, "fe80::1");
@@ -901,15 +906,21 @@ static NdDecision router_ns(NdProxy *p, const char *target, const char *asker, u
         return input_ok(p, U, f.b, f.len);
 }
 
+/* The uplink's router advertises its prefix, and at 10 s G1's guest answers for
+ * 2001:db8:1::a: the proxy learns it. */
+static void learn_guest_at_10s(NdProxy *p) {
+        advertise(p, U);
+        nd_proxy_set_clock(p, 10 * UINT64_C(1000000));
+        assert_true(guest_na(p, G1, "2001:db8:1::a").learned);
+}
+
 static void test_answer_for_a_fresh_guest(void **state) {
         const uint64_t s = 1000000;
         NdProxy *p = *state;
         NdDecision d;
         TFrame f;
 
-        advertise(p, U);
-        nd_proxy_set_clock(p, 10 * s);
-        assert_true(guest_na(p, G1, "2001:db8:1::a").learned);
+        learn_guest_at_10s(p);
 
         /* Answered at once, and relayed so that the guest learns the asker. */
         d = router_ns(p, "2001:db8:1::a", "2001:db8:1::1", 11 * s);
@@ -928,12 +939,7 @@ static void test_answer_for_a_fresh_guest(void **state) {
 
         /* The guest's own answer to that asker is not relayed: the asker has one. Its
          * answer to someone else, or unsolicited, is. */
-        tf_na(&f, 0x60, true);
-        from_mac(&f, GUEST_MAC);
-        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::a");
-        tf_addr_at(f.b + F_TARGET, "2001:db8:1::a");
-        tf_addr_at(f.b + F_IP6_DST, "2001:db8:1::2");
-        tf_fix(&f);
+        guest_na_to(&f, "2001:db8:1::2");
         assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_ANSWERED);
         tf_addr_at(f.b + F_IP6_DST, "2001:db8:1::3");
         tf_fix(&f);
@@ -969,9 +975,7 @@ static void test_kernel_answers_for_a_routed_guest(void **state) {
         NdDecision d;
         TFrame f;
 
-        advertise(p, U);
-        nd_proxy_set_clock(p, 10 * s);
-        assert_true(guest_na(p, G1, "2001:db8:1::a").learned);
+        learn_guest_at_10s(p);
         assert_int_equal(nd_proxy_kernel_answered(p, ka, ELEMENTSOF(ka)), 0);
         assert_int_equal(nd_proxy_set_kernel_answers(p, G1, &a, true), 0);
         assert_int_equal(nd_proxy_set_kernel_answers(p, G2, &a, true), -ENOENT);
@@ -990,12 +994,7 @@ static void test_kernel_answers_for_a_routed_guest(void **state) {
         assert_false(d.answer);
         assert_int_equal(d.n_egress, 0);
         /* The guest's answer to that asker is dropped: the kernel's went first. */
-        tf_na(&f, 0x60, true);
-        from_mac(&f, GUEST_MAC);
-        tf_addr_at(f.b + F_IP6_SRC, "2001:db8:1::a");
-        tf_addr_at(f.b + F_TARGET, "2001:db8:1::a");
-        tf_addr_at(f.b + F_IP6_DST, "2001:db8:1::1");
-        tf_fix(&f);
+        guest_na_to(&f, "2001:db8:1::1");
         assert_int_equal(input_dropped(p, G1, f.b, f.len), ND_DROP_ANSWERED);
 
         /* The kernel answers as long as the address is learned, fresh or not. */
