@@ -162,16 +162,14 @@ int helper_guest_route6(Helper *h, const GuestRoute6Args *a, ErrBuf *err) {
                         RTPROT_PATCHPANEL, err);
         if (r < 0)
                 return r;
-        fw_batch_guest_src6(&b, a->guest.ifname, &a->addr, true);
-        r = fw_batch_commit(h->nft, &b, "accept a guest's address", err);
+        /* The kernel answers the uplink's NS for the address from here on. */
+        r = route6_proxy(h->nl, true, a->uplink.ifindex, &a->addr, RTPROT_PATCHPANEL, err);
         if (r >= 0) {
-                /* The kernel answers the uplink's NS for the address from here on. */
-                r = route6_proxy(h->nl, true, a->uplink.ifindex, &a->addr, RTPROT_PATCHPANEL, err);
-                if (r < 0) {
-                        fw_batch_guest_src6(&b, a->guest.ifname, &a->addr, false);
-                        (void) fw_batch_commit_removal(h->nft, &b, "forget a guest's address",
-                                                       NULL);
-                }
+                fw_batch_guest_src6(&b, a->guest.ifname, &a->addr, true);
+                r = fw_batch_commit(h->nft, &b, "accept a guest's address", err);
+                if (r < 0)
+                        (void) route6_proxy(h->nl, false, a->uplink.ifindex, &a->addr,
+                                            RTPROT_PATCHPANEL, NULL);
         }
         if (r < 0) {
                 (void) route6_host(h->nl, false, a->guest.ifindex, &a->addr, PP_GUEST_IPV6_TABLE,

@@ -489,20 +489,27 @@ Forwarders *forwarders_free(Forwarders *fs) {
         return NULL;
 }
 
-int forwarders_set_hooks(Forwarders *fs, ChildKind kind, const ForwarderHooks *hooks) {
+/* The enabled forwarder of @kind, or NULL. */
+static Forwarder *forwarder_of(Forwarders *fs, ChildKind kind) {
         for (size_t i = 0; i < fs->n_fwd; i++)
-                if (fs->fwd[i].kind == kind) {
-                        fs->fwd[i].hooks = *hooks;
-                        return 0;
-                }
-        return -ENOENT;
+                if (fs->fwd[i].kind == kind)
+                        return &fs->fwd[i];
+        return NULL;
+}
+
+int forwarders_set_hooks(Forwarders *fs, ChildKind kind, const ForwarderHooks *hooks) {
+        Forwarder *f = forwarder_of(fs, kind);
+
+        if (!f)
+                return -ENOENT;
+        f->hooks = *hooks;
+        return 0;
 }
 
 int forwarders_send(Forwarders *fs, ChildKind kind, const ForwarderControl *msg) {
-        for (size_t i = 0; i < fs->n_fwd; i++)
-                if (fs->fwd[i].kind == kind)
-                        return child_send(fs->fwd[i].child, &msg->base, NULL, 0);
-        return -ENOENT;
+        Forwarder *f = forwarder_of(fs, kind);
+
+        return f ? child_send(f->child, &msg->base, NULL, 0) : -ENOENT;
 }
 
 void forwarders_start(Forwarders *fs) {

@@ -133,11 +133,18 @@ static void filter_sync(NdDaemon *d) {
         d->n_hosts = h;
 }
 
-/* Links or learned addresses changed: the filter follows, the status is told. */
-static void daemon_changed(NdDaemon *d) {
-        filter_sync(d);
+/* Counters changed: the status is told. */
+static void status_changed(NdDaemon *d) {
         if (d->ops.changed)
                 d->ops.changed(d, d->ops.userdata);
+}
+
+/* Links or learned addresses changed: the filter follows, the status is told. Frames never
+ * change what the filter holds (an address they teach is not routed yet), so reading them
+ * calls status_changed() alone. */
+static void daemon_changed(NdDaemon *d) {
+        filter_sync(d);
+        status_changed(d);
 }
 
 static void group_of(const struct in6_addr *a, MacAddr *ret) {
@@ -711,7 +718,7 @@ static int on_packets(sd_event_source *s, int fd, uint32_t revents, void *userda
                 nd_ring_release(d->ring);
         }
         if (counted)
-                daemon_changed(d);
+                status_changed(d);
         return 0;
 }
 

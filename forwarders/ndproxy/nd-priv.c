@@ -11,7 +11,7 @@
  *      the kernel, act, answer; a malformed request ends both (the child is ours and
  *      broken or compromised);
  *   4. when the child ends (its socket closes, or it exits) or SIGTERM comes (which closes
- *      the child's socket, its end): delete every route it made, put forwarding back, and
+ *      the child's socket, its end): delete every route it made, put the sysctls back, and
  *      exit with the child's status once it has exited.
  */
 #include <arpa/inet.h>
@@ -50,11 +50,17 @@ typedef struct PrivRoute {
         struct in6_addr addr;
 } PrivRoute;
 
-/* A sysctl of the uplink this run changed, and its earlier value. */
+/* A sysctl this run sets and puts back at exit: /proc/sys/net/ipv6/@dir/@link/@key, the
+ * uplink's when @link is NULL. */
 typedef struct PrivSysctl {
-        const char *dir, *key, *value;
-        char before[16];             /* "" while unchanged */
+        const char *dir, *link, *key, *value;
+        char before[16];             /* its earlier value when this run changed it, else "" */
 } PrivSysctl;
+
+/* In the order they are set: the uplink's proxy settings, then forwarding last (turning it
+ * on drops the default routes of links that do not accept RAs while forwarding, so the
+ * uplink's accept_ra=2 must come first; it stays at exit, as the host's SLAAC needs it). */
+enum { SYSCTL_PROXY_NDP, SYSCTL_PROXY_DELAY, SYSCTL_FORWARDING, _SYSCTL_MAX };
 
 typedef struct Priv {
         const NdPrivConfig *config;
@@ -64,30 +70,25 @@ typedef struct Priv {
         pid_t child;
         int child_status;            /* the exit status to end with */
         struct nl_sock *nl;
-        char forwarding_before;      /* '0' or '1' when we changed it, else 0 */
-        PrivSysctl uplink_sysctls[2];
+        PrivSysctl sysctls[_SYSCTL_MAX];
         PrivRoute routes[PRIV_ROUTES_MAX];
         size_t n_routes;
 } Priv;
 
-static int sysctl_read(const char *path, char *ret) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-        if (fd < 0 || read(fd, ret, 1) != 1)
-                return -errno ?: -EIO;
-        return 0;
-}
-
 static int sysctl_write(const char *path, const char *value, ErrBuf *err);
 
-/* Set @c on the uplink, keeping the value it had before the first change. */
-static int uplink_sysctl(Priv *p, PrivSysctl *c, ErrBuf *err) {
+static void sysctl_path(const Priv *p, const PrivSysctl *c, char path[static 128]) {
+        snprintf(path, 128, "/proc/sys/net/ipv6/%s/%s/%s", c->dir, c->link ?: p->config->uplink,
+                 c->key);
+}
+
+/* Set @c, keeping the value it had before the first change. */
+static int sysctl_set(Priv *p, PrivSysctl *c, ErrBuf *err) {
         _cleanup_close_ int fd = -EBADF;
         char path[128], before[sizeof c->before] = "";
         ssize_t n;
 
-        snprintf(path, sizeof path, "/proc/sys/net/ipv6/%s/%s/%s", c->dir, p->config->uplink,
-                 c->key);
+        sysctl_path(p, c, path);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         n = fd < 0 ? -1 : read(fd, before, sizeof before - 1);
         if (n > 0 && !c->before[0]) {
@@ -99,18 +100,19 @@ static int uplink_sysctl(Priv *p, PrivSysctl *c, ErrBuf *err) {
         return sysctl_write(path, c->value, err);
 }
 
-static void uplink_sysctls_restore(Priv *p) {
-        for (size_t i = 0; i < ELEMENTSOF(p->uplink_sysctls); i++) {
-                PrivSysctl *c = &p->uplink_sysctls[i];
+/* Every sysctl this run changed back as it found it. */
+static void sysctls_restore(Priv *p) {
+        for (size_t i = 0; i < ELEMENTSOF(p->sysctls); i++) {
+                PrivSysctl *c = &p->sysctls[i];
                 char path[128];
                 ErrBuf err = {};
 
                 if (!c->before[0])
                         continue;
-                snprintf(path, sizeof path, "/proc/sys/net/ipv6/%s/%s/%s", c->dir,
-                         p->config->uplink, c->key);
+                sysctl_path(p, c, path);
                 if (sysctl_write(path, c->before, &err) < 0)
-                        log_debug("%s, ignoring (the uplink may be gone)", err.msg);
+                        log_warning("%s, ignoring%s", err.msg,
+                                    c->link ? "" : " (the uplink may be gone)");
                 c->before[0] = '\0';
         }
 }
@@ -162,7 +164,7 @@ static int downlink_check(Priv *p, int ifindex, ErrBuf *err) {
 }
 
 static int handle_uplink(Priv *p, const Patchpanel__Ipc__NdPrivUplink *m, ErrBuf *err) {
-        char path[128], before;
+        char path[128];
         int r;
 
         r = link_is(p, m->ifindex, p->config->uplink, err);
@@ -174,17 +176,14 @@ static int handle_uplink(Priv *p, const Patchpanel__Ipc__NdPrivUplink *m, ErrBuf
         r = sysctl_write(path, "2", err);
         if (r < 0)
                 return r;
-        /* The kernel answers the uplink's NS for learned guest addresses (their proxy
-         * entries, handle_route()) at once. */
-        for (size_t i = 0; i < ELEMENTSOF(p->uplink_sysctls); i++) {
-                r = uplink_sysctl(p, &p->uplink_sysctls[i], err);
+        /* Then the kernel's answers for learned guest addresses (their proxy entries,
+         * handle_route()), at once; then forwarding. */
+        for (size_t i = 0; i < ELEMENTSOF(p->sysctls); i++) {
+                r = sysctl_set(p, &p->sysctls[i], err);
                 if (r < 0)
                         return r;
         }
-        if (!p->forwarding_before &&
-            sysctl_read("/proc/sys/net/ipv6/conf/all/forwarding", &before) >= 0 && before != '1')
-                p->forwarding_before = before;
-        return sysctl_write("/proc/sys/net/ipv6/conf/all/forwarding", "1", err);
+        return 0;
 }
 
 static PrivRoute *route_find(Priv *p, int ifindex, const struct in6_addr *a) {
@@ -277,7 +276,6 @@ static void on_request(Channel *c, const ProtobufCMessage *msg, int *fds, size_t
 
 static void priv_cleanup(Priv *p) {
         ErrBuf err = {};
-        char path[] = "/proc/sys/net/ipv6/conf/all/forwarding";
 
         for (size_t i = 0; i < p->n_routes; i++)
                 if (route6_proxy(p->nl, false, p->routes[i].uplink, &p->routes[i].addr,
@@ -288,13 +286,7 @@ static void priv_cleanup(Priv *p) {
         if (p->n_routes > 0)
                 log_info("Removed %zu routes to guests", p->n_routes);
         p->n_routes = 0;
-        if (p->forwarding_before) {
-                char v[2] = { p->forwarding_before, '\0' };
-                if (sysctl_write(path, v, &err) < 0)
-                        log_warning("%s, ignoring", err.msg);
-                p->forwarding_before = 0;
-        }
-        uplink_sysctls_restore(p);
+        sysctls_restore(p);
 }
 
 static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
@@ -433,9 +425,11 @@ int nd_priv_run(int channel_fd, pid_t child, const NdPrivConfig *config) {
                 .config = config,
                 .child = child,
                 .child_status = EXIT_FAILURE,
-                .uplink_sysctls = {
-                        { .dir = "conf", .key = "proxy_ndp", .value = "1" },
-                        { .dir = "neigh", .key = "proxy_delay", .value = "0" },
+                .sysctls = {
+                        [SYSCTL_PROXY_NDP] = { .dir = "conf", .key = "proxy_ndp", .value = "1" },
+                        [SYSCTL_PROXY_DELAY] = { .dir = "neigh", .key = "proxy_delay", .value = "0" },
+                        [SYSCTL_FORWARDING] = { .dir = "conf", .link = "all", .key = "forwarding",
+                                                .value = "1" },
                 },
         };
         r = sd_event_new(&p.event);
