@@ -467,7 +467,9 @@ static int flow_to_copy(Relay *r, Flow *f) {
         RelayBuf *b;
         size_t got = 0;
 
-        b = malloc(sizeof *b + RELAY_COPY_BUF_SIZE);
+        /* The pipe may hold more than a copy buffer takes in one read (a pipe of 1 MiB). */
+        b = malloc(sizeof *b + (f->pending > RELAY_COPY_BUF_SIZE ? f->pending
+                                                                   : RELAY_COPY_BUF_SIZE));
         if (!b)
                 return -ENOMEM;
         b->off = 0;

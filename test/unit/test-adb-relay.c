@@ -762,10 +762,14 @@ static int real_shutdown_write(int fd) {
         return shutdown(fd, SHUT_WR);
 }
 
+/* Pipes of the size asked for when big_pipes is set (as the daemon's), else the default. */
+static bool big_pipes;
+
 static int real_pipe(int fds[2], size_t size) {
-        (void) size;
         if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
                 return -errno;
+        if (big_pipes)
+                (void) fcntl(fds[0], F_SETPIPE_SZ, (int) size);
         return fcntl(fds[0], F_GETPIPE_SZ);
 }
 
@@ -830,6 +834,14 @@ static void test_copy_when_splice_into_the_socket_is_refused(void **state) {
         copy_mode_round_trip(REFUSE_TO_SOCKET);
 }
 
+/* ... also when a pipe of 1 MiB holds more than a copy buffer's 64 KiB. */
+static void test_copy_from_a_full_big_pipe(void **state) {
+        (void) state;
+        big_pipes = true;
+        copy_mode_round_trip(REFUSE_TO_SOCKET);
+        big_pipes = false;
+}
+
 /* ---- names ------------------------------------------------------------------------------ */
 
 static void test_to_string(void **state) {
@@ -885,6 +897,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_invalid_unix_target, setup, teardown),
                 cmocka_unit_test(test_copy_when_splice_is_refused),
                 cmocka_unit_test(test_copy_when_splice_into_the_socket_is_refused),
+                cmocka_unit_test(test_copy_from_a_full_big_pipe),
                 cmocka_unit_test(test_to_string),
                 /* These leave the process in a namespace of its own: last. */
                 cmocka_unit_test_setup_teardown(test_unix_then_tcp, setup, teardown),
