@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -521,6 +522,14 @@ static int flow_move_failed(Relay *r, Flow *f, int error) {
         return -error;
 }
 
+/* Whether TCP socket @fd's next byte is urgent data (a client's send(MSG_OOB)). splice()
+ * stops in front of it with EAGAIN while epoll keeps reporting the socket readable; only a
+ * read() goes past (it skips the byte). Not a TCP socket: false. */
+static bool at_urgent_mark(int fd) {
+        int at = 0;
+        return ioctl(fd, SIOCATMARK, &at) == 0 && at;
+}
+
 /*
  * Move bytes of flow @i until its source has nothing, its sink takes nothing, it ended,
  * or a quantum has passed. Return: the bytes written to the sink, or a negative errno
@@ -530,6 +539,7 @@ static ssize_t conn_pump(RelayConn *c, int i) {
         Relay *r = c->relay;
         Flow *f = &c->flow[i];
         int source = c->fd[i], sink = c->fd[!i];
+        bool read_some = false;
         size_t moved = 0;
         ssize_t n;
         int k;
@@ -584,12 +594,20 @@ static ssize_t conn_pump(RelayConn *c, int i) {
                         if ((size_t) n > UINT32_MAX)
                                 return -EIO;
                         f->pending = (uint32_t) n;
+                        read_some = true;
                         continue;
                 }
                 if (n == 0) {
                         f->eof = true;
                         continue;
                 }
+                /* A turn that moved nothing and read nothing, woken for a source that
+                 * gives nothing: urgent data blocks splice for good, so the flow carries on
+                 * copying. Checked only then, never when a source was drained as usual
+                 * (the bytes before the mark came in the turn before). */
+                if (errno == EAGAIN && !read_some && moved == 0 && !f->copy &&
+                    at_urgent_mark(source))
+                        errno = EINVAL;
                 if (errno == EAGAIN) {
                         flow_release(r, f);
                         break;
@@ -600,6 +618,14 @@ static ssize_t conn_pump(RelayConn *c, int i) {
                 return k;
         }
         return (ssize_t) moved;
+}
+
+/* Close @c after a pump failed with @error: out of memory or fds (no pipe, no buffer) is
+ * the relay's resources, anything else the pair's I/O. */
+static void conn_close_failed(RelayConn *c, int error) {
+        bool resources = error == ENOMEM || error == EMFILE || error == ENFILE || error == ENOBUFS;
+
+        conn_close(c, resources ? RELAY_CLOSE_RESOURCES : RELAY_CLOSE_IO_ERROR, error);
 }
 
 static bool flow_done(const Flow *f) {
@@ -743,8 +769,7 @@ static void conn_event(RelayConn *c, int e, uint32_t events, uint64_t now) {
         if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
                 n = conn_pump(c, e);
                 if (n < 0) {
-                        conn_close(c, n == -ENOMEM ? RELAY_CLOSE_RESOURCES : RELAY_CLOSE_IO_ERROR,
-                                   (int) -n);
+                        conn_close_failed(c, (int) -n);
                         return;
                 }
                 progress = progress || n > 0;
@@ -752,8 +777,7 @@ static void conn_event(RelayConn *c, int e, uint32_t events, uint64_t now) {
         if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
                 n = conn_pump(c, !e);
                 if (n < 0) {
-                        conn_close(c, n == -ENOMEM ? RELAY_CLOSE_RESOURCES : RELAY_CLOSE_IO_ERROR,
-                                   (int) -n);
+                        conn_close_failed(c, (int) -n);
                         return;
                 }
                 progress = progress || n > 0;

@@ -160,8 +160,8 @@ Relay *relay_free(Relay *r);
 
 /*
  * relay_set_config() - new limits: they apply to what comes next (a lower cap closes no
- * pair; the idle timeout applies at the next relay_expire()). Pipe and quantum sizes of 0
- * keep the defaults.
+ * pair; the idle timeout applies at the next relay_expire()). A quantum of 0 keeps the
+ * default; a pipe size of 0 leaves the kernel's.
  */
 void relay_set_config(Relay *r, const RelayConfig *config);
 const RelayConfig *relay_get_config(const Relay *r);

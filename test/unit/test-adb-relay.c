@@ -694,6 +694,48 @@ static void test_unix_then_tcp(void **state) {
         safe_close(listener);
 }
 
+/* A client's urgent byte (send(MSG_OOB)) stops splice() in front of it with EAGAIN while
+ * epoll keeps reporting the socket readable: the flow must go on by copying (which skips
+ * the byte), not spin on the wake-ups with the bytes after it stuck. */
+static void test_urgent_data_from_the_client(void **state) {
+        Fixture *f = *state;
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        char buf[6];
+        uint16_t port;
+        int listener, remote, client, adbd, events = 0;
+
+        if (!private_loopback())
+                skip();
+        listener = tcp_listen(8, &port);
+        a.sin_port = htons(port);
+        remote = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_int_equal(connect(remote, (struct sockaddr *) &a, sizeof a), 0);
+        assert_int_equal(fcntl(remote, F_SETFL, O_NONBLOCK), 0);
+        client = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        assert_true(client >= 0);
+        assert_int_equal(relay_add(f->relay, client, f->now), 0);
+        adbd = upstream_accept(f);
+        drive(f);
+
+        assert_int_equal(send(remote, "x", 1, 0), 1);
+        assert_int_equal(send(remote, "!", 1, MSG_OOB), 1);
+        assert_int_equal(send(remote, "after", 5, 0), 5);
+        recv_all(f, adbd, buf, 6);
+        assert_memory_equal(buf, "xafter", 6); /* the urgent byte is not data */
+        assert_int_equal(relay_counters(f->relay)->copy_fallbacks, 1);
+        /* Nothing left to do: the loop is quiet. */
+        for (int i = 0; i < 100; i++)
+                events += relay_dispatch(f->relay, f->now);
+        assert_int_equal(events, 0);
+        /* Both ways still work. */
+        send_all(adbd, "ok", 2);
+        recv_all(f, remote, buf, 2);
+        assert_memory_equal(buf, "ok", 2);
+        safe_close(remote);
+        safe_close(adbd);
+        safe_close(listener);
+}
+
 static void test_connect_timeout(void **state) {
         RelayConfig config = relay_config_default;
         RelayUpstream u = { .n_targets = 1 };
@@ -898,6 +940,7 @@ int main(void) {
                 cmocka_unit_test(test_copy_when_splice_is_refused),
                 cmocka_unit_test(test_copy_when_splice_into_the_socket_is_refused),
                 cmocka_unit_test(test_copy_from_a_full_big_pipe),
+                cmocka_unit_test_setup_teardown(test_urgent_data_from_the_client, setup, teardown),
                 cmocka_unit_test(test_to_string),
                 /* These leave the process in a namespace of its own: last. */
                 cmocka_unit_test_setup_teardown(test_unix_then_tcp, setup, teardown),
