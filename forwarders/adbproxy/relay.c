@@ -539,7 +539,6 @@ static ssize_t conn_pump(RelayConn *c, int i) {
         Relay *r = c->relay;
         Flow *f = &c->flow[i];
         int source = c->fd[i], sink = c->fd[!i];
-        bool read_some = false;
         size_t moved = 0;
         ssize_t n;
         int k;
@@ -594,19 +593,18 @@ static ssize_t conn_pump(RelayConn *c, int i) {
                         if ((size_t) n > UINT32_MAX)
                                 return -EIO;
                         f->pending = (uint32_t) n;
-                        read_some = true;
                         continue;
                 }
                 if (n == 0) {
                         f->eof = true;
                         continue;
                 }
-                /* A turn that moved nothing and read nothing, woken for a source that
-                 * gives nothing: urgent data blocks splice for good, so the flow carries on
-                 * copying. Checked only then, never when a source was drained as usual
-                 * (the bytes before the mark came in the turn before). */
-                if (errno == EAGAIN && !read_some && moved == 0 && !f->copy &&
-                    at_urgent_mark(source))
+                /* A turn that moved nothing (so read nothing either: a read comes only once
+                 * what the last one got is written), woken for a source that gives nothing:
+                 * urgent data blocks splice for good, so the flow carries on copying.
+                 * Checked only then, never when a source was drained as usual (the bytes
+                 * before the mark came in the turn before). */
+                if (errno == EAGAIN && moved == 0 && !f->copy && at_urgent_mark(source))
                         errno = EINVAL;
                 if (errno == EAGAIN) {
                         flow_release(r, f);

@@ -940,10 +940,10 @@ int main(void) {
                 cmocka_unit_test(test_copy_when_splice_is_refused),
                 cmocka_unit_test(test_copy_when_splice_into_the_socket_is_refused),
                 cmocka_unit_test(test_copy_from_a_full_big_pipe),
-                cmocka_unit_test_setup_teardown(test_urgent_data_from_the_client, setup, teardown),
                 cmocka_unit_test(test_to_string),
                 /* These leave the process in a namespace of its own: last. */
                 cmocka_unit_test_setup_teardown(test_unix_then_tcp, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_urgent_data_from_the_client, setup, teardown),
                 cmocka_unit_test(test_connect_timeout),
         };
 
