@@ -118,7 +118,8 @@ static int on_child_exit(sd_event_source *src, const siginfo_t *si, void *userda
 }
 
 /* In the forked child: become the kind's process or die trying. Nothing here returns. */
-_noreturn_ static void child_exec(Launcher *l, const LauncherKind *k, int binary, int control) {
+_noreturn_ static void child_exec(Launcher *l, const LauncherKind *k, int binary, int control,
+                                  pid_t launcher) {
         char level_arg[64], seccomp_arg[32];
         char *argv[] = { (char *) k->name, (char *) "--control-fd=3", level_arg, seccomp_arg,
                          NULL };
@@ -132,8 +133,9 @@ _noreturn_ static void child_exec(Launcher *l, const LauncherKind *k, int binary
                         (void) signal(sig, SIG_DFL);
         if (setsid() < 0)
                 _exit(127);
-        /* Gone with the launcher, and the launcher goes with the manager. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 1)
+        /* Gone with the launcher, and the launcher goes with the manager. (Checked against
+         * the launcher's pid, not 1: under a subreaper an orphan's parent is not init.) */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != launcher)
                 _exit(127);
         /* The control socket becomes fd 3; every other fd but 0-2 closes at exec, the
          * binary's O_PATH fd included (execveat() still runs it). */
@@ -162,23 +164,24 @@ static int launcher_spawn(Launcher *l, const Patchpanel__Ipc__Spawn *op, int con
         const LauncherKind *k = launcher_kind_find(op->kind);
         size_t n_kinds, index;
         Spawned *s;
-        pid_t pid;
+        pid_t pid, self;
         int pidfd, r;
 
         if (!k)
                 return errbuf_set(err, -EINVAL, "unknown kind %d", (int) op->kind);
         index = (size_t) (k - launcher_kinds(&n_kinds));
-        if (l->binaries[index] < 0)
+        if (index >= ELEMENTSOF(l->binaries) || l->binaries[index] < 0)
                 return errbuf_set(err, -ENOENT, "%s is not installed", k->name);
         r = launcher_check_control_fd(control, l->manager_pid, getuid(), err);
         if (r < 0)
                 return r;
 
+        self = getpid();
         pid = fork();
         if (pid < 0)
                 return errbuf_set(err, -errno, "cannot fork: %m");
         if (pid == 0)
-                child_exec(l, k, l->binaries[index], control);
+                child_exec(l, k, l->binaries[index], control, self);
 
         /* Until it is reaped below, the pid cannot be reused: the pidfd is this child's. */
         pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
@@ -287,8 +290,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 /* Every binary of the table, opened now: the installed ones when we are installed, else
- * those beside our own binary (a build tree). A kind whose binary is missing cannot start. */
-static void launcher_open_binaries(Launcher *l) {
+ * those beside our own binary (a build tree), from @bin_dir when the manager handed us that
+ * directory (our user may not reach a build tree by path: a checkout under /root). A kind
+ * whose binary is missing cannot start. */
+static void launcher_open_binaries(Launcher *l, int bin_dir) {
         char self[4096], path[4096 + 64];
         size_t n;
         const LauncherKind *k = launcher_kinds(&n);
@@ -306,7 +311,10 @@ static void launcher_open_binaries(Launcher *l) {
                 *slash = '\0';
         for (size_t i = 0; i < n && i < ELEMENTSOF(l->binaries); i++) {
                 snprintf(path, sizeof path, "%s/%s", installed ? k[i].install_dir : self, k[i].name);
-                l->binaries[i] = open(path, O_PATH | O_CLOEXEC);
+                if (!installed && bin_dir >= 0)
+                        l->binaries[i] = openat(bin_dir, k[i].name, O_PATH | O_CLOEXEC);
+                else
+                        l->binaries[i] = open(path, O_PATH | O_CLOEXEC);
                 if (l->binaries[i] < 0)
                         log_debug("%s is not there: %s cannot be started", path, k[i].name);
         }
@@ -314,11 +322,13 @@ static void launcher_open_binaries(Launcher *l) {
 
 int main(int argc, char **argv) {
         Launcher l = { .seccomp = SECCOMP_MODE_ENFORCE, .log_level = "info" };
-        int ipc_fd = -EBADF, first, r;
+        int ipc_fd = -EBADF, bin_dir = -EBADF, first, r;
         unsigned line = 0;
         sigset_t mask;
         const Option options[] = {
                 { "ipc-fd", 0, "FD", "socket to the manager", option_parse_fd, &ipc_fd },
+                { "bin-dir-fd", 0, "FD", "the directory of the binaries beside us, when not\n"
+                  "installed", option_parse_fd, &bin_dir },
                 OPTION_LOG_LEVEL(&l.log_level),
                 OPTION_SECCOMP(&l.seccomp),
         };
@@ -346,7 +356,8 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < ELEMENTSOF(l.binaries); i++)
                 l.binaries[i] = -EBADF;
         l.manager_pid = getppid();
-        launcher_open_binaries(&l);
+        launcher_open_binaries(&l, bin_dir);
+        safe_close(bin_dir);
         if (setsid() < 0)
                 log_fatal("Failed to start a session: %m");
         (void) prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);

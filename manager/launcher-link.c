@@ -24,7 +24,8 @@ struct LauncherLink {
 static int launcher_spawn_self(Child *c, int control, void *userdata) {
         LauncherLink *l = userdata;
         char level[64], seccomp[32];
-        char *argv[] = { (char *) "patchpanel-launcher", (char *) "--ipc-fd=3", level, seccomp, NULL };
+        char *argv[] = { (char *) "patchpanel-launcher", (char *) "--ipc-fd=3",
+                         (char *) "--bin-dir-fd=4", level, seccomp, NULL };
         pid_t pid;
         int pidfd, r;
 
@@ -45,6 +46,9 @@ static int launcher_spawn_self(Child *c, int control, void *userdata) {
                                  /* Only to hand on to the forwarders that open raw sockets. */
                                  .ambient = (const int[]) { CAP_NET_RAW },
                                  .n_ambient = 1,
+                                 /* Its user may not reach a build tree (under /root, say)
+                                  * by path: the binaries beside it are opened from this. */
+                                 .pass_dir = true,
                          },
                          control, &pid, &pidfd);
         if (r < 0)

@@ -23,11 +23,16 @@ typedef struct SpawnDirect {
         gid_t gid;
         const int *ambient;
         size_t n_ambient;
+        /* Also hand over @path's directory as fd 4, opened while still root. */
+        bool pass_dir;
 } SpawnDirect;
 
 /*
  * spawn_direct() - fork and exec @s->path with @control as its fd 3 and nothing else
- * inherited but stdin, stdout and stderr, signals unblocked, in the process's session.
+ * inherited but stdin, stdout and stderr (and fd 4 with @s->pass_dir), signals unblocked,
+ * in the process's session. The binary (and its directory) are opened before any
+ * privilege is dropped, so that a user who cannot reach them by path (a build tree under
+ * /root) can still be started from them.
  * @control: taken over in every case
  * @ret_pidfd: a pidfd of the child
  * Return: 0 or a negative errno (logged).
