@@ -8,6 +8,10 @@ A manual page and its binary's --help, compared so they cannot drift apart:
   argument;
 * every option the page's OPTIONS and COMMANDS sections name is one --help names (other
   sections may name other programs' options);
+* the commands --help lists under its "Commands:" heading (each entry's first word, on a
+  line indented two columns) are the commands the page's COMMANDS section describes (the
+  first word of each of its tags), both ways; a binary without commands has neither that
+  heading nor that section;
 * the page's title line is NAME(SECTION).
 
 The page is rendered by groff as man(1) would, in ASCII on very long lines without
@@ -23,6 +27,10 @@ import sys
 # --name, and =ARG up to the next blank.
 OPTION = re.compile(r"(?<![\w-])--([a-z0-9][a-z0-9-]*)(=\S+)?")
 HEADING = re.compile(r"^[A-Z][A-Z0-9 ]*$")
+# An entry of --help's command list, and a tag of the page's COMMANDS section as groff
+# renders a .TP: at the section's indent (7 columns) after a blank line.
+HELP_COMMAND = re.compile(r"^  ([a-z][a-z0-9-]*)(?=\s|$)")
+PAGE_COMMAND = re.compile(r"^ {7}([a-z][a-z0-9-]*)(?=\s|$)")
 
 
 def trim_argument(arg):
@@ -45,6 +53,34 @@ def options(text):
     for m in OPTION.finditer(text):
         arg = trim_argument(m.group(2)[1:]) if m.group(2) else None
         found.setdefault(m.group(1), set()).add(arg or None)
+    return found
+
+
+def help_commands(text):
+    """[name] of the commands --help lists: the entries of the lines under "Commands:" up
+    to the next blank line; None if --help has no such heading."""
+    lines = text.splitlines()
+    if "Commands:" not in lines:
+        return None
+    found = []
+    for line in lines[lines.index("Commands:") + 1:]:
+        if not line.strip():
+            break
+        m = HELP_COMMAND.match(line)
+        if m:
+            found.append(m.group(1))
+    return found
+
+
+def page_commands(body):
+    """[name] of the commands a rendered COMMANDS section describes: the first word of each
+    tag, a line at the section's indent that follows a blank line."""
+    found, after_blank = [], True
+    for line in body.splitlines():
+        m = PAGE_COMMAND.match(line)
+        if m and after_blank:
+            found.append(m.group(1))
+        after_blank = not line.strip()
     return found
 
 
@@ -107,12 +143,30 @@ def main():
         problems.append(f"the page lists --{opt}; --help does not"
                         + (" (left out with --ignore)" if opt in args.ignore else ""))
 
+    helped_commands = help_commands(run.stdout)
+    if helped_commands is not None and "COMMANDS" not in listed:
+        problems.append("--help lists commands; the page has no COMMANDS section")
+    elif helped_commands is None and "COMMANDS" in listed:
+        problems.append("the page has a COMMANDS section; --help lists no commands")
+    page_cmds = page_commands(listed.get("COMMANDS", ""))
+    for cmd in helped_commands or []:
+        if cmd not in page_cmds:
+            problems.append(f"--help lists the command {cmd}; the page's COMMANDS does not")
+    for cmd in page_cmds:
+        if cmd not in (helped_commands or []):
+            problems.append(f"the page's COMMANDS lists the command {cmd}; --help does not")
+    if helped_commands is not None and not helped_commands:
+        problems.append("--help has a Commands: heading and no command under it")
+
     if problems:
         print(f"{title} and `{' '.join(args.command)}` differ:")
         for p in problems:
             print(f"  {p}")
         return 1
     print(f"{title}: {len(helped)} options, each on the page; the page lists no other")
+    if helped_commands:
+        print(f"{title}: its COMMANDS describes the {len(helped_commands)} commands of --help "
+              "and no other")
     return 0
 
 

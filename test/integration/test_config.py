@@ -4,6 +4,7 @@ refusals run patchpaneld in a network namespace of its own (unshare), so that a 
 that wrongly went on could not touch anything but that namespace."""
 
 import json
+import re
 import os
 import subprocess
 
@@ -120,3 +121,68 @@ def test_installed_example_parses(tmp_path):
     p = refuse(pplab.build_dir(), conf, "--user=no-such-user-pp")
     assert p.returncode == 1
     assert "No such user: no-such-user-pp" in p.stderr and ".conf" not in p.stderr, p.stderr
+
+
+# Options of a build with tests only, left out of the example as of the manual page
+# (PP_TEST_ONLY_OPTIONS_patchpaneld in manager/CMakeLists.txt).
+TEST_ONLY_OPTIONS = {"test-child"}
+# --NAME[=ARG] at the head of an entry of --help.
+HELP_ENTRY = re.compile(r"^  (?:-., )?--([a-z0-9-]+)(?:=(\S+))?", re.MULTILINE)
+
+
+def help_options():
+    """{name: ARG or None} of every option patchpaneld --help lists but --help, --config and
+    the options of test builds."""
+    build = pplab.build_dir()
+    p = subprocess.run([str(build / "bin" / "patchpaneld"), "--help"], capture_output=True,
+                       text=True, timeout=10, check=False)
+    assert p.returncode == 0, p.stderr
+    found = dict(HELP_ENTRY.findall(p.stdout))
+    assert TEST_ONLY_OPTIONS <= set(found), "TEST_ONLY_OPTIONS names an option --help lacks"
+    return {name: arg or None for name, arg in found.items()
+            if name not in {"help", "config", *TEST_ONLY_OPTIONS}}
+
+
+def example_options():
+    """[(name, ARG or None, line)] of the example's commented-out options, in order."""
+    text = (pplab.build_dir() / "manager" / "patchpaneld.conf").read_text()
+    found = []
+    for line in text.splitlines():
+        m = re.fullmatch(r"#([a-z0-9-]+)(?: = (.+))?", line)
+        if m:
+            found.append((m.group(1), m.group(2), line[1:]))
+    return found
+
+
+def test_example_has_every_option_with_its_argument():
+    """Each option of --help is in the example once, as `#NAME = ARG` with --help's ARG
+    (`#NAME` for one without), and the example has no other."""
+    helped = help_options()
+    example = example_options()
+    names = [name for name, _, _ in example]
+    assert sorted(names) == sorted(helped), (names, helped)
+    assert len(names) == len(set(names)), names
+    for name, arg, _ in example:
+        assert arg == helped[name], f"#{name} = {arg}; --help says --{name}={helped[name]}"
+
+
+def test_example_uncommented_is_read_line_by_line(tmp_path):
+    """Each option line of the example, uncommented, is a line the parser takes: name known,
+    syntax right, ARG handed on as the option's value. A placeholder such as N is no value
+    the option accepts, so each line runs alone and ends in that option's "invalid NAME =
+    ARG" of the file's reading, in a later check of the value that names the option and
+    ARG (--netns-pool, the users), or past the options (the check of --user): never in
+    "unknown option", "expected NAME = VALUE", "needs a value" or "takes no value"."""
+    example = example_options()
+    assert example
+    for name, arg, line in example:
+        conf = write(tmp_path / f"{name}.conf", line + "\n")
+        p = refuse(pplab.build_dir(), conf, "--user=no-such-user-pp")
+        assert p.returncode == 1, (line, p.stdout + p.stderr)
+        if p.stderr.startswith(f"{conf}:1: "):
+            assert arg is not None, (line, p.stderr)
+            assert p.stderr.startswith(f"{conf}:1: invalid {name} = {arg}: "), (line, p.stderr)
+        elif f"--{name}" in p.stderr:
+            assert arg is not None and arg in p.stderr, (line, p.stderr)
+        else:
+            assert "No such user: no-such-user-pp" in p.stderr, (line, p.stderr)

@@ -8,6 +8,11 @@ prefix /usr, no tests, Debian's hardening flags):
   library's shlibs and ldconfig trigger, the configuration file a conffile;
 * the maintainer scripts parse, and the postinst creates the user and the group
   (run with DPKG_ROOT pointing at a scratch root, where nothing else happens);
+* the maintainer scripts' calls of systemd-sysusers, dbus-send, systemctl,
+  deb-systemd-invoke and deb-systemd-helper, for each action dpkg runs them with, with
+  and without systemd and the system bus, and under DPKG_ROOT: each script runs with
+  stubs of those commands alone on its PATH, in a mount namespace whose /run is a scratch
+  tmpfs, and the test compares the calls the stubs logged with those expected;
 * lintian reports no error; its warnings are printed (pytest -rP shows them).
 
 PP_PACKAGE_BUILD_DIR names the build tree (made if missing)."""
@@ -203,6 +208,93 @@ def test_maintainer_scripts(built, tmp_path):
                            env={**os.environ, "DPKG_ROOT": str(root)}, capture_output=True,
                            text=True, check=False)
         assert p.returncode == 0, p.stdout + p.stderr
+
+
+# What the maintainer scripts may run; each is a stub that logs its arguments.
+STUBBED = ("systemd-sysusers", "dbus-send", "systemctl", "deb-systemd-invoke",
+           "deb-systemd-helper")
+SYSUSERS = "systemd-sysusers patchpanel.conf"
+DBUS_RELOAD = ("dbus-send --print-reply --system --type=method_call "
+               "--dest=org.freedesktop.DBus / org.freedesktop.DBus.ReloadConfig")
+DAEMON_RELOAD = "systemctl --system daemon-reload"
+
+
+def run_with_stubs(script, args, tmp_path, systemd, bus, dpkg_root=None):
+    """Run a maintainer script with PATH holding only the stubs, in a mount namespace of its
+    own whose /run is an empty tmpfs, given /run/systemd/system when @systemd (a host booted
+    with systemd) and a socket at /run/dbus/system_bus_socket when @bus. Nothing of the
+    host is run or changed: a command not stubbed is not found. Returns (CompletedProcess,
+    [each call logged, as "NAME ARG..."])."""
+    stubs = tmp_path / "stubs"
+    log = tmp_path / "calls"
+    stubs.mkdir(exist_ok=True)
+    log.write_text("")
+    for name in STUBBED:
+        stub = stubs / name
+        # Builtins only: the stubs' PATH is theirs.
+        stub.write_text(f'#!/bin/sh\nprintf %s {name} >>"{log}"\n'
+                        f'for a in "$@"; do printf " %s" "$a" >>"{log}"; done\n'
+                        f'printf "\\n" >>"{log}"\n')
+        stub.chmod(0o755)
+    setup = "set -e; mount -t tmpfs -o mode=0755 pp-package-test /run\n"
+    if systemd:
+        setup += "mkdir -p /run/systemd/system\n"
+    if bus:
+        setup += ("mkdir -p /run/dbus\n/usr/bin/python3 -c 'import socket, sys; "
+                  "socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "
+                  "/run/dbus/system_bus_socket\n")
+    env = [f"PATH={stubs}"] + ([f"DPKG_ROOT={dpkg_root}"] if dpkg_root else [])
+    setup += 'exec /usr/bin/env -i "$@"\n'
+    p = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh",
+                        "-c", setup, "sh", *env, "/bin/sh", str(script), *args],
+                       capture_output=True, text=True, timeout=30, check=False)
+    return p, log.read_text().splitlines()
+
+
+@pytest.mark.parametrize("script,args,systemd,bus,expected", [
+    # A first install: user and group, the bus's policy, the unit known; not started.
+    ("postinst", ["configure", ""], True, True, [SYSUSERS, DBUS_RELOAD, DAEMON_RELOAD]),
+    # An upgrade also restarts a running daemon, and only a running one.
+    ("postinst", ["configure", "0.1.0"], True, True,
+     [SYSUSERS, DBUS_RELOAD, DAEMON_RELOAD, "deb-systemd-invoke try-restart patchpanel.service"]),
+    # Neither systemd nor a system bus (a container, a chroot): only the user and group.
+    ("postinst", ["configure", ""], False, False, [SYSUSERS]),
+    ("postinst", ["abort-upgrade", "0.1.0"], True, True, []),
+    ("prerm", ["remove"], True, True, ["deb-systemd-invoke stop patchpanel.service"]),
+    ("prerm", ["remove"], False, True, []),
+    ("prerm", ["upgrade", "0.2.0"], True, True, []),
+    ("postrm", ["remove"], True, True, [DAEMON_RELOAD, DBUS_RELOAD]),
+    ("postrm", ["purge"], True, True,
+     [DAEMON_RELOAD, DBUS_RELOAD, "deb-systemd-helper purge patchpanel.service"]),
+    ("postrm", ["purge"], False, False, ["deb-systemd-helper purge patchpanel.service"]),
+    ("postrm", ["upgrade", "0.2.0"], True, True, []),
+])
+def test_maintainer_scripts_calls(built, tmp_path, script, args, systemd, bus, expected):
+    debs, _, _ = built
+    path = control_file(debs["patchpanel"], script, tmp_path)
+    p, calls = run_with_stubs(path, args, tmp_path, systemd, bus)
+    assert p.returncode == 0, p.stdout + p.stderr
+    # A command the script runs that has no stub would say so here.
+    assert p.stderr == "", p.stderr
+    assert calls == expected, calls
+
+
+@pytest.mark.parametrize("script,args", [
+    ("postinst", ["configure", ""]), ("postinst", ["configure", "0.1.0"]),
+    ("prerm", ["remove"]), ("postrm", ["remove"]), ("postrm", ["purge"]),
+])
+def test_maintainer_scripts_under_dpkg_root_touch_only_the_root(built, tmp_path, script, args):
+    """dpkg --root: the users of that root, and nothing of the running system's (its bus,
+    its systemd) even where both are there."""
+    debs, _, _ = built
+    root = tmp_path / "root"
+    root.mkdir()
+    path = control_file(debs["patchpanel"], script, tmp_path)
+    p, calls = run_with_stubs(path, args, tmp_path, systemd=True, bus=True, dpkg_root=root)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stderr == "", p.stderr
+    assert calls == ([f"systemd-sysusers --root={root} patchpanel.conf"]
+                     if script == "postinst" else []), calls
 
 
 def test_lintian(built):
