@@ -34,6 +34,7 @@
 #include "json.h"
 #include "link-monitor.h"
 #include "ipc.h"
+#include "log.h"
 #include "manager.h"
 #include "neighbors.h"
 #include "status.h"
@@ -44,6 +45,13 @@ typedef Patchpanel__Ipc__LauncherRequest LauncherRequest;
 typedef Patchpanel__Ipc__LauncherResponse LauncherResponse;
 typedef Patchpanel__Ipc__ForwarderControl ForwarderControl;
 
+/* What the manager logged while a test listened (log_set_sink()). */
+typedef struct LogCapture {
+        int levels[64];
+        char lines[64][256];
+        size_t n;
+} LogCapture;
+
 typedef struct Fixture {
         sd_event *e;
         Manager *m;
@@ -52,6 +60,7 @@ typedef struct Fixture {
         int forwarder;  /* the fake pp-testchild's control socket */
         unsigned spawns;
         pid_t procs[16]; /* a process per spawn, for the pidfd the launcher hands back */
+        LogCapture log;
 } Fixture;
 
 static int setup(void **state) {
@@ -79,6 +88,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
         Fixture *f = *state;
 
+        log_set_sink(NULL, NULL);
         manager_free(f->m);
         for (unsigned i = 0; i < f->spawns && i < ELEMENTSOF(f->procs); i++) {
                 (void) kill(f->procs[i], SIGKILL);
@@ -221,6 +231,25 @@ static int forwarder_told(Fixture *f, char ret_guest[static IFNAMSIZ]) {
         assert_int_equal(l->guest_kind, PATCHPANEL__IPC__GUEST_KIND__GUEST_KIND_NETNS);
         patchpanel__ipc__forwarder_control__free_unpacked(msg, NULL);
         return sign;
+}
+
+static void log_capture(int level, const char *message, void *userdata) {
+        LogCapture *c = userdata;
+
+        if (c->n >= ELEMENTSOF(c->lines))
+                return;
+        c->levels[c->n] = level;
+        snprintf(c->lines[c->n], sizeof c->lines[c->n], "%s", message);
+        c->n++;
+}
+
+/* How many lines at @level were logged that contain @a and @b. */
+static unsigned logged(const LogCapture *c, int level, const char *a, const char *b) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < c->n; i++)
+                n += c->levels[i] == level && strstr(c->lines[i], a) && strstr(c->lines[i], b);
+        return n;
 }
 
 static bool pool_in_use(Fixture *f, PoolKind k) {
@@ -524,19 +553,24 @@ static void collect_info(const char *kind, const ChildInfo *info, const uint8_t 
         *(ChildInfo *) userdata = *info;
 }
 
-static void test_forwarder_given_up(void **state) {
-        Fixture *f = *state;
-        ChildInfo info = {};
-        char c;
-
-        datapath_up(f);
-        /* Dies before its hello, every time: four failures in a row and no more tries. */
+/* The forwarder dies before its hello, every time: four failures in a row (the fixture's
+ * max_failures) and no more tries. */
+static void forwarder_fails_until_given_up(Fixture *f) {
         for (unsigned i = 0; i < 4; i++) {
                 launcher_spawn(f);
                 close(f->forwarder);
                 f->forwarder = -EBADF;
         }
         spin(f, 100);
+}
+
+static void test_forwarder_given_up(void **state) {
+        Fixture *f = *state;
+        ChildInfo info = {};
+        char c;
+
+        datapath_up(f);
+        forwarder_fails_until_given_up(f);
         forwarders_foreach(f->m->forwarders, collect_info, &info);
         assert_string_equal(info.name, "pp-testchild");
         assert_int_equal(info.state, CHILD_FAILED);
@@ -547,6 +581,46 @@ static void test_forwarder_given_up(void **state) {
         assert_int_equal(recv(f->launcher, &c, 1, MSG_PEEK | MSG_DONTWAIT), -1);
         /* The manager itself goes on. */
         assert_int_equal(sd_event_get_state(f->e), SD_EVENT_INITIAL);
+}
+
+/* Giving up, where users see it: an error in the log and the forwarder "failed" in
+ * GetStatus's document (manager_status_json() writes what GetStatus sends). */
+static void test_forwarder_given_up_is_shown(void **state) {
+        Fixture *f = *state;
+        _cleanup_(json_freep) JsonValue *doc = NULL;
+        _cleanup_free_ char *json = NULL;
+        const JsonValue *children, *entry = NULL;
+
+        log_set_sink(log_capture, &f->log);
+        datapath_up(f);
+        forwarder_fails_until_given_up(f);
+        log_set_sink(NULL, NULL);
+
+        /* Three restarts announced, then the give-up, once, as an error. */
+        assert_int_equal(logged(&f->log, LOG_WARNING, "pp-testchild", "restarting in"), 3);
+        assert_int_equal(logged(&f->log, LOG_ERR, "pp-testchild",
+                                "4 failures in a row, giving up"), 1);
+        assert_int_equal(logged(&f->log, LOG_ERR, "pp-testchild is not restarted any more",
+                                "until patchpaneld restarts"), 1);
+
+        assert_int_equal(manager_status_json(f->m, 0, &json), 0);
+        assert_int_equal(json_parse(json, &doc), 0);
+        children = json_get(doc, "children");
+        assert_non_null(children);
+        assert_int_equal(children->type, JSON_ARRAY);
+        for (const JsonValue *v = children->child; v; v = v->next)
+                if (strcmp(json_get_string(v, "name"), "pp-testchild") == 0) {
+                        assert_null(entry); /* listed once */
+                        entry = v;
+                }
+        if (!entry)
+                fail_msg("no pp-testchild among the children: %s", json);
+        assert_string_equal(json_get_string(entry, "state"), "failed");
+        assert_int_equal(json_get_int(entry, "failures_in_a_row"), 4);
+        assert_int_equal(json_get_int(entry, "starts"), 4);
+        assert_int_equal(json_get_int(entry, "pid"), 0);
+        /* Not coming back: no restart is counted down. */
+        assert_int_equal(json_get_int(entry, "restart_in_ms"), 0);
 }
 
 static void test_orderly_stop(void **state) {
@@ -1051,6 +1125,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_forwarder_replay_across_restarts, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_forwarder_given_up, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_forwarder_given_up_is_shown, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_orderly_stop, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_neighbor_probes_go_to_the_helper, setup,
                                                 teardown),
