@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <net/if_arp.h>
 #include <linux/filter.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
@@ -61,6 +62,7 @@ typedef struct Fixture {
         unsigned spawns;
         pid_t procs[16]; /* a process per spawn, for the pidfd the launcher hands back */
         LogCapture log;
+        LinkMonitor *links; /* fake_links(): the registry's, fed by the test */
 } Fixture;
 
 static int setup(void **state) {
@@ -214,23 +216,30 @@ static void forwarder_hello(Fixture *f) {
         assert_int_equal(ipc_send(f->forwarder, &ev.base, NULL, 0), 0);
 }
 
-/* The next thing the fake forwarder is told: +1 for an addition, -1 for a removal, with
- * the guest link's name in @ret_guest. */
-static int forwarder_told(Fixture *f, char ret_guest[static IFNAMSIZ]) {
+/* The next thing the fake forwarder is told about a connected namespace's link must be
+ * an addition (@sign +1) or a removal (-1) of the pair @guest behind @uplink. */
+static void forwarder_expect(Fixture *f, int sign, const char *guest, const char *uplink) {
         ForwarderControl *msg = NULL;
         const Patchpanel__Ipc__ForwarderLink *l;
-        int sign;
 
         spin_until_readable(f, f->forwarder);
         assert_int_equal(ipc_recv(f->forwarder, &patchpanel__ipc__forwarder_control__descriptor,
                                   (ProtobufCMessage **) &msg, NULL, 0, NULL), 1);
-        sign = msg->msg_case == PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_ADD ? 1 : -1;
+        assert_int_equal(msg->msg_case, sign > 0 ? PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_ADD
+                                                 : PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_REMOVE);
         l = sign > 0 ? msg->link_add : msg->link_remove;
-        snprintf(ret_guest, IFNAMSIZ, "%s", l->guest);
-        assert_string_equal(l->uplink, "eth9");
+        assert_string_equal(l->guest, guest);
+        assert_string_equal(l->uplink, uplink);
         assert_int_equal(l->guest_kind, PATCHPANEL__IPC__GUEST_KIND__GUEST_KIND_NETNS);
         patchpanel__ipc__forwarder_control__free_unpacked(msg, NULL);
-        return sign;
+}
+
+/* Nothing is waiting on @fd (a fake peer's end) after a turn or two of the loop. */
+static void expect_silence(Fixture *f, int fd) {
+        char c;
+
+        spin(f, 10);
+        assert_int_equal(recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT), -1);
 }
 
 static void log_capture(int level, const char *message, void *userdata) {
@@ -496,7 +505,6 @@ static void test_forwarder_replay_across_restarts(void **state) {
                                 .outbound_ifindex = 9, .outbound_ifname = "eth9" };
         HelperResponse resp = HELPER_RESPONSE_INIT;
         IpcNsConnectResult result = PATCHPANEL__IPC__NS_CONNECT_RESULT__INIT;
-        char guest[IFNAMSIZ];
         int lifeline[2], pidfd, fds[1];
         HelperRequest *req;
 
@@ -515,8 +523,7 @@ static void test_forwarder_replay_across_restarts(void **state) {
         resp.result_case = RESULT(NS_CONNECT);
         resp.ns_connect = &result;
         helper_answer(f, req, 0, &resp);
-        assert_int_equal(forwarder_told(f, guest), 1);
-        assert_string_equal(guest, "arc_ns0");
+        forwarder_expect(f, 1, "arc_ns0", "eth9");
 
         /* The forwarder dies: a new one is started and told everything again. */
         for (unsigned i = 0; i < 3; i++) {
@@ -524,8 +531,7 @@ static void test_forwarder_replay_across_restarts(void **state) {
                 f->forwarder = -EBADF;
                 launcher_spawn(f);
                 forwarder_hello(f);
-                assert_int_equal(forwarder_told(f, guest), 1);
-                assert_string_equal(guest, "arc_ns0");
+                forwarder_expect(f, 1, "arc_ns0", "eth9");
         }
         assert_int_equal(f->spawns, 4);
         /* Each dead forwarder's process was killed (it could not have told anyone). */
@@ -539,8 +545,7 @@ static void test_forwarder_replay_across_restarts(void **state) {
         /* The client closes its lifeline: the teardown, and the forwarder hears of it. */
         close(lifeline[0]);
         helper_answer(f, helper_expect(f, OP(NS_DISCONNECT), NULL, 0), 0, NULL);
-        assert_int_equal(forwarder_told(f, guest), -1);
-        assert_string_equal(guest, "arc_ns0");
+        forwarder_expect(f, -1, "arc_ns0", "eth9");
         assert_null(f->m->namespaces);
         assert_false(pool_in_use(f, POOL_NETNS));
 }
@@ -645,6 +650,205 @@ static void test_orderly_stop(void **state) {
         assert_int_equal(code, EXIT_SUCCESS);
         /* Nothing new starts while stopping. */
         assert_true(f->m->stopping);
+}
+
+/* ---- uplinks ------------------------------------------------------------------------------ */
+
+/* From now on the registry's links are the ones the test reports. */
+static void fake_links(Fixture *f) {
+        assert_int_equal(registry_watch_fake_links(f->m->registry, NULL, &f->links), 0);
+}
+
+/* An ethernet link @name (@ifindex) that is up appears (@present) or goes. */
+static void link_event(Fixture *f, bool present, int ifindex, const char *name) {
+        assert_int_equal(link_monitor_fake_link(f->links, present, ifindex, name, /* kind= */ "",
+                                                ARPHRD_ETHER, IFF_UP | IFF_RUNNING), 0);
+}
+
+/* A default route through @ifindex comes (@present) or goes. */
+static void default_route_event(Fixture *f, bool present, int ifindex, uint32_t metric) {
+        assert_int_equal(link_monitor_fake_route(f->links, present, ifindex, metric,
+                                                 /* is_default= */ true), 0);
+}
+
+/* The helper's next request is of the uplink routing op @op_case, for @ifname (@ifindex);
+ * answered. */
+static void helper_expect_uplink(Fixture *f, int op_case, const char *ifname, int ifindex) {
+        HelperRequest *req = helper_expect(f, op_case, NULL, 0);
+
+        switch (op_case) {
+        case OP(UPLINK_ADD):
+                assert_string_equal(req->uplink_add->ifname, ifname);
+                assert_int_equal(req->uplink_add->ifindex, ifindex);
+                assert_false(req->uplink_add->keep_slaac); /* no ndproxyd here */
+                break;
+        case OP(UPLINK_REMOVE):
+                assert_string_equal(req->uplink_remove->ifname, ifname);
+                assert_int_equal(req->uplink_remove->ifindex, ifindex);
+                break;
+        case OP(UPLINK_SYNC):
+                assert_string_equal(req->uplink_sync->ifname, ifname);
+                assert_int_equal(req->uplink_sync->ifindex, ifindex);
+                break;
+        case OP(VPN_BYPASS):
+                assert_string_equal(req->vpn_bypass->ifname, ifname);
+                assert_int_equal(req->vpn_bypass->ifindex, ifindex);
+                break;
+        default:
+                fail_msg("not an uplink op: %d", op_case);
+        }
+        helper_answer(f, req, 0, NULL);
+}
+
+/* An uplink's policy routing is asked for when it appears and removed when it goes; its
+ * route changes are resynced once per turn of the loop; other links ask for nothing. */
+static void test_uplink_routing_follows_uplinks(void **state) {
+        Fixture *f = *state;
+
+        datapath_up(f);
+        fake_links(f);
+        link_event(f, true, 9, "eth9");
+        helper_expect_uplink(f, OP(UPLINK_ADD), "eth9", 9);
+        assert_non_null(registry_find_uplink(f->m->registry, "eth9"));
+        /* Not uplinks: a name no pattern matches, and one of the daemon's own. */
+        link_event(f, true, 10, "veth3");
+        link_event(f, true, 11, "arc_eth9");
+        expect_silence(f, f->helper);
+        assert_null(registry_find_uplink(f->m->registry, "veth3"));
+
+        /* Two route changes in one turn: one resync. */
+        assert_int_equal(link_monitor_fake_route(f->links, true, 9, 0, false), 0);
+        assert_int_equal(link_monitor_fake_route(f->links, false, 9, 0, false), 0);
+        helper_expect_uplink(f, OP(UPLINK_SYNC), "eth9", 9);
+        expect_silence(f, f->helper);
+
+        link_event(f, false, 9, "eth9");
+        helper_expect_uplink(f, OP(UPLINK_REMOVE), "eth9", 9);
+        assert_null(registry_uplinks(f->m->registry));
+        expect_silence(f, f->helper);
+}
+
+/* ARC (the container) gets a link to each uplink while it runs: asked for after the
+ * uplink's routing, a device in the registry once built, and removed before the routing
+ * when the uplink goes. */
+static void test_arc_links_follow_uplinks(void **state) {
+        Fixture *f = *state;
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcArcAddResult result = PATCHPANEL__IPC__ARC_ADD_RESULT__INIT;
+        HelperRequest *req;
+        GuestLink *l;
+        int fds[1];
+
+        datapath_up(f);
+        fake_links(f);
+        assert_int_equal(arc_start(f->m, ARC_KIND_CONTAINER, getpid(),
+                                   (int) syscall(SYS_pidfd_open, getpid(), 0), 0, 0, NULL), 0);
+        req = helper_expect(f, OP(ARC_ADD), NULL, 1);
+        assert_false(req->arc_add->vm);
+        resp.result_case = RESULT(ARC_ADD);
+        resp.arc_add = &result;
+        helper_answer(f, req, 0, &resp);
+        spin(f, 10);
+        assert_int_equal(f->m->arc->state, ARC_RUNNING);
+        expect_silence(f, f->helper); /* no uplink yet */
+
+        link_event(f, true, 9, "eth9");
+        helper_expect_uplink(f, OP(UPLINK_ADD), "eth9", 9);
+        req = helper_expect(f, OP(ARC_UPLINK_ADD), fds, 1);
+        close(fds[0]); /* ARC's process, for the helper to enter its netns */
+        assert_string_equal(req->arc_uplink_add->uplink_ifname, "eth9");
+        assert_int_equal(req->arc_uplink_add->uplink_ifindex, 9);
+        assert_false(req->arc_uplink_add->vm);
+        assert_int_equal(req->arc_uplink_add->pid, getpid());
+        assert_int_equal(req->arc_uplink_add->guest_mac.len, MAC_LEN);
+        assert_int_equal(req->arc_uplink_add->subnet_prefix_len, 30);
+        helper_answer(f, req, 0, NULL);
+        spin(f, 10);
+        /* After arcbr0, the link to eth9, as a device. */
+        l = registry_guests(f->m->registry);
+        assert_non_null(l);
+        assert_string_equal(l->ifname, ARC_BRIDGE);
+        l = l->guests_next;
+        assert_non_null(l);
+        assert_string_equal(l->ifname, "arc_eth9");
+        assert_string_equal(l->uplink, "eth9");
+        assert_int_equal(l->uplink_ifindex, 9);
+        assert_int_equal(l->kind, GUEST_ARC);
+        assert_true(l->device);
+        assert_true(pool_in_use(f, POOL_ARC_NET));
+
+        link_event(f, false, 9, "eth9");
+        req = helper_expect(f, OP(ARC_UPLINK_REMOVE), NULL, 0);
+        assert_string_equal(req->arc_uplink_remove->uplink_ifname, "eth9");
+        assert_false(req->arc_uplink_remove->vm);
+        helper_answer(f, req, 0, NULL);
+        helper_expect_uplink(f, OP(UPLINK_REMOVE), "eth9", 9);
+        spin(f, 10);
+        assert_null(registry_guests(f->m->registry)->guests_next);
+        assert_false(pool_in_use(f, POOL_ARC_NET));
+        expect_silence(f, f->helper);
+}
+
+/* A guest that follows the default uplink is re-paired when the default moves: the
+ * forwarders are told the old pair's removal, then the new one; none without a default. */
+static void test_forwarders_follow_the_default_uplink(void **state) {
+        Fixture *f = *state;
+        ConnectedNsParams p = { .pid = getpid(), .source = TRAFFIC_SOURCE_SYSTEM };
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcNsConnectResult result = PATCHPANEL__IPC__NS_CONNECT_RESULT__INIT;
+        int lifeline[2], fds[1];
+        HelperRequest *req;
+
+        datapath_up(f);
+        fake_links(f);
+        launcher_spawn(f);
+        forwarder_hello(f);
+        spin(f, 10);
+        assert_int_equal(pipe2(lifeline, O_CLOEXEC), 0);
+        assert_int_equal(connected_ns_connect(f->m, &p, lifeline[1],
+                                              (int) syscall(SYS_pidfd_open, getpid(), 0), NULL),
+                         0);
+        req = helper_expect(f, OP(NS_CONNECT), fds, 1);
+        close(fds[0]);
+        assert_string_equal(req->ns_connect->outbound_ifname, "");
+        result.host_ifindex = 50;
+        resp.result_case = RESULT(NS_CONNECT);
+        resp.ns_connect = &result;
+        helper_answer(f, req, 0, &resp);
+        /* No default uplink: nothing to pair it with. */
+        link_event(f, true, 8, "eth8");
+        helper_expect_uplink(f, OP(UPLINK_ADD), "eth8", 8);
+        link_event(f, true, 9, "eth9");
+        helper_expect_uplink(f, OP(UPLINK_ADD), "eth9", 9);
+        expect_silence(f, f->forwarder);
+
+        default_route_event(f, true, 8, 100);
+        forwarder_expect(f, 1, "arc_ns0", "eth8");
+        helper_expect_uplink(f, OP(VPN_BYPASS), "eth8", 8);
+        helper_expect_uplink(f, OP(UPLINK_SYNC), "eth8", 8);
+
+        /* A better default through eth9: moved there. */
+        default_route_event(f, true, 9, 50);
+        forwarder_expect(f, -1, "arc_ns0", "eth8");
+        forwarder_expect(f, 1, "arc_ns0", "eth9");
+        helper_expect_uplink(f, OP(VPN_BYPASS), "eth9", 9);
+        helper_expect_uplink(f, OP(UPLINK_SYNC), "eth9", 9);
+
+        /* It goes: back to eth8. */
+        default_route_event(f, false, 9, 50);
+        forwarder_expect(f, -1, "arc_ns0", "eth9");
+        forwarder_expect(f, 1, "arc_ns0", "eth8");
+        helper_expect_uplink(f, OP(VPN_BYPASS), "eth8", 8);
+        helper_expect_uplink(f, OP(UPLINK_SYNC), "eth9", 9);
+
+        /* The default uplink itself goes: no pair is left. */
+        link_event(f, false, 8, "eth8");
+        forwarder_expect(f, -1, "arc_ns0", "eth8");
+        expect_silence(f, f->forwarder);
+        helper_expect_uplink(f, OP(UPLINK_REMOVE), "eth8", 8);
+        helper_expect_uplink(f, OP(VPN_BYPASS), "", 0);
+        expect_silence(f, f->helper);
+        close(lifeline[0]);
 }
 
 /* ---- the neighbour monitor ---------------------------------------------------------------- */
@@ -1128,6 +1332,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_forwarder_given_up_is_shown, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_orderly_stop, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_uplink_routing_follows_uplinks, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_arc_links_follow_uplinks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_forwarders_follow_the_default_uplink, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_neighbor_probes_go_to_the_helper, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_status_namespaces, setup, teardown),
