@@ -12,6 +12,8 @@
 static int max_level = LOG_INFO;
 static const char *log_ident = "patchpanel";
 static bool log_to_journal;
+static LogSinkFn log_sink;
+static void *log_sink_userdata;
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg",  [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
@@ -61,6 +63,11 @@ int log_get_max_level(void) {
         return max_level;
 }
 
+void log_set_sink(LogSinkFn fn, void *userdata) {
+        log_sink = fn;
+        log_sink_userdata = userdata;
+}
+
 static void log_write(int level, int error, const char *format, va_list ap) {
         char msg[2048];
         int saved = errno;
@@ -69,7 +76,9 @@ static void log_write(int level, int error, const char *format, va_list ap) {
         (void) vsnprintf(msg, sizeof msg, format, ap);
         errno = saved;
 
-        if (log_to_journal)
+        if (log_sink)
+                log_sink(level, msg, log_sink_userdata);
+        else if (log_to_journal)
                 fprintf(stderr, "<%d>%s\n", level, msg);
         else
                 fprintf(stderr, "%s[%d]: %s: %s\n", log_ident, (int) getpid(),

@@ -21,6 +21,15 @@ const char *log_level_to_string(int level);
 void log_set_max_level(int level);
 int log_get_max_level(void);
 
+typedef void (*LogSinkFn)(int level, const char *message, void *userdata);
+/*
+ * log_set_sink() - send each line to @fn instead of stderr, for unit tests that check what
+ * the code says where users see it; the level filter still applies first.
+ * @fn: gets the line's level and its text (without the prefix); NULL goes back to stderr
+ * @userdata: passed to @fn
+ */
+void log_set_sink(LogSinkFn fn, void *userdata);
+
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) _printf_(6, 7);
 

@@ -400,12 +400,22 @@ static void on_link_message(LinkMonitor *m, struct nlmsghdr *h) {
                 ifi->ifi_flags, strcmp(alias, PP_LINK_ALIAS) == 0);
 }
 
+/* A main-table route through @oif came or went; @is_default: an IPv4 unicast default. */
+static void on_route(LinkMonitor *m, bool added, int oif, uint32_t metric, bool is_default) {
+        Uplink *u;
+
+        if (is_default)
+                on_default_route(m, added, oif, metric);
+        u = find_by_ifindex(m, oif);
+        if (u && !m->quiet && m->cb.uplink_routes_changed)
+                m->cb.uplink_routes_changed(u, m->userdata);
+}
+
 static void on_route_message(LinkMonitor *m, struct nlmsghdr *h) {
         struct nlattr *tb[RTA_MAX + 1];
         struct rtmsg *rtm;
         uint32_t table, metric = 0;
         int oif;
-        Uplink *u;
 
         if (nlmsg_parse(h, sizeof *rtm, tb, RTA_MAX, NULL) < 0)
                 return;
@@ -416,11 +426,9 @@ static void on_route_message(LinkMonitor *m, struct nlmsghdr *h) {
         oif = (int) nla_get_u32(tb[RTA_OIF]);
         if (tb[RTA_PRIORITY])
                 metric = nla_get_u32(tb[RTA_PRIORITY]);
-        if (rtm->rtm_family == AF_INET && rtm->rtm_dst_len == 0 && rtm->rtm_type == RTN_UNICAST)
-                on_default_route(m, h->nlmsg_type == RTM_NEWROUTE, oif, metric);
-        u = find_by_ifindex(m, oif);
-        if (u && !m->quiet && m->cb.uplink_routes_changed)
-                m->cb.uplink_routes_changed(u, m->userdata);
+        on_route(m, h->nlmsg_type == RTM_NEWROUTE, oif, metric,
+                 rtm->rtm_family == AF_INET && rtm->rtm_dst_len == 0 &&
+                         rtm->rtm_type == RTN_UNICAST);
 }
 
 static int on_nl_message(struct nl_msg *msg, void *userdata) {
@@ -571,20 +579,32 @@ static int dump_now(LinkMonitor *m, int type, int family) {
         return r;
 }
 
+/* A monitor that knows no link yet and watches nothing. */
+static LinkMonitor *link_monitor_alloc(char *const *patterns, const LinkMonitorCallbacks *cb,
+                                       void *userdata) {
+        LinkMonitor *m = calloc(1, sizeof *m);
+
+        if (!m)
+                return NULL;
+        m->cb = *cb;
+        m->userdata = userdata;
+        m->patterns = strv_copy(patterns ? (const char *const *) patterns : link_monitor_default_uplinks);
+        if (!m->patterns)
+                return link_monitor_free(m);
+        return m;
+}
+
 int link_monitor_new(sd_event *e, char *const *patterns, const LinkMonitorCallbacks *cb,
                      void *userdata, LinkMonitor **ret) {
         LinkMonitor *m;
         int r;
 
-        m = calloc(1, sizeof *m);
+        m = link_monitor_alloc(patterns, cb, userdata);
         if (!m)
                 return -ENOMEM;
-        m->cb = *cb;
-        m->userdata = userdata;
         m->quiet = true;
-        m->patterns = strv_copy(patterns ? (const char *const *) patterns : link_monitor_default_uplinks);
         m->nl = nl_socket_alloc();
-        if (!m->patterns || !m->nl) {
+        if (!m->nl) {
                 link_monitor_free(m);
                 return -ENOMEM;
         }
@@ -629,6 +649,32 @@ int link_monitor_new(sd_event *e, char *const *patterns, const LinkMonitorCallba
                 return r;
         }
         *ret = m;
+        return 0;
+}
+
+int link_monitor_new_fake(char *const *patterns, const LinkMonitorCallbacks *cb,
+                          void *userdata, LinkMonitor **ret) {
+        LinkMonitor *m = link_monitor_alloc(patterns, cb, userdata);
+
+        if (!m)
+                return -ENOMEM;
+        *ret = m;
+        return 0;
+}
+
+int link_monitor_fake_link(LinkMonitor *m, bool added, int ifindex, const char *name,
+                           const char *kind, unsigned type, unsigned flags) {
+        if (m->nl)
+                return -EBUSY; /* the kernel's links only */
+        on_link(m, added, ifindex, name, kind, type, flags, /* ours= */ false);
+        return 0;
+}
+
+int link_monitor_fake_route(LinkMonitor *m, bool added, int oif, uint32_t metric,
+                            bool is_default) {
+        if (m->nl)
+                return -EBUSY;
+        on_route(m, added, oif, metric, is_default);
         return 0;
 }
 

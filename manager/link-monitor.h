@@ -81,6 +81,46 @@ int link_monitor_new(sd_event *e, char *const *patterns, const LinkMonitorCallba
                      void *userdata, LinkMonitor **ret);
 LinkMonitor *link_monitor_free(LinkMonitor *m);
 
+/*
+ * link_monitor_new_fake() - for unit tests: a monitor with no socket, that knows no link
+ * until link_monitor_fake_link() and link_monitor_fake_route() report one, each handled
+ * as the kernel's message is once parsed, its callbacks called at once.
+ * @patterns: as for link_monitor_new()
+ * @cb: its callbacks
+ * @userdata: passed to them
+ * @ret: the monitor (link_monitor_free())
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int link_monitor_new_fake(char *const *patterns, const LinkMonitorCallbacks *cb,
+                          void *userdata, LinkMonitor **ret);
+/*
+ * link_monitor_fake_link() - a link appeared or changed (@added), or is gone.
+ * @m: a monitor from link_monitor_new_fake()
+ * @added: RTM_NEWLINK rather than RTM_DELLINK
+ * @ifindex: its ifindex
+ * @name: its name
+ * @kind: its IFLA_INFO_KIND ("" for none)
+ * @type: its ARPHRD_* type
+ * @flags: its IFF_* flags
+ *
+ * Return: 0, or -EBUSY for a monitor of the kernel's links.
+ */
+int link_monitor_fake_link(LinkMonitor *m, bool added, int ifindex, const char *name,
+                           const char *kind, unsigned type, unsigned flags);
+/*
+ * link_monitor_fake_route() - a main-table route through @oif came (@added) or went.
+ * @m: a monitor from link_monitor_new_fake()
+ * @added: RTM_NEWROUTE rather than RTM_DELROUTE
+ * @oif: its output interface
+ * @metric: its priority
+ * @is_default: an IPv4 unicast default route
+ *
+ * Return: 0, or -EBUSY for a monitor of the kernel's links.
+ */
+int link_monitor_fake_route(LinkMonitor *m, bool added, int oif, uint32_t metric,
+                            bool is_default);
+
 Uplink *link_monitor_find_uplink(const LinkMonitor *m, const char *name);
 Uplink *link_monitor_uplinks(const LinkMonitor *m);
 const VpnLink *link_monitor_vpns(const LinkMonitor *m);

@@ -104,6 +104,16 @@ int registry_watch_links(Registry *r, sd_event *e, char *const *uplink_patterns)
         return link_monitor_new(e, uplink_patterns, &link_callbacks, r, &r->links);
 }
 
+int registry_watch_fake_links(Registry *r, char *const *uplink_patterns,
+                              LinkMonitor **ret_links) {
+        int k = link_monitor_new_fake(uplink_patterns, &link_callbacks, r, &r->links);
+
+        if (k < 0)
+                return k;
+        *ret_links = r->links;
+        return 0;
+}
+
 int registry_subscribe(Registry *r, const RegistrySubscriber *s, void *userdata) {
         if (r->n_subscribers >= SUBSCRIBERS_MAX)
                 return -ENOMEM;

@@ -87,6 +87,17 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Registry *, registry_free);
 /* Follow the host's links over rtnetlink (link_monitor_new()); no event before the first
  * turn of the loop. */
 int registry_watch_links(Registry *r, sd_event *e, char *const *uplink_patterns);
+/*
+ * registry_watch_fake_links() - for unit tests: follow the links a test reports instead
+ * of the kernel's (link_monitor_new_fake()).
+ * @r: the registry
+ * @uplink_patterns: as for registry_watch_links()
+ * @ret_links: the monitor to report links and routes to; the registry owns it
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int registry_watch_fake_links(Registry *r, char *const *uplink_patterns,
+                              LinkMonitor **ret_links);
 
 /* Subscribers are kept until registry_unsubscribe_all(). Return: 0 or -ENOMEM. */
 int registry_subscribe(Registry *r, const RegistrySubscriber *s, void *userdata);

@@ -3,7 +3,8 @@
  * The supervised child (manager/child.c) with a fake process: the spawn function hands the
  * test the child's end of its control socket, and the test plays the child on it — says
  * hello, reads what it is told, and dies on cue by closing its end. Backoff times are
- * milliseconds here, so the real event loop runs the restarts.
+ * milliseconds here, so the real event loop runs the restarts; the real defaults (seconds,
+ * a minute) are checked through the timers the child asks for, made due at once.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -22,6 +23,39 @@
 #include "time-util.h"
 
 #define MS 1000u
+#define SEC (1000u * MS)
+
+/*
+ * The timers child.c arms, seen through the linker (-Wl,--wrap in CMakeLists.txt): the
+ * delay the latest asked for and its source (the child's), so that a test of the real
+ * defaults can check each delay and then make the timer due now instead of waiting.
+ */
+static struct {
+        sd_event_source *source;
+        uint64_t usec;
+        unsigned n;
+} timers;
+
+int __real_sd_event_add_time_relative(sd_event *e, sd_event_source **ret, clockid_t clock,
+                                      uint64_t usec, uint64_t accuracy,
+                                      sd_event_time_handler_t callback, void *userdata);
+int __wrap_sd_event_add_time_relative(sd_event *e, sd_event_source **ret, clockid_t clock,
+                                      uint64_t usec, uint64_t accuracy,
+                                      sd_event_time_handler_t callback, void *userdata);
+
+int __wrap_sd_event_add_time_relative(sd_event *e, sd_event_source **ret, clockid_t clock,
+                                      uint64_t usec, uint64_t accuracy,
+                                      sd_event_time_handler_t callback, void *userdata) {
+        int r = __real_sd_event_add_time_relative(e, ret, clock, usec, accuracy, callback,
+                                                  userdata);
+
+        if (r >= 0 && ret) {
+                timers.source = *ret;
+                timers.usec = usec;
+                timers.n++;
+        }
+        return r;
+}
 
 typedef struct Fixture {
         sd_event *e;
@@ -100,16 +134,18 @@ static const ChildBackoff fast = {
         .max_failures = 5,
 };
 
-static int setup_policy(void **state, ChildPolicy policy) {
+static int setup_policy(void **state, ChildPolicy policy, const ChildBackoff *backoff) {
         Fixture *f = calloc(1, sizeof *f);
 
         assert_non_null(f);
         f->peer = -EBADF;
+        timers.source = NULL;
+        timers.n = 0;
         assert_int_equal(sd_event_new(&f->e), 0);
         assert_int_equal(child_new(f->e, &(ChildConfig) {
                                            .name = "fake",
                                            .policy = policy,
-                                           .backoff = fast,
+                                           .backoff = *backoff,
                                            .send = &patchpanel__ipc__forwarder_control__descriptor,
                                            .recv = &patchpanel__ipc__forwarder_report__descriptor,
                                            .spawn = fake_spawn,
@@ -126,11 +162,15 @@ static int setup_policy(void **state, ChildPolicy policy) {
 }
 
 static int setup(void **state) {
-        return setup_policy(state, CHILD_POLICY_RESTART);
+        return setup_policy(state, CHILD_POLICY_RESTART, &fast);
 }
 
 static int setup_fate(void **state) {
-        return setup_policy(state, CHILD_POLICY_FATE_SHARING);
+        return setup_policy(state, CHILD_POLICY_FATE_SHARING, &fast);
+}
+
+static int setup_defaults(void **state) {
+        return setup_policy(state, CHILD_POLICY_RESTART, &child_backoff_default);
 }
 
 static int teardown(void **state) {
@@ -201,6 +241,21 @@ static bool is_failed(Fixture *f) {
 
 static bool is_starting(Fixture *f) {
         return child_state(f->child) == CHILD_STARTING;
+}
+
+static bool count_forgotten(Fixture *f) {
+        ChildInfo info;
+
+        child_info(f->child, &info);
+        return info.failures == 0;
+}
+
+/* The latest timer the child armed asked for @usec and is due now: the loop runs it as it
+ * would once that time had passed. */
+static void timer_expect_and_fire(unsigned n_before, uint64_t usec) {
+        assert_int_equal(timers.n, n_before + 1);
+        assert_int_equal(timers.usec, usec);
+        assert_int_equal(sd_event_source_set_time_relative(timers.source, 0), 0);
 }
 
 /* Start (or wait for the restart), say hello, and check the state came with it. */
@@ -352,6 +407,99 @@ static void test_fate_sharing_never_restarts(void **state) {
         assert_int_equal(f->spawns, 1);
 }
 
+static void test_backoff_defaults(void **state) {
+        (void) state;
+        /* At once, then 1 s doubling to 30 s; a minute resets; the 8th in a row gives up. */
+        assert_int_equal(child_backoff_default.first_usec, 0);
+        assert_int_equal(child_backoff_default.base_usec, 1 * SEC);
+        assert_int_equal(child_backoff_default.max_usec, 30 * SEC);
+        assert_int_equal(child_backoff_default.healthy_usec, 60 * SEC);
+        assert_int_equal(child_backoff_default.max_failures, 8);
+}
+
+/* Up and told, with its minute of health timed. */
+static void come_up_timed(Fixture *f) {
+        unsigned n = timers.n;
+
+        assert_true(run_until(f, is_starting, 1000));
+        hello(f);
+        assert_true(run_until(f, is_running, 1000));
+        assert_int_equal(timers.n, n + 1);
+        assert_int_equal(timers.usec, 60 * SEC);
+}
+
+/* Dies, and the restart is asked for after @delay_usec: failure @failures in a row. */
+static void die_expect_restart_in(Fixture *f, unsigned failures, uint64_t delay_usec) {
+        unsigned n = timers.n;
+        ChildInfo info;
+
+        die(f);
+        assert_true(run_until(f, is_backoff_or_failed, 1000));
+        child_info(f->child, &info);
+        assert_int_equal(info.state, CHILD_BACKOFF);
+        assert_int_equal(info.failures, failures);
+        /* What GetStatus shows counts down from the same delay. */
+        assert_true(info.restart_in_usec <= delay_usec);
+        assert_true(info.restart_in_usec + SEC / 2 >= delay_usec);
+        timer_expect_and_fire(n, delay_usec);
+}
+
+static void test_default_backoff_sequence(void **state) {
+        Fixture *f = *state;
+        /* Failure n in a row waits: at once, 1, 2, 4, 8, 16, 30 s (not 32); the 8th gives up. */
+        static const uint64_t expected_sec[] = { 0, 1, 2, 4, 8, 16, 30 };
+        ChildInfo info;
+        unsigned n;
+
+        assert_int_equal(child_start(f->child), 0);
+        come_up_timed(f);
+        for (unsigned i = 0; i < ELEMENTSOF(expected_sec); i++) {
+                die_expect_restart_in(f, i + 1, expected_sec[i] * SEC);
+                come_up_timed(f);
+                assert_int_equal(told(f), 1); /* each life was told its state */
+        }
+        n = timers.n;
+        die(f);
+        assert_true(run_until(f, is_failed, 1000));
+        assert_int_equal(f->downs, 1);
+        child_info(f->child, &info);
+        assert_int_equal(info.failures, 8);
+        assert_int_equal(info.starts, 8);
+        assert_int_equal(info.restart_in_usec, 0);
+        /* Given up: no restart is scheduled, and none comes. */
+        assert_int_equal(timers.n, n);
+        assert_false(run_until(f, is_starting, 100));
+        assert_int_equal(f->spawns, 8);
+}
+
+static void test_default_backoff_resets_after_a_minute(void **state) {
+        Fixture *f = *state;
+        ChildInfo info;
+        unsigned n;
+
+        assert_int_equal(child_start(f->child), 0);
+        come_up_timed(f);
+        die_expect_restart_in(f, 1, 0);
+        come_up_timed(f);
+        die_expect_restart_in(f, 2, 1 * SEC);
+        come_up_timed(f);
+        die_expect_restart_in(f, 3, 2 * SEC);
+        come_up_timed(f);
+        /* Its minute of good health passes: the count is forgotten... */
+        n = timers.n;
+        assert_int_equal(sd_event_source_set_time_relative(timers.source, 0), 0);
+        assert_true(run_until(f, count_forgotten, 1000));
+        assert_int_equal(timers.n, n);
+        child_info(f->child, &info);
+        assert_int_equal(info.state, CHILD_RUNNING);
+        /* ...and the next failure is the first again: a restart at once, then 1 s. */
+        die_expect_restart_in(f, 1, 0);
+        come_up_timed(f);
+        die_expect_restart_in(f, 2, 1 * SEC);
+        come_up_timed(f);
+        assert_int_equal(f->downs, 0);
+}
+
 static void test_state_names(void **state) {
         (void) state;
         for (ChildState s = 0; s < _CHILD_STATE_MAX; s++)
@@ -370,6 +518,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_stop_means_no_restart, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fate_sharing_never_restarts, setup_fate,
                                                 teardown),
+                cmocka_unit_test(test_backoff_defaults),
+                cmocka_unit_test_setup_teardown(test_default_backoff_sequence, setup_defaults,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_default_backoff_resets_after_a_minute,
+                                                setup_defaults, teardown),
                 cmocka_unit_test(test_state_names),
         };
 

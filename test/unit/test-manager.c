@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <net/if_arp.h>
 #include <linux/filter.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
@@ -34,6 +35,7 @@
 #include "json.h"
 #include "link-monitor.h"
 #include "ipc.h"
+#include "log.h"
 #include "manager.h"
 #include "neighbors.h"
 #include "status.h"
@@ -44,6 +46,13 @@ typedef Patchpanel__Ipc__LauncherRequest LauncherRequest;
 typedef Patchpanel__Ipc__LauncherResponse LauncherResponse;
 typedef Patchpanel__Ipc__ForwarderControl ForwarderControl;
 
+/* What the manager logged while a test listened (log_set_sink()). */
+typedef struct LogCapture {
+        int levels[64];
+        char lines[64][256];
+        size_t n;
+} LogCapture;
+
 typedef struct Fixture {
         sd_event *e;
         Manager *m;
@@ -52,6 +61,8 @@ typedef struct Fixture {
         int forwarder;  /* the fake pp-testchild's control socket */
         unsigned spawns;
         pid_t procs[16]; /* a process per spawn, for the pidfd the launcher hands back */
+        LogCapture log;
+        LinkMonitor *links; /* fake_links(): the registry's, fed by the test */
 } Fixture;
 
 static int setup(void **state) {
@@ -79,6 +90,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
         Fixture *f = *state;
 
+        log_set_sink(NULL, NULL);
         manager_free(f->m);
         for (unsigned i = 0; i < f->spawns && i < ELEMENTSOF(f->procs); i++) {
                 (void) kill(f->procs[i], SIGKILL);
@@ -204,23 +216,49 @@ static void forwarder_hello(Fixture *f) {
         assert_int_equal(ipc_send(f->forwarder, &ev.base, NULL, 0), 0);
 }
 
-/* The next thing the fake forwarder is told: +1 for an addition, -1 for a removal, with
- * the guest link's name in @ret_guest. */
-static int forwarder_told(Fixture *f, char ret_guest[static IFNAMSIZ]) {
+/* The next thing the fake forwarder is told about a connected namespace's link must be
+ * an addition (@sign +1) or a removal (-1) of the pair @guest behind @uplink. */
+static void forwarder_expect(Fixture *f, int sign, const char *guest, const char *uplink) {
         ForwarderControl *msg = NULL;
         const Patchpanel__Ipc__ForwarderLink *l;
-        int sign;
 
         spin_until_readable(f, f->forwarder);
         assert_int_equal(ipc_recv(f->forwarder, &patchpanel__ipc__forwarder_control__descriptor,
                                   (ProtobufCMessage **) &msg, NULL, 0, NULL), 1);
-        sign = msg->msg_case == PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_ADD ? 1 : -1;
+        assert_int_equal(msg->msg_case, sign > 0 ? PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_ADD
+                                                 : PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_LINK_REMOVE);
         l = sign > 0 ? msg->link_add : msg->link_remove;
-        snprintf(ret_guest, IFNAMSIZ, "%s", l->guest);
-        assert_string_equal(l->uplink, "eth9");
+        assert_string_equal(l->guest, guest);
+        assert_string_equal(l->uplink, uplink);
         assert_int_equal(l->guest_kind, PATCHPANEL__IPC__GUEST_KIND__GUEST_KIND_NETNS);
         patchpanel__ipc__forwarder_control__free_unpacked(msg, NULL);
-        return sign;
+}
+
+/* Nothing is waiting on @fd (a fake peer's end) after a turn or two of the loop. */
+static void expect_silence(Fixture *f, int fd) {
+        char c;
+
+        spin(f, 10);
+        assert_int_equal(recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT), -1);
+}
+
+static void log_capture(int level, const char *message, void *userdata) {
+        LogCapture *c = userdata;
+
+        if (c->n >= ELEMENTSOF(c->lines))
+                return;
+        c->levels[c->n] = level;
+        snprintf(c->lines[c->n], sizeof c->lines[c->n], "%s", message);
+        c->n++;
+}
+
+/* How many lines at @level were logged that contain @a and @b. */
+static unsigned logged(const LogCapture *c, int level, const char *a, const char *b) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < c->n; i++)
+                n += c->levels[i] == level && strstr(c->lines[i], a) && strstr(c->lines[i], b);
+        return n;
 }
 
 static bool pool_in_use(Fixture *f, PoolKind k) {
@@ -467,7 +505,6 @@ static void test_forwarder_replay_across_restarts(void **state) {
                                 .outbound_ifindex = 9, .outbound_ifname = "eth9" };
         HelperResponse resp = HELPER_RESPONSE_INIT;
         IpcNsConnectResult result = PATCHPANEL__IPC__NS_CONNECT_RESULT__INIT;
-        char guest[IFNAMSIZ];
         int lifeline[2], pidfd, fds[1];
         HelperRequest *req;
 
@@ -486,8 +523,7 @@ static void test_forwarder_replay_across_restarts(void **state) {
         resp.result_case = RESULT(NS_CONNECT);
         resp.ns_connect = &result;
         helper_answer(f, req, 0, &resp);
-        assert_int_equal(forwarder_told(f, guest), 1);
-        assert_string_equal(guest, "arc_ns0");
+        forwarder_expect(f, 1, "arc_ns0", "eth9");
 
         /* The forwarder dies: a new one is started and told everything again. */
         for (unsigned i = 0; i < 3; i++) {
@@ -495,8 +531,7 @@ static void test_forwarder_replay_across_restarts(void **state) {
                 f->forwarder = -EBADF;
                 launcher_spawn(f);
                 forwarder_hello(f);
-                assert_int_equal(forwarder_told(f, guest), 1);
-                assert_string_equal(guest, "arc_ns0");
+                forwarder_expect(f, 1, "arc_ns0", "eth9");
         }
         assert_int_equal(f->spawns, 4);
         /* Each dead forwarder's process was killed (it could not have told anyone). */
@@ -510,8 +545,7 @@ static void test_forwarder_replay_across_restarts(void **state) {
         /* The client closes its lifeline: the teardown, and the forwarder hears of it. */
         close(lifeline[0]);
         helper_answer(f, helper_expect(f, OP(NS_DISCONNECT), NULL, 0), 0, NULL);
-        assert_int_equal(forwarder_told(f, guest), -1);
-        assert_string_equal(guest, "arc_ns0");
+        forwarder_expect(f, -1, "arc_ns0", "eth9");
         assert_null(f->m->namespaces);
         assert_false(pool_in_use(f, POOL_NETNS));
 }
@@ -524,19 +558,24 @@ static void collect_info(const char *kind, const ChildInfo *info, const uint8_t 
         *(ChildInfo *) userdata = *info;
 }
 
-static void test_forwarder_given_up(void **state) {
-        Fixture *f = *state;
-        ChildInfo info = {};
-        char c;
-
-        datapath_up(f);
-        /* Dies before its hello, every time: four failures in a row and no more tries. */
+/* The forwarder dies before its hello, every time: four failures in a row (the fixture's
+ * max_failures) and no more tries. */
+static void forwarder_fails_until_given_up(Fixture *f) {
         for (unsigned i = 0; i < 4; i++) {
                 launcher_spawn(f);
                 close(f->forwarder);
                 f->forwarder = -EBADF;
         }
         spin(f, 100);
+}
+
+static void test_forwarder_given_up(void **state) {
+        Fixture *f = *state;
+        ChildInfo info = {};
+        char c;
+
+        datapath_up(f);
+        forwarder_fails_until_given_up(f);
         forwarders_foreach(f->m->forwarders, collect_info, &info);
         assert_string_equal(info.name, "pp-testchild");
         assert_int_equal(info.state, CHILD_FAILED);
@@ -547,6 +586,46 @@ static void test_forwarder_given_up(void **state) {
         assert_int_equal(recv(f->launcher, &c, 1, MSG_PEEK | MSG_DONTWAIT), -1);
         /* The manager itself goes on. */
         assert_int_equal(sd_event_get_state(f->e), SD_EVENT_INITIAL);
+}
+
+/* Giving up, where users see it: an error in the log and the forwarder "failed" in
+ * GetStatus's document (manager_status_json() writes what GetStatus sends). */
+static void test_forwarder_given_up_is_shown(void **state) {
+        Fixture *f = *state;
+        _cleanup_(json_freep) JsonValue *doc = NULL;
+        _cleanup_free_ char *json = NULL;
+        const JsonValue *children, *entry = NULL;
+
+        log_set_sink(log_capture, &f->log);
+        datapath_up(f);
+        forwarder_fails_until_given_up(f);
+        log_set_sink(NULL, NULL);
+
+        /* Three restarts announced, then the give-up, once, as an error. */
+        assert_int_equal(logged(&f->log, LOG_WARNING, "pp-testchild", "restarting in"), 3);
+        assert_int_equal(logged(&f->log, LOG_ERR, "pp-testchild",
+                                "4 failures in a row, giving up"), 1);
+        assert_int_equal(logged(&f->log, LOG_ERR, "pp-testchild is not restarted any more",
+                                "until patchpaneld restarts"), 1);
+
+        assert_int_equal(manager_status_json(f->m, 0, &json), 0);
+        assert_int_equal(json_parse(json, &doc), 0);
+        children = json_get(doc, "children");
+        assert_non_null(children);
+        assert_int_equal(children->type, JSON_ARRAY);
+        for (const JsonValue *v = children->child; v; v = v->next)
+                if (strcmp(json_get_string(v, "name"), "pp-testchild") == 0) {
+                        assert_null(entry); /* listed once */
+                        entry = v;
+                }
+        if (!entry)
+                fail_msg("no pp-testchild among the children: %s", json);
+        assert_string_equal(json_get_string(entry, "state"), "failed");
+        assert_int_equal(json_get_int(entry, "failures_in_a_row"), 4);
+        assert_int_equal(json_get_int(entry, "starts"), 4);
+        assert_int_equal(json_get_int(entry, "pid"), 0);
+        /* Not coming back: no restart is counted down. */
+        assert_int_equal(json_get_int(entry, "restart_in_ms"), 0);
 }
 
 static void test_orderly_stop(void **state) {
@@ -571,6 +650,205 @@ static void test_orderly_stop(void **state) {
         assert_int_equal(code, EXIT_SUCCESS);
         /* Nothing new starts while stopping. */
         assert_true(f->m->stopping);
+}
+
+/* ---- uplinks ------------------------------------------------------------------------------ */
+
+/* From now on the registry's links are the ones the test reports. */
+static void fake_links(Fixture *f) {
+        assert_int_equal(registry_watch_fake_links(f->m->registry, NULL, &f->links), 0);
+}
+
+/* An ethernet link @name (@ifindex) that is up appears (@present) or goes. */
+static void link_event(Fixture *f, bool present, int ifindex, const char *name) {
+        assert_int_equal(link_monitor_fake_link(f->links, present, ifindex, name, /* kind= */ "",
+                                                ARPHRD_ETHER, IFF_UP | IFF_RUNNING), 0);
+}
+
+/* A default route through @ifindex comes (@present) or goes. */
+static void default_route_event(Fixture *f, bool present, int ifindex, uint32_t metric) {
+        assert_int_equal(link_monitor_fake_route(f->links, present, ifindex, metric,
+                                                 /* is_default= */ true), 0);
+}
+
+/* The helper's next request is of the uplink routing op @op_case, for @ifname (@ifindex);
+ * answered. */
+static void helper_expect_uplink(Fixture *f, int op_case, const char *ifname, int ifindex) {
+        HelperRequest *req = helper_expect(f, op_case, NULL, 0);
+
+        switch (op_case) {
+        case OP(UPLINK_ADD):
+                assert_string_equal(req->uplink_add->ifname, ifname);
+                assert_int_equal(req->uplink_add->ifindex, ifindex);
+                assert_false(req->uplink_add->keep_slaac); /* no ndproxyd here */
+                break;
+        case OP(UPLINK_REMOVE):
+                assert_string_equal(req->uplink_remove->ifname, ifname);
+                assert_int_equal(req->uplink_remove->ifindex, ifindex);
+                break;
+        case OP(UPLINK_SYNC):
+                assert_string_equal(req->uplink_sync->ifname, ifname);
+                assert_int_equal(req->uplink_sync->ifindex, ifindex);
+                break;
+        case OP(VPN_BYPASS):
+                assert_string_equal(req->vpn_bypass->ifname, ifname);
+                assert_int_equal(req->vpn_bypass->ifindex, ifindex);
+                break;
+        default:
+                fail_msg("not an uplink op: %d", op_case);
+        }
+        helper_answer(f, req, 0, NULL);
+}
+
+/* An uplink's policy routing is asked for when it appears and removed when it goes; its
+ * route changes are resynced once per turn of the loop; other links ask for nothing. */
+static void test_uplink_routing_follows_uplinks(void **state) {
+        Fixture *f = *state;
+
+        datapath_up(f);
+        fake_links(f);
+        link_event(f, true, 9, "eth9");
+        helper_expect_uplink(f, OP(UPLINK_ADD), "eth9", 9);
+        assert_non_null(registry_find_uplink(f->m->registry, "eth9"));
+        /* Not uplinks: a name no pattern matches, and one of the daemon's own. */
+        link_event(f, true, 10, "veth3");
+        link_event(f, true, 11, "arc_eth9");
+        expect_silence(f, f->helper);
+        assert_null(registry_find_uplink(f->m->registry, "veth3"));
+
+        /* Two route changes in one turn: one resync. */
+        assert_int_equal(link_monitor_fake_route(f->links, true, 9, 0, false), 0);
+        assert_int_equal(link_monitor_fake_route(f->links, false, 9, 0, false), 0);
+        helper_expect_uplink(f, OP(UPLINK_SYNC), "eth9", 9);
+        expect_silence(f, f->helper);
+
+        link_event(f, false, 9, "eth9");
+        helper_expect_uplink(f, OP(UPLINK_REMOVE), "eth9", 9);
+        assert_null(registry_uplinks(f->m->registry));
+        expect_silence(f, f->helper);
+}
+
+/* ARC (the container) gets a link to each uplink while it runs: asked for after the
+ * uplink's routing, a device in the registry once built, and removed before the routing
+ * when the uplink goes. */
+static void test_arc_links_follow_uplinks(void **state) {
+        Fixture *f = *state;
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcArcAddResult result = PATCHPANEL__IPC__ARC_ADD_RESULT__INIT;
+        HelperRequest *req;
+        GuestLink *l;
+        int fds[1];
+
+        datapath_up(f);
+        fake_links(f);
+        assert_int_equal(arc_start(f->m, ARC_KIND_CONTAINER, getpid(),
+                                   (int) syscall(SYS_pidfd_open, getpid(), 0), 0, 0, NULL), 0);
+        req = helper_expect(f, OP(ARC_ADD), NULL, 1);
+        assert_false(req->arc_add->vm);
+        resp.result_case = RESULT(ARC_ADD);
+        resp.arc_add = &result;
+        helper_answer(f, req, 0, &resp);
+        spin(f, 10);
+        assert_int_equal(f->m->arc->state, ARC_RUNNING);
+        expect_silence(f, f->helper); /* no uplink yet */
+
+        link_event(f, true, 9, "eth9");
+        helper_expect_uplink(f, OP(UPLINK_ADD), "eth9", 9);
+        req = helper_expect(f, OP(ARC_UPLINK_ADD), fds, 1);
+        close(fds[0]); /* ARC's process, for the helper to enter its netns */
+        assert_string_equal(req->arc_uplink_add->uplink_ifname, "eth9");
+        assert_int_equal(req->arc_uplink_add->uplink_ifindex, 9);
+        assert_false(req->arc_uplink_add->vm);
+        assert_int_equal(req->arc_uplink_add->pid, getpid());
+        assert_int_equal(req->arc_uplink_add->guest_mac.len, MAC_LEN);
+        assert_int_equal(req->arc_uplink_add->subnet_prefix_len, 30);
+        helper_answer(f, req, 0, NULL);
+        spin(f, 10);
+        /* After arcbr0, the link to eth9, as a device. */
+        l = registry_guests(f->m->registry);
+        assert_non_null(l);
+        assert_string_equal(l->ifname, ARC_BRIDGE);
+        l = l->guests_next;
+        assert_non_null(l);
+        assert_string_equal(l->ifname, "arc_eth9");
+        assert_string_equal(l->uplink, "eth9");
+        assert_int_equal(l->uplink_ifindex, 9);
+        assert_int_equal(l->kind, GUEST_ARC);
+        assert_true(l->device);
+        assert_true(pool_in_use(f, POOL_ARC_NET));
+
+        link_event(f, false, 9, "eth9");
+        req = helper_expect(f, OP(ARC_UPLINK_REMOVE), NULL, 0);
+        assert_string_equal(req->arc_uplink_remove->uplink_ifname, "eth9");
+        assert_false(req->arc_uplink_remove->vm);
+        helper_answer(f, req, 0, NULL);
+        helper_expect_uplink(f, OP(UPLINK_REMOVE), "eth9", 9);
+        spin(f, 10);
+        assert_null(registry_guests(f->m->registry)->guests_next);
+        assert_false(pool_in_use(f, POOL_ARC_NET));
+        expect_silence(f, f->helper);
+}
+
+/* A guest that follows the default uplink is re-paired when the default moves: the
+ * forwarders are told the old pair's removal, then the new one; none without a default. */
+static void test_forwarders_follow_the_default_uplink(void **state) {
+        Fixture *f = *state;
+        ConnectedNsParams p = { .pid = getpid(), .source = TRAFFIC_SOURCE_SYSTEM };
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcNsConnectResult result = PATCHPANEL__IPC__NS_CONNECT_RESULT__INIT;
+        int lifeline[2], fds[1];
+        HelperRequest *req;
+
+        datapath_up(f);
+        fake_links(f);
+        launcher_spawn(f);
+        forwarder_hello(f);
+        spin(f, 10);
+        assert_int_equal(pipe2(lifeline, O_CLOEXEC), 0);
+        assert_int_equal(connected_ns_connect(f->m, &p, lifeline[1],
+                                              (int) syscall(SYS_pidfd_open, getpid(), 0), NULL),
+                         0);
+        req = helper_expect(f, OP(NS_CONNECT), fds, 1);
+        close(fds[0]);
+        assert_string_equal(req->ns_connect->outbound_ifname, "");
+        result.host_ifindex = 50;
+        resp.result_case = RESULT(NS_CONNECT);
+        resp.ns_connect = &result;
+        helper_answer(f, req, 0, &resp);
+        /* No default uplink: nothing to pair it with. */
+        link_event(f, true, 8, "eth8");
+        helper_expect_uplink(f, OP(UPLINK_ADD), "eth8", 8);
+        link_event(f, true, 9, "eth9");
+        helper_expect_uplink(f, OP(UPLINK_ADD), "eth9", 9);
+        expect_silence(f, f->forwarder);
+
+        default_route_event(f, true, 8, 100);
+        forwarder_expect(f, 1, "arc_ns0", "eth8");
+        helper_expect_uplink(f, OP(VPN_BYPASS), "eth8", 8);
+        helper_expect_uplink(f, OP(UPLINK_SYNC), "eth8", 8);
+
+        /* A better default through eth9: moved there. */
+        default_route_event(f, true, 9, 50);
+        forwarder_expect(f, -1, "arc_ns0", "eth8");
+        forwarder_expect(f, 1, "arc_ns0", "eth9");
+        helper_expect_uplink(f, OP(VPN_BYPASS), "eth9", 9);
+        helper_expect_uplink(f, OP(UPLINK_SYNC), "eth9", 9);
+
+        /* It goes: back to eth8. */
+        default_route_event(f, false, 9, 50);
+        forwarder_expect(f, -1, "arc_ns0", "eth9");
+        forwarder_expect(f, 1, "arc_ns0", "eth8");
+        helper_expect_uplink(f, OP(VPN_BYPASS), "eth8", 8);
+        helper_expect_uplink(f, OP(UPLINK_SYNC), "eth9", 9);
+
+        /* The default uplink itself goes: no pair is left. */
+        link_event(f, false, 8, "eth8");
+        forwarder_expect(f, -1, "arc_ns0", "eth8");
+        expect_silence(f, f->forwarder);
+        helper_expect_uplink(f, OP(UPLINK_REMOVE), "eth8", 8);
+        helper_expect_uplink(f, OP(VPN_BYPASS), "", 0);
+        expect_silence(f, f->helper);
+        close(lifeline[0]);
 }
 
 /* ---- the neighbour monitor ---------------------------------------------------------------- */
@@ -1051,7 +1329,14 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_forwarder_replay_across_restarts, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_forwarder_given_up, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_forwarder_given_up_is_shown, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_orderly_stop, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_uplink_routing_follows_uplinks, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_arc_links_follow_uplinks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_forwarders_follow_the_default_uplink, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_neighbor_probes_go_to_the_helper, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_status_namespaces, setup, teardown),
