@@ -103,6 +103,23 @@ static int parse_uplinks(const Option *o, const char *arg, ErrBuf *err) {
         return 0;
 }
 
+/* Checked here, so that a bad value in the configuration file is reported with its line. */
+static int parse_netns_pool(const Option *o, const char *arg, ErrBuf *err) {
+        PoolConfig pool;
+
+        if (pool_config_parse(arg, &pool) < 0)
+                return errbuf_set(err, -EINVAL, "expected A.B.C.D/LENxCOUNT with an aligned base");
+        *(const char **) o->data = arg;
+        return 0;
+}
+
+static int parse_user(const Option *o, const char *arg, ErrBuf *err) {
+        if (!getpwnam(arg))
+                return errbuf_set(err, -ENOENT, "no such user");
+        *(const char **) o->data = arg;
+        return 0;
+}
+
 static int parse_uid_source(const Option *o, const char *arg, ErrBuf *err) {
         Args *a = o->data;
         UidRange *u = &a->uid_sources[a->n_uid_sources];
@@ -119,7 +136,7 @@ static int parse_uid_source(const Option *o, const char *arg, ErrBuf *err) {
 static int parse_args(int argc, char **argv, Args *a) {
         const Option options[] = {
                 { "user", 0, "NAME", "unprivileged user to run as (default: patchpaneld)",
-                  option_parse_string, &a->user },
+                  parse_user, &a->user },
                 { "helper", 0, "PATH", "privileged helper (default: the installed one for an\n"
                   "installed patchpaneld, else the one beside it)", option_parse_string, &a->helper },
                 { "launcher", 0, "PATH", "the forwarders' launcher (default: as for --helper,\n"
@@ -129,9 +146,9 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "pool-base", 0, "ADDR", "start of the /23 the guest pools are cut from\n"
                   "(default: 100.115.92.0)", parse_pool_base, &a->pool_base },
                 { "netns-pool", 0, "A/LxN", "ConnectNamespace pool: N subnets of prefix L from A\n"
-                  "(default: the 16 /30s at pool base + 128)", option_parse_string, &a->netns_pool },
+                  "(default: the 16 /30s at pool base + 128)", parse_netns_pool, &a->netns_pool },
                 { "tap-user", 0, "NAME", "owner of VM TAPs, who may open them (default: crosvm\n"
-                  "if that user exists, else root)", option_parse_string, &a->tap_user },
+                  "if that user exists, else root)", parse_user, &a->tap_user },
                 { "uplinks", 0, "GLOB,...", "interface names that count as uplinks\n"
                   "(default: eth*,en*,usb*,wlan*,wl*,mlan*,wwan*,ww*,\nrmnet*,mbimmux*,qmapmux*)",
                   parse_uplinks, &a->config.uplink_patterns },
@@ -139,7 +156,7 @@ static int parse_args(int argc, char **argv, Args *a) {
                   "to ports opened by ACCESS rules (default: off)", option_parse_on_off,
                   &a->config.ingress_firewall },
                 { "lockdown-user", 0, "NAME", "the one user that may connect to LOCKDOWN ports\n"
-                  "(default: chronos if that user exists, else root)", option_parse_string,
+                  "(default: chronos if that user exists, else root)", parse_user,
                   &a->lockdown_user },
                 { "adb-proxy", 0, "on|off", "relay ADB over TCP port 5555 into ARC while it runs\n"
                   "(default: off: it opens a debugging port)", option_parse_on_off,

@@ -545,4 +545,4 @@ def test_tap_user_owns_the_taps(fresh_lab):
 def test_unknown_tap_user_is_refused(fresh_lab):
     lab = fresh_lab()
     p = pplab.run(lab.daemon_command(["--tap-user=no-such-user-x"]), check=False, timeout=20)
-    assert p.returncode != 0 and "No such user for --tap-user" in p.stderr, p.stderr
+    assert p.returncode != 0 and "Invalid --tap-user=no-such-user-x: no such user" in p.stderr, p.stderr

@@ -140,7 +140,7 @@ def test_second_instance_is_refused_and_changes_nothing(lab):
 def test_refuses_to_run_as_root_user_or_unknown_user(fresh_lab):
     lab = fresh_lab()
     for args, text in ((["--user=root"], "unprivileged user"),
-                       (["--user=no-such-user-x"], "No such user"),
+                       (["--user=no-such-user-x"], "Invalid --user=no-such-user-x: no such user"),
                        (["--seccomp=maybe"], "Invalid --seccomp"),
                        (["--netns-pool=100.115.92.0/30x16"], "overlap"),
                        (["--netns-pool=100.115.96.1/30x16"], "Invalid --netns-pool")):
