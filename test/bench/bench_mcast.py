@@ -8,7 +8,8 @@ figure and the ratio.
 In host runs either `mcastd eth0 vg` (standalone: the forwarding path is the one patchpanel
 supervises) with --rate-limit=mdns=0, since what is measured is the forwarding and not the
 default limit of 2000 datagrams a second per link and direction; or avahi-daemon with
-enable-reflector=yes on eth0 and vg. The traffic is mcast-probe's (test/bench/mcast-probe.c):
+enable-reflector=yes on eth0 and vg. A third topology runs mcastd as shipped (its default
+limit), measured at 10,000 a second and idle only, to show what the limit does. The traffic is mcast-probe's (test/bench/mcast-probe.c):
 mDNS answers from the lan with one distinct A record each, counted by name in the guest.
 
 Measures:
@@ -20,7 +21,9 @@ Measures:
   added latency   p50 and p99 from the lan to the guest minus from the lan to the host
                   itself (a receiver on host's eth0 sees the same datagrams directly), at
                   200 a second
-  idle wakeups    the forwarder's context switches over --idle seconds without traffic
+  idle wakeups    the forwarder's context switches over --idle seconds without traffic,
+                  after start-up and again after all the traffic above (timers that traffic
+                  arms must have ended by then)
 
 Run as root (everything happens in network namespaces made and deleted here):
 
@@ -57,7 +60,7 @@ def log(msg):
 class System:
     """One topology and its forwarder."""
 
-    def __init__(self, kind, build, topo):
+    def __init__(self, kind, build, topo, limit=False):
         self.kind = kind
         self.build = build
         self.probe = build / "test-bin" / "mcast-probe"
@@ -72,9 +75,10 @@ class System:
         self.pid = None
         self.dir = topo.dir
         self.log_path = topo.dir / f"{kind}.log"
-        if kind == "mcastd":
+        if kind.startswith("mcastd"):
+            limit_args = [] if limit else ["--rate-limit=mdns=0"]
             with open(self.log_path, "w") as out:
-                p = self.host.spawn(build / "bin" / "mcastd", "--rate-limit=mdns=0", "eth0",
+                p = self.host.spawn(build / "bin" / "mcastd", *limit_args, "eth0",
                                     "vg", stdout=out, stderr=subprocess.STDOUT)
             self.pid = p.pid  # `ip netns exec` execs it
             err = pplab.poll(lambda: None if "vg: served" in self.log_path.read_text()
@@ -211,6 +215,9 @@ def report(res):
         ("added latency p99 (us)", res["latency"][m]["added_p99_us"],
          res["latency"][a]["added_p99_us"], "lower"),
         (f"idle wakeups in {res['idle_seconds']} s", res["idle"][m], res["idle"][a], "lower"),
+        ("  the same after traffic", res["idle_after"][m], res["idle_after"][a], "lower"),
+        ("loss at 10k/s, default limit (%)", res["at_10k_default"]["loss"] * 100,
+         res["at_10k"][a]["loss"] * 100, "lower"),
     ]
     print(f"{'measure':32} {'mcastd':>12} {'avahi':>12}  ratio")
     for name, x, y, better in rows:
@@ -244,8 +251,9 @@ def main():
     res = {"environment": {"kernel": platform.release(), "cpus": os.cpu_count(),
                            "loadavg": os.getloadavg()},
            "seconds": seconds, "idle_seconds": idle_seconds}
-    with pplab.Topology() as tm, pplab.Topology() as ta:
+    with pplab.Topology() as tm, pplab.Topology() as ta, pplab.Topology() as td:
         systems = [System("mcastd", build, tm), System("avahi", build, ta)]
+        shipped = System("mcastd-default", build, td, limit=True)
         log("[idle] after start-up")
         time.sleep(0.5 if args.smoke else 3.0)  # avahi announces itself at first
         res["idle"] = idle(systems, idle_seconds)
@@ -255,6 +263,11 @@ def main():
         res["at_10k"] = at_rate(systems, fast, seconds)
         log("[latency]")
         res["latency"] = latency(systems, 200, max(seconds, 1.0))
+        log(f"[{fast}/s, mcastd with its default rate limit]")
+        res["at_10k_default"] = at_rate([shipped], fast, seconds)[shipped.kind]
+        log("[idle] after the traffic")
+        time.sleep(0.5 if args.smoke else 2.0)
+        res["idle_after"] = idle(systems + [shipped], idle_seconds)
         for s in systems:
             if s.kind == "mcastd" and res["lossless"]["mcastd"] == 0:
                 raise Failure(f"mcastd delivered nothing:\n{s.log_path.read_text()}")
