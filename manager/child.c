@@ -36,6 +36,9 @@ struct Child {
         unsigned starts;
         unsigned failures;
         bool stopping;
+        int *fake_peer;          /* tests: the child's end goes here, to no process */
+        void (*stopped)(void *userdata);
+        void *stopped_userdata;
         char last_end[128];
 };
 
@@ -75,8 +78,8 @@ static void child_finish_stop(Child *c) {
         c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
         child_release_process(c, false);
         c->state = CHILD_STOPPED;
-        if (c->config.on_stopped)
-                c->config.on_stopped(c, c->config.userdata);
+        if (c->stopped)
+                c->stopped(c->stopped_userdata);
 }
 
 static int child_on_reaped(sd_event_source *s, const siginfo_t *si, void *userdata) {
@@ -259,10 +262,21 @@ int child_start(Child *c) {
                 child_spawn_failed(c, r, "cannot watch its control socket");
                 return r;
         }
+        if (c->fake_peer) {
+                *c->fake_peer = fds[1];
+                child_spawned(c, 0, -EBADF, false);
+                child_set_ready(c);
+                return 0;
+        }
         r = c->config.spawn(c, fds[1], c->config.userdata);
         if (r < 0 && c->state == CHILD_STARTING)
                 child_spawn_failed(c, r, "cannot start it");
         return r;
+}
+
+int child_start_fake(Child *c, int *ret_peer) {
+        c->fake_peer = ret_peer;
+        return child_start(c);
 }
 
 void child_spawned(Child *c, pid_t pid, int pidfd, bool reap) {
@@ -363,12 +377,14 @@ static int child_on_stop_timeout(sd_event_source *s, uint64_t usec, void *userda
         return 0;
 }
 
-void child_stop(Child *c, uint64_t timeout_usec) {
+void child_stop(Child *c, uint64_t timeout_usec, void (*done)(void *userdata), void *userdata) {
         int r;
 
         if (c->stopping)
                 return;
         c->stopping = true;
+        c->stopped = done;
+        c->stopped_userdata = userdata;
         c->timer = sd_event_source_disable_unref(c->timer);
         /* The socket closing ends it. Only our own children are waited for; the launcher
          * reaps its own (and ends the stragglers when its socket closes). */

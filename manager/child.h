@@ -82,8 +82,6 @@ typedef struct ChildConfig {
                          void *userdata);
         /* Fate sharing: it ended. Restart: it was given up. */
         void (*on_down)(Child *c, const char *why, void *userdata);
-        /* After child_stop(): it is gone (for a child we reap, once reaped). */
-        void (*on_stopped)(Child *c, void *userdata);
         void *userdata;
 } ChildConfig;
 
@@ -96,6 +94,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Child *, child_free);
 /* Make the control socket pair and call the spawn function. Return: 0 or a negative errno
  * (the child then is down or backing off as if it had died). */
 int child_start(Child *c);
+/* For unit tests: no process; the child's end of its control socket comes back in
+ * @ret_peer, and it counts as ready at once. */
+int child_start_fake(Child *c, int *ret_peer);
 
 /*
  * child_spawned() - the process runs.
@@ -118,11 +119,12 @@ int child_call(Child *c, ProtobufCMessage *req, int *fds, size_t n_fds, ChannelR
 int child_send(Child *c, const ProtobufCMessage *msg, int *fds, size_t n_fds);
 
 /*
- * child_stop() - close its control socket, which ends it, and forget any restart; on_stopped
- * follows: at once for a child we do not reap (its parent does), else once it has exited or
- * after @timeout_usec, when it is killed. Calling it again does nothing.
+ * child_stop() - close its control socket, which ends it, and forget any restart; @done
+ * (if not NULL) follows with @userdata: at once for a child we do not reap (its parent
+ * does), else once it has exited or after @timeout_usec, when it is killed. Calling it
+ * again does nothing.
  */
-void child_stop(Child *c, uint64_t timeout_usec);
+void child_stop(Child *c, uint64_t timeout_usec, void (*done)(void *userdata), void *userdata);
 
 /* For the status and the tests. */
 typedef struct ChildInfo {

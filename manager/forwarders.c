@@ -520,7 +520,7 @@ void forwarders_start(Forwarders *fs) {
 void forwarders_stop(Forwarders *fs) {
         fs->stopping = true;
         for (size_t i = 0; i < fs->n_fwd; i++)
-                child_stop(fs->fwd[i].child, 0);
+                child_stop(fs->fwd[i].child, 0, NULL, NULL);
 }
 
 void forwarders_on_exit(Forwarders *fs, pid_t pid, int code, int status) {

@@ -18,9 +18,7 @@ struct HelperLink {
         HelperEventFn on_event;
         HelperDownFn on_down;
         void *userdata;
-        void (*stopped)(void *userdata);
         HelperArgs args;
-        int *fake_peer; /* tests: where the helper's end goes, instead of to a process */
         PendingCall *pending_calls;
 };
 
@@ -49,12 +47,6 @@ static int helper_spawn(Child *c, int control, void *userdata) {
         pid_t pid;
         int pidfd, r;
 
-        if (h->fake_peer) {
-                *h->fake_peer = control;
-                child_spawned(c, 0, -EBADF, false);
-                child_set_ready(c);
-                return 0;
-        }
 
         argv[n++] = (char *) "patchpanel-helper";
         argv[n++] = (char *) "--ipc-fd=3";
@@ -113,14 +105,6 @@ static void helper_on_down(Child *c, const char *why, void *userdata) {
                 h->on_down(why, h->userdata);
 }
 
-static void helper_on_stopped(Child *c, void *userdata) {
-        HelperLink *h = userdata;
-
-        (void) c;
-        if (h->stopped)
-                h->stopped(h->userdata);
-}
-
 static int helper_link_make_child(HelperLink *h, sd_event *e) {
         const ChildConfig config = {
                 .name = "patchpanel-helper",
@@ -131,7 +115,6 @@ static int helper_link_make_child(HelperLink *h, sd_event *e) {
                 .spawn = helper_spawn,
                 .on_event = helper_on_event,
                 .on_down = helper_on_down,
-                .on_stopped = helper_on_stopped,
                 .userdata = h,
         };
         return child_new(e, &config, &h->child);
@@ -175,8 +158,7 @@ int helper_link_start(HelperLink *h, const HelperArgs *args) {
 }
 
 int helper_link_start_fake(HelperLink *h, int *ret_peer) {
-        h->fake_peer = ret_peer;
-        return child_start(h->child);
+        return child_start_fake(h->child, ret_peer);
 }
 
 static void helper_call_reply(const ProtobufCMessage *answer, int *fds, size_t n_fds,
@@ -219,8 +201,7 @@ pid_t helper_link_pid(const HelperLink *h) {
 }
 
 void helper_link_stop(HelperLink *h, uint64_t timeout_usec, void (*done)(void *userdata)) {
-        h->stopped = done;
-        child_stop(h->child, timeout_usec);
+        child_stop(h->child, timeout_usec, done, h->userdata);
 }
 
 int pending_call_send(HelperLink *h, sd_bus_message *call, HelperRequest *req, int *fds,

@@ -16,9 +16,7 @@ struct LauncherLink {
         LauncherExitFn on_exit;
         LauncherDownFn on_down;
         void *userdata;
-        void (*stopped)(void *userdata);
         LauncherArgs args;
-        int *fake_peer;
 };
 
 static int launcher_spawn_self(Child *c, int control, void *userdata) {
@@ -29,12 +27,6 @@ static int launcher_spawn_self(Child *c, int control, void *userdata) {
         pid_t pid;
         int pidfd, r;
 
-        if (l->fake_peer) {
-                *l->fake_peer = control;
-                child_spawned(c, 0, -EBADF, false);
-                child_set_ready(c);
-                return 0;
-        }
         snprintf(level, sizeof level, "--log-level=%s", l->args.log_level ?: "info");
         snprintf(seccomp, sizeof seccomp, "--seccomp=%s", seccomp_mode_to_string(l->args.seccomp));
         r = spawn_direct(&(SpawnDirect) {
@@ -81,14 +73,6 @@ static void launcher_on_down(Child *c, const char *why, void *userdata) {
                 l->on_down(why, l->userdata);
 }
 
-static void launcher_on_stopped(Child *c, void *userdata) {
-        LauncherLink *l = userdata;
-
-        (void) c;
-        if (l->stopped)
-                l->stopped(l->userdata);
-}
-
 int launcher_link_new(sd_event *e, LauncherExitFn on_exit, LauncherDownFn on_down,
                       void *userdata, LauncherLink **ret) {
         LauncherLink *l = calloc(1, sizeof *l);
@@ -107,7 +91,6 @@ int launcher_link_new(sd_event *e, LauncherExitFn on_exit, LauncherDownFn on_dow
                               .spawn = launcher_spawn_self,
                               .on_event = launcher_on_event,
                               .on_down = launcher_on_down,
-                              .on_stopped = launcher_on_stopped,
                               .userdata = l,
                       },
                       &l->child);
@@ -133,8 +116,7 @@ int launcher_link_start(LauncherLink *l, const LauncherArgs *args) {
 }
 
 int launcher_link_start_fake(LauncherLink *l, int *ret_peer) {
-        l->fake_peer = ret_peer;
-        return child_start(l->child);
+        return child_start_fake(l->child, ret_peer);
 }
 
 static void launcher_on_spawned(const ProtobufCMessage *answer, int *fds, size_t n_fds,
@@ -169,8 +151,7 @@ pid_t launcher_link_pid(const LauncherLink *l) {
 }
 
 void launcher_link_stop(LauncherLink *l, uint64_t timeout_usec, void (*done)(void *userdata)) {
-        l->stopped = done;
-        child_stop(l->child, timeout_usec);
+        child_stop(l->child, timeout_usec, done, l->userdata);
 }
 
 void launcher_link_info(const LauncherLink *l, ChildInfo *ret) {

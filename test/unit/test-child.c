@@ -119,10 +119,9 @@ static void on_down(Child *c, const char *why, void *userdata) {
         f->downs++;
 }
 
-static void on_stopped(Child *c, void *userdata) {
+static void on_stopped(void *userdata) {
         Fixture *f = userdata;
 
-        (void) c;
         f->stopped++;
 }
 
@@ -152,7 +151,6 @@ static int setup_policy(void **state, ChildPolicy policy, const ChildBackoff *ba
                                            .on_ready = on_ready,
                                            .on_event = on_event,
                                            .on_down = on_down,
-                                           .on_stopped = on_stopped,
                                            .userdata = f,
                                    },
                                    &f->child),
@@ -378,7 +376,7 @@ static void test_stop_means_no_restart(void **state) {
         assert_int_equal(child_start(f->child), 0);
         hello(f);
         assert_true(run_until(f, is_running, 1000));
-        child_stop(f->child, 100 * MS);
+        child_stop(f->child, 100 * MS, on_stopped, f);
         assert_int_equal(f->stopped, 1);
         assert_int_equal(child_state(f->child), CHILD_STOPPED);
         /* Its socket was closed: after what it was told, the fake child sees its end. */
@@ -390,7 +388,7 @@ static void test_stop_means_no_restart(void **state) {
                                                       PATCHPANEL__IPC__FORWARDER_CONTROL__INIT.base,
                                     NULL, 0),
                          -ENOTCONN);
-        child_stop(f->child, 100 * MS);
+        child_stop(f->child, 100 * MS, on_stopped, f);
         assert_int_equal(f->stopped, 1);
 }
 
