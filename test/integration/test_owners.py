@@ -37,6 +37,7 @@ ACT = textwrap.dedent("""
             st = lab.status()
             print("ok", json.dumps({"vms": [v["id"] for v in st["vms"]],
                                     "arc": st["arc"] and st["arc"].get("cid"),
+                                    "arc_pid": st["arc"] and st["arc"].get("pid"),
                                     "ns": [n["pid"] for n in st["connected_namespaces"]],
                                     "ns_total": st["connected_namespaces_total"]}))
         elif what == "list":  # every page of ListConnectedNamespaces, arg a page
@@ -62,6 +63,8 @@ ACT = textwrap.dedent("""
                 "plugin-stop": ("PluginVmShutdown", "id"),
                 "arcvm-start": ("ArcVmStartup", "cid"),
                 "arcvm-stop": ("ArcVmShutdown", "cid"),
+                "arc-start": ("ArcStartup", "pid"),
+                "arc-stop": ("ArcShutdown", "pid"),
             }[what]
             lab.request(method, **{field: arg})
             print("ok")
@@ -133,6 +136,23 @@ def test_arcvm_has_an_owner(olab):
         assert status_of(olab, BOB)["arc"] == 5
     finally:
         assert act(olab, BOB, "arcvm-stop", 5) == "ok"
+
+
+def test_arc_container_has_an_owner(olab):
+    ns, _ = olab.client()
+    container = ns.sleeper(uid=ALICE)
+    assert act(olab, ALICE, "arc-start", container.pid) == "ok"
+    try:
+        out = act(olab, BOB, "arc-stop", container.pid)
+        assert out.startswith("org.freedesktop.DBus.Error.AccessDenied"), out
+        # Still running, and its details are its owner's and root's only.
+        assert status_of(olab, ALICE)["arc_pid"] == container.pid
+        assert status_of(olab, BOB)["arc_pid"] is None
+        assert (olab.status()["arc"]["state"], olab.status()["arc"]["owner_uid"]) == \
+            ("running", ALICE), olab.status()["arc"]
+    finally:
+        assert act(olab, ALICE, "arc-stop", container.pid) == "ok"
+    assert olab.status()["arc"] is None
 
 
 def connect_as(lab, uid):
