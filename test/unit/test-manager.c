@@ -550,6 +550,42 @@ static void test_forwarder_replay_across_restarts(void **state) {
         assert_false(pool_in_use(f, POOL_NETNS));
 }
 
+/* A namespace whose teardown the helper reports failed keeps its subnet out of use (its
+ * links may still hold it); one that went cleanly gives it back. (A link already gone with
+ * its namespace is a clean teardown: the helper answers 0 for it.) */
+static void test_ns_teardown_failure_quarantines(void **state) {
+        Fixture *f = *state;
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcNsConnectResult result = PATCHPANEL__IPC__NS_CONNECT_RESULT__INIT;
+
+        datapath_up(f);
+        for (int failed = 0; failed < 2; failed++) {
+                ConnectedNsParams p = { .pid = getpid(), .source = TRAFFIC_SOURCE_SYSTEM };
+                int lifeline[2], fds[1];
+                HelperRequest *req;
+
+                assert_int_equal(pipe2(lifeline, O_CLOEXEC), 0);
+                assert_int_equal(connected_ns_connect(f->m, &p, lifeline[1],
+                                                      (int) syscall(SYS_pidfd_open, getpid(), 0),
+                                                      NULL),
+                                 0);
+                req = helper_expect(f, OP(NS_CONNECT), fds, 1);
+                close(fds[0]);
+                result.host_ifindex = 50;
+                resp.result_case = RESULT(NS_CONNECT);
+                resp.ns_connect = &result;
+                helper_answer(f, req, 0, &resp);
+                assert_true(pool_in_use(f, POOL_NETNS));
+
+                close(lifeline[0]);
+                helper_answer(f, helper_expect(f, OP(NS_DISCONNECT), NULL, 0), failed ? -EIO : 0,
+                              NULL);
+                spin(f, 10);
+                assert_null(f->m->namespaces);
+                assert_int_equal(pool_in_use(f, POOL_NETNS), failed);
+        }
+}
+
 static void collect_info(const char *kind, const ChildInfo *info, const uint8_t *status,
                          size_t status_len, void *userdata) {
         (void) kind;
@@ -1318,6 +1354,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_only_the_owner_or_root_stops_a_guest, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_vm_start_failure_gives_everything_back, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_ns_teardown_failure_quarantines, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_vm_teardown_failure_quarantines, setup,
                                                 teardown),
