@@ -41,7 +41,9 @@
 #include "ssdp.h"
 
 #define MCAST_LINKS_MAX 64u
-#define MCAST_LINK_ADDRS_MAX 8u
+/* A link's own addresses kept for the source checks (IPv4 first); one with more (SLAAC
+ * with temporary addresses on several prefixes) has its later IPv6 ones unchecked. */
+#define MCAST_LINK_ADDRS_MAX 32u
 
 #define MDNS_PORT 5353u
 #define SSDP_PORT 1900u

@@ -20,7 +20,7 @@
 
 #include "mcast-fwd.h"
 
-#define NETWATCH_ADDRS_MAX 16u
+#define NETWATCH_ADDRS_MAX 32u
 
 typedef struct NetWatch NetWatch;
 
