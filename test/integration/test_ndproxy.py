@@ -15,6 +15,7 @@ import ipaddress
 import os
 import signal
 import subprocess
+import textwrap
 import time
 
 import pytest
@@ -321,6 +322,65 @@ def test_a_guest_cannot_claim_an_address_outside_the_prefix(v6lab, guests):
     for addr in ("2001:db8:99::5", other):
         g.ns.out("ip", "-6", "addr", "del", f"{addr}/64", "dev", g.ifname)
     assert lab.lan.ok("ping", "-6", "-n", "-q", "-c", "1", "-W", "2", guests["termina"].addr)
+
+
+# UDP over IPv6 from any source: a header of our own (IPPROTO_RAW on an IPv6 socket is
+# IPV6_HDRINCL), with the UDP checksum IPv6 requires.
+SEND6 = textwrap.dedent("""
+    import socket, struct, sys
+    src, dst, dport, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for i in range(n):
+        payload = f"from {src} #{i}".encode()
+        length = 8 + len(payload)
+        pseudo = s6 + d6 + struct.pack("!I3xB", length, 17)
+        udp = struct.pack("!HHHH", 40000, dport, length, 0) + payload
+        data = pseudo + udp + b"\\0" * (len(udp) % 2)
+        total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+        while total >> 16:
+            total = (total & 0xFFFF) + (total >> 16)
+        udp = udp[:6] + struct.pack("!H", (~total & 0xFFFF) or 0xFFFF) + udp[8:]
+        ip = struct.pack("!IHBB", 6 << 28, length, 17, 64) + s6 + d6
+        s.sendto(ip + udp, (dst, 0))
+""")
+
+
+def lan_udp6_counter(lab, port):
+    data = lab.lan.nft_json("list", "counter", "inet", "ppspoof6", f"p{port}")
+    return next(i["counter"]["packets"] for i in data["nftables"] if "counter" in i)
+
+
+def host_spoofed(lab):
+    data = lab.host.nft_json("list", "counter", "inet", "patchpanel", "spoofed")
+    return next(i["counter"]["packets"] for i in data["nftables"] if "counter" in i)
+
+
+def test_forged_ipv6_sources_are_dropped_and_counted(v6lab, guests):
+    """A connected namespace sends to the lan's router from an address of the prefix it
+    never took, from another guest's address and from the router's own: none arrives,
+    `spoofed` counts each; from its own learned address the same datagrams arrive."""
+    lab, g, n = v6lab, guests["netns"], 3
+    forged = ["2001:db8:1::dead", guests["termina"].addr, ROUTER]
+    lab.lan.out("nft", "add table inet ppspoof6")
+    lab.lan.out("nft", "add chain inet ppspoof6 input "
+                "{ type filter hook input priority 10; policy accept; }")
+    try:
+        for port in (40011, 40012):
+            lab.lan.out("nft", f"add counter inet ppspoof6 p{port}")
+            lab.lan.out("nft", f"add rule inet ppspoof6 input udp dport {port} "
+                        f"counter name p{port}")
+        before = host_spoofed(lab)
+        for src in forged:
+            g.ns.out("/usr/bin/python3", "-c", SEND6, src, ROUTER, "40011", str(n))
+        g.ns.out("/usr/bin/python3", "-c", SEND6, g.addr, ROUTER, "40012", str(n))
+        err = pplab.poll(lambda: None if lan_udp6_counter(lab, 40012) == n else "not yet",
+                         timeout=5, what="the guest's own datagrams")
+        assert err is None, err
+        assert lan_udp6_counter(lab, 40011) == 0
+        assert host_spoofed(lab) - before == n * len(forged)
+    finally:
+        lab.lan.exec("nft", "delete", "table", "inet", "ppspoof6")
 
 
 def test_routes_go_with_the_guests(v6lab, guests):
