@@ -214,6 +214,10 @@ static struct rtnl_route *route_for_table(struct rtnl_route *src, struct rtnl_ne
         rtnl_route_nh_set_ifindex(nh, rtnl_route_nh_get_ifindex(via));
         if (nh_gateway(via))
                 rtnl_route_nh_set_gateway(nh, nh_gateway(via));
+        /* A gateway on no prefix of the link (a /32 address, a provider's onlink default)
+         * is refused without it; the other nexthop flags are the kernel's to set. */
+        if (rtnl_route_nh_get_flags(via) & RTNH_F_ONLINK)
+                rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
         rtnl_route_add_nexthop(r, nh);
         return TAKE_PTR(r);
 }
