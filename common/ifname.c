@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ifname.h"
+#include "macro.h"
 
 static bool ifname_char_ok(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -102,4 +103,14 @@ bool ifname_is_vm_tap(const char *s) {
                 if (*p < '0' || *p > '9')
                         return false;
         return true;
+}
+
+bool ifname_is_own(const char *s) {
+        static const char *const own[] = { ARC_UPLINK_BRIDGE_PREFIX, CONNECTED_NS_HOST_PREFIX,
+                                           ARC_BRIDGE, ARC_HOST_VETH, VM_TAP_PREFIX };
+
+        for (size_t i = 0; i < ELEMENTSOF(own); i++)
+                if (ifname_has_prefix(s, own[i]))
+                        return true;
+        return false;
 }

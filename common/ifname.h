@@ -65,6 +65,10 @@ int ifname_connected_ns_peer(uint32_t id, char ret[static IFNAMSIZ]);
 int ifname_prefixed(const char *prefix, const char *base, char ret[static IFNAMSIZ]);
 /* Whether s is VM_TAP_PREFIX followed by digits. */
 bool ifname_is_vm_tap(const char *s);
+/* Whether s carries the name of one of the daemon's own links, which are never uplinks:
+ * ARC_UPLINK_BRIDGE_PREFIX (ARC's per-uplink bridges, and CONNECTED_NS_HOST_PREFIX),
+ * ARC_BRIDGE, ARC_HOST_VETH or VM_TAP_PREFIX at its start. */
+bool ifname_is_own(const char *s);
 
 /* The id of a ConnectNamespace host-side name; -EINVAL if s is not one, -ERANGE if its id
  * is above CONNECTED_NS_ID_MAX. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #pragma once
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -12,6 +13,15 @@
 
 struct nl_sock;
 typedef struct LinkReaper LinkReaper;
+
+/* Uplinks the helper keeps in mind at most (routing_uplink_add()). */
+#define HELPER_UPLINKS_MAX 1024u
+
+/* An uplink the manager has told the helper of, and the helper has set up. */
+typedef struct HelperUplink {
+        int ifindex;
+        char ifname[IFNAMSIZ];
+} HelperUplink;
 
 /* A request as received, with the fds that came with it (owned here until freed). */
 typedef struct Received {
@@ -37,6 +47,10 @@ typedef struct Helper {
         bool datapath_started;
         char ipv6_forwarding_before; /* net.ipv6.conf.all.forwarding before we set it, or 0 */
         Received stashed;    /* read ahead while batching; served next */
+        /* Set up by UplinkAdd and not removed since: the links the helper calls uplinks
+         * where a request only makes sense for one (NeighborProbe). */
+        HelperUplink uplinks[HELPER_UPLINKS_MAX];
+        size_t n_uplinks;
         int nfmon_fd;        /* nftables events (nfmon.c) */
         bool foreign_dirty;  /* the foreign chains may have changed: look again */
         bool foreign_sent;   /* the manager has heard of foreign[] */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <assert.h>
 #include <errno.h>
 #include <linux/fib_rules.h>
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/rule.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +45,43 @@ int routing_check_uplink(Helper *h, const UplinkArgs *u, bool must_exist, uint32
         alias = rtnl_link_get_ifalias(link);
         if (link_mark_is_ours(alias, rtnl_link_get_group(link)))
                 return errbuf_set(err, -EINVAL, "%s is a guest link, not an uplink", ifname);
+        if (rtnl_link_get_flags(link) & IFF_LOOPBACK)
+                return errbuf_set(err, -EINVAL, "%s is the loopback link, not an uplink", ifname);
         return 0;
+}
+
+/* ---- the uplinks set up ----------------------------------------------------------------- */
+
+/* The index of the uplink of @ifindex in h->uplinks, or h->n_uplinks. */
+static size_t uplink_index(const Helper *h, int ifindex) {
+        size_t i = 0;
+
+        while (i < h->n_uplinks && h->uplinks[i].ifindex != ifindex)
+                i++;
+        return i;
+}
+
+bool routing_uplink_is_set_up(const Helper *h, const UplinkArgs *u) {
+        size_t i = uplink_index(h, u->ifindex);
+
+        return i < h->n_uplinks && strcmp(h->uplinks[i].ifname, u->ifname) == 0;
+}
+
+static void uplink_remember(Helper *h, const UplinkArgs *u) {
+        size_t i = uplink_index(h, u->ifindex);
+
+        assert(i < ELEMENTSOF(h->uplinks)); /* room checked by routing_uplink_add() */
+        if (i == h->n_uplinks)
+                h->n_uplinks++;
+        h->uplinks[i] = (HelperUplink) { .ifindex = u->ifindex };
+        snprintf(h->uplinks[i].ifname, sizeof h->uplinks[i].ifname, "%s", u->ifname);
+}
+
+static void uplink_forget(Helper *h, int ifindex) {
+        size_t i = uplink_index(h, ifindex);
+
+        if (i < h->n_uplinks)
+                h->uplinks[i] = h->uplinks[--h->n_uplinks];
 }
 
 /* ---- rules ------------------------------------------------------------------------------ */
@@ -214,6 +252,10 @@ static struct rtnl_route *route_for_table(struct rtnl_route *src, struct rtnl_ne
         rtnl_route_nh_set_ifindex(nh, rtnl_route_nh_get_ifindex(via));
         if (nh_gateway(via))
                 rtnl_route_nh_set_gateway(nh, nh_gateway(via));
+        /* A gateway on no prefix of the link (a /32 address, a provider's onlink default)
+         * is refused without it; the other nexthop flags are the kernel's to set. */
+        if (rtnl_route_nh_get_flags(via) & RTNH_F_ONLINK)
+                rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
         rtnl_route_add_nexthop(r, nh);
         return TAKE_PTR(r);
 }
@@ -403,6 +445,9 @@ int routing_uplink_add(Helper *h, const UplinkArgs *u, ErrBuf *err) {
         r = routing_check_uplink(h, u, true, &table, err);
         if (r < 0)
                 return r;
+        if (uplink_index(h, ifindex) == ELEMENTSOF(h->uplinks))
+                return errbuf_set(err, -ENOSPC, "the helper keeps at most %zu uplinks",
+                                  ELEMENTSOF(h->uplinks));
         (void) fwmark_routing_tag(ifindex, &tag);
 
         r = routes_sync(h, ifindex, table, err);
@@ -423,6 +468,7 @@ int routing_uplink_add(Helper *h, const UplinkArgs *u, ErrBuf *err) {
                 (void) routes_delete(h, table, NULL);
                 return r;
         }
+        uplink_remember(h, u);
         log_debug("Uplink %s: table %u, routing tag 0x%08x", ifname, table, tag);
         return 0;
 }
@@ -452,6 +498,8 @@ int routing_uplink_remove(Helper *h, const UplinkArgs *u, ErrBuf *err) {
         r = routing_check_uplink(h, u, false, &table, err);
         if (r < 0)
                 return r;
+        /* No longer an uplink to the helper, even if what follows fails half way. */
+        uplink_forget(h, ifindex);
         /* The uplink's rules, and the VPN bypass into its table if it was the physical
          * default. */
         r = rules_delete(h, table, 0, err);
@@ -571,6 +619,8 @@ int routing_guests_ipv6_add(Helper *h, ErrBuf *err) {
 int routing_remove_all(Helper *h, ErrBuf *err) {
         int r = rules_delete(h, 0, 0, err);
         int k = routes_delete(h, 0, r < 0 ? NULL : err);
+
+        h->n_uplinks = 0;
 
         if (r >= 0)
                 r = k;

@@ -28,13 +28,22 @@
 
 /*
  * routing_check_uplink() - the uplink (checked by validate_uplink()) must be the link the
- * manager says it is (when @must_exist), and not a guest link of ours.
+ * manager says it is (when @must_exist), and neither a guest link of ours nor loopback.
  * @ret_table: its routing table
  */
 int routing_check_uplink(Helper *h, const UplinkArgs *u, bool must_exist, uint32_t *ret_table,
                          ErrBuf *err);
 
-/* Rules, the mirrored table and the uplink's pinning chain. */
+/*
+ * routing_uplink_is_set_up() - whether @u, by ifindex and name, is an uplink the helper has
+ * set up (routing_uplink_add() succeeded) and not removed since (routing_uplink_remove(),
+ * routing_remove_all()). The manager's rule of what is an uplink (name patterns, kinds,
+ * options) is the manager's; this is what the helper knows of its outcome.
+ */
+bool routing_uplink_is_set_up(const Helper *h, const UplinkArgs *u);
+
+/* Rules, the mirrored table and the uplink's pinning chain; the uplink is remembered
+ * (routing_uplink_is_set_up()), up to HELPER_UPLINKS_MAX of them (-ENOSPC beyond). */
 int routing_uplink_add(Helper *h, const UplinkArgs *u, ErrBuf *err);
 /* Bring the uplink's table in step with its routes in the main table. */
 int routing_uplink_sync(Helper *h, const UplinkArgs *u, ErrBuf *err);
@@ -50,5 +59,5 @@ int routing_vpn_bypass(Helper *h, const UplinkArgs *u, ErrBuf *err);
 int routing_guests_add(Helper *h, ErrBuf *err);
 /* The IPv6 rule sending every lookup to PP_GUEST_IPV6_TABLE first (a miss falls through). */
 int routing_guests_ipv6_add(Helper *h, ErrBuf *err);
-/* Remove every rule and route carrying RTPROT_PATCHPANEL. */
+/* Remove every rule and route carrying RTPROT_PATCHPANEL; no uplink is set up after. */
 int routing_remove_all(Helper *h, ErrBuf *err);

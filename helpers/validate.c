@@ -360,6 +360,13 @@ int validate_neighbor_probe(const IpcNeighborProbe *m, NeighborProbeArgs *ret, E
         r = validate_uplink(m->ifname, m->ifindex, false, &a.uplink, err);
         if (r < 0)
                 return r;
+        /* By name here; by the link's flags and mark where the helper looks it up
+         * (routing_check_uplink()). */
+        if (strcmp(a.uplink.ifname, "lo") == 0)
+                return errbuf_set(err, -EINVAL, "lo is the loopback link, not an uplink");
+        if (ifname_is_own(a.uplink.ifname))
+                return errbuf_set(err, -EINVAL, "%s is a link of the daemon's own, not an uplink",
+                                  a.uplink.ifname);
         if (!m->addr.data || (m->addr.len != 4 && m->addr.len != 16))
                 return errbuf_set(err, -EINVAL, "neighbour address has %zu bytes, expected 4 "
                                   "(IPv4) or 16 (IPv6)", m->addr.len);
@@ -371,6 +378,100 @@ int validate_neighbor_probe(const IpcNeighborProbe *m, NeighborProbeArgs *ret, E
         if (ret)
                 *ret = a;
         return 0;
+}
+
+static const char *const neighbor_place_names[_NEIGHBOR_PLACE_MAX] = {
+        [NEIGHBOR_PLACE_OFF_PREFIX] = "off-prefix",
+        [NEIGHBOR_PLACE_NET_OR_BROADCAST] = "network-or-broadcast",
+        [NEIGHBOR_PLACE_LINK_LOCAL] = "link-local",
+        [NEIGHBOR_PLACE_ON_PREFIX] = "on-prefix",
+        [NEIGHBOR_PLACE_OWN] = "own",
+};
+
+const char *neighbor_place_to_string(NeighborPlace p) {
+        if (p < 0 || p >= _NEIGHBOR_PLACE_MAX)
+                return NULL;
+        return neighbor_place_names[p];
+}
+
+static bool ipv6_is_link_local(const uint8_t *a) {
+        return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+static bool addr_in_prefix(const uint8_t *a, const uint8_t *p, unsigned prefix_len) {
+        unsigned full = prefix_len / 8, rest = prefix_len % 8;
+        uint8_t mask;
+
+        if (memcmp(a, p, full) != 0)
+                return false;
+        if (rest == 0)
+                return true;
+        mask = (uint8_t) (0xffu << (8 - rest));
+        return (a[full] & mask) == (p[full] & mask);
+}
+
+/* What one prefix says of @a (OFF_PREFIX: nothing). */
+static NeighborPlace neighbor_place_one(const NeighborProbeArgs *a, const LinkPrefix *p) {
+        size_t len = a->family == AF_INET ? 4 : 16;
+        uint32_t v, host;
+
+        if (p->family != a->family || p->prefix_len > 8 * len)
+                return NEIGHBOR_PLACE_OFF_PREFIX;
+        if (p->own && memcmp(p->addr, a->addr, len) == 0)
+                return NEIGHBOR_PLACE_OWN;
+        if (!addr_in_prefix(a->addr, p->addr, p->prefix_len))
+                return NEIGHBOR_PLACE_OFF_PREFIX;
+        if (a->family == AF_INET && p->prefix_len <= 30) {
+                host = (uint32_t) ((UINT64_C(1) << (32 - p->prefix_len)) - 1); /* /0 too */
+                memcpy(&v, a->addr, sizeof v);
+                v = ntohl(v) & host;
+                if (v == 0 || v == host)
+                        return NEIGHBOR_PLACE_NET_OR_BROADCAST;
+        }
+        return NEIGHBOR_PLACE_ON_PREFIX;
+}
+
+NeighborPlace neighbor_place(const NeighborProbeArgs *a, const LinkPrefix *prefixes,
+                             size_t n_prefixes) {
+        NeighborPlace place = NEIGHBOR_PLACE_OFF_PREFIX;
+
+        if (a->family == AF_INET6 && ipv6_is_link_local(a->addr))
+                place = NEIGHBOR_PLACE_LINK_LOCAL;
+        for (size_t i = 0; i < n_prefixes; i++) {
+                NeighborPlace p = neighbor_place_one(a, &prefixes[i]);
+                if (p > place)
+                        place = p;
+        }
+        return place;
+}
+
+int validate_neighbor_place(const NeighborProbeArgs *a, NeighborPlace place, bool gateway,
+                            ErrBuf *err) {
+        char s[INET6_ADDRSTRLEN];
+
+        switch (place) {
+        case NEIGHBOR_PLACE_ON_PREFIX:
+        case NEIGHBOR_PLACE_LINK_LOCAL:
+                return 0;
+        case NEIGHBOR_PLACE_OWN:
+                return errbuf_set(err, -EINVAL, "%s is an address of %s itself, not a neighbour",
+                                  inet_ntop(a->family, a->addr, s, sizeof s), a->uplink.ifname);
+        case NEIGHBOR_PLACE_NET_OR_BROADCAST:
+                if (gateway)
+                        return 0;
+                return errbuf_set(err, -EINVAL, "%s is the network or broadcast address of a "
+                                  "prefix of %s, and no default route's gateway through it",
+                                  inet_ntop(a->family, a->addr, s, sizeof s), a->uplink.ifname);
+        case NEIGHBOR_PLACE_OFF_PREFIX:
+                if (gateway)
+                        return 0;
+                return errbuf_set(err, -EINVAL, "%s is on none of the prefixes of %s, not "
+                                  "link-local, and no default route's gateway through it",
+                                  inet_ntop(a->family, a->addr, s, sizeof s), a->uplink.ifname);
+        default:
+                return errbuf_set(err, -EINVAL, "no place for the neighbour on %s",
+                                  a->uplink.ifname);
+        }
 }
 
 int validate_guest_link(const char *ifname, int ifindex, GuestLinkArgs *ret, ErrBuf *err) {

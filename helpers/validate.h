@@ -13,6 +13,7 @@
  * Every check writes its struct only on success; @ret may be NULL to only check.
  */
 
+#include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -135,6 +136,30 @@ typedef struct NeighborProbeArgs {
         uint8_t addr[16];                    /* network byte order; 4 bytes for AF_INET */
 } NeighborProbeArgs;
 
+/*
+ * One prefix of a link, from one of its addresses as the kernel lists it (RTM_NEWADDR):
+ * IFA_LOCAL, the link's own address, with its prefix length; on a point-to-point address
+ * also IFA_ADDRESS, the peer, whose prefix is the one the kernel routes on-link.
+ */
+typedef struct LinkPrefix {
+        int family;                          /* AF_INET or AF_INET6 */
+        uint8_t addr[16];                    /* network byte order */
+        uint8_t prefix_len;
+        bool own;                            /* addr is the link's (IFA_LOCAL), not a peer's */
+} LinkPrefix;
+
+/* Where a neighbour's address lies on its link, by the link's prefixes; in the order in
+ * which one prefix's answer outweighs another's (neighbor_place()). */
+typedef enum NeighborPlace {
+        NEIGHBOR_PLACE_OFF_PREFIX,           /* on none of the link's prefixes */
+        NEIGHBOR_PLACE_NET_OR_BROADCAST,     /* an IPv4 prefix's network or broadcast address */
+        NEIGHBOR_PLACE_LINK_LOCAL,           /* IPv6 link-local (fe80::/10): every link's */
+        NEIGHBOR_PLACE_ON_PREFIX,            /* a host of one of the link's prefixes */
+        NEIGHBOR_PLACE_OWN,                  /* one of the link's own addresses */
+        _NEIGHBOR_PLACE_MAX,
+        _NEIGHBOR_PLACE_INVALID = -EINVAL,
+} NeighborPlace;
+
 /* pid > 1 and neither the helper's nor the manager's. */
 int validate_pid(pid_t pid, pid_t self, pid_t manager, ErrBuf *err);
 /* Six bytes, unicast, not all zero. */
@@ -174,6 +199,37 @@ int validate_guest_route6(const IpcGuestRoute6 *m, GuestRoute6Args *ret, ErrBuf 
 int validate_vpn_intent(const IpcVpnIntent *m, VpnIntentArgs *ret, ErrBuf *err);
 int validate_adb_sideload(const IpcAdbSideload *m, AdbSideloadArgs *ret, ErrBuf *err);
 
-/* An uplink (validate_uplink()) and a unicast IPv4 or IPv6 address: not unspecified,
- * loopback, multicast, broadcast, reserved (240/4) or IPv4-mapped. */
+/* An uplink (validate_uplink()) whose name is neither lo nor one of the daemon's own
+ * (ifname_is_own()), and a unicast IPv4 or IPv6 address: not unspecified, loopback,
+ * multicast, broadcast, reserved (240/4) or IPv4-mapped. */
 int validate_neighbor_probe(const IpcNeighborProbe *m, NeighborProbeArgs *ret, ErrBuf *err);
+
+const char *neighbor_place_to_string(NeighborPlace p);
+/*
+ * neighbor_place() - where the neighbour @a lies on its link.
+ * @a: checked arguments (validate_neighbor_probe())
+ * @prefixes: the link's prefixes, of any family; @n_prefixes of them
+ *
+ * The weightiest answer of any prefix (NeighborPlace's order): OWN if @a is the address of
+ * a prefix marked own; ON_PREFIX if it lies inside a prefix, but for the network and
+ * broadcast addresses of an IPv4 prefix of 30 bits or less (NET_OR_BROADCAST); else
+ * LINK_LOCAL for an IPv6 link-local address, else OFF_PREFIX. The same rule the manager
+ * picks the DNS servers of an uplink by (manager/neighbor-watch.c).
+ *
+ * Return: the place.
+ */
+NeighborPlace neighbor_place(const NeighborProbeArgs *a, const LinkPrefix *prefixes,
+                             size_t n_prefixes);
+/*
+ * validate_neighbor_place() - whether a neighbour at @place may be probed on its link: an
+ * on-prefix host or an IPv6 link-local address, or else (a default route's gateway may be
+ * on-link without a prefix that holds it, "onlink") a gateway of a default route through
+ * the link; never one of the link's own addresses.
+ * @a: checked arguments (validate_neighbor_probe())
+ * @place: neighbor_place()'s answer for @a
+ * @gateway: @a is the gateway of a default route of the main table through the link
+ *
+ * Return: 0, or -EINVAL with the reason in @err.
+ */
+int validate_neighbor_place(const NeighborProbeArgs *a, NeighborPlace place, bool gateway,
+                            ErrBuf *err);

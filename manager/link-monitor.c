@@ -113,11 +113,8 @@ static char **strv_copy(const char *const *l) {
 bool link_monitor_is_uplink_name(const LinkMonitor *m, const char *name) {
         /* The daemon's own links never are, whatever the patterns (they are told apart by
          * their alias too, but that is set a moment after they appear). */
-        static const char *const own[] = { ARC_UPLINK_BRIDGE_PREFIX, ARC_BRIDGE, ARC_HOST_VETH,
-                                           VM_TAP_PREFIX, CONNECTED_NS_HOST_PREFIX };
-        for (size_t i = 0; i < ELEMENTSOF(own); i++)
-                if (ifname_has_prefix(name, own[i]))
-                        return false;
+        if (ifname_is_own(name))
+                return false;
         for (char **p = m->patterns; *p; p++)
                 if (fnmatch(*p, name, 0) == 0)
                         return true;

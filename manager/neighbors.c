@@ -427,7 +427,11 @@ static void on_probe_reply(const HelperResponse *resp, void *userdata) {
 
         if (nm->n_inflight > 0)
                 nm->n_inflight--;
-        if (resp->status < 0)
+        /* A refusal says the helper and we disagree on what an uplink's neighbour is: worth
+         * seeing. Anything else is a race with the link going, or the kernel's to tell. */
+        if (resp->status == -EINVAL || resp->status == -EPERM)
+                log_warning("The helper refused a neighbour probe: %s", resp->message);
+        else if (resp->status < 0)
                 log_debug("Neighbour probe failed: %s", resp->message);
 }
 

@@ -102,9 +102,32 @@ static void check_args(const HelperRequest *req, const void *args, int fd) {
                 break;
         case OP(NEIGHBOR_PROBE): {
                 const NeighborProbeArgs *a = args;
+                LinkPrefix own = { .family = a->family, .own = true };
+                NeighborPlace place;
+                ErrBuf err = {};
+                int r;
+
                 FUZZ_CHECK(ifname_is_valid(a->uplink.ifname));
+                FUZZ_CHECK(!ifname_is_own(a->uplink.ifname) && strcmp(a->uplink.ifname, "lo") != 0);
                 FUZZ_CHECK(a->uplink.ifindex > 0);
                 FUZZ_CHECK(a->family == AF_INET || a->family == AF_INET6);
+                /* Where it lies on a link with no address: only link-local, or nowhere,
+                 * and nowhere is no place to probe but a gateway's. */
+                place = neighbor_place(a, NULL, 0);
+                FUZZ_CHECK(place == NEIGHBOR_PLACE_OFF_PREFIX || place == NEIGHBOR_PLACE_LINK_LOCAL);
+                r = validate_neighbor_place(a, place, false, &err);
+                FUZZ_CHECK((r == 0) == (place == NEIGHBOR_PLACE_LINK_LOCAL));
+                if (r < 0)
+                        check_reason(&err);
+                FUZZ_CHECK(validate_neighbor_place(a, place, true, NULL) == 0);
+                /* On a link whose own address it is, never. */
+                memcpy(own.addr, a->addr, sizeof own.addr);
+                own.prefix_len = (uint8_t) (a->family == AF_INET ? 32 : 128);
+                place = neighbor_place(a, &own, 1);
+                FUZZ_CHECK(place == NEIGHBOR_PLACE_OWN);
+                r = validate_neighbor_place(a, place, true, &err);
+                FUZZ_CHECK(r == -EINVAL);
+                check_reason(&err);
                 break;
         }
         case OP(VPN_INTENT):

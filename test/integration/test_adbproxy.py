@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import struct
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -480,47 +479,10 @@ def ip4(text):
     return struct.unpack("!I", socket.inet_aton(text))[0]
 
 
-class DirectHelper:
-    """patchpanel-helper started by the test inside a namespace of its own, the test
-    playing the manager on its socket."""
-
-    def __init__(self, ns, build):
-        pplab.import_protos(build)
-        import ipc_pb2  # noqa: E402  pylint: disable=import-outside-toplevel
-        self.pb = ipc_pb2
-        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns.name, str(build / "bin" / "patchpanel-helper"),
-             f"--ipc-fd={theirs.fileno()}", "--log-level=debug"],
-            pass_fds=[theirs.fileno()], stderr=subprocess.PIPE, text=True, env=ns.env())
-        theirs.close()
-        self.sock.settimeout(20)
-        self.next_id = 1
-
-    def call(self, **op):
-        req = self.pb.HelperRequest(id=self.next_id, **op)
-        self.next_id += 1
-        self.sock.send(req.SerializeToString())
-        while True:
-            resp = self.pb.HelperResponse()
-            resp.ParseFromString(self.sock.recv(65536))
-            if resp.id == req.id:
-                return resp
-
-    def close(self):
-        self.sock.close()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return self.proc.stderr.read()
-
-
 def test_the_helper_checks_adb_sideload():
     with pplab.Topology() as topo:
         ns = topo.add_netns("helper")
-        h = DirectHelper(ns, pplab.build_dir())
+        h = pplab.DirectHelper(ns, pplab.build_dir())
         try:
             pb = h.pb
             assert h.call(datapath_start=pb.DatapathStart()).status == 0

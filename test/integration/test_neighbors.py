@@ -13,10 +13,13 @@ would decode them.
 """
 
 import contextlib
+import errno
 import json
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -373,3 +376,133 @@ def test_watches_vanish_with_the_uplink(lab, signals):
     assert err is None, err
     wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
     assert [e for e in signals.quiet(2 * PROBE_INTERVAL) if e[1] == pplab.LAN2_ADDR] == []
+
+
+def test_no_probe_of_the_daemon_was_refused(lab):
+    """Everything the manager asked for above (gateways, a DNS server, an IPv6 link-local
+    gateway, uplinks flapping and going) passed the helper's check."""
+    log = lab.log()
+    assert "refused a neighbour probe" not in log, log[-3000:]
+
+
+# ---- the helper's NeighborProbe, driven directly -------------------------------------------
+
+def ip4(text):
+    return struct.unpack("!I", socket.inet_aton(text))[0]
+
+
+def neigh_keys(ns):
+    """{(address, link)} of the namespace's neighbour entries (proxy entries aside)."""
+    return {(n["dst"], n["dev"]) for n in ns.ip_json("neigh", "show")}
+
+
+def test_the_helper_checks_neighbor_probes():
+    """The helper probes only a neighbour of an uplink it has set up: on one of the
+    uplink's prefixes, IPv6 link-local, or the gateway of a default route through it; and
+    refuses anything else, changing nothing.
+
+        lan (lan0 192.0.2.1/24 2001:db8:1::1/64, lan1 198.51.100.1/24)
+          ==veth== helper (eth0 192.0.2.10/24 2001:db8:1::10/64; eth1 198.51.100.10/32
+                           with an onlink default route through 198.51.100.1;
+                           docker0, a bridge that is no uplink)
+    """
+    with pplab.Topology() as topo:
+        ns, lan = topo.add_netns("helper"), topo.add_netns("lan")
+        topo.link(ns, "eth0", lan, "lan0", a_addrs=["192.0.2.10/24", "2001:db8:1::10/64"],
+                  b_addrs=["192.0.2.1/24", "2001:db8:1::1/64"])
+        topo.link(ns, "eth1", lan, "lan1", a_addrs=["198.51.100.10/32"],
+                  b_addrs=["198.51.100.1/24"])
+        lan.out("ip", "addr", "add", "192.0.2.53/24", "dev", "lan0")
+        ns.out("ip", "route", "add", "default", "via", "192.0.2.1", "dev", "eth0")
+        ns.out("ip", "route", "add", "default", "via", "198.51.100.1", "dev", "eth1",
+               "onlink", "metric", "200")
+        ns.out("ip", "link", "add", "docker0", "type", "bridge")
+        ns.out("ip", "addr", "add", "2001:db8:d::1/64", "dev", "docker0", "nodad")
+        ns.out("ip", "link", "set", "docker0", "up")
+        ns.out("ip", "neigh", "add", "192.0.2.77", "lladdr", "02:00:5e:00:53:77", "dev", "eth0",
+               "nud", "permanent")
+        idx = {name: ns.ifindex(name) for name in ("lo", "eth0", "eth1", "docker0")}
+        h = pplab.DirectHelper(ns, pplab.build_dir())
+        try:
+            pb = h.pb
+
+            def probe(ifname, addr, ifindex=None):
+                raw = socket.inet_pton(socket.AF_INET6 if ":" in addr else socket.AF_INET, addr)
+                return h.call(neighbor_probe=pb.NeighborProbe(
+                    ifname=ifname, ifindex=idx[ifname] if ifindex is None else ifindex,
+                    addr=raw))
+
+            assert h.call(datapath_start=pb.DatapathStart()).status == 0
+            tap = h.call(vm_tap_add=pb.VmTapAdd(
+                kind=pb.VM_KIND_TERMINA, subnet_base=ip4("100.115.92.24"), subnet_prefix_len=30,
+                mac=bytes.fromhex("02005e005301")))
+            assert tap.status == 0, tap
+            idx[tap.tap.ifname] = tap.tap.ifindex
+            for name in ("eth0", "eth1"):
+                r = h.call(uplink_add=pb.UplinkAdd(ifname=name, ifindex=idx[name]))
+                assert r.status == 0, (name, r)
+            # eth1's table has its onlink default, as the kernel needs it.
+            table = ns.routes("table", str(pplab.routing_table(idx["eth1"])))
+            assert any(r["dst"] == "default" and "onlink" in r.get("flags", [])
+                       for r in table), table
+            # What no manager may make an uplink: loopback, a guest link of the daemon.
+            for name, why in (("lo", "is the loopback link"),
+                              (tap.tap.ifname, "is a guest link")):
+                r = h.call(uplink_add=pb.UplinkAdd(ifname=name, ifindex=idx[name]))
+                assert r.status == -errno.EINVAL and why in r.message, (name, r)
+
+            static = ns.ip_json("neigh", "show", "192.0.2.77", "dev", "eth0")
+            before = neigh_keys(ns)
+            refused = (
+                # Links that are not uplinks the helper has set up.
+                ("lo", "192.0.2.1", None, -errno.EINVAL, "lo is the loopback link"),
+                (tap.tap.ifname, "100.115.92.26", None, -errno.EINVAL, "link of the daemon's own"),
+                ("docker0", "2001:db8:d::2", None, -errno.EINVAL,
+                 "not an uplink the helper has set up"),
+                ("eth0", "192.0.2.2", idx["eth1"], -errno.EINVAL,
+                 "not an uplink the helper has set up"),
+                # Addresses that are not the uplink's neighbours.
+                ("eth0", "198.51.100.1", None, -errno.EINVAL, "on none of the prefixes of eth0"),
+                ("eth0", "2001:db8:d::2", None, -errno.EINVAL, "on none of the prefixes of eth0"),
+                ("eth0", "192.0.2.10", None, -errno.EINVAL, "is an address of eth0 itself"),
+                ("eth0", "192.0.2.255", None, -errno.EINVAL, "network or broadcast address"),
+                ("eth1", "198.51.100.2", None, -errno.EINVAL, "on none of the prefixes of eth1"),
+                # The administrator's.
+                ("eth0", "192.0.2.77", None, -errno.EPERM, "is static"),
+            )
+            for ifname, addr, ifindex, status, why in refused:
+                r = probe(ifname, addr, ifindex)
+                assert r.status == status and why in r.message, (ifname, addr, r)
+            # Nothing changed: no entry was made for any of them, the static one is as it was.
+            made = neigh_keys(ns) - before
+            assert not [(a, i) for i, a, _, _, _ in refused if (a, i) in made], made
+            assert ns.ip_json("neigh", "show", "192.0.2.77", "dev", "eth0") == static
+
+            # What the manager asks: the gateway and a DNS server on the prefix, IPv6 on the
+            # prefix and link-local, the onlink gateway of eth1 beyond its /32.
+            for ifname, addr in (("eth0", "192.0.2.1"), ("eth0", "192.0.2.53"),
+                                 ("eth0", "2001:db8:1::1"), ("eth0", link_local(lan, "lan0")),
+                                 ("eth1", "198.51.100.1")):
+                r = probe(ifname, addr)
+                assert r.status == 0, (ifname, addr, r)
+
+            def answered():
+                states = {(n["dst"], n["dev"]): n.get("state", [])
+                          for n in ns.ip_json("neigh", "show")}
+                missing = {k: states.get(k) for k in (("192.0.2.1", "eth0"),
+                                                      ("198.51.100.1", "eth1"))
+                           if "REACHABLE" not in (states.get(k) or [])}
+                return missing or None
+            err = pplab.poll(answered, timeout=10, what="the probed gateways answer")
+            assert err is None, err
+
+            # An uplink removed is no uplink any more.
+            assert h.call(uplink_remove=pb.UplinkRemove(ifname="eth1",
+                                                        ifindex=idx["eth1"])).status == 0
+            r = probe("eth1", "198.51.100.1")
+            assert r.status == -errno.EINVAL and "not an uplink the helper has set up" in \
+                r.message, r
+        finally:
+            log = h.close()
+        assert h.proc.returncode == 0, log
+        assert "is not an uplink the helper has set up" in log, log

@@ -590,6 +590,27 @@ static void test_vm_tap_null(void **state) {
         assert_false(ifname_is_vm_tap(NULL));
 }
 
+/* ifname_is_own(): the daemon's own links, table-driven. */
+
+static void test_own_names(void **state) {
+        static const struct {
+                const char *name;
+                bool own;
+        } cases[] = {
+                { "arc_eth0", true },  { "arc_ns7", true },  { "arcbr0", true },
+                { "vetharc0", true },  { "vmtap3", true },   { "vmtap", true },
+                { "eth0", false },     { "wlan0", false },   { "lo", false },
+                { "veth5", false },    { "arc0", false },    { "docker0", false },
+                { "Arc_eth0", false }, { "", false },        { NULL, false },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                if (ifname_is_own(cases[i].name) != cases[i].own)
+                        fail_msg("%s: expected %s", cases[i].name ?: "NULL",
+                                 cases[i].own ? "own" : "not own");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid_simple),
@@ -678,6 +699,7 @@ int main(void) {
                 cmocka_unit_test(test_vm_tap_other_name),
                 cmocka_unit_test(test_vm_tap_empty),
                 cmocka_unit_test(test_vm_tap_null),
+                cmocka_unit_test(test_own_names),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2006,6 +2006,13 @@ static const ProbeCase probe_cases[] = {
         { "empty name", "", 2, V4(192, 0, 2, 1), 4, -EINVAL, 0 },
         { "name with a slash", "eth/0", 2, V4(192, 0, 2, 1), 4, -EINVAL, 0 },
         { "16-character name", "eth0123456789abc", 2, V4(192, 0, 2, 1), 4, -EINVAL, 0 },
+        { "loopback link", "lo", 1, V4(192, 0, 2, 1), 4, -EINVAL, 0 },
+        { "ARC's per-uplink bridge", "arc_eth0", 12, V4(100, 115, 92, 6), 4, -EINVAL, 0 },
+        { "a connected namespace's link", "arc_ns3", 13, V4(100, 115, 92, 130), 4, -EINVAL, 0 },
+        { "ARC's bridge", "arcbr0", 14, V4(100, 115, 92, 2), 4, -EINVAL, 0 },
+        { "ARC's veth", "vetharc0", 15, V4(100, 115, 92, 2), 4, -EINVAL, 0 },
+        { "a VM's TAP", "vmtap0", 16, V4(100, 115, 92, 26), 4, -EINVAL, 0 },
+        { "a name like lo's", "lo0", 3, V4(192, 0, 2, 1), 4, 0, AF_INET },
 };
 
 static void test_neighbor_probe_table(void **state) {
@@ -2038,6 +2045,128 @@ static void test_neighbor_probe_table(void **state) {
                 assert_string_equal(a.uplink.ifname, c->ifname);
                 assert_memory_equal(a.addr, c->addr, c->len);
         }
+}
+
+/* neighbor_place() and validate_neighbor_place(): where a neighbour lies on eth0, whose
+ * addresses a row gives, and whether it may be probed there. One table. */
+typedef struct PlaceCase {
+        const char *name;
+        int family;
+        uint8_t addr[16];
+        LinkPrefix prefixes[4];
+        size_t n_prefixes;
+        bool gateway;          /* a default route's gateway through eth0 */
+        NeighborPlace place;
+        int expected;          /* of validate_neighbor_place() */
+        const char *reason;    /* in its refusal */
+} PlaceCase;
+
+#define P4(a, b, c, d, len, is_own) \
+        { .family = AF_INET, .addr = { a, b, c, d }, .prefix_len = len, .own = is_own }
+#define P6(len, is_own, ...) \
+        { .family = AF_INET6, .addr = { __VA_ARGS__ }, .prefix_len = len, .own = is_own }
+/* eth0's usual addresses: 192.0.2.10/24, 2001:db8:1::10/64, fe80::10/64. */
+#define ETH0_V6_ONLY P6(64, true, 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 0x10), \
+                     P6(64, true, 0xfe, 0x80, [15] = 0x10)
+#define ETH0 { P4(192, 0, 2, 10, 24, true), ETH0_V6_ONLY }, 3
+
+static const PlaceCase place_cases[] = {
+        { "IPv4 gateway on the prefix", AF_INET, V4(192, 0, 2, 1), ETH0, true,
+          NEIGHBOR_PLACE_ON_PREFIX, 0, NULL },
+        { "IPv4 DNS server on the prefix", AF_INET, V4(192, 0, 2, 53), ETH0, false,
+          NEIGHBOR_PLACE_ON_PREFIX, 0, NULL },
+        { "IPv6 host on the prefix", AF_INET6, V6(0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 0x53),
+          ETH0, false, NEIGHBOR_PLACE_ON_PREFIX, 0, NULL },
+        { "IPv6 link-local gateway", AF_INET6, V6(0xfe, 0x80, [15] = 1), ETH0, true,
+          NEIGHBOR_PLACE_ON_PREFIX, 0, NULL },
+        { "IPv6 link-local, no address on the link", AF_INET6, V6(0xfe, 0x80, [15] = 1), {}, 0,
+          false, NEIGHBOR_PLACE_LINK_LOCAL, 0, NULL },
+        { "IPv6 link-local outside fe80::/64", AF_INET6, V6(0xfe, 0xbf, [15] = 1), ETH0, false,
+          NEIGHBOR_PLACE_LINK_LOCAL, 0, NULL },
+        { "IPv6 subnet-router anycast", AF_INET6, V6(0x20, 0x01, 0x0d, 0xb8, 0, 1), ETH0, false,
+          NEIGHBOR_PLACE_ON_PREFIX, 0, NULL },
+        { "the link's own IPv4 address", AF_INET, V4(192, 0, 2, 10), ETH0, false,
+          NEIGHBOR_PLACE_OWN, -EINVAL, "is an address of eth0 itself" },
+        { "the link's own address, called a gateway", AF_INET, V4(192, 0, 2, 10), ETH0, true,
+          NEIGHBOR_PLACE_OWN, -EINVAL, "is an address of eth0 itself" },
+        { "the link's own link-local address", AF_INET6, V6(0xfe, 0x80, [15] = 0x10), ETH0,
+          false, NEIGHBOR_PLACE_OWN, -EINVAL, "itself" },
+        { "IPv4 off every prefix", AF_INET, V4(198, 51, 100, 1), ETH0, false,
+          NEIGHBOR_PLACE_OFF_PREFIX, -EINVAL, "198.51.100.1 is on none of the prefixes of eth0" },
+        { "IPv6 off every prefix", AF_INET6, V6(0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1), ETH0,
+          false, NEIGHBOR_PLACE_OFF_PREFIX, -EINVAL, "2001:db8:2::1 is on none of the prefixes" },
+        { "IPv4, the link has only IPv6", AF_INET, V4(192, 0, 2, 1), { ETH0_V6_ONLY }, 2, false,
+          NEIGHBOR_PLACE_OFF_PREFIX, -EINVAL, "on none of the prefixes" },
+        { "no address at all", AF_INET, V4(192, 0, 2, 1), {}, 0, false,
+          NEIGHBOR_PLACE_OFF_PREFIX, -EINVAL, "on none of the prefixes" },
+        { "onlink gateway off the prefix (a /32 address)", AF_INET, V4(198, 51, 100, 1),
+          { P4(203, 0, 113, 5, 32, true) }, 1, true, NEIGHBOR_PLACE_OFF_PREFIX, 0, NULL },
+        { "beside a /32 address, no gateway", AF_INET, V4(203, 0, 113, 6),
+          { P4(203, 0, 113, 5, 32, true) }, 1, false, NEIGHBOR_PLACE_OFF_PREFIX, -EINVAL,
+          "on none of the prefixes" },
+        { "IPv6 onlink gateway off the prefix", AF_INET6, V6(0x20, 0x01, 0x0d, 0xb8, 0, 9, [15] = 1),
+          ETH0, true, NEIGHBOR_PLACE_OFF_PREFIX, 0, NULL },
+        { "the network address", AF_INET, V4(192, 0, 2, 0), ETH0, false,
+          NEIGHBOR_PLACE_NET_OR_BROADCAST, -EINVAL, "network or broadcast address" },
+        { "the broadcast address", AF_INET, V4(192, 0, 2, 255), ETH0, false,
+          NEIGHBOR_PLACE_NET_OR_BROADCAST, -EINVAL, "network or broadcast address" },
+        { "the network address, a gateway", AF_INET, V4(192, 0, 2, 0), ETH0, true,
+          NEIGHBOR_PLACE_NET_OR_BROADCAST, 0, NULL },
+        { "a host of another prefix beats network of one", AF_INET, V4(192, 0, 2, 0),
+          { P4(192, 0, 2, 10, 24, true), P4(192, 0, 0, 1, 22, true) }, 2, false,
+          NEIGHBOR_PLACE_ON_PREFIX, 0, NULL },
+        { "both ends of a /31", AF_INET, V4(192, 0, 2, 0), { P4(192, 0, 2, 1, 31, true) }, 1,
+          false, NEIGHBOR_PLACE_ON_PREFIX, 0, NULL },
+        { "a /0 address", AF_INET, V4(198, 51, 100, 1), { P4(192, 0, 2, 10, 0, true) }, 1, false,
+          NEIGHBOR_PLACE_ON_PREFIX, 0, NULL },
+        { "the peer of a point-to-point address", AF_INET, V4(10, 0, 0, 2),
+          { P4(10, 0, 0, 1, 32, true), P4(10, 0, 0, 2, 32, false) }, 2, false,
+          NEIGHBOR_PLACE_ON_PREFIX, 0, NULL },
+        { "beside the peer's /32", AF_INET, V4(10, 0, 0, 3),
+          { P4(10, 0, 0, 1, 32, true), P4(10, 0, 0, 2, 32, false) }, 2, false,
+          NEIGHBOR_PLACE_OFF_PREFIX, -EINVAL, "on none of the prefixes" },
+        { "a prefix longer than its family's", AF_INET, V4(192, 0, 2, 1),
+          { P4(192, 0, 2, 1, 33, true) }, 1, false, NEIGHBOR_PLACE_OFF_PREFIX, -EINVAL,
+          "on none of the prefixes" },
+};
+
+static void test_neighbor_place_table(void **state) {
+        Fixture *f = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(place_cases); i++) {
+                const PlaceCase *c = &place_cases[i];
+                NeighborProbeArgs a = { .uplink = { .ifname = "eth0", .ifindex = 2 },
+                                        .family = c->family };
+                NeighborPlace place;
+                int r;
+
+                memcpy(a.addr, c->addr, sizeof a.addr);
+                place = neighbor_place(&a, c->prefixes, c->n_prefixes);
+                if (place != c->place)
+                        fail_msg("%s: placed %s, expected %s", c->name,
+                                 neighbor_place_to_string(place), neighbor_place_to_string(c->place));
+                f->err.msg[0] = '\0';
+                r = validate_neighbor_place(&a, place, c->gateway, &f->err);
+                if (r != c->expected)
+                        fail_msg("%s: got %d, expected %d (%s)", c->name, r, c->expected, f->err.msg);
+                if (r == 0)
+                        continue;
+                assert_rejected(r, &f->err);
+                if (!strstr(f->err.msg, c->reason))
+                        fail_msg("%s: \"%s\" does not say \"%s\"", c->name, f->err.msg, c->reason);
+        }
+}
+
+static void test_neighbor_place_names(void **state) {
+        (void) state;
+        for (NeighborPlace p = 0; p < _NEIGHBOR_PLACE_MAX; p++)
+                assert_non_null(neighbor_place_to_string(p));
+        assert_null(neighbor_place_to_string(_NEIGHBOR_PLACE_MAX));
+        assert_null(neighbor_place_to_string(_NEIGHBOR_PLACE_INVALID));
+        /* The order is the weight: the link's own address outweighs any prefix holding it. */
+        assert_true(NEIGHBOR_PLACE_OWN > NEIGHBOR_PLACE_ON_PREFIX);
+        assert_true(NEIGHBOR_PLACE_ON_PREFIX > NEIGHBOR_PLACE_NET_OR_BROADCAST);
+        assert_true(NEIGHBOR_PLACE_NET_OR_BROADCAST > NEIGHBOR_PLACE_OFF_PREFIX);
 }
 
 /* ---- the ND proxy's operations: GuestIpv6Enable, GuestRoute6 ------------------------------ */
@@ -2392,6 +2521,8 @@ int main(void) {
                 T(test_adb_sideload_ok),
                 T(test_adb_sideload_refused),
                 T(test_neighbor_probe_table),
+                T(test_neighbor_place_table),
+                T(test_neighbor_place_names),
                 T(test_guest_route6_cases),
                 T(test_guest_ipv6_enable),
         };

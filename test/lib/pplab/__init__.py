@@ -11,6 +11,7 @@ benchmarks and scripts/run. One module per concern:
     guests   an ARC container, the client's side of a lifeline
     state    kernel-state snapshots and their diff
     suite    the Lab: a private bus and patchpaneld in a host namespace with its lans
+    helper   patchpanel-helper alone, the test playing the manager (DirectHelper)
     paths    the checkout, the build under test, and a copy for other users
 
 Everything is re-exported here, so `import pplab` and `pplab.Lab`, `pplab.poll`, ... work
@@ -35,6 +36,7 @@ from .peers import (AdbServer, AvahiDaemon, FakeAdbd, GssdpResponder, Iperf3Serv
                     Peer, Radvd, Socat, gssdp_discover, iperf3_client)
 from .suite import (HOST_UPLINK2_ADDR, HOST_UPLINK_ADDR, LAN2_ADDR, LAN_ADDR,
                     Lab)
+from .helper import DirectHelper
 
 __all__ = [
     "OWNER", "OWNER_ENV", "TAG_ENV", "issued_tags", "tagged_env", "REPO", "POLICY_FILE",
@@ -48,5 +50,5 @@ __all__ = [
     "Topology", "AdbServer", "AvahiDaemon", "FakeAdbd", "GssdpResponder", "Iperf3Server",
     "Peer", "Radvd", "Socat",
     "gssdp_discover", "iperf3_client", "HOST_UPLINK2_ADDR", "HOST_UPLINK_ADDR", "LAN2_ADDR",
-    "LAN_ADDR", "Lab", "tags",
+    "LAN_ADDR", "Lab", "tags", "DirectHelper",
 ]
