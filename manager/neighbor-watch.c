@@ -377,7 +377,8 @@ static bool dns_on_uplink(const WatchedUplink *u, const DnsServer *s) {
                     !neighbor_addr_in_prefix(&a, &x->addr, x->prefix_len))
                         continue;
                 if (a.family == AF_INET && x->prefix_len <= 30) {
-                        uint32_t v, host = (1u << (32 - x->prefix_len)) - 1;
+                        /* 64 bits: a /0 has 32 host bits, and 1u << 32 is undefined. */
+                        uint32_t v, host = (uint32_t) ((1ull << (32 - x->prefix_len)) - 1);
                         memcpy(&v, a.bytes, 4);
                         v = ntohl(v) & host;
                         if (v == 0 || v == host)
