@@ -11,6 +11,7 @@ The module's lab runs with the ingress firewall on, as every lab does: SSDP to i
 and the unicast answers to a question mcastd relays (from the asker's port) must pass it.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -398,6 +399,47 @@ def test_malformed_datagrams_are_dropped_and_counted(lab, guests):
     assert "mdns_in_drop_dns_pointer_forward=" in cli.stdout, cli.stdout
 
 
+def test_mdns_flood_is_held_to_the_default_limit_and_counted_in_status(lab, guests):
+    """Supervised, with the default limit (2000 a second, 2000 at once; the manager has no
+    option for it): 8000 mDNS datagrams from the lan within ~0.4 s reach ARC at about the
+    limit, the rest shows as rate-limited in `patchpanel-cli status --json`, and after
+    the flood a datagram passes again."""
+    rate = burst = 2000
+
+    def json_counters():
+        st = json.loads(lab.cli("status", "--json").stdout)
+        c = next(c for c in st["children"] if c["name"] == "mcastd")
+        return {(k["link"], k["name"]): k["value"] for k in c["counters"]}
+    keys = [("eth0", "mdns_in_forwarded"), ("eth0", "mdns_in_rate_limited"),
+            ("arc_eth0", "mdns_out_forwarded")]
+    time.sleep(burst / rate)  # a full bucket, whatever the tests before sent
+    before = json_counters()
+    marker = f"flood-{time.monotonic_ns()}"
+    at_arc = mc.mdns_listen(guests.arc.ns, "eth0", seconds=3, summary=True)
+    sent = mc.mdns_send(lab.lan, "lan0", marker, count=8000, rate=20000)
+    got = at_arc.result()[-1]["received"]
+    limit = burst + rate * (sent["seconds"] + 0.5)
+    assert sent["sent"] == 8000 and limit < 6000, sent
+    assert burst / 2 <= got <= limit, (got, sent)
+
+    def counted():
+        now = json_counters()
+        diff = {k: now.get(k, 0) - before.get(k, 0) for k in keys}
+        accepted, limited, out = diff.values()
+        # Let in, or rate-limited: a few may be lost before mcastd reads them.
+        if accepted + limited < 0.8 * 8000 or accepted + limited > 8000 or out != got:
+            return diff
+        return None if accepted == got else diff
+    err = mc.wait_for(counted, timeout=5, what="the rate-limited counter")
+    assert err is None, (err, got, sent)
+
+    marker = f"after-flood-{time.monotonic_ns()}"
+    time.sleep(0.1)  # 200 tokens back
+    at_arc = mc.mdns_listen(guests.arc.ns, "eth0")
+    mc.mdns_send(lab.lan, "lan0", marker)
+    assert len(names(at_arc.result(), marker)) == 1
+
+
 # ---- restart -------------------------------------------------------------------------------
 
 def test_sigkilled_mcastd_is_back_at_once_with_its_links(lab, guests):
@@ -557,6 +599,72 @@ def test_two_forwarders_on_one_segment_deliver_each_packet_once(fresh_lab):
 
 
 # ---- standalone ----------------------------------------------------------------------------
+
+RATE, BURST = 50, 10  # mDNS datagrams a second per link and direction, and at once
+
+
+def dumped_counters(log_path, link, what):
+    """The last "<link> ... <what>: forwarded F rate-limited R dropped D" line of a
+    standalone mcastd's counter dump, as (F, R, D); None if there is none."""
+    found = None
+    for line in log_path.read_text().splitlines():
+        head, _, tail = line.partition(": forwarded ")
+        if head.startswith(f"{link} ") and head.endswith(f" {what}") and tail:
+            f = tail.split()
+            found = (int(f[0]), int(f[2]), int(f[4]))
+    return found
+
+
+def test_mdns_flood_from_the_lan_is_held_to_the_rate_limit(lab):
+    """Standalone with --rate-limit=mdns=50/10 (the manager has no option for it): mDNS
+    sent from the lan at 10 times the rate for ~2 s reaches the guest at about the limit
+    (the burst plus 50 a second), the rest is counted as rate-limited on the uplink's way
+    in, and once the flood is over a datagram passes again."""
+    with pplab.Topology() as topo:
+        lan, host, guest = (topo.add_netns(n) for n in ("lan", "host", "guest"))
+        topo.link(lan, "lan0", host, "eth0", a_addrs=["192.0.2.1/24"],
+                  b_addrs=["192.0.2.2/24"])
+        topo.link(host, "vg", guest, "eth0", a_addrs=["198.51.100.1/24"],
+                  b_addrs=["198.51.100.2/24"])
+        log_path = topo.dir / "mcastd.log"
+        with open(log_path, "w") as log:
+            proc = host.spawn(lab.build / "bin" / "mcastd", f"--rate-limit=mdns={RATE}/{BURST}",
+                              "--log-level=debug", "eth0", "vg", stdout=log,
+                              stderr=subprocess.STDOUT)
+
+        def logged(text):
+            return lambda: None if text in log_path.read_text() else f"no {text!r} yet"
+        assert mc.wait_for(logged("vg: served"), timeout=5) is None, log_path.read_text()
+
+        marker = f"flood-{time.monotonic_ns()}"
+        at_guest = mc.mdns_listen(guest, "eth0", seconds=4.5)
+        sent = mc.mdns_send(lan, "lan0", marker, count=1000, rate=10 * RATE)
+        got = len(names(at_guest.result(), marker))
+        # What the bucket lets through while the flood lasts, as the sender timed it.
+        allowed = BURST + RATE * sent["seconds"]
+        assert sent["sent"] == 1000 and 1.5 < sent["seconds"] < 4, sent
+        assert 0.5 * allowed <= got <= BURST + RATE * (sent["seconds"] + 0.5), \
+            (got, allowed, sent, log_path.read_text()[-2000:])
+
+        proc.send_signal(signal.SIGUSR1)
+        assert mc.wait_for(logged("eth0 uplink mdns in: forwarded"), timeout=5) is None, \
+            log_path.read_text()
+        accepted, limited, dropped = dumped_counters(log_path, "eth0", "mdns in")
+        out = dumped_counters(log_path, "vg", "mdns out")
+        # Each datagram was either let in or rate-limited (none lost before mcastd saw it,
+        # at 500 a second); what was let in went out to the guest, which got it all.
+        assert (accepted + limited, dropped) == (1000, 0), (accepted, limited, dropped)
+        assert out is not None and out[0] == accepted == got, (out, accepted, got)
+
+        # After the flood: the bucket refills (the burst in 0.2 s) and one passes again.
+        time.sleep(2 * BURST / RATE)
+        after = f"after-flood-{time.monotonic_ns()}"
+        at_guest = mc.mdns_listen(guest, "eth0")
+        mc.mdns_send(lan, "lan0", after)
+        assert len(names(at_guest.result(), after)) == 1, log_path.read_text()[-2000:]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0, log_path.read_text()
+
 
 def test_standalone_waits_for_a_late_bridge(lab):
     """mcastd UPLINK DOWNLINK without manager or bus, as its unit runs it (an unprivileged
