@@ -371,6 +371,57 @@ def test_broadcast_from_arc_reaches_the_lan_and_its_answer_comes_back(lab, guest
     assert [a["payload"] for a in answers] == ["pong"], answers
 
 
+def test_broadcast_follows_the_uplink_to_another_subnet(fresh_lab):
+    """The uplink (and its LAN) moves from 192.0.2.0/24 to 198.51.100.0/24: subnet
+    broadcasts of the new subnet cross both ways (to ARC as its own link's, to the LAN
+    as 198.51.100.255), and the old subnet's broadcast, still sent on the same wire by a
+    LAN host that kept its 192.0.2.1, is no longer forwarded (and is counted)."""
+    lab = fresh_lab()
+    arc = pplab.ArcContainer(lab)
+    new_lan, new_host = "198.51.100.1", "198.51.100.2"
+    try:
+        wait_served(lab, [("arc_eth0", "eth0")])
+        _, _, net = arc.link("eth0")
+        lab.lan.out("ip", "addr", "add", f"{new_lan}/24", "dev", "lan0")
+        lab.host.out("ip", "addr", "add", f"{new_host}/24", "dev", "eth0")
+        lab.host.out("ip", "addr", "del", f"{UPLINK_ADDR}/24", "dev", "eth0")
+        lab.host.out("ip", "route", "replace", "default", "via", new_lan, "dev", "eth0")
+        before = counters(lab, "eth0").get("broadcast_in_drop_bcast_destination", 0)
+
+        def crossed():
+            """None once a subnet broadcast of the new subnet crosses both ways (mcastd
+            learns the address change from rtnetlink, a moment after `ip addr`)."""
+            at_arc = mc.bcast_listen(arc.ns, 7610, seconds=1)
+            at_lan = mc.bcast_listen(lab.lan, 7612, seconds=1)
+            mc.bcast_send(lab.lan, "lan0", "198.51.100.255", 7611, 7610, "new-in")
+            mc.bcast_send(arc.ns, "eth0", str(net.broadcast_address), 7613, 7612, "new-out")
+            got = ([(l["payload"], l["src"], l["dst"]) for l in at_arc.result()],
+                   [(l["payload"], l["src"], l["sport"], l["dst"]) for l in at_lan.result()])
+            want = ([("new-in", new_lan, str(net.broadcast_address))],
+                    [("new-out", new_host, 7613, "198.51.100.255")])
+            return None if got == want else f"got {got}"
+        err = mc.wait_for(crossed, timeout=10, what="broadcasts of the new subnet")
+        assert err is None, f"{err}\n{lab.log()[-2000:]}"
+
+        # The old subnet's broadcast is no longer forwarded to ARC; ARC's broadcast goes to
+        # the LAN as the new subnet's, never the old one's.
+        at_arc = mc.bcast_listen(arc.ns, 7614, seconds=2)
+        with mc.Capture(lab.lan, "lan0", "udp and dst host 192.0.2.255") as cap:
+            mc.bcast_send(lab.lan, "lan0", "192.0.2.255", 7615, 7614, "old-in")
+            mc.bcast_send(lab.lan, "lan0", "255.255.255.255", 7615, 7614, "limited")
+            mc.bcast_send(arc.ns, "eth0", str(net.broadcast_address), 7616, 7617, "out")
+            arc_got = [(l["payload"], l["src"]) for l in at_arc.result()]
+        assert arc_got == [("limited", pplab.LAN_ADDR)], arc_got
+        # The old broadcast itself, as the LAN sent it, and nothing else to that address.
+        assert [p.payload for p in cap.packets] == [b"old-in"], cap.packets
+        err = mc.wait_for(lambda: None if counters(lab, "eth0").get(
+            "broadcast_in_drop_bcast_destination", 0) == before + 1 else counters(lab, "eth0"),
+            timeout=5, what="the drop counter")
+        assert err is None, err
+    finally:
+        arc.close()
+
+
 # ---- bad input -----------------------------------------------------------------------------
 
 def test_malformed_datagrams_are_dropped_and_counted(lab, guests):
