@@ -595,7 +595,8 @@ def test_vm_links_follow_the_physical_default_while_it_is_ethernet_or_wifi(fresh
 
 def attach_second_host(lab):
     """Make the lan a bridge (lanbr) and put a second host on it: host2 (eth0 192.0.2.3)
-    running a standalone mcastd to its own guest g2 (vg2 198.51.100.1 -> 198.51.100.2)."""
+    with its own guest g2 (vg2 198.51.100.1 -> 198.51.100.2); the forwarder between them
+    is each test's own."""
     lan = lab.lan
     lan.out("ip", "link", "add", "name", "lanbr", "type", "bridge")
     lan.out("ip", "addr", "del", f"{pplab.LAN_ADDR}/24", "dev", "lan0")
@@ -608,59 +609,119 @@ def attach_second_host(lab):
     lab.link(host2, "vg2", g2, "eth0", a_addrs=["198.51.100.1/24"],
              b_addrs=["198.51.100.2/24"])
     g2.out("ip", "route", "add", "224.0.0.0/4", "dev", "eth0")
-    log = open(lab.dir / "mcastd-host2.log", "w")  # pylint: disable=consider-using-with
-    proc = host2.spawn(lab.build / "bin" / "mcastd", "--log-level=debug", "eth0", "vg2",
-                       stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    err = mc.wait_for(lambda: None if "vg2: served" in (lab.dir / "mcastd-host2.log").read_text()
-                      else "not yet", timeout=5, what="host2's mcastd")
-    assert err is None, (lab.dir / "mcastd-host2.log").read_text()
-    return host2, g2, proc
+    return host2, g2
 
 
-def test_two_forwarders_on_one_segment_deliver_each_packet_once(fresh_lab):
-    """The lan segment, ARC and a Termina VM behind host, and a second host with its own
-    mcastd and guest on the same segment: a probe from each link reaches every other link
-    exactly once, and never comes back to its own (each capture sees only the original).
-    This lab has the ingress firewall on: mDNS passes it."""
-    lab = fresh_lab()
-    arc = pplab.ArcContainer(lab)
-    vm = None
+def link_local_ready(ns, ifname):
+    """None once ifname in ns has an IPv6 link-local address past DAD."""
+    for a in ns.ip_json("-6", "addr", "show", "dev", ifname)[0].get("addr_info", []):
+        if a["local"].startswith("fe80:") and not a.get("tentative"):
+            return None
+    return f"{ns.name} {ifname}: no link-local address yet"
+
+
+@pytest.fixture(scope="module")
+def segment():
+    """The loop tests' own lab: the lan segment (a bridge), ARC and a Termina VM behind
+    host, and a second host with its own guest on the same segment, whose forwarder each
+    test starts. The lab has the ingress firewall on: mDNS and SSDP pass it. The VM's
+    link has no IPv6 (VmNetns), so it sends no IPv6 probe, but it gets them."""
+    from conftest import finish_lab, make_lab  # pylint: disable=import-outside-toplevel
+    lab = make_lab()
+    arc = vm = None
     try:
+        arc = pplab.ArcContainer(lab)
         resp = lab.termina_vm_startup(TERMINA_CID)
         vm = lab.vm(resp.device.ifname)
         vm.configure(resp.device)
         wait_served(lab, [("arc_eth0", "eth0"), (resp.device.ifname, "eth0")])
-        host2, g2, proc = attach_second_host(lab)
+        host2, g2 = attach_second_host(lab)
         links = {"segment": (lab.lan, "lanbr"), "arc": (arc.ns, "eth0"),
                  "vm": (vm, "eth0"), "g2": (g2, "eth0")}
-        addrs = {"segment": pplab.LAN_ADDR, "arc": arc.link("eth0")[0],
-                 "vm": pplab.wire_to_ip(resp.device.ipv4_addr), "g2": "198.51.100.2"}
-        for source in links:
-            marker = f"loop-{source}-{time.monotonic_ns()}"
-            caps = {k: mc.Capture(ns, ifname, "udp port 5353") for k, (ns, ifname) in
-                    links.items()}
-            try:
-                ns, ifname = links[source]
-                mc.mdns_send(ns, ifname, marker, addr=addrs[source])
-                time.sleep(1.0)  # copies of copies, if there were any, would come now
-            finally:
-                for c in caps.values():
-                    c.stop()
-            seen = {k: c.count(marker.encode()) for k, c in caps.items()}
-            assert seen == {k: 1 for k in links}, f"probe from {source}: {seen}"
-        # The second forwarder counted what it forwarded, and it never saw its own copies.
-        proc.send_signal(signal.SIGUSR1)
-        err = mc.wait_for(lambda: None if "vg2 guest mdns out: forwarded" in
-                          (lab.dir / "mcastd-host2.log").read_text() else "no counters",
-                          timeout=5, what="host2's counters")
-        assert err is None, (lab.dir / "mcastd-host2.log").read_text()
-        assert host2.name  # kept until the lab ends
+        for ns, ifname in [links["segment"], links["arc"], links["g2"], (host2, "eth0"),
+                           (host2, "vg2")]:
+            err = mc.wait_for(lambda ns=ns, ifname=ifname: link_local_ready(ns, ifname),
+                              timeout=10, what="link-local addresses")
+            assert err is None, err
+        yield types.SimpleNamespace(
+            lab=lab, arc=arc, vm=vm, host2=host2, g2=g2, links=links,
+            addrs={"segment": pplab.LAN_ADDR, "arc": arc.link("eth0")[0],
+                   "vm": pplab.wire_to_ip(resp.device.ipv4_addr), "g2": "198.51.100.2"})
     finally:
         if vm:
             vm.delete()
             lab.termina_vm_shutdown(TERMINA_CID)
-        arc.close()
+        if arc:
+            arc.close()
+        finish_lab(lab)
+
+
+@pytest.fixture
+def second_mcastd(segment):
+    """A standalone mcastd on host2 (eth0 -> vg2), serving; stopped after the test, which
+    it must survive. Yields (its Popen, its log's path)."""
+    lab, host2 = segment.lab, segment.host2
+    log_path = lab.dir / f"mcastd-host2-{time.monotonic_ns()}.log"
+    with open(log_path, "w") as log:
+        proc = host2.spawn(lab.build / "bin" / "mcastd", "--log-level=debug", "eth0", "vg2",
+                           stdout=log, stderr=subprocess.STDOUT)
+    err = mc.wait_for(lambda: None if "vg2: served" in log_path.read_text() else "not yet",
+                      timeout=5, what="host2's mcastd")
+    assert err is None, log_path.read_text()
+    yield proc, log_path
+    alive = proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0 and alive, log_path.read_text()
+
+
+LOOP_PROBES = {
+    # name: (family, BPF filter, send(ns, ifname, marker, addr))
+    "mdns4": (4, "udp port 5353", lambda ns, ifname, m, addr: mc.mdns_send(
+        ns, ifname, m, addr=addr)),
+    "mdns6": (6, "udp port 5353", lambda ns, ifname, m, addr: mc.mdns_send(
+        ns, ifname, m, family=6, addr="2001:db8::10")),
+    "ssdp4": (4, "udp port 1900", lambda ns, ifname, m, addr: mc.ssdp_notify(ns, ifname, m)),
+    "ssdp6": (6, "udp port 1900", lambda ns, ifname, m, addr: mc.ssdp_notify(
+        ns, ifname, m, family=6)),
+}
+
+
+def probe_copies(seg, source, send, bpf, settle=1.0):
+    """Send one probe (a unique marker) from source's link with send(ns, ifname, marker,
+    addr) while every link of the segment is captured; wait settle seconds for copies of
+    copies; return {link: datagrams carrying the marker}."""
+    marker = f"loop-{source}-{time.monotonic_ns()}"
+    caps = {k: mc.Capture(ns, ifname, bpf) for k, (ns, ifname) in seg.links.items()}
+    try:
+        ns, ifname = seg.links[source]
+        send(ns, ifname, marker, seg.addrs[source])
+        time.sleep(settle)  # copies of copies, if there were any, would come now
+    finally:
+        for c in caps.values():
+            c.stop()
+    return {k: [p for p in c.packets if marker.encode() in p.payload] for k, c in caps.items()}
+
+
+@pytest.mark.parametrize("probe", LOOP_PROBES)
+def test_two_forwarders_on_one_segment_deliver_each_packet_once(segment, second_mcastd, probe):
+    """The lan segment, ARC and a Termina VM behind host, and a second host with its own
+    mcastd and guest on the same segment: a probe (mDNS or SSDP, IPv4 or IPv6) from each
+    link reaches every other link exactly once, and never comes back to its own (each
+    capture sees only the original)."""
+    family, bpf, send = LOOP_PROBES[probe]
+    proc, log_path = second_mcastd
+    sources = [k for k in segment.links if family == 4 or k != "vm"]
+    for source in sources:
+        seen = probe_copies(segment, source, send, bpf)
+        counts = {k: len(v) for k, v in seen.items()}
+        assert counts == {k: 1 for k in segment.links}, f"probe from {source}: {seen}"
+        assert {p.family for v in seen.values() for p in v} == {family}, seen
+    # The second forwarder counted what it forwarded, and it never saw its own copies.
+    proc.send_signal(signal.SIGUSR1)
+    what = f"vg2 guest {probe[:4]} out: forwarded"
+    err = mc.wait_for(lambda: None if what in log_path.read_text() else "no counters",
+                      timeout=5, what="host2's counters")
+    assert err is None, log_path.read_text()
 
 
 # ---- standalone ----------------------------------------------------------------------------
