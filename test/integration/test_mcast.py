@@ -1,8 +1,10 @@
 """mcastd end to end, with real peers: mDNS (avahi-daemon, avahi-browse, avahi-publish) and
-SSDP (GSSDP) between the lan and the guests, ARC's UDP broadcasts both ways, malformed
-datagrams dropped and counted, a SIGKILL'd mcastd restarted at once with its links, two
-forwarders on one segment without a loop (counted with captures), and the standalone mode
-waiting for a bridge that comes later.
+SSDP (GSSDP) between the lan and the guests, ARC's UDP broadcasts both ways (also after the
+uplink moves to another subnet), malformed datagrams dropped and counted, floods held to
+the rate limit, a SIGKILL'd mcastd restarted at once with its links (its IGMP joins timed
+on the wire), two forwarders on one segment without a loop for mDNS and SSDP over IPv4 and
+IPv6, and mcastd beside an avahi reflector without a storm (counted with captures), and
+the standalone mode waiting for a bridge that comes later.
 
     lan (lan0 192.0.2.1/24) ==veth== host (eth0 192.0.2.2/24) -- arc_eth0 == ARC (eth0)
                                                                -- vmtapN  == Termina VM (eth0)
@@ -722,6 +724,47 @@ def test_two_forwarders_on_one_segment_deliver_each_packet_once(segment, second_
     err = mc.wait_for(lambda: None if what in log_path.read_text() else "no counters",
                       timeout=5, what="host2's counters")
     assert err is None, log_path.read_text()
+
+
+def test_mcastd_and_an_avahi_reflector_on_one_segment_make_no_storm(segment):
+    """As above, with avahi-daemon's reflector (enable-reflector=yes) as the second host's
+    forwarder, as users set it up. avahi re-originates what it reflects, and answers a
+    reflected query from what it cached on its other link, so exactly once is not
+    promised. What is: from each link, an answer and then a query for its name from across
+    the reflector reach every link, each link sees at most a few datagrams with the name,
+    and then no more (the last 1.5 s of the capture are quiet: no storm)."""
+    reflector = segment.host2.add_peer(pplab.AvahiDaemon(reflector=True,
+                                                         interfaces=["eth0", "vg2"]))
+    try:
+        for source in segment.links:
+            asker = "segment" if source == "g2" else "g2"
+            marker = f"storm-{source}-{time.monotonic_ns()}"
+            caps = {k: mc.Capture(ns, ifname, "udp port 5353")
+                    for k, (ns, ifname) in segment.links.items()}
+            try:
+                ns, ifname = segment.links[source]
+                mc.mdns_send(ns, ifname, marker, addr=segment.addrs[source])
+                time.sleep(0.5)
+                ns, ifname = segment.links[asker]
+                asked = time.time()
+                mc.mdns_send(ns, ifname, f"{marker}.local", query=True)
+                time.sleep(2.0)
+                quiet = time.time() - 1.5
+            finally:
+                for c in caps.values():
+                    c.stop()
+            seen = {k: [p for p in c.packets if marker.encode() in p.payload]
+                    for k, c in caps.items()}
+            # (answers, queries) per link: each reached every link, and at most twice.
+            counts = {k: (sum(1 for p in v if p.payload[2] & 0x80),
+                          sum(1 for p in v if not p.payload[2] & 0x80)) for k, v in seen.items()}
+            times = {k: [round(p.time - asked, 3) for p in v] for k, v in seen.items()}
+            assert all(1 <= a <= 2 and 1 <= q <= 2 for a, q in counts.values()), \
+                f"from {source}, {asker} asking: {counts}, at {times}"
+            late = {k: [p for p in v if p.time > quiet] for k, v in seen.items()}
+            assert not any(late.values()), f"from {source}: still coming: {times}"
+    finally:
+        reflector.stop()
 
 
 # ---- standalone ----------------------------------------------------------------------------
