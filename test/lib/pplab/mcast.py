@@ -223,8 +223,10 @@ elif cmd == "raw-bcast":
     print(json.dumps({"sent": True}), flush=True)
 elif cmd == "ssdp-raw":
     # Bytes to the SSDP group from port 1900, as they are (malformed ones too).
-    s, idx = mcast_socket(4, args["ifname"], 1900, ttl=2)
-    s.sendto(bytes.fromhex(args["hex"]), ("239.255.255.250", 1900))
+    fam = args.get("family", 4)
+    s, idx = mcast_socket(fam, args["ifname"], 1900, ttl=2)
+    group = "239.255.255.250" if fam == 4 else "ff02::c"
+    s.sendto(bytes.fromhex(args["hex"]), dest(fam, group, 1900, idx))
     print(json.dumps({"sent": True}), flush=True)
 elif cmd == "bcast-listen":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -315,9 +317,19 @@ def raw_broadcast(ns, ifname, src, sport, dport, payload, checksum):
                 payload=payload, checksum=checksum)
 
 
-def ssdp_raw(ns, ifname, data):
-    """Send data (bytes) to 239.255.255.250:1900 from port 1900 out of ifname."""
-    return tool(ns, "ssdp-raw", ifname=ifname, hex=data.hex())
+def ssdp_raw(ns, ifname, data, family=4):
+    """Send data (bytes) to 239.255.255.250:1900 (ff02::c) from port 1900 out of ifname."""
+    return tool(ns, "ssdp-raw", ifname=ifname, hex=data.hex(), family=family)
+
+
+def ssdp_notify(ns, ifname, name, family=4):
+    """Send an SSDP NOTIFY ssdp:alive whose NT and USN carry name, from port 1900."""
+    host = "239.255.255.250:1900" if family == 4 else "[ff02::c]:1900"
+    return ssdp_raw(ns, ifname, (
+        f"NOTIFY * HTTP/1.1\r\nHOST: {host}\r\nCACHE-CONTROL: max-age=60\r\n"
+        f"LOCATION: http://{name}.invalid/desc.xml\r\nNT: urn:pplab:{name}\r\n"
+        f"NTS: ssdp:alive\r\nUSN: uuid:{name}::urn:pplab:{name}\r\n\r\n").encode(),
+        family=family)
 
 
 def bcast_listen(ns, port, seconds=2.0, answer=None):
@@ -345,18 +357,32 @@ class Datagram:
     dport: int
     payload: bytes
     outgoing: bool = False
+    time: float = 0.0  # as the capture stamped it (the wall clock, time.time())
 
 
-def _parse_pcap(data):
-    """UDP datagrams of a pcap file (Ethernet link type; IPv4 and IPv6, one VLAN tag)."""
-    out = []
+@dataclass
+class GroupReport:
+    """An IGMPv3 membership report (RFC 3376 §4.2) as a capture saw it: its group records
+    as (group, record type), e.g. (MDNS_GROUP4, IGMP_CHANGE_TO_EXCLUDE) for a join."""
+    src: str
+    records: list
+    time: float = 0.0  # as the capture stamped it (the wall clock, time.time())
+
+
+IGMP_CHANGE_TO_INCLUDE, IGMP_CHANGE_TO_EXCLUDE = 3, 4  # leave and join (RFC 3376 §4.2.12)
+
+
+def _pcap_frames(data):
+    """(time stamp, EtherType, layer 3 bytes) of each frame of a pcap file (Ethernet link
+    type, one VLAN tag)."""
     if len(data) < 24:
-        return out
+        return
     magic = struct.unpack("<I", data[:4])[0]
     endian = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+    nano = magic in (0xa1b23c4d, 0x4d3cb2a1)
     off = 24
     while off + 16 <= len(data):
-        _, _, incl, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        sec, frac, incl, _ = struct.unpack(endian + "IIII", data[off:off + 16])
         frame = data[off + 16:off + 16 + incl]
         off += 16 + incl
         if len(frame) < 14:
@@ -366,6 +392,13 @@ def _parse_pcap(data):
         if etype == 0x8100 and len(frame) >= 18:
             etype = struct.unpack("!H", frame[16:18])[0]
             l3 = frame[18:]
+        yield sec + frac / (1e9 if nano else 1e6), etype, l3
+
+
+def _parse_pcap(data):
+    """UDP datagrams of a pcap file (IPv4 and IPv6)."""
+    out = []
+    for stamp, etype, l3 in _pcap_frames(data):
         if etype == 0x0800 and len(l3) >= 20 and l3[9] == 17:
             ihl = (l3[0] & 0xf) * 4
             udp = l3[ihl:]
@@ -373,29 +406,53 @@ def _parse_pcap(data):
                 continue
             sport, dport, ulen = struct.unpack("!HHH", udp[:6])
             out.append(Datagram(4, socket.inet_ntoa(l3[12:16]), socket.inet_ntoa(l3[16:20]),
-                                l3[8], sport, dport, udp[8:ulen]))
+                                l3[8], sport, dport, udp[8:ulen], time=stamp))
         elif etype == 0x86dd and len(l3) >= 48 and l3[6] == 17:
             udp = l3[40:]
             sport, dport, ulen = struct.unpack("!HHH", udp[:6])
             out.append(Datagram(6, socket.inet_ntop(socket.AF_INET6, l3[8:24]),
                                 socket.inet_ntop(socket.AF_INET6, l3[24:40]), l3[7], sport,
-                                dport, udp[8:ulen]))
+                                dport, udp[8:ulen], time=stamp))
+    return out
+
+
+def _parse_igmp(data):
+    """IGMPv3 membership reports of a pcap file."""
+    out = []
+    for stamp, etype, l3 in _pcap_frames(data):
+        if etype != 0x0800 or len(l3) < 20 or l3[9] != 2:
+            continue
+        igmp = l3[(l3[0] & 0xf) * 4:]
+        if len(igmp) < 8 or igmp[0] != 0x22:
+            continue
+        records, off = [], 8
+        for _ in range(struct.unpack("!H", igmp[6:8])[0]):
+            if off + 8 > len(igmp):
+                break
+            rtype, aux, nsrc = struct.unpack("!BBH", igmp[off:off + 4])
+            records.append((socket.inet_ntoa(igmp[off + 4:off + 8]), rtype))
+            off += 8 + 4 * nsrc + 4 * aux
+        out.append(GroupReport(socket.inet_ntoa(l3[12:16]), records, time=stamp))
     return out
 
 
 class Capture:
     """tcpdump on one link of a namespace, both directions, with a filter; the datagrams
-    it saw are in .packets after stop() (or the with block)."""
+    it saw are in .packets after stop() (or the with block), its IGMPv3 reports in
+    .reports."""
 
     def __init__(self, ns, ifname, bpf="udp"):
         self.ns = ns
         self.ifname = ifname
         self.path = ns.workdir / f"cap-{ns.name}-{ifname}-{time.monotonic_ns()}.pcap"
         self.packets = []
-        # -Z root: the file is written where only root may write.
-        self.proc = ns.spawn("tcpdump", "-Z", "root", "-i", ifname, "-U", "-n", "-s", "2048", "-w",
-                             self.path, bpf, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
+        self.reports = []
+        # -Z root: the file is written where only root may write. Immediate mode: without
+        # it a packet waits in the kernel's ring until its block is full or a second has
+        # passed, and one captured less than a second before stop() would be lost.
+        self.proc = ns.spawn("tcpdump", "-Z", "root", "-i", ifname, "--immediate-mode", "-U",
+                             "-n", "-s", "2048", "-w", self.path, bpf,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         line = self.proc.stderr.readline()
         if "listening on" not in line:
             self.proc.kill()
@@ -407,7 +464,9 @@ class Capture:
             time.sleep(0.2)
             self.proc.send_signal(signal.SIGINT)
             self.proc.communicate(timeout=10)
-        self.packets = _parse_pcap(self.path.read_bytes()) if self.path.exists() else []
+        data = self.path.read_bytes() if self.path.exists() else b""
+        self.packets = _parse_pcap(data)
+        self.reports = _parse_igmp(data)
         return self.packets
 
     def __enter__(self):
