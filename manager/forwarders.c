@@ -87,6 +87,33 @@ static int adb_proxy_configure(Forwarder *f) {
         return child_send(f->child, &msg.base, NULL, 0);
 }
 
+/* mcastd's rate limits, when the command line set any. */
+static int mcast_configure(Forwarder *f) {
+        const ForwardersConfig *c = &f->owner->config;
+        Patchpanel__Ipc__McastRate rates[RATE_LIMIT_N_PROTOCOLS];
+        Patchpanel__Ipc__McastRate *list[RATE_LIMIT_N_PROTOCOLS];
+        Patchpanel__Ipc__McastConfig config = PATCHPANEL__IPC__MCAST_CONFIG__INIT;
+        ForwarderControl msg = PATCHPANEL__IPC__FORWARDER_CONTROL__INIT;
+
+        for (size_t p = 0; p < RATE_LIMIT_N_PROTOCOLS; p++) {
+                if (!c->mcast_rate_set[p])
+                        continue;
+                patchpanel__ipc__mcast_rate__init(&rates[config.n_rates]);
+                /* The IPC enum is the protocols' order, after its UNSPECIFIED. */
+                rates[config.n_rates].protocol = (Patchpanel__Ipc__McastProtocol) (p + 1);
+                rates[config.n_rates].per_sec = c->mcast_rates[p].per_sec;
+                rates[config.n_rates].burst = c->mcast_rates[p].burst;
+                list[config.n_rates] = &rates[config.n_rates];
+                config.n_rates++;
+        }
+        if (config.n_rates == 0)
+                return 0;
+        config.rates = list;
+        msg.msg_case = PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_MCAST_CONFIG;
+        msg.mcast_config = &config;
+        return child_send(f->child, &msg.base, NULL, 0);
+}
+
 /* mcastd (reference §8.2, §8.3): ARC's link on every uplink, and the VMs' links, which
  * follow the physical default uplink. */
 static bool mcast_wants(const GuestLink *l) {
@@ -467,6 +494,7 @@ int forwarders_new(sd_event *e, Registry *registry, LauncherLink *launcher,
                 if (r < 0)
                         return r;
                 fs->fwd[fs->n_fwd - 1].default_ok = uplink_is_ethernet_or_wifi;
+                fs->fwd[fs->n_fwd - 1].configure = mcast_configure;
         }
         r = registry_subscribe(registry, &forwarders_subscriber, fs);
         if (r < 0)

@@ -34,6 +34,7 @@
 #include "manager.h"
 #include "options.h"
 #include "privs.h"
+#include "rate-limit.h"
 
 #ifndef PP_HELPER_INSTALL_PATH
 #define PP_HELPER_INSTALL_PATH "/usr/libexec/patchpanel/patchpanel-helper"
@@ -113,6 +114,19 @@ static int parse_netns_pool(const Option *o, const char *arg, ErrBuf *err) {
         return 0;
 }
 
+static int parse_mcast_rate(const Option *o, const char *arg, ErrBuf *err) {
+        ForwardersConfig *c = o->data;
+        RateLimit r;
+        size_t p;
+        int e = rate_limit_parse(arg, &p, &r, err);
+
+        if (e < 0)
+                return e;
+        c->mcast_rates[p] = r;
+        c->mcast_rate_set[p] = true;
+        return 0;
+}
+
 static int parse_user(const Option *o, const char *arg, ErrBuf *err) {
         if (!getpwnam(arg))
                 return errbuf_set(err, -ENOENT, "no such user");
@@ -175,6 +189,10 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "mcast", 0, "on|off", "forward mDNS and SSDP for the guests, and ARC's UDP\n"
                   "broadcasts (mcastd; default: on)", option_parse_on_off,
                   &a->config.forwarders.mcast },
+                { "mcast-rate-limit", 0, "PROTO=N[/BURST]", "datagrams a second mcastd lets each "
+                  "link send\nand be sent, per protocol (mdns, ssdp, broadcast;\n0: no limit; "
+                  "default: 2000 for mdns and ssdp,\n1000 for broadcast); repeatable",
+                  parse_mcast_rate, &a->config.forwarders },
                 { "neighbor-probe-interval", 0, "SECONDS", "how often the gateways and DNS servers "
                   "of the\nuplinks are probed (default: 60)", option_parse_int, &a->probe_interval,
                   .min = 1, .max = 3600 },

@@ -56,6 +56,12 @@ static void on_control(Channel *c, const ProtobufCMessage *msg, int *fds, size_t
                                   (int) rt->kind);
                 rt->cb.nd_routed(m->nd_routed, rt->cb.userdata);
                 break;
+        case PATCHPANEL__IPC__FORWARDER_CONTROL__MSG_MCAST_CONFIG:
+                if (!rt->cb.mcast_config)
+                        log_fatal("The manager sent mcastd's configuration to kind %d",
+                                  (int) rt->kind);
+                rt->cb.mcast_config(m->mcast_config, rt->cb.userdata);
+                break;
         default:
                 log_fatal("Unknown message %d from the manager", (int) m->msg_case);
         }

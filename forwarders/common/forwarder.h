@@ -39,6 +39,8 @@ typedef struct FwdCallbacks {
         /* ndproxyd's: what became of an address it reported (ForwarderControl.nd_routed;
          * the same rule for other kinds). */
         void (*nd_routed)(const Patchpanel__Ipc__NdAddress *a, void *userdata);
+        /* mcastd's rate limits, before any link (the same rule). */
+        void (*mcast_config)(const Patchpanel__Ipc__McastConfig *c, void *userdata);
         void *userdata;
 } FwdCallbacks;
 

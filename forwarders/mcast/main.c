@@ -35,6 +35,7 @@
 #include "log.h"
 #include "mcastd.h"
 #include "options.h"
+#include "rate-limit.h"
 
 extern const char seccomp_policy_mcastd[];
 
@@ -52,37 +53,15 @@ typedef struct Args {
 /* PROTO=PER_SEC[/BURST]: mdns, ssdp or broadcast; 0 turns the limit off. */
 static int parse_rate(const Option *o, const char *arg, ErrBuf *err) {
         Args *a = o->data;
-        const char *eq = strchr(arg, '='), *num;
-        unsigned long per_sec, burst;
-        char *end;
+        RateLimit r;
+        size_t p;
+        int e = rate_limit_parse(arg, &p, &r, err);
 
-        if (!eq)
-                return errbuf_set(err, -EINVAL, "expected PROTO=PER_SEC[/BURST]");
-        num = eq + 1;
-        per_sec = strtoul(num, &end, 10);
-        if (end == num || *num == '-')
-                return errbuf_set(err, -EINVAL, "expected PROTO=PER_SEC[/BURST]");
-        burst = per_sec;
-        if (*end == '/') {
-                num = end + 1;
-                burst = strtoul(num, &end, 10);
-                if (end == num || *num == '-')
-                        return errbuf_set(err, -EINVAL, "expected PROTO=PER_SEC[/BURST]");
-        }
-        if (*end != '\0' || per_sec > 1000000 || burst > 1000000 || (per_sec > 0 && burst == 0))
-                return errbuf_set(err, -EINVAL, "rates are whole numbers up to 1000000, a burst of "
-                                  "at least 1");
-        for (McastProto p = 0; p < _MCAST_PROTO_MAX; p++) {
-                const char *name = mcast_proto_to_string(p);
-
-                if (strlen(name) == (size_t) (eq - arg) && strncmp(arg, name, strlen(name)) == 0) {
-                        a->rates[p] = (McastRate) { .per_sec = (uint32_t) per_sec,
-                                                    .burst = (uint32_t) burst };
-                        a->rate_set[p] = true;
-                        return 0;
-                }
-        }
-        return errbuf_set(err, -EINVAL, "the protocol is mdns, ssdp or broadcast");
+        if (e < 0)
+                return e;
+        a->rates[p] = (McastRate) { .per_sec = r.per_sec, .burst = r.burst };
+        a->rate_set[p] = true;
+        return 0;
 }
 
 /* UPLINK:DOWNLINK[:DOWNLINK...] (interface names cannot hold ':'), as a unit instance. */
@@ -137,6 +116,26 @@ static void on_pair_remove(const ForwarderLink *l, void *userdata) {
                                   "ignoring: %m", l->guest ?: "?", l->uplink ?: "?");
 }
 
+/* The rate limits of patchpaneld's --mcast-rate-limit, which it checked: for every link,
+ * both directions. */
+static void on_mcast_config(const Patchpanel__Ipc__McastConfig *c, void *userdata) {
+        Mcastd *m = userdata;
+
+        for (size_t i = 0; i < c->n_rates; i++) {
+                const Patchpanel__Ipc__McastRate *rate = c->rates[i];
+                RateLimit r = { .per_sec = rate->per_sec, .burst = rate->burst };
+                int p = (int) rate->protocol - 1;
+
+                if (p < 0 || p >= _MCAST_PROTO_MAX || rate_limit_check(r, &(ErrBuf) {}) < 0)
+                        log_fatal("The manager sent a malformed rate limit");
+                for (McastDir d = 0; d < _MCAST_DIR_MAX; d++)
+                        (void) mcast_fwd_set_rate(m->fwd, (McastProto) p, d,
+                                                  (McastRate) { r.per_sec, r.burst });
+                log_debug("%s: %u a second, bursts of %u", mcast_proto_to_string((McastProto) p),
+                          r.per_sec, r.burst);
+        }
+}
+
 /* Stages 2 and 3. */
 static int mcastd_setup(Mcastd *m, const Args *a) {
         const NetWatchCallbacks nw = {
@@ -150,6 +149,7 @@ static int mcastd_setup(Mcastd *m, const Args *a) {
                 .link_remove = on_pair_remove,
                 .status = mcastd_status,
                 .status_done = mcastd_status_done,
+                .mcast_config = on_mcast_config,
                 .userdata = m,
         };
         int r;

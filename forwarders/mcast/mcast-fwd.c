@@ -73,6 +73,7 @@
  *
  * Nothing here reads a clock, allocates after mcast_fwd_new(), or logs.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -80,6 +81,7 @@
 #include <sys/socket.h>
 
 #include "mcast-fwd.h"
+#include "rate-limit.h"
 
 #define MICRO 1000000u
 
@@ -104,11 +106,9 @@ struct McastFwd {
         McastLink links[MCAST_LINKS_MAX]; /* in the order they were added */
 };
 
-static const char *const mcast_proto_names[_MCAST_PROTO_MAX] = {
-        [MCAST_PROTO_MDNS] = "mdns",
-        [MCAST_PROTO_SSDP] = "ssdp",
-        [MCAST_PROTO_BCAST] = "broadcast",
-};
+/* The names administrators write in --rate-limit (common/rate-limit.h), in this order. */
+static const char *const mcast_proto_names[_MCAST_PROTO_MAX] = RATE_LIMIT_PROTOCOLS;
+static_assert(_MCAST_PROTO_MAX == RATE_LIMIT_N_PROTOCOLS, "one name per protocol");
 
 static const char *const mcast_dir_names[_MCAST_DIR_MAX] = {
         [MCAST_DIR_IN] = "in",

@@ -493,6 +493,30 @@ def test_mdns_flood_is_held_to_the_default_limit_and_counted_in_status(lab, gues
     assert len(names(at_arc.result(), marker)) == 1
 
 
+def test_the_daemons_mcast_rate_limit_reaches_mcastd(fresh_lab):
+    """patchpaneld --mcast-rate-limit=mdns=50/10: the mcastd it starts holds a flood from
+    the lan to that limit (1000 datagrams at 500 a second: ARC gets about 10 + 50 a
+    second), the rest counted as rate-limited; SSDP keeps its default."""
+    rate, burst = 50, 10
+    lab = fresh_lab(daemon_args=[f"--mcast-rate-limit=mdns={rate}/{burst}"])
+    arc = pplab.ArcContainer(lab)
+    try:
+        wait_served(lab, [("arc_eth0", "eth0")])
+        at_arc = mc.mdns_listen(arc.ns, "eth0", seconds=4, summary=True)
+        sent = mc.mdns_send(lab.lan, "lan0", f"limited-{time.monotonic_ns()}", count=1000,
+                            rate=500)
+        got = at_arc.result()[-1]["received"]
+        assert sent["sent"] == 1000, sent
+        assert (burst + rate * sent["seconds"]) / 2 <= got <= \
+            burst + rate * (sent["seconds"] + 0.5), (got, sent)
+        err = mc.wait_for(lambda: None if counters(lab, "eth0").get("mdns_in_rate_limited", 0)
+                          >= 1000 - got - 50 else counters(lab, "eth0"),
+                          timeout=5, what="the rate-limited counter")
+        assert err is None, err
+    finally:
+        arc.close()
+
+
 # ---- restart -------------------------------------------------------------------------------
 
 def test_sigkilled_mcastd_is_back_at_once_with_its_links(lab, guests):
