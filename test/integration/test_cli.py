@@ -2,6 +2,9 @@
 tables and as JSON, and its exit codes."""
 
 import json
+import os
+import signal
+import subprocess
 
 import pplab
 
@@ -125,3 +128,45 @@ def test_counters_table_and_json(lab):
     p = cli(lab, "counters", f"--device={'x' * 16}")
     assert p.returncode == 1 and "InvalidArgument" in p.stderr, p.stderr
     assert cli(lab, "counters", "--bogus").returncode == 2
+
+
+def test_monitor_prints_network_device_changed_as_lines_and_json(lab):
+    """`patchpanel-cli monitor`, plain and with --json, each print a VM's device coming and
+    going: one line per signal, the same fields in both forms."""
+    runs = {}
+    try:
+        for form in ("plain", "json"):
+            out, err = lab.dir / f"monitor-{form}.out", lab.dir / f"monitor-{form}.err"
+            with open(out, "w") as o, open(err, "w") as e:
+                proc = subprocess.Popen(  # pylint: disable=consider-using-with
+                    [str(lab.build / "bin" / "patchpanel-cli"), "monitor",
+                     *(["--json"] if form == "json" else [])],
+                    stdin=subprocess.DEVNULL, stdout=o, stderr=e,
+                    env=pplab.tagged_env(lab.tag, {**os.environ,
+                                                   "DBUS_SYSTEM_BUS_ADDRESS": lab.bus_address}))
+            runs[form] = (proc, out, err)
+            fail = pplab.poll(lambda e=err: None if "Monitoring" in e.read_text() else
+                              "not subscribed", timeout=10, what=f"monitor ({form})")
+            assert fail is None, fail
+        p = cli(lab, "termina-vm", "start", "--cid=43", "--json")
+        assert p.returncode == 0, p.stderr
+        (dev,) = json.loads(p.stdout)
+        assert cli(lab, "termina-vm", "stop", "--cid=43").returncode == 0
+
+        def lines(form):
+            return runs[form][1].read_text().splitlines()
+        fail = pplab.poll(lambda: None if all(len(lines(f)) >= 2 for f in runs) else
+                          {f: lines(f) for f in runs}, timeout=5, what="monitor output")
+        assert fail is None, fail
+        fields = f"ifname={dev['ifname']} guest_address={dev['guest_address']} " \
+                 f"subnet={dev['subnet']} guest_type=termina"
+        assert lines("plain") == [f"NetworkDeviceChanged {event} {fields}"
+                                  for event in ("DEVICE_ADDED", "DEVICE_REMOVED")], lines("plain")
+        assert [json.loads(line) for line in lines("json")] == [
+            {"signal": "NetworkDeviceChanged", "event": event, "ifname": dev["ifname"],
+             "guest_address": dev["guest_address"], "subnet": dev["subnet"],
+             "guest_type": "termina"} for event in ("DEVICE_ADDED", "DEVICE_REMOVED")], lines("json")
+    finally:
+        for proc, _, err in runs.values():
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0, err.read_text()
