@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,15 +33,28 @@ static const char *family_to_string(int family) {
  * A FIFO's read end opened non-blocking while no writer had it open reports no POLLHUP
  * until a writer has come and gone (the kernel suppresses it, so that readers may wait
  * for a first writer); a pipe's or a FIFO's opened blocking reports it as soon as the last
- * writer goes. So a quiet, non-blocking read end is asked with a one-byte read, which
- * cannot wait: EAGAIN with a writer, end of file without one. The pipe is empty (POLLIN
- * was not reported), so nothing is consumed unless a writer writes in between. A FIFO made
- * blocking again after such an open cannot be asked without the risk of waiting: accepted.
+ * writer goes. So a quiet read end is asked with a one-byte read that cannot wait: EAGAIN
+ * with a writer, end of file without one. A non-blocking one is read as it is; a blocking
+ * one (perhaps opened non-blocking and switched back: the suppression stays) through a
+ * non-blocking open of its own, by /proc/self/fd, which leaves the caller's flags alone
+ * (a FIFO our user may not open is accepted unasked: most are opened blocking, which
+ * waits for a writer). The pipe is empty (POLLIN was not reported), so nothing is consumed unless a writer
+ * writes in between.
  */
 static bool fifo_lacks_writer(int fd, int flags) {
-        char byte;
+        char path[64], byte;
+        bool lacks;
+        int own;
 
-        return (flags & O_NONBLOCK) && read(fd, &byte, 1) == 0;
+        if (flags & O_NONBLOCK)
+                return read(fd, &byte, 1) == 0;
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        own = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (own < 0)
+                return false;
+        lacks = read(own, &byte, 1) == 0;
+        close(own);
+        return lacks;
 }
 
 static int check_pipe(int fd, int flags, short revents, ErrBuf *err) {

@@ -93,6 +93,16 @@ static int fifo_read_blocking_with_writer(Fds *f) {
         return fcntl(f->fd[0], F_SETFL, 0) < 0 ? -errno : 0;
 }
 
+/* Opened non-blocking while no writer had it, then made blocking: its hang-up stays
+ * suppressed until a writer comes and goes, so it must be refused all the same. */
+static int fifo_read_made_blocking_no_writer(Fds *f) {
+        int r = fifo_read_no_writer(f);
+
+        if (r < 0)
+                return r;
+        return fcntl(f->fd[0], F_SETFL, 0) < 0 ? -errno : 0;
+}
+
 static int fifo_write_end(Fds *f) {
         f->fd[1] = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (f->fd[1] < 0)
@@ -170,6 +180,8 @@ static const struct {
         { "FIFO read end without a writer", fifo_read_no_writer, "FIFO without a writer" },
         { "FIFO read end with a writer", fifo_read_with_writer, NULL },
         { "FIFO blocking read end with a writer", fifo_read_blocking_with_writer, NULL },
+        { "FIFO made blocking without a writer", fifo_read_made_blocking_no_writer,
+          "FIFO without a writer" },
         { "FIFO write end", fifo_write_end, NULL },
         { "FIFO open read-write", fifo_read_write, "open for reading and writing" },
         { "AF_UNIX stream pair", unix_stream, NULL },
