@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -76,12 +77,27 @@ size_t resolv_conf_parse(const char *text, size_t len, DnsServer *ret, size_t ma
         return n;
 }
 
+int dns_server_from_resolved(int ifindex, int family, const void *bytes, size_t len,
+                             DnsServer *ret) {
+        DnsServer s = { .family = family, .ifindex = ifindex };
+
+        if (ifindex < 0)
+                return -EINVAL;
+        if (family != AF_INET && family != AF_INET6)
+                return -EAFNOSUPPORT;
+        if (len != (family == AF_INET ? 4u : 16u))
+                return -EBADMSG;
+        memcpy(s.addr, bytes, len);
+        *ret = s;
+        return 0;
+}
+
 bool dns_servers_equal(const DnsServer *a, size_t n_a, const DnsServer *b, size_t n_b) {
         if (n_a != n_b)
                 return false;
         for (size_t i = 0; i < n_a; i++)
                 if (a[i].family != b[i].family || memcmp(a[i].addr, b[i].addr, 16) != 0 ||
-                    strcmp(a[i].scope, b[i].scope) != 0)
+                    strcmp(a[i].scope, b[i].scope) != 0 || a[i].ifindex != b[i].ifindex)
                         return false;
         return true;
 }

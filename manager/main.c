@@ -199,6 +199,10 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "resolv-conf", 0, "PATH", "where the DNS servers to watch are listed\n"
                   "(default: /etc/resolv.conf)", option_parse_string,
                   &a->config.neighbors.resolv_conf },
+                { "resolved-conf", 0, "PATH", "systemd-resolved's list of its servers, watched for\n"
+                  "changes and read when --resolv-conf lists only its\nstub and resolved does not "
+                  "answer on the bus\n(default: " NEIGHBOR_RESOLVED_CONF_DEFAULT ")",
+                  option_parse_string, &a->config.neighbors.resolved_conf },
                 { "ndproxy", 0, "on|off", "IPv6 for guests on their uplink's prefix through\n"
                   "ndproxyd, an RFC 4389 ND proxy (default: on)", option_parse_on_off,
                   &a->config.forwarders.ndproxy },

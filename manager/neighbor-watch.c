@@ -40,7 +40,7 @@ struct WatchedUplink {
 
 struct NeighborTable {
         WatchedUplink *uplinks;
-        DnsServer dns[RESOLV_CONF_SERVERS_MAX];
+        DnsServer dns[DNS_SERVERS_MAX];
         size_t n_dns;
         NeighborWatch *watches;
         size_t n_watches;
@@ -361,14 +361,17 @@ static bool scope_names(const char *scope, const WatchedUplink *u) {
         return errno == 0 && *end == '\0' && v == u->ifindex;
 }
 
-/* Whether the DNS server is a neighbour of the uplink: on one of its prefixes (not its
- * network or broadcast address, not one of its own), or link-local and scoped to it. */
+/* Whether the DNS server is a neighbour of the uplink: a server of any link, or of this
+ * one (resolved's per-link servers), on one of its prefixes (not its network or broadcast
+ * address, not one of its own), or link-local and scoped to it. */
 static bool dns_on_uplink(const WatchedUplink *u, const DnsServer *s) {
         NeighborAddr a = { .family = s->family };
 
+        if (s->ifindex > 0 && s->ifindex != u->ifindex)
+                return false;
         memcpy(a.bytes, s->addr, sizeof a.bytes);
         if (addr_is_ipv6_link_local(&a))
-                return scope_names(s->scope, u);
+                return s->ifindex > 0 || scope_names(s->scope, u);
         if (uplink_has_address(u, &a))
                 return false;
         for (size_t i = 0; i < u->n_addrs; i++) {

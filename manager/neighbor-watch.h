@@ -11,7 +11,9 @@
  * The watched neighbours follow from them: every gateway (GATEWAY), every DNS server on one
  * of the uplink's prefixes, or a link-local one scoped to it (DNS_SERVER), both for an
  * address that is both (GATEWAY_AND_DNS_SERVER); never one of the uplink's own addresses,
- * and none at all while the uplink is down.
+ * and none at all while the uplink is down. A DNS server of one link (DnsServer.ifindex,
+ * from systemd-resolved) counts on that uplink only, and a link-local one is scoped to it;
+ * a server of any link (ifindex 0) counts on every uplink whose prefix it is on.
  *
  * Verdicts follow the kernel's neighbour states: NUD_FAILED is a failure, told once
  * (FAILED) until the neighbour is NUD_REACHABLE again (REACHABLE, told only after a
@@ -127,7 +129,7 @@ bool neighbor_table_gateway(NeighborTable *t, int ifindex, const NeighborAddr *g
 /* A default route of this family and metric replaced another: forget the gateways of the
  * routes of that key, whatever their uplink (the replacing route's come next). */
 bool neighbor_table_replace_gateways(NeighborTable *t, int family, uint32_t metric);
-/* The host's DNS servers now (copied). */
+/* The host's DNS servers now (copied; at most DNS_SERVERS_MAX). */
 bool neighbor_table_set_dns(NeighborTable *t, const DnsServer *servers, size_t n);
 
 /* What a dump re-reads: before it, mark(); what it lists comes through the calls above

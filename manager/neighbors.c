@@ -7,14 +7,19 @@
  *      is opened, so unit tests drive the monitor with neighbors_handle_message().
  *   2. neighbors_start() (manager_setup(), still root): the rtnetlink subscription, with a
  *      receive buffer beyond net.core.rmem_max; the inotify watch of the DNS files; the
- *      first read of them; the probe timer. No dump yet: the uplinks arrive from the
- *      registry on the first turn of the loop, and each new one asks for dumps.
+ *      probe timer. No dump yet: the uplinks arrive from the registry on the first turn of
+ *      the loop, and each new one asks for dumps. The first read of the DNS servers is on
+ *      that turn too, once the bus is there to ask systemd-resolved.
  *   3. Events and dump answers go through the same path: decoded, fed to the table; a
  *      change of what is wanted schedules one update of the watches per loop turn, so that
  *      a route deleted and re-added, or a rewritten file, is seen as a whole. Dumps run one
  *      at a time (the kernel allows one per socket), each marking what it re-reads first
  *      and dropping what it did not list at its end.
- *   4. Every probe interval: held-back verdicts are told, retired watches freed, and the
+ *   4. The DNS servers: resolv.conf is read at every change of either file; when it names
+ *      only resolved's stub, resolved is asked on the bus (one question at a time, a newer
+ *      one cancelling an older; neighbors-bus.c), and its file is read instead if that
+ *      fails. Until the answer comes, the servers known stay.
+ *   5. Every probe interval: held-back verdicts are told, retired watches freed, and the
  *      helper is asked to probe each watch that wants it; a round starts only when the
  *      previous one has been answered.
  */
@@ -37,7 +42,7 @@
 #include "nl-util.h"
 #include "time-util.h"
 
-/* The two DNS files: the one configured, and resolved's. */
+/* The two DNS files: the one configured, and resolved's (its merged list). */
 #define DNS_FILES 2
 
 struct NeighborMonitor {
@@ -58,6 +63,8 @@ struct NeighborMonitor {
         sd_event_source *inotify_io;
         int dir_wd[DNS_FILES], file_wd[DNS_FILES];
         sd_event_source *dns_reload;
+        sd_bus_slot *resolved_call; /* the question to systemd-resolved in flight */
+        bool resolved_failed;       /* the last one failed: said, not again until it answers */
 
         sd_event_source *update;
         sd_event_source *tick;
@@ -65,6 +72,8 @@ struct NeighborMonitor {
 
         NeighborEventFn fn;
         void *userdata;
+        NeighborResolvedFn resolved_fn;
+        void *resolved_userdata;
 };
 
 static const int dump_requests[_NEIGHBOR_DUMP_MAX] = {
@@ -306,18 +315,9 @@ static bool dns_only_stub(const DnsServer *s, size_t n) {
         return n > 0;
 }
 
-static void dns_load(NeighborMonitor *nm) {
-        DnsServer servers[RESOLV_CONF_SERVERS_MAX];
-        const char *source = nm->dns_files[0];
-        size_t n = 0;
-        int r;
-
-        r = dns_read(source, servers, &n);
-        if (r >= 0 && dns_only_stub(servers, n)) {
-                source = nm->dns_files[1];
-                n = 0;
-                r = dns_read(source, servers, &n);
-        }
+/* Take the servers of a source, or (@r < 0) none: it could not be read. */
+static void dns_apply(NeighborMonitor *nm, const char *source, const DnsServer *servers,
+                      size_t n, int r) {
         if (r < 0) {
                 /* Said once, not at every reload while it stays so. */
                 if (nm->dns_source[0] || !nm->dns_loaded)
@@ -332,6 +332,59 @@ static void dns_load(NeighborMonitor *nm) {
                 log_info("%zu DNS servers from %s", n, source);
                 schedule_update(nm);
         }
+}
+
+static void dns_load_file(NeighborMonitor *nm, const char *path) {
+        DnsServer servers[RESOLV_CONF_SERVERS_MAX];
+        size_t n = 0;
+        int r;
+
+        r = dns_read(path, servers, &n);
+        dns_apply(nm, path, servers, n, r);
+}
+
+static void dns_load(NeighborMonitor *nm) {
+        DnsServer servers[RESOLV_CONF_SERVERS_MAX];
+        size_t n = 0;
+        int r;
+
+        /* A question still out is about the files as they were. */
+        nm->resolved_call = sd_bus_slot_unref(nm->resolved_call);
+        r = dns_read(nm->dns_files[0], servers, &n);
+        if (r < 0 || !dns_only_stub(servers, n)) {
+                dns_apply(nm, nm->dns_files[0], servers, n, r);
+                return;
+        }
+        /* resolved runs: the servers of each link, from itself; without a bus (there is
+         * one, after start-up), the merged list of its file. */
+        if (!nm->resolved_fn || !nm->manager->bus) {
+                dns_load_file(nm, nm->dns_files[1]);
+                return;
+        }
+        r = nm->resolved_fn(nm->resolved_userdata, &nm->resolved_call);
+        if (r < 0) {
+                char why[128];
+                snprintf(why, sizeof why, "cannot ask: %s", strerror(-r));
+                neighbors_on_resolved_dns(nm, why, NULL, 0);
+        }
+}
+
+void neighbors_on_resolved_dns(NeighborMonitor *nm, const char *error, const DnsServer *servers,
+                               size_t n) {
+        nm->resolved_call = sd_bus_slot_unref(nm->resolved_call);
+        if (error) {
+                if (!nm->resolved_failed)
+                        log_info("Cannot have the DNS servers of each link from %s (%s), "
+                                 "reading %s instead", NEIGHBOR_DNS_SOURCE_RESOLVED, error,
+                                 nm->dns_files[1]);
+                nm->resolved_failed = true;
+                dns_load_file(nm, nm->dns_files[1]);
+                return;
+        }
+        if (nm->resolved_failed)
+                log_info("%s answers again", NEIGHBOR_DNS_SOURCE_RESOLVED);
+        nm->resolved_failed = false;
+        dns_apply(nm, NEIGHBOR_DNS_SOURCE_RESOLVED, servers, n, 0);
 }
 
 static const char *base_name(const char *path) {
@@ -377,6 +430,16 @@ static int on_dns_reload(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+static void schedule_dns_reload(NeighborMonitor *nm) {
+        int r;
+
+        if (nm->dns_reload)
+                return;
+        r = sd_event_add_defer(nm->manager->event, &nm->dns_reload, on_dns_reload, nm);
+        if (r < 0)
+                log_error_errno(r, "Cannot schedule a reload of the DNS servers: %m");
+}
+
 static bool dns_event_matters(const NeighborMonitor *nm, const struct inotify_event *ev) {
         if (ev->mask & IN_Q_OVERFLOW)
                 return true;
@@ -394,7 +457,6 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
         NeighborMonitor *nm = userdata;
         _Alignas(struct inotify_event) char buf[4096];
         bool reload = false;
-        int r;
 
         (void) s;
         (void) revents;
@@ -412,11 +474,8 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                         off += sizeof *ev + ev->len;
                 }
         }
-        if (!reload || nm->dns_reload)
-                return 0;
-        r = sd_event_add_defer(nm->manager->event, &nm->dns_reload, on_dns_reload, nm);
-        if (r < 0)
-                log_error_errno(r, "Cannot schedule a reload of the DNS servers: %m");
+        if (reload)
+                schedule_dns_reload(nm);
         return 0;
 }
 
@@ -542,7 +601,7 @@ int neighbors_setup(Manager *m) {
         m->neighbors = nm;
         nm->table = neighbor_table_new(monitor_on_verdict, nm);
         nm->dns_files[0] = strdup(c->resolv_conf ?: NEIGHBOR_RESOLV_CONF_DEFAULT);
-        nm->dns_files[1] = strdup(NEIGHBOR_RESOLVED_CONF);
+        nm->dns_files[1] = strdup(c->resolved_conf ?: NEIGHBOR_RESOLVED_CONF_DEFAULT);
         if (!nm->table || !nm->dns_files[0] || !nm->dns_files[1])
                 return -ENOMEM;
         return registry_subscribe(m->registry, &neighbors_subscriber, nm);
@@ -562,7 +621,8 @@ int neighbors_start(Manager *m) {
         if (r < 0)
                 return r;
         dns_watch(nm);
-        dns_load(nm);
+        /* The first read on the loop's first turn, when the bus is there. */
+        schedule_dns_reload(nm);
         return sd_event_add_time_relative(m->event, &nm->tick, CLOCK_MONOTONIC, nm->interval,
                                           /* accuracy= */ 0, on_tick, nm);
 }
@@ -575,6 +635,7 @@ void neighbors_free(Manager *m) {
         sd_event_source_disable_unref(nm->tick);
         sd_event_source_disable_unref(nm->update);
         sd_event_source_disable_unref(nm->dns_reload);
+        sd_bus_slot_unref(nm->resolved_call);
         sd_event_source_disable_unref(nm->inotify_io);
         sd_event_source_disable_unref(nm->nl_io);
         safe_close(nm->inotify_fd);
@@ -589,6 +650,11 @@ void neighbors_free(Manager *m) {
 void neighbors_set_event_fn(NeighborMonitor *nm, NeighborEventFn fn, void *userdata) {
         nm->fn = fn;
         nm->userdata = userdata;
+}
+
+void neighbors_set_resolved_fn(NeighborMonitor *nm, NeighborResolvedFn fn, void *userdata) {
+        nm->resolved_fn = fn;
+        nm->resolved_userdata = userdata;
 }
 
 NeighborTable *neighbors_table(NeighborMonitor *nm) {

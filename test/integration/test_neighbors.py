@@ -10,8 +10,16 @@ own namespace that drops ARP, or Neighbor Solicitations and Advertisements, both
 Signals are decoded with a message class built here from the 2021 proto's field numbers and
 enum values (reference §2.3), not from the daemon's own service.proto, as an old client
 would decode them.
+
+A second lab (resolved_lab) stands for a host where systemd-resolved runs: its resolv.conf
+lists only the stub 127.0.0.53, --resolved-conf names a file of this module in place of
+/run/systemd/resolve/resolv.conf, and FakeResolved, an org.freedesktop.resolve1 of this
+module on the lab's bus (its policy lets root own the name and anyone read its
+properties, as resolved's own policy does), lists the servers of each link in its DNS
+property.
 """
 
+import asyncio
 import contextlib
 import errno
 import json
@@ -22,6 +30,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,7 +45,18 @@ FAIL_TIMEOUT = PROBE_INTERVAL + 3 + 8
 GATEWAY, DNS_SERVER, GATEWAY_AND_DNS_SERVER = 1, 2, 3
 FAILED, RECOVERED = 1, 2  # EventType; value 2 was named RECOVERED in 2021-01, REACHABLE later
 DNS_ADDR = "192.0.2.53"
+DNS2_ADDR = "192.0.2.54"
 PREFIX6 = "2001:db8:1::/64"
+RESOLVED = "org.freedesktop.resolve1"
+# The private bus lets root own resolved's name and anyone read its properties, as
+# resolved's own policy file does on a host.
+RESOLVED_POLICY = f"""<policy user="root">
+    <allow own="{RESOLVED}"/>
+  </policy>
+  <policy context="default">
+    <allow send_destination="{RESOLVED}" send_interface="org.freedesktop.DBus.Properties"
+           send_member="Get"/>
+  </policy>"""
 
 
 def proto_2021():
@@ -133,6 +153,119 @@ def lab():
             yield lab
         finally:
             finish_lab(lab)
+    finally:
+        shutil.rmtree(conf_dir, ignore_errors=True)
+
+
+class FakeResolved:
+    """org.freedesktop.resolve1 on a bus: a Manager whose DNS property (a(iiay)) lists
+    `servers`, (ifindex, "address") pairs, ifindex 0 for a global server. It answers from a
+    thread of its own, so the daemon's questions are answered whatever the test does;
+    `gets` counts them."""
+
+    def __init__(self, address, servers):
+        # pylint: disable=import-outside-toplevel
+        from dbus_next.aio import MessageBus
+        from dbus_next.constants import RequestNameReply
+        from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property
+
+        fake = self
+        self.servers = list(servers)
+        self.gets = 0
+
+        class Manager(ServiceInterface):
+            def __init__(self):
+                super().__init__("org.freedesktop.resolve1.Manager")
+
+            @dbus_property(access=PropertyAccess.READ)
+            def DNS(self) -> "a(iiay)":  # noqa: F821  pylint: disable=invalid-name
+                fake.gets += 1
+                return [fake.entry(ifindex, addr) for ifindex, addr in fake.servers]
+
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure = []
+
+        async def serve():
+            try:
+                self.bus = await MessageBus(bus_address=address).connect()
+                self.bus.export("/org/freedesktop/resolve1", Manager())
+                reply = await self.bus.request_name(RESOLVED)
+                if reply != RequestNameReply.PRIMARY_OWNER:
+                    raise RuntimeError(f"cannot own {RESOLVED}: {reply}")
+            except Exception as e:  # pylint: disable=broad-except
+                failure.append(e)
+            finally:
+                ready.set()
+
+        def run():
+            asyncio.set_event_loop(self.loop)
+            self.loop.create_task(serve())
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        ready.wait(10)
+        if failure or not ready.is_set():
+            self.stop()
+            raise RuntimeError(f"FakeResolved did not start: {failure}")
+
+    @staticmethod
+    def entry(ifindex, addr):
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        return [ifindex, int(family), socket.inet_pton(family, addr)]
+
+    def stop(self):
+        """Leave the bus (the name goes with the connection) and end the thread."""
+        async def leave():
+            if getattr(self, "bus", None):
+                self.bus.disconnect()
+                await self.bus.wait_for_disconnect()
+        if self.thread.is_alive():
+            asyncio.run_coroutine_threadsafe(leave(), self.loop).result(10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def resolved_lab():
+    """A lab whose resolv.conf lists only resolved's stub, whose --resolved-conf is this
+    module's file, and whose bus has a FakeResolved (lab.resolved) from before the daemon
+    starts: DNS_ADDR is eth0's server, DNS2_ADDR, on eth0's subnet too, lo's, and the lan
+    router a global one. The resolved file lists DNS2_ADDR and nothing of links."""
+    from conftest import finish_lab  # pylint: disable=import-outside-toplevel
+    conf_dir = Path(tempfile.mkdtemp(prefix="pp-neighbors-resolved-"))
+    conf_dir.chmod(0o755)
+    stub = conf_dir / "resolv.conf"
+    write_resolv(stub, "nameserver 127.0.0.53\noptions edns0 trust-ad\n")
+    merged = conf_dir / "resolved.conf"
+    write_resolv(merged, f"nameserver {DNS2_ADDR}\n")
+    lab = pplab.Lab(daemon_args=[f"--neighbor-probe-interval={PROBE_INTERVAL}",
+                                 f"--resolv-conf={stub}", f"--resolved-conf={merged}"],
+                    extra_policy=RESOLVED_POLICY)
+    try:
+        try:
+            lab.start(daemon=False)
+            for a in (DNS_ADDR, DNS2_ADDR):
+                lab.lan.out("ip", "addr", "add", f"{a}/24", "dev", "lan0")
+            lab.servers = [(lab.host.ifindex("eth0"), DNS_ADDR),
+                           (lab.host.ifindex("lo"), DNS2_ADDR), (0, pplab.LAN_ADDR)]
+            lab.resolved = FakeResolved(lab.bus_address, lab.servers)
+            lab.start_daemon()
+        except BaseException:
+            if getattr(lab, "resolved", None):
+                lab.resolved.stop()
+            lab.close()
+            raise
+        lab.merged = merged
+        try:
+            yield lab
+        finally:
+            try:
+                lab.resolved.stop()
+            finally:
+                finish_lab(lab)
     finally:
         shutil.rmtree(conf_dir, ignore_errors=True)
 
@@ -506,3 +639,124 @@ def test_the_helper_checks_neighbor_probes():
             log = h.close()
         assert h.proc.returncode == 0, log
         assert "is not an uplink the helper has set up" in log, log
+
+
+# ---- DNS servers from systemd-resolved, per link -----------------------------------------
+
+
+def wait_dns_source(lab, source, timeout=10):
+    err = pplab.poll(lambda: None if lab.status()["neighbor_monitor"]["dns_source"] == source
+                     else lab.status()["neighbor_monitor"]["dns_source"], timeout=timeout,
+                     what=f"DNS servers not from {source}")
+    assert err is None, f"{err}\n{lab.log()[-3000:]}"
+
+
+def wait_unwatched(lab, address, timeout=10):
+    """Poll until address is watched on no uplink; assert so."""
+    err = pplab.poll(lambda: [k for k in watched(lab) if k[1] == address] or None,
+                     timeout=timeout, what=f"{address} still watched")
+    assert err is None, f"{err}\n{lab.log()[-3000:]}"
+
+
+def test_resolved_servers_are_watched_on_their_link(resolved_lab):
+    lab = resolved_lab
+    eth0 = lab.host.ifindex("eth0")
+    wait_dns_source(lab, RESOLVED)
+    # eth0's own server, on its subnet: watched there, and it answers.
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    # A global server is matched by subnet: here the gateway, which is both.
+    wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway_and_dns_server")
+    # lo's server is on eth0's subnet, but it is not eth0's: watched nowhere.
+    now = watched(lab)
+    assert not [k for k in now if k[1] == DNS2_ADDR], now
+    entry = now[("eth0", DNS_ADDR)]
+    assert entry["ifindex"] == eth0, entry
+    # The command line says where the servers came from.
+    p = lab.cli("status")
+    assert p.returncode == 0, p.stderr
+    head = [l for l in p.stdout.splitlines() if l.startswith("Watched neighbours")]
+    assert head == [f"Watched neighbours (probed every {PROBE_INTERVAL} s; DNS servers from "
+                    f"{RESOLVED})"], p.stdout
+    p = lab.cli("status", "--json")
+    assert p.returncode == 0, p.stderr
+    monitor = json.loads(p.stdout)["neighbor_monitor"]
+    assert monitor["dns_source"] == RESOLVED, monitor
+    assert {"uplink": "eth0", "address": DNS_ADDR, "role": "dns_server"}.items() <= \
+        next(n for n in monitor["neighbors"] if n["address"] == DNS_ADDR).items(), monitor
+
+
+def test_resolved_link_server_fails_and_recovers(resolved_lab):
+    lab = resolved_lab
+    eth0 = lab.host.ifindex("eth0")
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    signals = NeighborSignals(lab.bus())
+    try:
+        lab.lan.out("ip", "addr", "del", f"{DNS_ADDR}/24", "dev", "lan0")
+        try:
+            failed = (eth0, DNS_ADDR, DNS_SERVER, FAILED)
+            events = signals.wait_for(failed, timeout=FAIL_TIMEOUT)
+            assert events == [failed], f"{events} {signals.events}\n{lab.log()[-3000:]}"
+        finally:
+            lab.lan.out("ip", "addr", "add", f"{DNS_ADDR}/24", "dev", "lan0")
+        recovered = (eth0, DNS_ADDR, DNS_SERVER, RECOVERED)
+        events = signals.wait_for(recovered, timeout=FAIL_TIMEOUT)
+        assert events == [recovered], f"{events} {signals.events}"
+    finally:
+        signals.close()
+
+
+def test_resolved_is_asked_again_when_its_file_changes(resolved_lab):
+    lab = resolved_lab
+    eth0 = lab.host.ifindex("eth0")
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    try:
+        # resolved's servers change: DNS2_ADDR becomes eth0's, DNS_ADDR goes.
+        lab.resolved.servers = [(eth0, DNS2_ADDR), (0, pplab.LAN_ADDR)]
+        gets = lab.resolved.gets
+        # Nothing is asked until its file changes: no polling.
+        time.sleep(3 * PROBE_INTERVAL)
+        assert lab.resolved.gets == gets
+        assert ("eth0", DNS_ADDR) in watched(lab)
+        # resolved rewrites its file (a new one renamed over it).
+        write_resolv(lab.merged, lab.merged.read_text())
+        wait_watched(lab, "eth0", DNS2_ADDR, "dns_server")
+        wait_unwatched(lab, DNS_ADDR)
+        assert lab.resolved.gets > gets
+        wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway_and_dns_server")
+        # No global server any more: the gateway is a gateway only.
+        lab.resolved.servers = [(eth0, DNS2_ADDR)]
+        write_resolv(lab.merged, lab.merged.read_text(), atomic=False)
+        wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+    finally:
+        lab.resolved.servers = list(lab.servers)
+        write_resolv(lab.merged, lab.merged.read_text())
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    wait_unwatched(lab, DNS2_ADDR)
+    assert lab.status()["neighbor_monitor"]["dns_source"] == RESOLVED
+
+
+def test_without_resolved_on_the_bus_its_file_is_read(resolved_lab):
+    lab = resolved_lab
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    said = "Cannot have the DNS servers of each link from org.freedesktop.resolve1"
+    assert said not in lab.log()
+    lab.resolved.stop()
+    try:
+        write_resolv(lab.merged, lab.merged.read_text())
+        wait_dns_source(lab, str(lab.merged))
+        # The file lists DNS2_ADDR, with no link: matched by subnet.
+        wait_watched(lab, "eth0", DNS2_ADDR, "dns_server")
+        wait_unwatched(lab, DNS_ADDR)
+        wait_watched(lab, "eth0", pplab.LAN_ADDR, "gateway")
+        # Changed again, resolved still away: read again, said once.
+        write_resolv(lab.merged, f"nameserver {DNS2_ADDR}\nnameserver {DNS_ADDR}\n")
+        wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+        lines = [l for l in lab.log().splitlines() if said in l]
+        assert len(lines) == 1, lines
+    finally:
+        # resolved comes back and rewrites its file.
+        lab.resolved = FakeResolved(lab.bus_address, lab.servers)
+        write_resolv(lab.merged, f"nameserver {DNS2_ADDR}\n")
+    wait_dns_source(lab, RESOLVED)
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    wait_unwatched(lab, DNS2_ADDR)

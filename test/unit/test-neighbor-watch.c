@@ -195,6 +195,126 @@ static void test_dns_servers_on_the_uplink(void **state) {
         }
 }
 
+/*
+ * systemd-resolved's DNS property, one (ifindex, family, address bytes) per server, turned
+ * into servers (dns_server_from_resolved()) and into the watches of each uplink (the
+ * table). A second uplink, eth1 (ifindex 3, 198.51.100.2/24, no IPv6 address), and a link
+ * that is no uplink (7). Cases differ only in data.
+ */
+#define ETH1 3
+#define NOT_AN_UPLINK 7
+
+typedef struct ResolvedEntry {
+        int ifindex;
+        int family;
+        const char *addr;         /* its bytes: 4 for a dotted quad, 16 for IPv6 */
+        int error;                /* what dns_server_from_resolved() says of it */
+} ResolvedEntry;
+
+static int compare_strings(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* "UPLINK ADDRESS ROLE, ..." of the live watches, sorted. */
+static void live_watches(Fixture *f, char *buf, size_t size) {
+        char lines[NEIGHBOR_WATCHES_MAX][IFNAMSIZ + NEIGHBOR_ADDR_STRLEN + 32];
+        const char *sorted[NEIGHBOR_WATCHES_MAX];
+        size_t n = 0;
+
+        LIST_FOREACH(watches, w, neighbor_table_watches(f->t)) {
+                char a[NEIGHBOR_ADDR_STRLEN];
+                if (w->role == 0)
+                        continue;
+                snprintf(lines[n], sizeof lines[n], "%s %s %s", w->ifname,
+                         neighbor_addr_to_string(&w->addr, a), neighbor_role_to_string(w->role));
+                sorted[n] = lines[n];
+                n++;
+        }
+        qsort(sorted, n, sizeof *sorted, compare_strings);
+        buf[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+                snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? ", " : "", sorted[i]);
+}
+
+static void test_resolved_servers_per_link(void **state) {
+        static const struct {
+                const char *name;
+                ResolvedEntry entries[4];
+                size_t n;
+                const char *watched;
+        } cases[] = {
+                { "link server on its subnet", { { ETH0, AF_INET, "192.0.2.53", 0 } }, 1,
+                  "eth0 192.0.2.53 dns_server" },
+                { "link server on another link's subnet",
+                  { { ETH1, AF_INET, "192.0.2.53", 0 } }, 1, "" },
+                { "link server off its subnets", { { ETH0, AF_INET, "203.0.113.53", 0 } }, 1, "" },
+                { "link server that is the uplink's own address",
+                  { { ETH0, AF_INET, "192.0.2.2", 0 } }, 1, "" },
+                { "link server, IPv6 on its prefix", { { ETH0, AF_INET6, "2001:db8:1::53", 0 } },
+                  1, "eth0 2001:db8:1::53 dns_server" },
+                { "link server, IPv6 on another link's prefix",
+                  { { ETH1, AF_INET6, "2001:db8:1::53", 0 } }, 1, "" },
+                { "global servers by subnet",
+                  { { 0, AF_INET, "192.0.2.53", 0 }, { 0, AF_INET, "198.51.100.53", 0 },
+                    { 0, AF_INET, "203.0.113.53", 0 }, { 0, AF_INET6, "2001:db8:1::53", 0 } }, 4,
+                  "eth0 192.0.2.53 dns_server, eth0 2001:db8:1::53 dns_server, "
+                  "eth1 198.51.100.53 dns_server" },
+                { "link-local on its link", { { ETH0, AF_INET6, "fe80::53", 0 } }, 1,
+                  "eth0 fe80::53 dns_server" },
+                { "link-local on a link without other IPv6", { { ETH1, AF_INET6, "fe80::53", 0 } },
+                  1, "eth1 fe80::53 dns_server" },
+                { "global link-local: no link to watch it on", { { 0, AF_INET6, "fe80::53", 0 } },
+                  1, "" },
+                { "unknown ifindex ignored",
+                  { { NOT_AN_UPLINK, AF_INET, "192.0.2.53", 0 },
+                    { NOT_AN_UPLINK, AF_INET6, "fe80::53", 0 } }, 2, "" },
+                { "IPv4 of 16 bytes", { { ETH0, AF_INET, "::ffff:192.0.2.53", -EBADMSG } }, 1, "" },
+                { "IPv6 of 4 bytes", { { ETH0, AF_INET6, "192.0.2.53", -EBADMSG } }, 1, "" },
+                { "another family", { { ETH0, AF_UNIX, "192.0.2.53", -EAFNOSUPPORT } }, 1, "" },
+                { "negative ifindex", { { -1, AF_INET, "192.0.2.53", -EINVAL } }, 1, "" },
+                { "a bad entry spoils no other",
+                  { { ETH0, AF_INET6, "192.0.2.54", -EBADMSG }, { ETH0, AF_INET, "192.0.2.53", 0 } },
+                  2, "eth0 192.0.2.53 dns_server" },
+                { "global and per-link mixed",
+                  { { 0, AF_INET, "192.0.2.1", 0 }, { ETH1, AF_INET, "192.0.2.54", 0 },
+                    { ETH1, AF_INET, "198.51.100.53", 0 }, { ETH0, AF_INET6, "fe80::1", 0 } }, 4,
+                  "eth0 192.0.2.1 dns_server, eth0 fe80::1 dns_server, "
+                  "eth1 198.51.100.53 dns_server" },
+                { "one address, a server of both links",
+                  { { ETH0, AF_INET6, "fe80::53", 0 }, { ETH1, AF_INET6, "fe80::53", 0 } }, 2,
+                  "eth0 fe80::53 dns_server, eth1 fe80::53 dns_server" },
+        };
+        Fixture *f = *state;
+        NeighborAddr eth1_addr = addr("198.51.100.2");
+
+        assert_int_equal(neighbor_table_add_uplink(f->t, "eth1", ETH1, true), 1);
+        assert_true(neighbor_table_address(f->t, ETH1, &eth1_addr, 24, true));
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                DnsServer servers[ELEMENTSOF(cases[i].entries)];
+                char got[1024];
+                size_t n = 0;
+
+                for (size_t k = 0; k < cases[i].n; k++) {
+                        const ResolvedEntry *e = &cases[i].entries[k];
+                        NeighborAddr a = addr(e->addr);
+                        int r = dns_server_from_resolved(e->ifindex, e->family, a.bytes,
+                                                         a.family == AF_INET ? 4 : 16, &servers[n]);
+                        if (r != e->error)
+                                fail_msg("%s: entry %zu: %d, expected %d", cases[i].name, k, r,
+                                         e->error);
+                        if (r >= 0)
+                                n++;
+                }
+                neighbor_table_set_dns(f->t, servers, n);
+                update(f);
+                live_watches(f, got, sizeof got);
+                if (strcmp(got, cases[i].watched) != 0)
+                        fail_msg("%s: watched \"%s\", expected \"%s\"", cases[i].name, got,
+                                 cases[i].watched);
+                neighbor_table_sweep_retired(f->t);
+        }
+}
+
 static void test_gateway_that_is_also_the_dns_server(void **state) {
         Fixture *f = *state;
         DnsServer d[2] = { dns("192.0.2.1", NULL), dns("192.0.2.53", NULL) };
@@ -1178,6 +1298,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 T(test_gateways_are_watched),
                 T(test_dns_servers_on_the_uplink),
+                T(test_resolved_servers_per_link),
                 T(test_gateway_that_is_also_the_dns_server),
                 T(test_dns_servers_follow_the_addresses),
                 T(test_other_links_are_ignored),

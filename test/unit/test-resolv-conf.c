@@ -2,7 +2,8 @@
 /*
  * common/resolv-conf.h: the name servers of a resolv.conf text as the C library's resolver
  * reads them. Cases differ only in data: one table of texts and the servers expected, in
- * order, each written as the address and scope they must decode to.
+ * order, each written as the address and scope they must decode to. And the entries of
+ * systemd-resolved's DNS property as servers (dns_server_from_resolved()).
  */
 
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -145,6 +147,59 @@ static void test_equal(void **state) {
         b[1] = a[1];
         b[0].addr[3] = 2;
         assert_false(dns_servers_equal(a, 2, b, 2));
+        /* The same address, a server of one link rather than of any. */
+        b[0] = a[0];
+        assert_true(dns_servers_equal(a, 2, b, 2));
+        b[0].ifindex = 2;
+        assert_false(dns_servers_equal(a, 2, b, 2));
+}
+
+/* systemd-resolved's entries: (ifindex, family, bytes) checked, then taken as they are. */
+static void test_from_resolved(void **state) {
+        static const uint8_t v4[4] = { 192, 0, 2, 53 };
+        static const uint8_t v6[16] = { 0xfe, 0x80, [15] = 0x53 };
+        static const struct {
+                int ifindex, family;
+                const uint8_t *bytes;
+                size_t len;
+                int error;
+        } cases[] = {
+                { 0, AF_INET, v4, 4, 0 },           /* global */
+                { 2, AF_INET, v4, 4, 0 },           /* of link 2 */
+                { 2, AF_INET6, v6, 16, 0 },
+                { 2, AF_INET, v6, 16, -EBADMSG },   /* IPv4 of 16 bytes */
+                { 2, AF_INET6, v4, 4, -EBADMSG },   /* IPv6 of 4 bytes */
+                { 2, AF_INET, v4, 3, -EBADMSG },
+                { 2, AF_INET, v4, 0, -EBADMSG },
+                { 2, AF_INET6, v6, 15, -EBADMSG },
+                { 2, AF_UNSPEC, v4, 4, -EAFNOSUPPORT },
+                { 2, AF_UNIX, v6, 16, -EAFNOSUPPORT },
+                { -1, AF_INET, v4, 4, -EINVAL },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                DnsServer got, untouched;
+                int r;
+
+                memset(&got, 0xa5, sizeof got);
+                untouched = got;
+                r = dns_server_from_resolved(cases[i].ifindex, cases[i].family, cases[i].bytes,
+                                             cases[i].len, &got);
+                if (r != cases[i].error)
+                        fail_msg("case %zu: %d, expected %d", i, r, cases[i].error);
+                if (r < 0) {
+                        assert_memory_equal(&got, &untouched, sizeof got);
+                        continue;
+                }
+                assert_int_equal(got.family, cases[i].family);
+                assert_int_equal(got.ifindex, cases[i].ifindex);
+                assert_memory_equal(got.addr, cases[i].bytes, cases[i].len);
+                assert_string_equal(got.scope, "");
+                if (cases[i].len == 4)
+                        for (size_t k = 4; k < sizeof got.addr; k++)
+                                assert_int_equal(got.addr[k], 0);
+        }
 }
 
 int main(void) {
@@ -152,6 +207,7 @@ int main(void) {
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_more_than_max_kept),
                 cmocka_unit_test(test_equal),
+                cmocka_unit_test(test_from_resolved),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
