@@ -16,6 +16,7 @@ and the unicast answers to a question mcastd relays (from the asker's port) must
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import types
@@ -117,6 +118,12 @@ def names(lines, marker):
     return [l for l in lines if marker in l.get("name", "")]
 
 
+def link_local(ns, ifname):
+    """ifname's IPv6 link-local address in ns."""
+    return next(a["local"] for a in ns.ip_json("-6", "addr", "show", "dev", ifname)[0]
+                ["addr_info"] if a["local"].startswith("fe80:"))
+
+
 def discovered(ns, interface, want, timeout=15):
     """Run gssdp-discover in ns until it lists want (a device answers an M-SEARCH after a
     random delay up to its MX, which can outlast one run); None or what it saw."""
@@ -190,6 +197,41 @@ def test_mdns_over_ipv6_from_the_lan_reaches_arc(lab, guests):
     mc.mdns_send(lab.lan, "lan0", marker, family=6, addr="2001:db8::10")
     got = names(at_arc.result(), marker)
     assert len(got) == 1 and got[0]["src"].startswith("fe80::"), got
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_mdns_copies_leave_with_hop_limit_255_whatever_came_in(lab, guests, family):
+    """RFC 6762 §11: mDNS is sent with IP TTL / hop limit 255. mcastd's copies leave with
+    255 both ways - to the LAN from ARC, and to ARC's link from the LAN - even when the
+    original came with 1 (as repeaters that keep the kernel's multicast default send)."""
+    lan, arc = (lab.lan, "lan0"), (guests.arc.ns, "eth0")
+    record = {4: (pplab.LAN_ADDR, guests.arc_addr), 6: ("2001:db8::10", "2001:db8::20")}
+    for (src, dst), addr in zip([(lan, arc), (arc, lan)], record[family]):
+        marker = f"hops{family}-{src[0].name}-{time.monotonic_ns()}"
+        at_dst = mc.mdns_listen(*dst, family=family)
+        with mc.Capture(*src, "udp port 5353") as sent, \
+                mc.Capture(*dst, "udp port 5353") as got:
+            mc.mdns_send(*src, marker, family=family, addr=addr, ttl=1)
+            delivered = names(at_dst.result(), marker)
+        originals = [p for p in sent.packets if marker.encode() in p.payload]
+        copies = [p for p in got.packets if marker.encode() in p.payload]
+        assert len(delivered) == 1, (src[0].name, delivered)
+        assert [(p.family, p.ttl) for p in originals] == [(family, 1)], originals
+        assert [(p.family, p.ttl) for p in copies] == [(family, 255)], \
+            f"from {src[0].name} to {dst[0].name}: {copies}"
+
+
+def test_mdns_over_ipv6_from_arc_reaches_the_lan(lab, guests):
+    """An IPv6 mDNS answer from ARC reaches the LAN once, sent from the uplink's
+    link-local address, its AAAA record as it was (only IPv4 A records are rewritten)."""
+    marker = f"arc6-{time.monotonic_ns()}"
+    record = "2001:db8::20"
+    at_lan = mc.mdns_listen(lab.lan, "lan0", family=6)
+    mc.mdns_send(guests.arc.ns, "eth0", marker, family=6, addr=record)
+    got = names(at_lan.result(), marker)
+    assert len(got) == 1, f"{got}\n{lab.log()[-2000:]}"
+    assert (got[0]["src"], got[0]["sport"]) == (link_local(lab.host, "eth0"), 5353), got
+    assert got[0]["tail"].endswith(socket.inet_pton(socket.AF_INET6, record).hex()), got
 
 
 def test_avahi_service_in_the_lan_is_browsed_in_arc_and_the_vm(lab, guests):
