@@ -317,6 +317,30 @@ def test_legacy_mdns_query_gets_its_unicast_answer_back(lab, guests):
         responder.stop()
 
 
+def test_legacy_mdns_query_from_the_lan_gets_a_guests_answer_naming_the_uplink(lab, guests):
+    """The other way: a legacy query from the LAN (an ephemeral port) for a name avahi
+    publishes in ARC. ARC's answer, sent by unicast to the host's port, reaches the
+    asker's port by unicast, from the uplink's address and port 5353, with TTL 255, and
+    its A record names the uplink's address, not ARC's (the IPv4 rewrite)."""
+    name = "pplab-arc-legacy.local"
+    responder = guests.arc.ns.add_peer(pplab.AvahiDaemon(host_name=name.split(".")[0],
+                                                         interfaces=["eth0"]))
+    try:
+        unicast = f"udp and src port 5353 and dst host {pplab.LAN_ADDR}"
+        with mc.Capture(lab.lan, "lan0", unicast) as cap:
+            answers = mc.mdns_query(lab.lan, "lan0", name)
+        assert len(answers) == 1, f"{answers}\n{responder.log()}\n{lab.log()[-2000:]}"
+        assert (answers[0]["src"], answers[0]["sport"]) == (UPLINK_ADDR, 5353), answers
+        payload = bytes.fromhex(answers[0]["data"])
+        assert payload[2] & 0x80, "not a response"
+        assert mc.a_records(payload) == [(name, UPLINK_ADDR)], mc.a_records(payload)
+        assert socket.inet_aton(guests.arc_addr) not in payload, payload
+        wire = [p for p in cap.packets if p.payload == payload]
+        assert [(p.src, p.ttl) for p in wire] == [(UPLINK_ADDR, 255)], cap.packets
+    finally:
+        responder.stop()
+
+
 def test_coexists_with_avahi_on_the_host(lab, guests):
     """An avahi-daemon on the host itself and mcastd both see the LAN's mDNS; the host's own
     datagrams (its avahi's queries, a legacy query) are seen by mcastd but never forwarded,
