@@ -409,6 +409,30 @@ def test_ssdp_lan_finds_a_responder_in_a_guest(lab, guests):
         responder.stop()
 
 
+def test_ssdp_msearch_over_ipv6_from_arc_gets_the_lan_responders_reply(lab, guests):
+    """An M-SEARCH to [ff02::c]:1900 from an ephemeral port in ARC: a GSSDP device in the
+    LAN, on IPv6 only, answers the host by unicast, and mcastd relays the reply to the
+    asker's address and port, from the host's link-local address on ARC's link."""
+    location = "http://[2001:db8::1]:8080/desc.xml"
+    responder = lab.lan.add_peer(pplab.GssdpResponder(targets=[SSDP_TARGET], interface="lan0",
+                                                      location=location, family=6))
+    seen = {}
+
+    def answered():
+        port, replies = mc.msearch(guests.arc.ns, "eth0", SSDP_TARGET, seconds=2, family=6)
+        seen["ok"] = [r for r in replies if r["status"].startswith("HTTP/1.1 200")
+                      and r["headers"].get("LOCATION") == location
+                      and r["headers"].get("ST") == SSDP_TARGET]
+        return None if seen["ok"] else f"no reply to port {port}: {replies}"
+    try:
+        err = mc.wait_for(answered, timeout=12, what="an IPv6 M-SEARCH reply in ARC")
+        assert err is None, f"{err}\n{responder.log()}\n{lab.log()[-2000:]}"
+        assert {(r["src"], r["sport"]) for r in seen["ok"]} == \
+            {(link_local(lab.host, "arc_eth0"), 1900)}, seen["ok"]
+    finally:
+        responder.stop()
+
+
 # ---- broadcast -----------------------------------------------------------------------------
 
 def test_broadcast_from_the_lan_reaches_arc_only(lab, guests):
