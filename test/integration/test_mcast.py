@@ -1,5 +1,7 @@
 """mcastd end to end, with real peers: mDNS (avahi-daemon, avahi-browse, avahi-publish) and
-SSDP (GSSDP) between the lan and the guests, ARC's UDP broadcasts both ways (also after the
+SSDP (GSSDP) between the lan and the guests (ARC, Termina, PluginVM; ARC's IPv6 too; legacy
+queries and M-SEARCH answered both ways; hop limit 255 on every mDNS copy), each LAN's mDNS
+kept to ARC's link on its uplink, ARC's UDP broadcasts both ways (also after the
 uplink moves to another subnet), malformed datagrams dropped and counted, floods held to
 the rate limit, a SIGKILL'd mcastd restarted at once with its links (its IGMP joins timed
 on the wire), two forwarders on one segment without a loop for mDNS and SSDP over IPv4 and
@@ -8,6 +10,10 @@ the standalone mode waiting for a bridge that comes later.
 
     lan (lan0 192.0.2.1/24) ==veth== host (eth0 192.0.2.2/24) -- arc_eth0 == ARC (eth0)
                                                                -- vmtapN  == Termina VM (eth0)
+
+A PluginVM joins for its own test, and one test has a lab of its own with a second uplink
+(eth1 == lan2) and ARC on both. The VM stand-ins have IPv6 off (VmNetns): the IPv6 tests
+use ARC, whose links have link-local addresses.
 
 The module's lab runs with the ingress firewall on, as every lab does: SSDP to its group
 and the unicast answers to a question mcastd relays (from the asker's port) must pass it.
@@ -431,6 +437,87 @@ def test_ssdp_msearch_over_ipv6_from_arc_gets_the_lan_responders_reply(lab, gues
             {(link_local(lab.host, "arc_eth0"), 1900)}, seen["ok"]
     finally:
         responder.stop()
+
+
+# ---- other guests and uplinks --------------------------------------------------------------
+
+PLUGIN_VM_ID = 72
+
+
+def test_pluginvm_gets_the_lans_mdns_and_its_query_reaches_the_lan(lab, guests):
+    """A PluginVM is served behind the physical default uplink, as Termina is: mDNS from
+    the LAN reaches it once (TTL 255), and its query reaches the LAN from the uplink's
+    address, and ARC (the other guests behind the uplink)."""
+    before = [("arc_eth0", "eth0"), (guests.tap, "eth0")]
+    resp = lab.plugin_vm_startup(PLUGIN_VM_ID)
+    tap = resp.device.ifname
+    vm = None
+    try:
+        assert resp.device.guest_type == pplab.PLUGIN_VM, resp
+        vm = lab.vm(tap)
+        vm.configure(resp.device)
+        wait_served(lab, before + [(tap, "eth0")])
+
+        marker = f"to-pluginvm-{time.monotonic_ns()}"
+        at_vm = mc.mdns_listen(vm, "eth0")
+        with mc.Capture(vm, "eth0", "udp port 5353") as cap:
+            mc.mdns_send(lab.lan, "lan0", marker)
+            got = names(at_vm.result(), marker)
+        assert len(got) == 1, f"{got}\n{lab.log()[-2000:]}"
+        wire = [p for p in cap.packets if marker.encode() in p.payload]
+        assert [(p.dst, p.ttl) for p in wire] == [(mc.MDNS_GROUP4, 255)], wire
+
+        query = f"from-pluginvm-{time.monotonic_ns()}.local"
+        at_lan = mc.mdns_listen(lab.lan, "lan0")
+        at_arc = mc.mdns_listen(guests.arc.ns, "eth0")
+        mc.mdns_send(vm, "eth0", query, query=True)
+        lan_got, arc_got = names(at_lan.result(), query), names(at_arc.result(), query)
+        assert [(l["src"], l["sport"]) for l in lan_got] == [(UPLINK_ADDR, 5353)], lan_got
+        assert len(arc_got) == 1, arc_got
+    finally:
+        if vm:
+            vm.delete()
+        lab.plugin_vm_shutdown(PLUGIN_VM_ID)
+    wait_served(lab, before)
+
+
+def test_arc_on_a_second_uplink_keeps_each_lans_mdns_to_its_own_link(fresh_lab):
+    """ARC on two uplinks (eth0 and eth1, each with its LAN): mDNS from each LAN reaches
+    only ARC's link on that uplink, and mDNS from each of ARC's links reaches only that
+    uplink's LAN (its A record naming that uplink's address). Counted with captures on
+    all four links; no copy returns to the link it came from."""
+    lab = fresh_lab(uplinks=2)
+    arc = pplab.ArcContainer(lab, uplinks=("eth0", "eth1"))
+    try:
+        wait_served(lab, [("arc_eth0", "eth0"), ("arc_eth1", "eth1")])
+        links = {"lan": (lab.lan, "lan0"), "lan2": (lab.lan2, "lan0"),
+                 "arc_eth0": (arc.ns, "eth0"), "arc_eth1": (arc.ns, "eth1")}
+        addrs = {"lan": pplab.LAN_ADDR, "lan2": pplab.LAN2_ADDR,
+                 "arc_eth0": arc.link("eth0")[0], "arc_eth1": arc.link("eth1")[0]}
+        # source: (the link it must reach, the address its A record names there)
+        want = {"lan": ("arc_eth0", pplab.LAN_ADDR), "lan2": ("arc_eth1", pplab.LAN2_ADDR),
+                "arc_eth0": ("lan", UPLINK_ADDR), "arc_eth1": ("lan2", pplab.HOST_UPLINK2_ADDR)}
+        for source, (dest, named) in want.items():
+            marker = f"uplinks-{source}-{time.monotonic_ns()}"
+            caps = {k: mc.Capture(ns, ifname, "udp port 5353") for k, (ns, ifname) in
+                    links.items()}
+            try:
+                at_dest = mc.mdns_listen(*links[dest])
+                mc.mdns_send(*links[source], marker, addr=addrs[source])
+                delivered = names(at_dest.result(), marker)
+            finally:
+                for c in caps.values():
+                    c.stop()
+            seen = {k: [p for p in c.packets if marker.encode() in p.payload]
+                    for k, c in caps.items()}
+            counts = {k: len(v) for k, v in seen.items()}
+            assert counts == {k: int(k in (source, dest)) for k in links}, \
+                f"from {source}: {seen}\n{lab.log()[-2000:]}"
+            assert len(delivered) == 1, (source, delivered)
+            copy = seen[dest][0]
+            assert copy.payload.endswith(socket.inet_aton(named)), (source, copy)
+    finally:
+        arc.close()
 
 
 # ---- broadcast -----------------------------------------------------------------------------
