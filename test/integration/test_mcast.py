@@ -1,5 +1,7 @@
 """mcastd end to end, with real peers: mDNS (avahi-daemon, avahi-browse, avahi-publish) and
-SSDP (GSSDP) between the lan and the guests, ARC's UDP broadcasts both ways (also after the
+SSDP (GSSDP) between the lan and the guests (ARC, Termina, PluginVM; ARC's IPv6 too; legacy
+queries and M-SEARCH answered both ways; hop limit 255 on every mDNS copy), each LAN's mDNS
+kept to ARC's link on its uplink, ARC's UDP broadcasts both ways (also after the
 uplink moves to another subnet), malformed datagrams dropped and counted, floods held to
 the rate limit, a SIGKILL'd mcastd restarted at once with its links (its IGMP joins timed
 on the wire), two forwarders on one segment without a loop for mDNS and SSDP over IPv4 and
@@ -9,6 +11,10 @@ the standalone mode waiting for a bridge that comes later.
     lan (lan0 192.0.2.1/24) ==veth== host (eth0 192.0.2.2/24) -- arc_eth0 == ARC (eth0)
                                                                -- vmtapN  == Termina VM (eth0)
 
+A PluginVM joins for its own test, and one test has a lab of its own with a second uplink
+(eth1 == lan2) and ARC on both. The VM stand-ins have IPv6 off (VmNetns): the IPv6 tests
+use ARC, whose links have link-local addresses.
+
 The module's lab runs with the ingress firewall on, as every lab does: SSDP to its group
 and the unicast answers to a question mcastd relays (from the asker's port) must pass it.
 """
@@ -16,6 +22,7 @@ and the unicast answers to a question mcastd relays (from the asker's port) must
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import types
@@ -117,6 +124,12 @@ def names(lines, marker):
     return [l for l in lines if marker in l.get("name", "")]
 
 
+def link_local(ns, ifname):
+    """ifname's IPv6 link-local address in ns."""
+    return next(a["local"] for a in ns.ip_json("-6", "addr", "show", "dev", ifname)[0]
+                ["addr_info"] if a["local"].startswith("fe80:"))
+
+
 def discovered(ns, interface, want, timeout=15):
     """Run gssdp-discover in ns until it lists want (a device answers an M-SEARCH after a
     random delay up to its MX, which can outlast one run); None or what it saw."""
@@ -190,6 +203,41 @@ def test_mdns_over_ipv6_from_the_lan_reaches_arc(lab, guests):
     mc.mdns_send(lab.lan, "lan0", marker, family=6, addr="2001:db8::10")
     got = names(at_arc.result(), marker)
     assert len(got) == 1 and got[0]["src"].startswith("fe80::"), got
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_mdns_copies_leave_with_hop_limit_255_whatever_came_in(lab, guests, family):
+    """RFC 6762 §11: mDNS is sent with IP TTL / hop limit 255. mcastd's copies leave with
+    255 both ways - to the LAN from ARC, and to ARC's link from the LAN - even when the
+    original came with 1 (as repeaters that keep the kernel's multicast default send)."""
+    lan, arc = (lab.lan, "lan0"), (guests.arc.ns, "eth0")
+    record = {4: (pplab.LAN_ADDR, guests.arc_addr), 6: ("2001:db8::10", "2001:db8::20")}
+    for (src, dst), addr in zip([(lan, arc), (arc, lan)], record[family]):
+        marker = f"hops{family}-{src[0].name}-{time.monotonic_ns()}"
+        at_dst = mc.mdns_listen(*dst, family=family)
+        with mc.Capture(*src, "udp port 5353") as sent, \
+                mc.Capture(*dst, "udp port 5353") as got:
+            mc.mdns_send(*src, marker, family=family, addr=addr, ttl=1)
+            delivered = names(at_dst.result(), marker)
+        originals = [p for p in sent.packets if marker.encode() in p.payload]
+        copies = [p for p in got.packets if marker.encode() in p.payload]
+        assert len(delivered) == 1, (src[0].name, delivered)
+        assert [(p.family, p.ttl) for p in originals] == [(family, 1)], originals
+        assert [(p.family, p.ttl) for p in copies] == [(family, 255)], \
+            f"from {src[0].name} to {dst[0].name}: {copies}"
+
+
+def test_mdns_over_ipv6_from_arc_reaches_the_lan(lab, guests):
+    """An IPv6 mDNS answer from ARC reaches the LAN once, sent from the uplink's
+    link-local address, its AAAA record as it was (only IPv4 A records are rewritten)."""
+    marker = f"arc6-{time.monotonic_ns()}"
+    record = "2001:db8::20"
+    at_lan = mc.mdns_listen(lab.lan, "lan0", family=6)
+    mc.mdns_send(guests.arc.ns, "eth0", marker, family=6, addr=record)
+    got = names(at_lan.result(), marker)
+    assert len(got) == 1, f"{got}\n{lab.log()[-2000:]}"
+    assert (got[0]["src"], got[0]["sport"]) == (link_local(lab.host, "eth0"), 5353), got
+    assert got[0]["tail"].endswith(socket.inet_pton(socket.AF_INET6, record).hex()), got
 
 
 def test_avahi_service_in_the_lan_is_browsed_in_arc_and_the_vm(lab, guests):
@@ -275,6 +323,30 @@ def test_legacy_mdns_query_gets_its_unicast_answer_back(lab, guests):
         responder.stop()
 
 
+def test_legacy_mdns_query_from_the_lan_gets_a_guests_answer_naming_the_uplink(lab, guests):
+    """The other way: a legacy query from the LAN (an ephemeral port) for a name avahi
+    publishes in ARC. ARC's answer, sent by unicast to the host's port, reaches the
+    asker's port by unicast, from the uplink's address and port 5353, with TTL 255, and
+    its A record names the uplink's address, not ARC's (the IPv4 rewrite)."""
+    name = "pplab-arc-legacy.local"
+    responder = guests.arc.ns.add_peer(pplab.AvahiDaemon(host_name=name.split(".")[0],
+                                                         interfaces=["eth0"]))
+    try:
+        unicast = f"udp and src port 5353 and dst host {pplab.LAN_ADDR}"
+        with mc.Capture(lab.lan, "lan0", unicast) as cap:
+            answers = mc.mdns_query(lab.lan, "lan0", name)
+        assert len(answers) == 1, f"{answers}\n{responder.log()}\n{lab.log()[-2000:]}"
+        assert (answers[0]["src"], answers[0]["sport"]) == (UPLINK_ADDR, 5353), answers
+        payload = bytes.fromhex(answers[0]["data"])
+        assert payload[2] & 0x80, "not a response"
+        assert mc.a_records(payload) == [(name, UPLINK_ADDR)], mc.a_records(payload)
+        assert socket.inet_aton(guests.arc_addr) not in payload, payload
+        wire = [p for p in cap.packets if p.payload == payload]
+        assert [(p.src, p.ttl) for p in wire] == [(UPLINK_ADDR, 255)], cap.packets
+    finally:
+        responder.stop()
+
+
 def test_coexists_with_avahi_on_the_host(lab, guests):
     """An avahi-daemon on the host itself and mcastd both see the LAN's mDNS; the host's own
     datagrams (its avahi's queries, a legacy query) are seen by mcastd but never forwarded,
@@ -341,6 +413,111 @@ def test_ssdp_lan_finds_a_responder_in_a_guest(lab, guests):
         assert {r["src"] for r in ok} == {UPLINK_ADDR}, ok
     finally:
         responder.stop()
+
+
+def test_ssdp_msearch_over_ipv6_from_arc_gets_the_lan_responders_reply(lab, guests):
+    """An M-SEARCH to [ff02::c]:1900 from an ephemeral port in ARC: a GSSDP device in the
+    LAN, on IPv6 only, answers the host by unicast, and mcastd relays the reply to the
+    asker's address and port, from the host's link-local address on ARC's link."""
+    location = "http://[2001:db8::1]:8080/desc.xml"
+    responder = lab.lan.add_peer(pplab.GssdpResponder(targets=[SSDP_TARGET], interface="lan0",
+                                                      location=location, family=6))
+    seen = {}
+
+    def answered():
+        port, replies = mc.msearch(guests.arc.ns, "eth0", SSDP_TARGET, seconds=2, family=6)
+        seen["ok"] = [r for r in replies if r["status"].startswith("HTTP/1.1 200")
+                      and r["headers"].get("LOCATION") == location
+                      and r["headers"].get("ST") == SSDP_TARGET]
+        return None if seen["ok"] else f"no reply to port {port}: {replies}"
+    try:
+        err = mc.wait_for(answered, timeout=12, what="an IPv6 M-SEARCH reply in ARC")
+        assert err is None, f"{err}\n{responder.log()}\n{lab.log()[-2000:]}"
+        assert {(r["src"], r["sport"]) for r in seen["ok"]} == \
+            {(link_local(lab.host, "arc_eth0"), 1900)}, seen["ok"]
+    finally:
+        responder.stop()
+
+
+# ---- other guests and uplinks --------------------------------------------------------------
+
+PLUGIN_VM_ID = 72
+
+
+def test_pluginvm_gets_the_lans_mdns_and_its_query_reaches_the_lan(lab, guests):
+    """A PluginVM is served behind the physical default uplink, as Termina is: mDNS from
+    the LAN reaches it once (TTL 255), and its query reaches the LAN from the uplink's
+    address, and ARC (the other guests behind the uplink)."""
+    before = [("arc_eth0", "eth0"), (guests.tap, "eth0")]
+    resp = lab.plugin_vm_startup(PLUGIN_VM_ID)
+    tap = resp.device.ifname
+    vm = None
+    try:
+        assert resp.device.guest_type == pplab.PLUGIN_VM, resp
+        vm = lab.vm(tap)
+        vm.configure(resp.device)
+        wait_served(lab, before + [(tap, "eth0")])
+
+        marker = f"to-pluginvm-{time.monotonic_ns()}"
+        at_vm = mc.mdns_listen(vm, "eth0")
+        with mc.Capture(vm, "eth0", "udp port 5353") as cap:
+            mc.mdns_send(lab.lan, "lan0", marker)
+            got = names(at_vm.result(), marker)
+        assert len(got) == 1, f"{got}\n{lab.log()[-2000:]}"
+        wire = [p for p in cap.packets if marker.encode() in p.payload]
+        assert [(p.dst, p.ttl) for p in wire] == [(mc.MDNS_GROUP4, 255)], wire
+
+        query = f"from-pluginvm-{time.monotonic_ns()}.local"
+        at_lan = mc.mdns_listen(lab.lan, "lan0")
+        at_arc = mc.mdns_listen(guests.arc.ns, "eth0")
+        mc.mdns_send(vm, "eth0", query, query=True)
+        lan_got, arc_got = names(at_lan.result(), query), names(at_arc.result(), query)
+        assert [(l["src"], l["sport"]) for l in lan_got] == [(UPLINK_ADDR, 5353)], lan_got
+        assert len(arc_got) == 1, arc_got
+    finally:
+        if vm:
+            vm.delete()
+        lab.plugin_vm_shutdown(PLUGIN_VM_ID)
+    wait_served(lab, before)
+
+
+def test_arc_on_a_second_uplink_keeps_each_lans_mdns_to_its_own_link(fresh_lab):
+    """ARC on two uplinks (eth0 and eth1, each with its LAN): mDNS from each LAN reaches
+    only ARC's link on that uplink, and mDNS from each of ARC's links reaches only that
+    uplink's LAN (its A record naming that uplink's address). Counted with captures on
+    all four links; no copy returns to the link it came from."""
+    lab = fresh_lab(uplinks=2)
+    arc = pplab.ArcContainer(lab, uplinks=("eth0", "eth1"))
+    try:
+        wait_served(lab, [("arc_eth0", "eth0"), ("arc_eth1", "eth1")])
+        links = {"lan": (lab.lan, "lan0"), "lan2": (lab.lan2, "lan0"),
+                 "arc_eth0": (arc.ns, "eth0"), "arc_eth1": (arc.ns, "eth1")}
+        addrs = {"lan": pplab.LAN_ADDR, "lan2": pplab.LAN2_ADDR,
+                 "arc_eth0": arc.link("eth0")[0], "arc_eth1": arc.link("eth1")[0]}
+        # source: (the link it must reach, the address its A record names there)
+        want = {"lan": ("arc_eth0", pplab.LAN_ADDR), "lan2": ("arc_eth1", pplab.LAN2_ADDR),
+                "arc_eth0": ("lan", UPLINK_ADDR), "arc_eth1": ("lan2", pplab.HOST_UPLINK2_ADDR)}
+        for source, (dest, named) in want.items():
+            marker = f"uplinks-{source}-{time.monotonic_ns()}"
+            caps = {k: mc.Capture(ns, ifname, "udp port 5353") for k, (ns, ifname) in
+                    links.items()}
+            try:
+                at_dest = mc.mdns_listen(*links[dest])
+                mc.mdns_send(*links[source], marker, addr=addrs[source])
+                delivered = names(at_dest.result(), marker)
+            finally:
+                for c in caps.values():
+                    c.stop()
+            seen = {k: [p for p in c.packets if marker.encode() in p.payload]
+                    for k, c in caps.items()}
+            counts = {k: len(v) for k, v in seen.items()}
+            assert counts == {k: int(k in (source, dest)) for k in links}, \
+                f"from {source}: {seen}\n{lab.log()[-2000:]}"
+            assert len(delivered) == 1, (source, delivered)
+            copy = seen[dest][0]
+            assert copy.payload.endswith(socket.inet_aton(named)), (source, copy)
+    finally:
+        arc.close()
 
 
 # ---- broadcast -----------------------------------------------------------------------------

@@ -111,7 +111,7 @@ def ssdp_fields(data):
 cmd, args = sys.argv[1], json.loads(sys.argv[2])
 if cmd == "send":
     fam = args.get("family", 4)
-    s, idx = mcast_socket(fam, args["ifname"], args.get("sport", 5353))
+    s, idx = mcast_socket(fam, args["ifname"], args.get("sport", 5353), ttl=args.get("ttl", 255))
     group = "224.0.0.251" if fam == 4 else "ff02::fb"
     n, rate = args.get("count", 1), args.get("rate", 0)
     t0 = time.monotonic()
@@ -142,7 +142,8 @@ elif cmd == "query":
     # A legacy query (from an ephemeral port) and the unicast answers to it.
     s, idx = mcast_socket(4, args["ifname"], 0)
     s.sendto(mdns_query(args["name"]), ("224.0.0.251", 5353))
-    print_answers(s, args["seconds"], lambda d: {"len": len(d), "tail": d[-16:].hex()})
+    print_answers(s, args["seconds"], lambda d: {"len": len(d), "tail": d[-16:].hex(),
+                                                 "data": d.hex()})
 elif cmd == "listen":
     fam = args.get("family", 4)
     group = "224.0.0.251" if fam == 4 else "ff02::fb"
@@ -292,14 +293,16 @@ def mdns_listen(ns, ifname, seconds=2.0, family=4, **kw):
 
 
 def mdns_send(ns, ifname, name, family=4, **kw):
-    """Send the mDNS answer "<name>.local A addr" (kw: addr, count, rate, sport,
-    malformed=pointer-forward|short|truncated, query=True) from ns out of ifname."""
+    """Send the mDNS answer "<name>.local A addr" (kw: addr, count, rate, sport, ttl (the
+    IP TTL or hop limit, 255 unless given), malformed=pointer-forward|short|truncated,
+    query=True) from ns out of ifname."""
     return tool(ns, "send", ifname=ifname, name=name, family=family, **kw)[-1]
 
 
 def mdns_query(ns, ifname, name, seconds=2.0):
     """A legacy mDNS query for name's A record from an ephemeral port out of ifname; returns
-    the unicast answers (src, sport, len, tail: the last 16 bytes in hex)."""
+    the unicast answers (src, sport, len, tail: the last 16 bytes in hex, data: all of it in
+    hex)."""
     return tool(ns, "query", timeout=seconds + 20, ifname=ifname, name=name, seconds=seconds)
 
 
@@ -309,6 +312,41 @@ def msearch(ns, ifname, st, seconds=3.0, family=4, mx=1):
     lines = tool(ns, "msearch", timeout=seconds + 20, ifname=ifname, st=st, seconds=seconds,
                  family=family, mx=mx)
     return lines[0]["port"], lines[1:]
+
+
+def _dns_name(msg, off):
+    """(name as text, offset after it) of the DNS name at off in msg (RFC 1035 §4.1.4
+    pointers followed, at most 20 of them)."""
+    labels, end, hops = [], None, 0
+    while True:
+        n = msg[off]
+        if n >= 0xc0:
+            if hops == 20:
+                raise ValueError("pointer loop")
+            hops += 1
+            end = off + 2 if end is None else end
+            off = ((n & 0x3f) << 8) | msg[off + 1]
+        elif n == 0:
+            return ".".join(labels), off + 1 if end is None else end
+        else:
+            labels.append(msg[off + 1:off + 1 + n].decode(errors="replace"))
+            off += 1 + n
+
+
+def a_records(msg):
+    """The A records of a DNS message, in every section, as [(name, IPv4 address)]."""
+    qd, an, ns, ar = struct.unpack("!4H", msg[4:12])
+    off = 12
+    for _ in range(qd):
+        off = _dns_name(msg, off)[1] + 4
+    out = []
+    for _ in range(an + ns + ar):
+        name, off = _dns_name(msg, off)
+        rtype, _, _, rdlen = struct.unpack("!HHIH", msg[off:off + 10])
+        if rtype == 1 and rdlen == 4:
+            out.append((name, socket.inet_ntoa(msg[off + 10:off + 14])))
+        off += 10 + rdlen
+    return out
 
 
 def raw_broadcast(ns, ifname, src, sport, dport, payload, checksum):

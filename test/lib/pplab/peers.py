@@ -339,9 +339,14 @@ GSSDP_RESPONDER = """
 import sys
 import gi
 gi.require_version("GSSDP", "1.6")
-from gi.repository import GLib, GSSDP
-iface, location, uuid, *targets = sys.argv[1:]
-client = GSSDP.Client.new_full(iface, None, 0, GSSDP.UDAVersion.VERSION_1_0)
+from gi.repository import Gio, GLib, GSSDP
+iface, family, location, uuid, *targets = sys.argv[1:]
+if family == "6":  # the link's link-local address, ff02::c
+    client = GSSDP.Client(interface=iface, address_family=Gio.SocketFamily.IPV6,
+                          uda_version=GSSDP.UDAVersion.VERSION_1_0)
+    client.init(None)
+else:
+    client = GSSDP.Client.new_full(iface, None, 0, GSSDP.UDAVersion.VERSION_1_0)
 group = GSSDP.ResourceGroup.new(client)
 for target in ["upnp:rootdevice", *targets]:
     group.add_resource_simple(target, f"uuid:{uuid}::{target}", location)
@@ -355,14 +360,16 @@ SSDP_PORT = 1900
 
 class GssdpResponder(Peer):
     """A UPnP device's SSDP side through libgssdp (PyGObject): announces
-    upnp:rootdevice and each of targets on interface (default: the only link), answers
-    M-SEARCH, and gives location as its description URL."""
+    upnp:rootdevice and each of targets on interface (default: the only link) over IPv4
+    or, with family=6, IPv6 (ff02::c), answers M-SEARCH, and gives location as its
+    description URL."""
 
     kind = "gssdp"
 
     def __init__(self, targets=("urn:schemas-upnp-org:device:pplab:1",), interface=None,
-                 location="http://198.51.100.10:8080/desc.xml", uuid=None):
+                 location="http://198.51.100.10:8080/desc.xml", uuid=None, family=4):
         super().__init__()
+        self.family = family
         self.targets = list(targets)
         self.interface = interface
         self.location = location
@@ -372,8 +379,8 @@ class GssdpResponder(Peer):
         self.interface = self.interface or self.only_link()
         self.uuid = self.uuid or f"pplab-{self.dir.name}"
         script = self.write("responder.py", GSSDP_RESPONDER)
-        self.spawn("/usr/bin/python3", script, self.interface, self.location, self.uuid,
-                   *self.targets)
+        self.spawn("/usr/bin/python3", script, self.interface, str(self.family), self.location,
+                   self.uuid, *self.targets)
 
     def ready(self):
         if "ready" not in self.log().split():
