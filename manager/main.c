@@ -380,7 +380,9 @@ int main(int argc, char **argv) {
         _cleanup_(manager_freep) Manager *m = NULL;
         sd_event *e = NULL;
         struct passwd *pw;
-        Args args;
+        /* Static: what the options allocate (the uplink patterns) lives as long as the
+         * process and stays reachable, also when a later option is refused. */
+        static Args args;
         int r;
 
         log_setup("patchpaneld");

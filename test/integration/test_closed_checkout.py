@@ -17,8 +17,10 @@ from pathlib import Path
 import pplab
 
 # Each starts processes as a user other than root: the launcher and its forwarders as
-# patchpaneld (test_children), D-Bus clients as nobody and daemon (test_owners).
+# patchpaneld (test_children; its backoff schedule, which takes a while and is the same
+# from any checkout, is left to it), D-Bus clients as nobody and daemon (test_owners).
 TESTS = ["test_children.py", "test_owners.py"]
+DESELECT = "not backoff"
 
 
 def test_the_suite_runs_from_a_checkout_closed_to_other_users():
@@ -42,10 +44,11 @@ def test_the_suite_runs_from_a_checkout_closed_to_other_users():
 
         env = dict(os.environ, PP_BUILD_DIR=str(build), PYTHONDONTWRITEBYTECODE="1")
         p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            "-k", DESELECT,
                             *(str(checkout / "test" / "integration" / t) for t in TESTS)],
                            cwd=checkout, env=env, capture_output=True, text=True, timeout=600,
                            check=False)
-        assert p.returncode == 0, p.stdout[-6000:] + p.stderr[-2000:]
+        assert p.returncode == 0, p.stdout[-20000:] + p.stderr[-4000:]
         assert " passed" in p.stdout and "failed" not in p.stdout and "error" not in p.stdout
     finally:
         shutil.rmtree(closed, ignore_errors=True)
