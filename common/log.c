@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -22,8 +23,13 @@ static const char *const level_names[] = {
 };
 
 void log_setup(const char *ident) {
-        if (ident)
+        if (ident) {
                 log_ident = ident;
+                /* The name ps, pidof and the journal show: a binary exec'd from an fd (the
+                 * suite's own, by patchpaneld and its launcher) is named after the fd's
+                 * number by kernels before 6.14. */
+                (void) prctl(PR_SET_NAME, ident, 0, 0, 0);
+        }
         log_to_journal = getenv("JOURNAL_STREAM") != NULL;
         /* A program started by a test or another process may get its level through the env. */
         const char *e = getenv("PATCHPANEL_LOG_LEVEL");

@@ -13,7 +13,8 @@
 
 #include "macro.h"
 
-/* Prefix for each line, normally the program name; log_setup() sets it. */
+/* Prefix for each line, normally the program name; log_setup() sets it, and names the
+ * process after it (PR_SET_NAME). */
 void log_setup(const char *ident);
 /* Parse "debug", "info", "notice", "warning", "error" (or a syslog number). */
 int log_level_from_string(const char *s);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,13 @@ static int adb_proxy_configure(Forwarder *f) {
         msg.adb_config = &config;
         return child_send(f->child, &msg.base, NULL, 0);
 }
+
+/* RATE_LIMIT_PROTOCOLS' order is the IPC enum's, after its UNSPECIFIED. */
+static_assert(RATE_LIMIT_N_PROTOCOLS == 3 &&
+              PATCHPANEL__IPC__MCAST_PROTOCOL__MCAST_PROTOCOL_MDNS == 1 &&
+              PATCHPANEL__IPC__MCAST_PROTOCOL__MCAST_PROTOCOL_SSDP == 2 &&
+              PATCHPANEL__IPC__MCAST_PROTOCOL__MCAST_PROTOCOL_BROADCAST == 3,
+              "mdns, ssdp, broadcast");
 
 /* mcastd's rate limits, when the command line set any. */
 static int mcast_configure(Forwarder *f) {

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -34,26 +33,24 @@ static const char *family_to_string(int family) {
  * until a writer has come and gone (the kernel suppresses it, so that readers may wait
  * for a first writer); a pipe's or a FIFO's opened blocking reports it as soon as the last
  * writer goes. So a quiet read end is asked with a one-byte read that cannot wait: EAGAIN
- * with a writer, end of file without one. A non-blocking one is read as it is; a blocking
- * one (perhaps opened non-blocking and switched back: the suppression stays) through a
- * non-blocking open of its own, by /proc/self/fd, which leaves the caller's flags alone
- * (a FIFO our user may not open is accepted unasked: most are opened blocking, which
- * waits for a writer). The pipe is empty (POLLIN was not reported), so nothing is consumed unless a writer
- * writes in between.
+ * with a writer, end of file without one. A blocking one (perhaps opened non-blocking and
+ * switched back: the suppression stays) is made non-blocking for that read and then put
+ * back. Nothing else would do: a FIFO opened by open() takes no RWF_NOWAIT, and reopening
+ * it by /proc/self/fd would ask its file system, which a FUSE server could leave
+ * unanswered with the daemon waiting. The description is the caller's too: a read of its
+ * own in those few microseconds could see EAGAIN once. The pipe is empty (POLLIN was not
+ * reported), so nothing is consumed unless a writer writes in between.
  */
 static bool fifo_lacks_writer(int fd, int flags) {
-        char path[64], byte;
+        char byte;
         bool lacks;
-        int own;
 
         if (flags & O_NONBLOCK)
                 return read(fd, &byte, 1) == 0;
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        own = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (own < 0)
+        if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
                 return false;
-        lacks = read(own, &byte, 1) == 0;
-        close(own);
+        lacks = read(fd, &byte, 1) == 0;
+        (void) fcntl(fd, F_SETFL, flags);
         return lacks;
 }
 

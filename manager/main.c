@@ -53,7 +53,8 @@ extern const char seccomp_policy_patchpaneld[];
 
 typedef struct Args {
         const char *user, *helper, *launcher, *log_level, *tap_user, *lockdown_user;
-        const char *netns_pool;
+        PoolConfig netns_pool;                /* --netns-pool, when netns_pool_set */
+        bool netns_pool_set;
         SeccompMode seccomp;
         uint32_t pool_base;
         UidRange uid_sources[SOURCE_MAP_MAX]; /* --uid-source, over the defaults */
@@ -82,35 +83,36 @@ static int parse_pool_base(const Option *o, const char *arg, ErrBuf *err) {
 }
 
 static int parse_uplinks(const Option *o, const char *arg, ErrBuf *err) {
-        size_t n = 1;
+        size_t n = 1, len = strlen(arg) + 1;
         char **l, *save = NULL, *copy;
 
         for (const char *p = arg; *p; p++)
                 n += *p == ',';
-        l = calloc(n + 1, sizeof(char *));
-        copy = strdup(arg);
-        if (!l || !copy) {
-                free(l);
-                free(copy);
+        /* One block: the list, then the copy its pieces point into; the last one given
+         * (the file's, then the command line's) replaces the earlier. */
+        l = calloc(1, (n + 1) * sizeof(char *) + len);
+        if (!l)
                 return errbuf_set(err, -ENOMEM, "out of memory");
-        }
+        copy = memcpy((char *) (l + n + 1), arg, len);
         n = 0;
-        /* The pieces point into copy, which lives as long as the process. */
         for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
                 l[n++] = t;
-        if (n == 0)
+        if (n == 0) {
+                free(l);
                 return errbuf_set(err, -EINVAL, "no interface pattern");
+        }
+        free(*(char ***) o->data);
         *(char ***) o->data = l;
         return 0;
 }
 
 /* Checked here, so that a bad value in the configuration file is reported with its line. */
 static int parse_netns_pool(const Option *o, const char *arg, ErrBuf *err) {
-        PoolConfig pool;
+        Args *a = o->data;
 
-        if (pool_config_parse(arg, &pool) < 0)
+        if (pool_config_parse(arg, &a->netns_pool) < 0)
                 return errbuf_set(err, -EINVAL, "expected A.B.C.D/LENxCOUNT with an aligned base");
-        *(const char **) o->data = arg;
+        a->netns_pool_set = true;
         return 0;
 }
 
@@ -160,7 +162,7 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "pool-base", 0, "ADDR", "start of the /23 the guest pools are cut from\n"
                   "(default: 100.115.92.0)", parse_pool_base, &a->pool_base },
                 { "netns-pool", 0, "A/LxN", "ConnectNamespace pool: N subnets of prefix L from A\n"
-                  "(default: the 16 /30s at pool base + 128)", parse_netns_pool, &a->netns_pool },
+                  "(default: the 16 /30s at pool base + 128)", parse_netns_pool, a },
                 { "tap-user", 0, "NAME", "owner of VM TAPs, who may open them (default: crosvm\n"
                   "if that user exists, else root)", parse_user, &a->tap_user },
                 { "uplinks", 0, "GLOB,...", "interface names that count as uplinks\n"
@@ -248,9 +250,8 @@ static int resolve_config(Args *a) {
 
         (void) pool_layout_init(&c->pools, a->pool_base);
         c->neighbors.probe_interval_usec = (uint64_t) a->probe_interval * 1000000u;
-        if (a->netns_pool && pool_config_parse(a->netns_pool, &c->pools.pools[POOL_NETNS]) < 0)
-                return log_error_errno(-EINVAL, "Invalid --netns-pool=%s: expected A.B.C.D/LENxCOUNT "
-                                                "with an aligned base", a->netns_pool);
+        if (a->netns_pool_set)
+                c->pools.pools[POOL_NETNS] = a->netns_pool;
         r = pool_layout_validate(&c->pools);
         if (r < 0)
                 return log_error_errno(r, "The address pools overlap or are invalid: %m");

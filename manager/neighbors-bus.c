@@ -129,8 +129,9 @@ static int on_resolved_dns(sd_bus_message *reply, void *userdata, sd_bus_error *
                 return 0;
         }
         if (bad > 0)
-                log_warning("%u DNS servers of %s are neither IPv4 nor IPv6 addresses, "
-                            "ignoring them", bad, NEIGHBOR_DNS_SOURCE_RESOLVED);
+                log_warning("%u DNS servers of %s are malformed (a family that is neither "
+                            "IPv4 nor IPv6, an address of the wrong length or a negative "
+                            "ifindex), ignoring them", bad, NEIGHBOR_DNS_SOURCE_RESOLVED);
         neighbors_on_resolved_dns(m->neighbors, NULL, servers, n);
         return 0;
 }

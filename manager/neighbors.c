@@ -69,6 +69,7 @@ struct NeighborMonitor {
         sd_event_source *update;
         sd_event_source *tick;
         unsigned n_inflight;      /* probes the helper has not answered yet */
+        char last_refusal[256];   /* the helper's last refusal said, until a probe passes */
 
         NeighborEventFn fn;
         void *userdata;
@@ -487,11 +488,16 @@ static void on_probe_reply(const HelperResponse *resp, void *userdata) {
         if (nm->n_inflight > 0)
                 nm->n_inflight--;
         /* A refusal says the helper and we disagree on what an uplink's neighbour is: worth
-         * seeing. Anything else is a race with the link going, or the kernel's to tell. */
-        if (resp->status == -EINVAL || resp->status == -EPERM)
+         * seeing, once (not at every probe round, until one passes). Anything else is a
+         * race with the link going, or the kernel's to tell. */
+        if ((resp->status == -EINVAL || resp->status == -EPERM) &&
+            strncmp(nm->last_refusal, resp->message ?: "", sizeof nm->last_refusal - 1) != 0) {
                 log_warning("The helper refused a neighbour probe: %s", resp->message);
-        else if (resp->status < 0)
+                snprintf(nm->last_refusal, sizeof nm->last_refusal, "%s", resp->message ?: "");
+        } else if (resp->status < 0)
                 log_debug("Neighbour probe failed: %s", resp->message);
+        else
+                nm->last_refusal[0] = '\0';
 }
 
 static void probe_one(NeighborMonitor *nm, const NeighborWatch *w) {

@@ -26,6 +26,7 @@
  *   6. the loop, until SIGTERM/SIGINT/SIGHUP or the manager's socket closes; --stats
  *      prints the counters on the way out.
  */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,6 +116,12 @@ static void on_pair_remove(const ForwarderLink *l, void *userdata) {
                 log_warning_errno(r, "The manager removed %s behind %s, which it never added, "
                                   "ignoring: %m", l->guest ?: "?", l->uplink ?: "?");
 }
+
+/* The IPC protocols are ours in the same order, after its UNSPECIFIED. */
+static_assert(PATCHPANEL__IPC__MCAST_PROTOCOL__MCAST_PROTOCOL_MDNS == MCAST_PROTO_MDNS + 1 &&
+              PATCHPANEL__IPC__MCAST_PROTOCOL__MCAST_PROTOCOL_SSDP == MCAST_PROTO_SSDP + 1 &&
+              PATCHPANEL__IPC__MCAST_PROTOCOL__MCAST_PROTOCOL_BROADCAST == MCAST_PROTO_BCAST + 1,
+              "McastProtocol is McastProto + 1");
 
 /* The rate limits of patchpaneld's --mcast-rate-limit, which it checked: for every link,
  * both directions. */

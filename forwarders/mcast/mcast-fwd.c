@@ -108,7 +108,9 @@ struct McastFwd {
 
 /* The names administrators write in --rate-limit (common/rate-limit.h), in this order. */
 static const char *const mcast_proto_names[_MCAST_PROTO_MAX] = RATE_LIMIT_PROTOCOLS;
-static_assert(_MCAST_PROTO_MAX == RATE_LIMIT_N_PROTOCOLS, "one name per protocol");
+static_assert(_MCAST_PROTO_MAX == RATE_LIMIT_N_PROTOCOLS && MCAST_PROTO_MDNS == 0 &&
+              MCAST_PROTO_SSDP == 1 && MCAST_PROTO_BCAST == 2,
+              "McastProto in the order of RATE_LIMIT_PROTOCOLS");
 
 static const char *const mcast_dir_names[_MCAST_DIR_MAX] = {
         [MCAST_DIR_IN] = "in",

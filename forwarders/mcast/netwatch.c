@@ -119,6 +119,16 @@ static bool addr_equal(const McastAddr *a, const McastAddr *b) {
         return a->family == AF_INET ? a->in4 == b->in4 : memcmp(&a->in6, &b->in6, sizeof a->in6) == 0;
 }
 
+/* The index of the last IPv6 address of a full table, if it has one. */
+static bool last_ipv6(const WatchedLink *l, size_t *ret) {
+        for (size_t i = l->n_addrs; i > 0; i--)
+                if (l->addrs[i - 1].family == AF_INET6) {
+                        *ret = i - 1;
+                        return true;
+                }
+        return false;
+}
+
 static void on_addr(NetWatch *w, bool add, int ifindex, const McastAddr *a) {
         WatchedLink *l = link_get(w, ifindex);
         size_t i;
@@ -135,9 +145,15 @@ static void on_addr(NetWatch *w, bool add, int ifindex, const McastAddr *a) {
                         l->addrs[i].prefix_len = a->prefix_len;
                 } else if (l->n_addrs < NETWATCH_ADDRS_MAX)
                         l->addrs[l->n_addrs++] = *a;
-                else {
-                        log_debug("%s has more than %u addresses, ignoring one", l->name,
-                                  NETWATCH_ADDRS_MAX);
+                else if (a->family == AF_INET && last_ipv6(l, &i)) {
+                        /* The IPv4 address is the one the A records and the broadcasts
+                         * need: it takes the place of an IPv6 one. */
+                        log_warning("%s has more than %u addresses, forgetting an IPv6 one "
+                                    "for an IPv4 one", l->name, NETWATCH_ADDRS_MAX);
+                        l->addrs[i] = *a;
+                } else {
+                        log_warning("%s has more than %u addresses, ignoring one", l->name,
+                                    NETWATCH_ADDRS_MAX);
                         return;
                 }
         } else {

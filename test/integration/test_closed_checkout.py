@@ -49,6 +49,6 @@ def test_the_suite_runs_from_a_checkout_closed_to_other_users():
                            cwd=checkout, env=env, capture_output=True, text=True, timeout=600,
                            check=False)
         assert p.returncode == 0, p.stdout[-20000:] + p.stderr[-4000:]
-        assert " passed" in p.stdout and "failed" not in p.stdout and "error" not in p.stdout
+        assert " passed" in p.stdout, p.stdout[-2000:]
     finally:
         shutil.rmtree(closed, ignore_errors=True)

@@ -218,7 +218,7 @@ static void test_table(void **state) {
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
                 Fds f = { .fd = { -1, -1, -1 } };
                 ErrBuf err = { .msg = "" };
-                int r;
+                int r, flags;
 
                 r = cases[i].make(&f);
                 if (r == -EPERM || r == -EACCES || r == -EAFNOSUPPORT) {
@@ -227,7 +227,11 @@ static void test_table(void **state) {
                 }
                 if (r < 0)
                         fail_msg("%s: cannot make the fd: %s", cases[i].name, strerror(-r));
+                flags = fcntl(f.fd[0], F_GETFL);
                 r = lifeline_check(f.fd[0], &err);
+                /* The description is the caller's too: its flags are as they were. */
+                if (fcntl(f.fd[0], F_GETFL) != flags)
+                        fail_msg("%s: flags changed", cases[i].name);
                 for (size_t k = 0; k < 3; k++)
                         if (f.fd[k] >= 0)
                                 close(f.fd[k]);
