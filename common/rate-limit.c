@@ -30,6 +30,19 @@ static int parse_count(const char *s, const char **ret_end, uint32_t *ret) {
         return 0;
 }
 
+int rate_limit_option_parse(const Option *o, const char *arg, ErrBuf *err) {
+        RateLimits *limits = o->data;
+        RateLimit r;
+        size_t p;
+        int e = rate_limit_parse(arg, &p, &r, err);
+
+        if (e < 0)
+                return e;
+        limits->rate[p] = r;
+        limits->set[p] = true;
+        return 0;
+}
+
 int rate_limit_parse(const char *arg, size_t *ret_protocol, RateLimit *ret, ErrBuf *err) {
         const char *eq = strchr(arg, '='), *end;
         RateLimit r;

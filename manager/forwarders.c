@@ -104,13 +104,13 @@ static int mcast_configure(Forwarder *f) {
         ForwarderControl msg = PATCHPANEL__IPC__FORWARDER_CONTROL__INIT;
 
         for (size_t p = 0; p < RATE_LIMIT_N_PROTOCOLS; p++) {
-                if (!c->mcast_rate_set[p])
+                if (!c->mcast_rates.set[p])
                         continue;
                 patchpanel__ipc__mcast_rate__init(&rates[config.n_rates]);
                 /* The IPC enum is the protocols' order, after its UNSPECIFIED. */
                 rates[config.n_rates].protocol = (Patchpanel__Ipc__McastProtocol) (p + 1);
-                rates[config.n_rates].per_sec = c->mcast_rates[p].per_sec;
-                rates[config.n_rates].burst = c->mcast_rates[p].burst;
+                rates[config.n_rates].per_sec = c->mcast_rates.rate[p].per_sec;
+                rates[config.n_rates].burst = c->mcast_rates.rate[p].burst;
                 list[config.n_rates] = &rates[config.n_rates];
                 config.n_rates++;
         }

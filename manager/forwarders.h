@@ -36,9 +36,7 @@ typedef struct ForwardersConfig {
         bool test_child; /* pp-testchild, in test builds */
         AdbProxyOptions adb;
         bool mcast;      /* mcastd: mDNS, SSDP and ARC's broadcasts */
-        /* --mcast-rate-limit, by RATE_LIMIT_PROTOCOLS; one not set keeps mcastd's default. */
-        RateLimit mcast_rates[RATE_LIMIT_N_PROTOCOLS];
-        bool mcast_rate_set[RATE_LIMIT_N_PROTOCOLS];
+        RateLimits mcast_rates;  /* --mcast-rate-limit */
         bool ndproxy;    /* ndproxyd: IPv6 for guests (--ndproxy) */
         ChildBackoff backoff;
 } ForwardersConfig;

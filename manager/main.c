@@ -116,19 +116,6 @@ static int parse_netns_pool(const Option *o, const char *arg, ErrBuf *err) {
         return 0;
 }
 
-static int parse_mcast_rate(const Option *o, const char *arg, ErrBuf *err) {
-        ForwardersConfig *c = o->data;
-        RateLimit r;
-        size_t p;
-        int e = rate_limit_parse(arg, &p, &r, err);
-
-        if (e < 0)
-                return e;
-        c->mcast_rates[p] = r;
-        c->mcast_rate_set[p] = true;
-        return 0;
-}
-
 static int parse_user(const Option *o, const char *arg, ErrBuf *err) {
         if (!getpwnam(arg))
                 return errbuf_set(err, -ENOENT, "no such user");
@@ -194,7 +181,7 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "mcast-rate-limit", 0, "PROTO=N[/BURST]", "datagrams a second mcastd lets each "
                   "link send\nand be sent, per protocol (mdns, ssdp, broadcast;\n0: no limit; "
                   "default: 2000 for mdns and ssdp,\n1000 for broadcast); repeatable",
-                  parse_mcast_rate, &a->config.forwarders },
+                  rate_limit_option_parse, &a->config.forwarders.mcast_rates },
                 { "neighbor-probe-interval", 0, "SECONDS", "how often the gateways and DNS servers "
                   "of the\nuplinks are probed (default: 60)", option_parse_int, &a->probe_interval,
                   .min = 1, .max = 3600 },

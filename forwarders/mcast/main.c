@@ -45,26 +45,12 @@ extern const char seccomp_policy_mcastd[];
 typedef struct Args {
         FwdOptions fwd;
         bool stats;
-        McastRate rates[_MCAST_PROTO_MAX];
-        bool rate_set[_MCAST_PROTO_MAX];
+        RateLimits rates;
         char *links[LINKS_ARG_MAX + 1];   /* --links, split: uplink first */
         char links_buf[LINKS_ARG_MAX * IFNAMSIZ];
 } Args;
 
 /* PROTO=PER_SEC[/BURST]: mdns, ssdp or broadcast; 0 turns the limit off. */
-static int parse_rate(const Option *o, const char *arg, ErrBuf *err) {
-        Args *a = o->data;
-        RateLimit r;
-        size_t p;
-        int e = rate_limit_parse(arg, &p, &r, err);
-
-        if (e < 0)
-                return e;
-        a->rates[p] = (McastRate) { .per_sec = r.per_sec, .burst = r.burst };
-        a->rate_set[p] = true;
-        return 0;
-}
-
 /* UPLINK:DOWNLINK[:DOWNLINK...] (interface names cannot hold ':'), as a unit instance. */
 static int parse_links(const Option *o, const char *arg, ErrBuf *err) {
         Args *a = o->data;
@@ -162,8 +148,10 @@ static int mcastd_setup(Mcastd *m, const Args *a) {
         int r;
 
         for (McastProto p = 0; p < _MCAST_PROTO_MAX; p++)
-                for (McastDir d = 0; d < _MCAST_DIR_MAX && a->rate_set[p]; d++)
-                        (void) mcast_fwd_set_rate(m->fwd, p, d, a->rates[p]);
+                for (McastDir d = 0; d < _MCAST_DIR_MAX && a->rates.set[p]; d++)
+                        (void) mcast_fwd_set_rate(m->fwd, p, d,
+                                                  (McastRate) { a->rates.rate[p].per_sec,
+                                                                a->rates.rate[p].burst });
         if (a->fwd.control_fd >= 0) {
                 r = bcast_sock_open(m, &m->bcast);
                 if (r < 0)
@@ -215,7 +203,7 @@ static int parse_args(int argc, char **argv, Args *a) {
                 { "rate-limit", 0, "PROTO=N[/BURST]", "datagrams a second each link may send\n"
                   "and be sent, per protocol (mdns, ssdp, broadcast;\n0: no limit; default: "
                   "2000 for mdns and ssdp,\n1000 for broadcast); repeatable",
-                  parse_rate, a },
+                  rate_limit_option_parse, &a->rates },
                 { "stats", 0, NULL, "print the counters when exiting (SIGUSR1: any time)",
                   option_parse_flag, &a->stats },
                 OPTION_LOG_LEVEL(&a->fwd.log_level),
