@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <string.h>
 
 #include "addr.h"
 
@@ -35,4 +36,26 @@ uint32_t ipv4_to_wire(uint32_t addr) {
 
 uint32_t ipv4_from_wire(uint32_t wire) {
         return ntohl(wire);
+}
+
+bool ipv4_is_net_or_broadcast(uint32_t addr, unsigned prefix_len) {
+        uint32_t host = ~ipv4_netmask(prefix_len);
+
+        return prefix_len <= 30 && ((addr & host) == 0 || (addr & host) == host);
+}
+
+bool addr_bytes_in_prefix(const uint8_t *a, const uint8_t *p, unsigned prefix_len) {
+        unsigned full = prefix_len / 8, rest = prefix_len % 8;
+        uint8_t mask;
+
+        if (memcmp(a, p, full) != 0)
+                return false;
+        if (rest == 0)
+                return true;
+        mask = (uint8_t) (0xffu << (8 - rest));
+        return (a[full] & mask) == (p[full] & mask);
+}
+
+bool ipv6_bytes_are_link_local(const uint8_t *a) {
+        return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
 }

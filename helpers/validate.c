@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "route6.h"
 #include "validate.h"
 
@@ -394,38 +395,21 @@ const char *neighbor_place_to_string(NeighborPlace p) {
         return neighbor_place_names[p];
 }
 
-static bool ipv6_is_link_local(const uint8_t *a) {
-        return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
-}
-
-static bool addr_in_prefix(const uint8_t *a, const uint8_t *p, unsigned prefix_len) {
-        unsigned full = prefix_len / 8, rest = prefix_len % 8;
-        uint8_t mask;
-
-        if (memcmp(a, p, full) != 0)
-                return false;
-        if (rest == 0)
-                return true;
-        mask = (uint8_t) (0xffu << (8 - rest));
-        return (a[full] & mask) == (p[full] & mask);
-}
 
 /* What one prefix says of @a (OFF_PREFIX: nothing). */
 static NeighborPlace neighbor_place_one(const NeighborProbeArgs *a, const LinkPrefix *p) {
         size_t len = a->family == AF_INET ? 4 : 16;
-        uint32_t v, host;
+        uint32_t v;
 
         if (p->family != a->family || p->prefix_len > 8 * len)
                 return NEIGHBOR_PLACE_OFF_PREFIX;
         if (p->own && memcmp(p->addr, a->addr, len) == 0)
                 return NEIGHBOR_PLACE_OWN;
-        if (!addr_in_prefix(a->addr, p->addr, p->prefix_len))
+        if (!addr_bytes_in_prefix(a->addr, p->addr, p->prefix_len))
                 return NEIGHBOR_PLACE_OFF_PREFIX;
-        if (a->family == AF_INET && p->prefix_len <= 30) {
-                host = (uint32_t) ((UINT64_C(1) << (32 - p->prefix_len)) - 1); /* /0 too */
+        if (a->family == AF_INET) {
                 memcpy(&v, a->addr, sizeof v);
-                v = ntohl(v) & host;
-                if (v == 0 || v == host)
+                if (ipv4_is_net_or_broadcast(ntohl(v), p->prefix_len))
                         return NEIGHBOR_PLACE_NET_OR_BROADCAST;
         }
         return NEIGHBOR_PLACE_ON_PREFIX;
@@ -435,7 +419,7 @@ NeighborPlace neighbor_place(const NeighborProbeArgs *a, const LinkPrefix *prefi
                              size_t n_prefixes) {
         NeighborPlace place = NEIGHBOR_PLACE_OFF_PREFIX;
 
-        if (a->family == AF_INET6 && ipv6_is_link_local(a->addr))
+        if (a->family == AF_INET6 && ipv6_bytes_are_link_local(a->addr))
                 place = NEIGHBOR_PLACE_LINK_LOCAL;
         for (size_t i = 0; i < n_prefixes; i++) {
                 NeighborPlace p = neighbor_place_one(a, &prefixes[i]);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "neighbor-watch.h"
 
 typedef struct UplinkAddr {
@@ -106,20 +107,12 @@ bool neighbor_addr_equal(const NeighborAddr *a, const NeighborAddr *b) {
 }
 
 bool neighbor_addr_in_prefix(const NeighborAddr *a, const NeighborAddr *p, unsigned prefix_len) {
-        unsigned full = prefix_len / 8, rest = prefix_len % 8;
-
-        if (a->family != p->family || prefix_len > 8 * addr_len(a->family))
-                return false;
-        if (memcmp(a->bytes, p->bytes, full) != 0)
-                return false;
-        if (rest == 0)
-                return true;
-        uint8_t mask = (uint8_t) (0xffu << (8 - rest));
-        return (a->bytes[full] & mask) == (p->bytes[full] & mask);
+        return a->family == p->family && prefix_len <= 8 * addr_len(a->family) &&
+               addr_bytes_in_prefix(a->bytes, p->bytes, prefix_len);
 }
 
 static bool addr_is_ipv6_link_local(const NeighborAddr *a) {
-        return a->family == AF_INET6 && a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80;
+        return a->family == AF_INET6 && ipv6_bytes_are_link_local(a->bytes);
 }
 
 NeighborTable *neighbor_table_new(NeighborEventFn fn, void *userdata) {
@@ -379,12 +372,10 @@ static bool dns_on_uplink(const WatchedUplink *u, const DnsServer *s) {
                 if (addr_is_ipv6_link_local(&x->addr) ||
                     !neighbor_addr_in_prefix(&a, &x->addr, x->prefix_len))
                         continue;
-                if (a.family == AF_INET && x->prefix_len <= 30) {
-                        /* 64 bits: a /0 has 32 host bits, and 1u << 32 is undefined. */
-                        uint32_t v, host = (uint32_t) ((1ull << (32 - x->prefix_len)) - 1);
+                if (a.family == AF_INET) {
+                        uint32_t v;
                         memcpy(&v, a.bytes, 4);
-                        v = ntohl(v) & host;
-                        if (v == 0 || v == host)
+                        if (ipv4_is_net_or_broadcast(ntohl(v), x->prefix_len))
                                 continue;
                 }
                 return true;
