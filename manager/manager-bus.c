@@ -8,6 +8,7 @@
 #include "manager.h"
 #include "arc.h"
 #include "devices.h"
+#include "neighbors-bus.h"
 #include "port-rules.h"
 #include "status.h"
 #include "vm.h"
@@ -96,6 +97,9 @@ int manager_bus_setup(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        r = neighbors_bus_watch_resolved(m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch systemd-resolved come and go, ignoring: %m");
         log_info("Owning %s", PP_BUS_NAME);
         return 0;
 }

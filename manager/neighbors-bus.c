@@ -158,6 +158,25 @@ static int neighbors_bus_get_dns(void *userdata, sd_bus_slot **ret_slot) {
         return r;
 }
 
+static int on_resolved_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *e) {
+        Manager *m = userdata;
+
+        (void) msg;
+        (void) e;
+        neighbors_dns_changed(m->neighbors);
+        return 0;
+}
+
+int neighbors_bus_watch_resolved(Manager *m) {
+        return sd_bus_add_match_async(m->bus, NULL,
+                                      "type='signal',sender='org.freedesktop.DBus',"
+                                      "path='/org/freedesktop/DBus',"
+                                      "interface='org.freedesktop.DBus',"
+                                      "member='NameOwnerChanged',"
+                                      "arg0='" NEIGHBOR_DNS_SOURCE_RESOLVED "'",
+                                      on_resolved_owner_changed, NULL, m);
+}
+
 int neighbors_bus_setup(Manager *m) {
         neighbors_set_event_fn(m->neighbors, neighbors_emit, m);
         neighbors_set_resolved_fn(m->neighbors, neighbors_bus_get_dns, m);

@@ -9,7 +9,9 @@
  *  - systemd-resolved's DNS servers, each with its link: the DNS property of
  *    org.freedesktop.resolve1.Manager (a(iiay): ifindex, 0 for global; family; address),
  *    read with org.freedesktop.DBus.Properties.Get, asynchronously, never starting
- *    resolved through bus activation, within NEIGHBORS_RESOLVED_TIMEOUT_USEC.
+ *    resolved through bus activation, within NEIGHBORS_RESOLVED_TIMEOUT_USEC; asked again
+ *    when resolved rewrites its file (neighbors.c) and when it comes onto the bus or
+ *    leaves it (NameOwnerChanged).
  */
 
 typedef struct Manager Manager;
@@ -20,3 +22,6 @@ typedef struct Manager Manager;
  * monitor wants them (the answer, or the error: none on the bus, access denied, no answer
  * in time, a reply of another shape). Return: 0. */
 int neighbors_bus_setup(Manager *m);
+/* Once the manager is on the bus: resolved coming or going is a change of its servers.
+ * Return: 0 or a negative errno (the match could not be sent). */
+int neighbors_bus_watch_resolved(Manager *m);

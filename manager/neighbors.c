@@ -441,6 +441,10 @@ static void schedule_dns_reload(NeighborMonitor *nm) {
                 log_error_errno(r, "Cannot schedule a reload of the DNS servers: %m");
 }
 
+void neighbors_dns_changed(NeighborMonitor *nm) {
+        schedule_dns_reload(nm);
+}
+
 static bool dns_event_matters(const NeighborMonitor *nm, const struct inotify_event *ev) {
         if (ev->mask & IN_Q_OVERFLOW)
                 return true;

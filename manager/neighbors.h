@@ -86,6 +86,9 @@ const char *neighbors_dns_source(const NeighborMonitor *nm);
  */
 void neighbors_on_resolved_dns(NeighborMonitor *nm, const char *error, const DnsServer *servers,
                                size_t n);
+/* The DNS servers may have changed (systemd-resolved came onto the bus or left it): read
+ * them again, once this loop turn is over. */
+void neighbors_dns_changed(NeighborMonitor *nm);
 
 /* Handle one rtnetlink message as if it came from the subscription (tests use it). */
 void neighbors_handle_message(NeighborMonitor *nm, const struct nlmsghdr *h);

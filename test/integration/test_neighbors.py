@@ -760,3 +760,20 @@ def test_without_resolved_on_the_bus_its_file_is_read(resolved_lab):
     wait_dns_source(lab, RESOLVED)
     wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
     wait_unwatched(lab, DNS2_ADDR)
+
+
+def test_resolved_coming_and_going_on_the_bus_is_followed(resolved_lab):
+    """resolved leaving the bus, and coming back, with its file untouched: the manager
+    hears it from the bus (NameOwnerChanged) and reads the servers again each time."""
+    lab = resolved_lab
+    wait_dns_source(lab, RESOLVED)
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    lab.resolved.stop()
+    try:
+        wait_dns_source(lab, str(lab.merged))
+        wait_watched(lab, "eth0", DNS2_ADDR, "dns_server")
+    finally:
+        lab.resolved = FakeResolved(lab.bus_address, lab.servers)
+    wait_dns_source(lab, RESOLVED)
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    wait_unwatched(lab, DNS2_ADDR)
