@@ -499,30 +499,41 @@ static void test_helper_events(void **state) {
 
 /* ---- connected namespaces and the forwarder supervisor --------------------------------- */
 
+/* ConnectNamespace of this process as @p says, the helper asked for it (with the outbound
+ * link @outbound) and answering yes. Return: the lifeline's read end, whose closing
+ * disconnects it. */
+static int ns_connected(Fixture *f, const ConnectedNsParams *p, const char *outbound) {
+        HelperResponse resp = HELPER_RESPONSE_INIT;
+        IpcNsConnectResult result = PATCHPANEL__IPC__NS_CONNECT_RESULT__INIT;
+        int lifeline[2], fds[1];
+        HelperRequest *req;
+
+        assert_int_equal(pipe2(lifeline, O_CLOEXEC), 0);
+        assert_int_equal(connected_ns_connect(f->m, p, lifeline[1],
+                                              (int) syscall(SYS_pidfd_open, getpid(), 0), NULL),
+                         0);
+        req = helper_expect(f, OP(NS_CONNECT), fds, 1);
+        close(fds[0]);
+        assert_string_equal(req->ns_connect->outbound_ifname, outbound);
+        result.host_ifindex = 50;
+        resp.result_case = RESULT(NS_CONNECT);
+        resp.ns_connect = &result;
+        helper_answer(f, req, 0, &resp);
+        return lifeline[0];
+}
+
 static void test_forwarder_replay_across_restarts(void **state) {
         Fixture *f = *state;
         ConnectedNsParams p = { .pid = getpid(), .source = TRAFFIC_SOURCE_SYSTEM,
                                 .outbound_ifindex = 9, .outbound_ifname = "eth9" };
-        HelperResponse resp = HELPER_RESPONSE_INIT;
-        IpcNsConnectResult result = PATCHPANEL__IPC__NS_CONNECT_RESULT__INIT;
-        int lifeline[2], pidfd, fds[1];
-        HelperRequest *req;
+        int lifeline;
 
         datapath_up(f);
         launcher_spawn(f);
         forwarder_hello(f);
         spin(f, 10);
 
-        assert_int_equal(pipe2(lifeline, O_CLOEXEC), 0);
-        pidfd = (int) syscall(SYS_pidfd_open, getpid(), 0);
-        assert_int_equal(connected_ns_connect(f->m, &p, lifeline[1], pidfd, NULL), 0);
-        req = helper_expect(f, OP(NS_CONNECT), fds, 1);
-        close(fds[0]);
-        assert_string_equal(req->ns_connect->outbound_ifname, "eth9");
-        result.host_ifindex = 50;
-        resp.result_case = RESULT(NS_CONNECT);
-        resp.ns_connect = &result;
-        helper_answer(f, req, 0, &resp);
+        lifeline = ns_connected(f, &p, "eth9");
         forwarder_expect(f, 1, "arc_ns0", "eth9");
 
         /* The forwarder dies: a new one is started and told everything again. */
@@ -543,7 +554,7 @@ static void test_forwarder_replay_across_restarts(void **state) {
         }
 
         /* The client closes its lifeline: the teardown, and the forwarder hears of it. */
-        close(lifeline[0]);
+        close(lifeline);
         helper_answer(f, helper_expect(f, OP(NS_DISCONNECT), NULL, 0), 0, NULL);
         forwarder_expect(f, -1, "arc_ns0", "eth9");
         assert_null(f->m->namespaces);
@@ -555,29 +566,13 @@ static void test_forwarder_replay_across_restarts(void **state) {
  * its namespace is a clean teardown: the helper answers 0 for it.) */
 static void test_ns_teardown_failure_quarantines(void **state) {
         Fixture *f = *state;
-        HelperResponse resp = HELPER_RESPONSE_INIT;
-        IpcNsConnectResult result = PATCHPANEL__IPC__NS_CONNECT_RESULT__INIT;
-
         datapath_up(f);
         for (int failed = 0; failed < 2; failed++) {
                 ConnectedNsParams p = { .pid = getpid(), .source = TRAFFIC_SOURCE_SYSTEM };
-                int lifeline[2], fds[1];
-                HelperRequest *req;
+                int lifeline = ns_connected(f, &p, "");
 
-                assert_int_equal(pipe2(lifeline, O_CLOEXEC), 0);
-                assert_int_equal(connected_ns_connect(f->m, &p, lifeline[1],
-                                                      (int) syscall(SYS_pidfd_open, getpid(), 0),
-                                                      NULL),
-                                 0);
-                req = helper_expect(f, OP(NS_CONNECT), fds, 1);
-                close(fds[0]);
-                result.host_ifindex = 50;
-                resp.result_case = RESULT(NS_CONNECT);
-                resp.ns_connect = &result;
-                helper_answer(f, req, 0, &resp);
                 assert_true(pool_in_use(f, POOL_NETNS));
-
-                close(lifeline[0]);
+                close(lifeline);
                 helper_answer(f, helper_expect(f, OP(NS_DISCONNECT), NULL, 0), failed ? -EIO : 0,
                               NULL);
                 spin(f, 10);
@@ -830,27 +825,14 @@ static void test_arc_links_follow_uplinks(void **state) {
 static void test_forwarders_follow_the_default_uplink(void **state) {
         Fixture *f = *state;
         ConnectedNsParams p = { .pid = getpid(), .source = TRAFFIC_SOURCE_SYSTEM };
-        HelperResponse resp = HELPER_RESPONSE_INIT;
-        IpcNsConnectResult result = PATCHPANEL__IPC__NS_CONNECT_RESULT__INIT;
-        int lifeline[2], fds[1];
-        HelperRequest *req;
+        int lifeline;
 
         datapath_up(f);
         fake_links(f);
         launcher_spawn(f);
         forwarder_hello(f);
         spin(f, 10);
-        assert_int_equal(pipe2(lifeline, O_CLOEXEC), 0);
-        assert_int_equal(connected_ns_connect(f->m, &p, lifeline[1],
-                                              (int) syscall(SYS_pidfd_open, getpid(), 0), NULL),
-                         0);
-        req = helper_expect(f, OP(NS_CONNECT), fds, 1);
-        close(fds[0]);
-        assert_string_equal(req->ns_connect->outbound_ifname, "");
-        result.host_ifindex = 50;
-        resp.result_case = RESULT(NS_CONNECT);
-        resp.ns_connect = &result;
-        helper_answer(f, req, 0, &resp);
+        lifeline = ns_connected(f, &p, "");
         /* No default uplink: nothing to pair it with. */
         link_event(f, true, 8, "eth8");
         helper_expect_uplink(f, OP(UPLINK_ADD), "eth8", 8);
@@ -884,7 +866,7 @@ static void test_forwarders_follow_the_default_uplink(void **state) {
         helper_expect_uplink(f, OP(UPLINK_REMOVE), "eth8", 8);
         helper_expect_uplink(f, OP(VPN_BYPASS), "", 0);
         expect_silence(f, f->helper);
-        close(lifeline[0]);
+        close(lifeline);
 }
 
 /* ---- the neighbour monitor ---------------------------------------------------------------- */
