@@ -320,10 +320,29 @@ static void launcher_open_binaries(Launcher *l, int bin_dir) {
         }
 }
 
+/* Stage 3: CAP_NET_RAW kept only to hand on, no_new_privs, the seccomp policy. */
+static void launcher_lock_down(const Launcher *l) {
+        unsigned line = 0;
+        int r;
+
+        r = privs_keep_only_inheritable((const int[]) { CAP_NET_RAW }, 1);
+        if (r < 0)
+                log_fatal("Failed to drop the effective capabilities: %s", strerror(-r));
+#ifndef PP_SANITIZE
+        /* Nobody of our uid (a forwarder) may look into us or trace us. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+        if (privs_set_no_new_privs() < 0)
+                log_fatal("Failed to set no_new_privs: %m");
+        r = seccomp_policy_load(seccomp_policy_patchpanel_launcher, l->seccomp, &line);
+        if (r < 0)
+                log_fatal("Failed to load the seccomp policy (line %u): %s", line, strerror(-r));
+        log_debug("Ready, seccomp %s", seccomp_mode_to_string(l->seccomp));
+}
+
 int main(int argc, char **argv) {
         Launcher l = { .seccomp = SECCOMP_MODE_ENFORCE, .log_level = "info" };
         int ipc_fd = -EBADF, bin_dir = -EBADF, first, r;
-        unsigned line = 0;
         sigset_t mask;
         const Option options[] = {
                 { "ipc-fd", 0, "FD", "socket to the manager", option_parse_fd, &ipc_fd },
@@ -382,19 +401,7 @@ int main(int argc, char **argv) {
         if (r < 0)
                 log_fatal("Failed to watch the manager's socket: %s", strerror(-r));
 
-        r = privs_keep_only_inheritable((const int[]) { CAP_NET_RAW }, 1);
-        if (r < 0)
-                log_fatal("Failed to drop the effective capabilities: %s", strerror(-r));
-#ifndef PP_SANITIZE
-        /* Nobody of our uid (a forwarder) may look into us or trace us. */
-        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-#endif
-        if (privs_set_no_new_privs() < 0)
-                log_fatal("Failed to set no_new_privs: %m");
-        r = seccomp_policy_load(seccomp_policy_patchpanel_launcher, l.seccomp, &line);
-        if (r < 0)
-                log_fatal("Failed to load the seccomp policy (line %u): %s", line, strerror(-r));
-        log_debug("Ready, seccomp %s", seccomp_mode_to_string(l.seccomp));
+        launcher_lock_down(&l);
 
         r = sd_event_loop(l.event);
         while (l.children)
