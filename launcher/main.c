@@ -46,7 +46,9 @@
 #include "list.h"
 #include "log.h"
 #include "options.h"
+#include "pidfd-util.h"
 #include "privs.h"
+#include "reaper.h"
 #include "seccomp-policy.h"
 
 #ifndef PP_LAUNCHER_INSTALL_PATH
@@ -66,8 +68,7 @@ typedef struct Spawned Spawned;
 struct Spawned {
         Launcher *launcher;
         pid_t pid;
-        int pidfd;
-        sd_event_source *exit_source;
+        Reaper *reaper;         /* holds the child's pidfd */
         LIST_FIELDS(Spawned, spawned);
 };
 
@@ -86,8 +87,7 @@ static Spawned *spawned_free(Spawned *s) {
         if (!s)
                 return NULL;
         LIST_REMOVE(spawned, s->launcher->children, s);
-        sd_event_source_disable_unref(s->exit_source);
-        safe_close(s->pidfd);
+        reaper_free(s->reaper);
         free(s);
         return NULL;
 }
@@ -97,13 +97,13 @@ static void launcher_maybe_exit(Launcher *l) {
                 (void) sd_event_exit(l->event, EXIT_SUCCESS);
 }
 
-static int on_child_exit(sd_event_source *src, const siginfo_t *si, void *userdata) {
+static void on_child_exit(Reaper *r, const siginfo_t *si, void *userdata) {
         Spawned *s = userdata;
         Launcher *l = s->launcher;
         Patchpanel__Ipc__ChildExited exited = PATCHPANEL__IPC__CHILD_EXITED__INIT;
         LauncherResponse ev = PATCHPANEL__IPC__LAUNCHER_RESPONSE__INIT;
 
-        (void) src;
+        (void) r;
         log_debug("Child %d ended (code %d, status %d)", (int) s->pid, si->si_code, si->si_status);
         exited.pid = s->pid;
         exited.code = si->si_code;
@@ -114,7 +114,6 @@ static int on_child_exit(sd_event_source *src, const siginfo_t *si, void *userda
                 (void) channel_send(l->manager, &ev.base, NULL, 0);
         spawned_free(s);
         launcher_maybe_exit(l);
-        return 0;
 }
 
 /* In the forked child: become the kind's process or die trying. Nothing here returns. */
@@ -184,29 +183,30 @@ static int launcher_spawn(Launcher *l, const Patchpanel__Ipc__Spawn *op, int con
                 child_exec(l, k, l->binaries[index], control, self);
 
         /* Until it is reaped below, the pid cannot be reused: the pidfd is this child's. */
-        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        pidfd = pidfd_open_pid(pid);
         if (pidfd < 0) {
-                r = -errno;
+                r = pidfd;
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 return errbuf_set(err, r, "cannot open a pidfd of %s: %s", k->name, strerror(-r));
         }
         s = calloc(1, sizeof *s);
         if (!s) {
-                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                (void) pidfd_signal(pidfd, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 safe_close(pidfd);
                 return errbuf_set(err, -ENOMEM, "out of memory");
         }
-        *s = (Spawned) { .launcher = l, .pid = pid, .pidfd = pidfd };
-        LIST_PREPEND(spawned, l->children, s);
-        r = sd_event_add_child_pidfd(l->event, &s->exit_source, pidfd, WEXITED, on_child_exit, s);
+        *s = (Spawned) { .launcher = l, .pid = pid };
+        r = reaper_new(l->event, pidfd, on_child_exit, s, &s->reaper);
         if (r < 0) {
-                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                (void) pidfd_signal(pidfd, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
-                spawned_free(s);
+                safe_close(pidfd);
+                free(s);
                 return errbuf_set(err, r, "cannot watch %s: %s", k->name, strerror(-r));
         }
+        LIST_PREPEND(spawned, l->children, s);
         log_info("Started %s, pid %d", k->name, (int) pid);
         *ret_pid = pid;
         *ret_pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
@@ -258,7 +258,7 @@ static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) usec;
         LIST_FOREACH(spawned, c, l->children) {
                 log_warning("Child %d did not end, killing it", (int) c->pid);
-                (void) syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+                (void) pidfd_signal(reaper_pidfd(c->reaper), SIGKILL);
         }
         return 0;
 }
@@ -268,7 +268,7 @@ static void launcher_stop(Launcher *l) {
                 return;
         l->stopping = true;
         LIST_FOREACH(spawned, c, l->children)
-                (void) syscall(SYS_pidfd_send_signal, c->pidfd, SIGTERM, NULL, 0);
+                (void) pidfd_signal(reaper_pidfd(c->reaper), SIGTERM);
         if (l->children &&
             sd_event_add_time_relative(l->event, NULL, CLOCK_MONOTONIC, STOP_GRACE_USEC, 0,
                                        on_grace_over, l) < 0)

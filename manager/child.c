@@ -10,6 +10,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "pidfd-util.h"
+#include "reaper.h"
 #include "time-util.h"
 
 const ChildBackoff child_backoff_default = {
@@ -27,9 +28,9 @@ struct Child {
         Channel *channel;
         pid_t pid;
         pid_t last_pid;          /* of the latest process, even after it ended */
-        int pidfd;
-        bool reap;               /* our own child: reaped through exit_source */
-        sd_event_source *exit_source;
+        int pidfd;               /* the reaper's, when there is one */
+        Reaper *reaper;          /* our own child: reaps it */
+        sd_event_source *exit_source; /* another's child: its pidfd turning readable */
         sd_event_source *timer;  /* BACKOFF: the restart; RUNNING: the health mark */
         sd_event_source *stop_timer;
         uint64_t restart_at;
@@ -63,15 +64,13 @@ static void child_gone(Child *c, const char *why);
 static void child_release_process(Child *c, bool kill_it) {
         if (kill_it && c->pidfd >= 0 && c->pid > 0)
                 (void) pidfd_signal(c->pidfd, SIGKILL);
-        /* A reaped child's pidfd belongs to its source, which sd-event frees (and closes)
-         * only after it has reaped the process, even when this runs inside the callback. */
         c->exit_source = sd_event_source_disable_unref(c->exit_source);
-        if (c->reap)
+        if (c->reaper) {
+                c->reaper = reaper_free(c->reaper);
                 c->pidfd = -EBADF;
-        else
+        } else
                 c->pidfd = safe_close(c->pidfd);
         c->pid = 0;
-        c->reap = false;
 }
 
 static void child_finish_stop(Child *c) {
@@ -82,18 +81,18 @@ static void child_finish_stop(Child *c) {
                 c->stopped(c->stopped_userdata);
 }
 
-static int child_on_reaped(sd_event_source *s, const siginfo_t *si, void *userdata) {
+static void child_on_reaped(Reaper *r, const siginfo_t *si, void *userdata) {
         Child *c = userdata;
         char how[96];
 
-        (void) s;
+        (void) r;
         exit_to_string(si->si_code, si->si_status, how, sizeof how);
         snprintf(c->last_end, sizeof c->last_end, "pid %d %s", (int) si->si_pid, how);
         c->pid = 0; /* exited: nothing left to signal */
         if (c->stopping)
-                return child_finish_stop(c), 0;
-        child_gone(c, c->last_end);
-        return 0;
+                child_finish_stop(c);
+        else
+                child_gone(c, c->last_end);
 }
 
 static int child_on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -292,14 +291,9 @@ void child_spawned(Child *c, pid_t pid, int pidfd, bool reap) {
         c->pid = c->last_pid = pid;
         c->pidfd = pidfd;
         if (pidfd >= 0) {
-                if (reap) {
-                        r = sd_event_add_child_pidfd(c->event, &c->exit_source, pidfd, WEXITED,
-                                                     child_on_reaped, c);
-                        if (r >= 0) {
-                                (void) sd_event_source_set_child_pidfd_own(c->exit_source, true);
-                                c->reap = true;
-                        }
-                } else
+                if (reap)
+                        r = reaper_new(c->event, pidfd, child_on_reaped, c, &c->reaper);
+                else
                         r = sd_event_add_io(c->event, &c->exit_source, pidfd, EPOLLIN,
                                             child_on_pidfd, c);
         }
@@ -372,7 +366,7 @@ static int child_on_stop_timeout(sd_event_source *s, uint64_t usec, void *userda
         if (c->pidfd >= 0)
                 (void) pidfd_signal(c->pidfd, SIGKILL);
         /* A reaped child still gets reaped: wait for that. Others are the launcher's. */
-        if (!c->reap)
+        if (!c->reaper)
                 child_finish_stop(c);
         return 0;
 }
@@ -389,7 +383,7 @@ void child_stop(Child *c, uint64_t timeout_usec, void (*done)(void *userdata), v
         /* The socket closing ends it. Only our own children are waited for; the launcher
          * reaps its own (and ends the stragglers when its socket closes). */
         c->channel = channel_free(c->channel);
-        if (!c->exit_source || !c->reap) {
+        if (!c->reaper) {
                 child_finish_stop(c);
                 return;
         }

@@ -35,7 +35,9 @@
 #include "log.h"
 #include "nd-priv.h"
 #include "nl-util.h"
+#include "pidfd-util.h"
 #include "privs.h"
+#include "reaper.h"
 #include "route6.h"
 
 typedef Patchpanel__Ipc__NdPrivRequest NdPrivRequest;
@@ -66,7 +68,7 @@ typedef struct Priv {
         const NdPrivConfig *config;
         sd_event *event;
         Channel *child_channel;
-        sd_event_source *child_src;
+        Reaper *child_reaper;
         pid_t child;
         int child_status;            /* the exit status to end with */
         struct nl_sock *nl;
@@ -289,21 +291,22 @@ static void priv_cleanup(Priv *p) {
         sysctls_restore(p);
 }
 
-static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+static void on_child_exit(Reaper *r, const siginfo_t *si, void *userdata) {
         Priv *p = userdata;
+        char how[96];
 
-        (void) s;
+        (void) r;
+        exit_to_string(si->si_code, si->si_status, how, sizeof how);
         if (si->si_code == CLD_EXITED) {
                 p->child_status = si->si_status;
-                log_debug("The child exited with %d", si->si_status);
+                log_debug("The child %s", how);
         } else {
                 p->child_status = EXIT_FAILURE;
-                log_error("The child was killed by signal %d", si->si_status);
+                log_error("The child %s", how);
         }
         p->child = 0;
         priv_cleanup(p);
         (void) sd_event_exit(p->event, 0);
-        return 0;
 }
 
 static void on_child_gone(Channel *c, const char *why, void *userdata) {
@@ -382,12 +385,11 @@ static int priv_setup(Priv *p, int channel_fd) {
         pidfd = (int) syscall(SYS_pidfd_open, p->child, 0);
         if (pidfd < 0)
                 return log_error_errno(-errno, "Failed to watch the child: %m");
-        r = sd_event_add_child_pidfd(p->event, &p->child_src, pidfd, WEXITED, on_child_exit, p);
+        r = reaper_new(p->event, pidfd, on_child_exit, p, &p->child_reaper);
         if (r < 0) {
                 safe_close(pidfd);
                 return log_error_errno(r, "Failed to watch the child: %m");
         }
-        (void) sd_event_source_set_child_pidfd_own(p->child_src, true);
         for (size_t i = 0; i < 4; i++) {
                 static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
                 r = sd_event_add_signal(p->event, NULL, sigs[i] | SD_EVENT_SIGNAL_PROCMASK,
@@ -448,7 +450,7 @@ int nd_priv_run(int channel_fd, pid_t child, const NdPrivConfig *config) {
                 log_error_errno(r, "Event loop failed: %m");
         priv_cleanup(&p);
         channel_free(p.child_channel);
-        sd_event_source_disable_unref(p.child_src);
+        reaper_free(p.child_reaper);
         sd_event_unref(p.event);
         nl_socket_free(p.nl);
         return p.child_status;

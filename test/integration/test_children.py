@@ -51,6 +51,23 @@ def wait_running(lab, not_pid=None, links=None, timeout=10.0):
     return seen["c"]
 
 
+def still_there(pids):
+    """What each of pids that has not ended is doing, and its children: for a failure's
+    message."""
+    lines = []
+    for pid in pids:
+        try:
+            st = pplab.proc_status(pid)
+            wchan = Path(f"/proc/{pid}/wchan").read_text()
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except FileNotFoundError:
+            continue
+        lines.append(f"pid {pid} ({st.get('Name')}): {st.get('State')}, in {wchan or '-'}, "
+                     f"children {kids}")
+        lines += ["  child " + still_there([int(k)]) for k in kids]
+    return "\n".join(lines)
+
+
 def gone_or_zombie(pid):
     try:
         return pplab.proc_status(pid).get("State", "").startswith("Z")
@@ -147,7 +164,7 @@ def test_killing_the_manager_takes_every_child_down(fresh_lab):
     err = pplab.poll(lambda: None if all(gone_or_zombie(p) for p in pids) else
                      [p for p in pids if not gone_or_zombie(p)], timeout=10,
                      what="children still running")
-    assert err is None, err
+    assert err is None, f"{err}\n{still_there(pids)}\n{lab.log()}"
 
 
 # ---- the launcher on its own -------------------------------------------------------------
