@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "seccomp-policy.h"
@@ -64,6 +65,11 @@ const char *seccomp_mode_to_string(SeccompMode m) {
 
 static int parse_value(const char *s, uint64_t *ret) {
         char *end;
+
+        if (strcmp(s, "self") == 0) {
+                *ret = (uint64_t) getpid();
+                return 0;
+        }
 
         for (size_t i = 0; i < ELEMENTSOF(symbols); i++)
                 if (strcmp(s, symbols[i].name) == 0) {

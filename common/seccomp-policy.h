@@ -10,8 +10,12 @@
  *     socket arg0 AF_UNIX AF_NETLINK    # uplinks_open()
  *
  * A leading '?' marks a syscall that may not exist on every architecture. Values are
- * numbers or names from a small table (address families, prctl options). Anything not
- * allowed kills the process (enforce) or is only logged by the kernel (log).
+ * numbers, names from a small table (address families, prctl options), or `self`, the pid
+ * of the process that loads the policy:
+ *
+ *     tgkill arg0 self                  # abort(): our own threads, no other process
+ *
+ * Anything not allowed kills the process (enforce) or is only logged by the kernel (log).
  */
 
 typedef enum SeccompMode {

@@ -234,9 +234,17 @@ def test_launcher_refuses_what_the_suite_does_not_own(tmp_path):
         path = tmp_path / "other.sock"
         server = subprocess.Popen(["socat", f"UNIX-LISTEN:{path},type=5", "EXEC:cat"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert pplab.poll(lambda: None if path.exists() else "no socket", timeout=5) is None
         other = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        other.connect(str(path))
+
+        def connect_other():
+            # socat binds before it listens: the path alone does not mean it accepts yet.
+            try:
+                other.connect(str(path))
+            except (FileNotFoundError, ConnectionRefusedError) as e:
+                return str(e)
+            return None
+        err = pplab.poll(connect_other, timeout=5)
+        assert err is None, err
         resp, _ = launcher.spawn(TEST_KIND, [other.fileno()])
         other.close()
         assert resp.status < 0 and f"leads to pid {server.pid}" in resp.message, resp

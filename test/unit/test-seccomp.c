@@ -64,21 +64,30 @@ static _noreturn_ void child_exit(int code) {
                 syscall(SYS_exit_group, code);
 }
 
-static _noreturn_ void child_run(int wfd, const char *policy, SeccompMode mode,
+/* The test process, and in a child the child itself (set before any policy is loaded). */
+static pid_t test_pid, self_pid;
+
+/* Load each of @policies in turn (a NULL-terminated list: more than one when a child runs
+ * under its parent's policy too), stopping at the first that fails. */
+static _noreturn_ void child_run(int wfd, const char *const *policies, SeccompMode mode,
                                  ChildAction action) {
         const struct rlimit no_core = { 0, 0 };
         Report rep = { .r = 0, .line = 0 };
-        char *text;
 
+        self_pid = getpid();
         /* A killed child must not dump core. */
         (void) setrlimit(RLIMIT_CORE, &no_core);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_exit(125);
-        text = malloc(strlen(policy) + sizeof SANITIZER_EXTRA);
-        if (!text)
-                child_exit(124);
-        strcpy(stpcpy(text, policy), SANITIZER_EXTRA);
-        rep.r = seccomp_policy_load(text, mode, &rep.line);
+        for (; *policies && rep.r >= 0; policies++) {
+                char *text = malloc(strlen(*policies) + sizeof SANITIZER_EXTRA);
+
+                if (!text)
+                        child_exit(124);
+                strcpy(stpcpy(text, *policies), SANITIZER_EXTRA);
+                rep.r = seccomp_policy_load(text, mode, &rep.line);
+                free(text);
+        }
         if (write(wfd, &rep, sizeof rep) != (ssize_t) sizeof rep)
                 child_exit(126);
         if (rep.r < 0)
@@ -86,7 +95,8 @@ static _noreturn_ void child_run(int wfd, const char *policy, SeccompMode mode,
         child_exit(action ? action() : 0);
 }
 
-static Outcome run_policy(const char *policy, SeccompMode mode, ChildAction action) {
+static Outcome run_policies(const char *const *policies, SeccompMode mode,
+                            ChildAction action) {
         Outcome o = { .reported = false };
         int p[2];
         pid_t pid;
@@ -97,7 +107,7 @@ static Outcome run_policy(const char *policy, SeccompMode mode, ChildAction acti
         assert_true(pid >= 0);
         if (pid == 0) {
                 close(p[0]);
-                child_run(p[1], policy, mode, action);
+                child_run(p[1], policies, mode, action);
         }
         close(p[1]);
         do
@@ -107,6 +117,10 @@ static Outcome run_policy(const char *policy, SeccompMode mode, ChildAction acti
         close(p[0]);
         assert_int_equal(waitpid(pid, &o.status, 0), pid);
         return o;
+}
+
+static Outcome run_policy(const char *policy, SeccompMode mode, ChildAction action) {
+        return run_policies((const char *const[]) { policy, NULL }, mode, action);
 }
 
 static void assert_exited(const Outcome *o, int code) {
@@ -150,6 +164,15 @@ static int do_socket_unix(void) {
 
 static int do_socket_inet(void) {
         return syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) >= 0 ? 0 : 1;
+}
+
+static int do_tgkill_self(void) {
+        return syscall(SYS_tgkill, self_pid, self_pid, 0) == 0 ? 0 : 1;
+}
+
+/* Signal 0 to the test process: allowed, it would only check that the signal could go. */
+static int do_tgkill_parent(void) {
+        return syscall(SYS_tgkill, test_pid, test_pid, 0) == 0 ? 0 : 1;
 }
 
 /* Modes */
@@ -396,6 +419,57 @@ static void test_enforce_arg_second_value(void **state) {
         assert_exited(&o, 0);
 }
 
+/* `self`: the process that loads the policy, and no other. */
+static void test_enforce_self_value(void **state) {
+        Outcome o;
+
+        (void) state;
+        o = run_policy(BASE "tgkill arg0 self\n", SECCOMP_MODE_ENFORCE, do_tgkill_self);
+        assert_true(o.reported);
+        assert_int_equal(o.report.r, 0);
+        assert_exited(&o, 0);
+        o = run_policy(BASE "tgkill arg0 self\n", SECCOMP_MODE_ENFORCE, do_tgkill_parent);
+        assert_killed_by_sigsys(&o);
+}
+
+extern const char seccomp_policy_patchpaneld[], seccomp_policy_patchpanel_helper[],
+        seccomp_policy_patchpanel_launcher[], seccomp_policy_pp_testchild[],
+        seccomp_policy_adb_proxy[], seccomp_policy_mcastd[], seccomp_policy_ndproxyd[],
+        seccomp_policy_ndproxyd_priv[];
+
+/* No process of the suite may signal another with tgkill: a forwarder that parses packets
+ * runs as the manager's user, and the kernel alone would let it kill the manager. */
+static void test_shipped_policies_signal_only_themselves(void **state) {
+        const char *const *policies[] = {
+                (const char *const[]) { seccomp_policy_patchpaneld, NULL },
+                (const char *const[]) { seccomp_policy_patchpanel_helper, NULL },
+                (const char *const[]) { seccomp_policy_ndproxyd_priv, NULL },
+                /* the launcher's children run under its policy and their own */
+                (const char *const[]) { seccomp_policy_patchpanel_launcher,
+                                        seccomp_policy_pp_testchild, NULL },
+                (const char *const[]) { seccomp_policy_patchpanel_launcher,
+                                        seccomp_policy_adb_proxy, NULL },
+                (const char *const[]) { seccomp_policy_patchpanel_launcher,
+                                        seccomp_policy_mcastd, NULL },
+                (const char *const[]) { seccomp_policy_patchpanel_launcher,
+                                        seccomp_policy_ndproxyd, NULL },
+                /* and standalone, without a launcher */
+                (const char *const[]) { seccomp_policy_mcastd, NULL },
+                (const char *const[]) { seccomp_policy_ndproxyd, NULL },
+        };
+        Outcome o;
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(policies); i++) {
+                o = run_policies(policies[i], SECCOMP_MODE_ENFORCE, do_tgkill_self);
+                assert_true(o.reported);
+                assert_int_equal(o.report.r, 0);
+                assert_exited(&o, 0);
+                o = run_policies(policies[i], SECCOMP_MODE_ENFORCE, do_tgkill_parent);
+                assert_killed_by_sigsys(&o);
+        }
+}
+
 static void test_log_does_not_kill(void **state) {
         Outcome o;
 
@@ -465,6 +539,8 @@ int main(void) {
                 cmocka_unit_test(test_enforce_arg_numeric_value),
                 cmocka_unit_test(test_enforce_arg_unlisted_value),
                 cmocka_unit_test(test_enforce_arg_second_value),
+                cmocka_unit_test(test_enforce_self_value),
+                cmocka_unit_test(test_shipped_policies_signal_only_themselves),
                 cmocka_unit_test(test_log_does_not_kill),
         };
 
@@ -472,5 +548,6 @@ int main(void) {
                 fprintf(stderr, "seccomp filters are not supported here, skipping\n");
                 return 77;
         }
+        test_pid = getpid();
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
