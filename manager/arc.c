@@ -7,7 +7,7 @@
 
 #include "arc.h"
 #include "bus.h"
-#include "devices.h"
+#include "netdevice.h"
 #include "log.h"
 
 typedef enum ArcDeviceState {

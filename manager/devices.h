@@ -9,23 +9,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "registry.h"
-#include "service.pb-c.h"
-
 typedef struct Manager Manager;
-typedef Patchpanel__NetworkDevice NetworkDevice;
-
-/* What describes one device; subnet and address are host byte order. */
-typedef struct DeviceInfo {
-        char ifname[IFNAMSIZ];
-        uint32_t guest_addr;
-        Subnet subnet;
-        GuestKind kind;
-} DeviceInfo;
-
-/* Fill @dev (and @subnet it points to) from @info; both must outlive their use. */
-void device_to_proto(const DeviceInfo *info, NetworkDevice *dev, Patchpanel__IPv4Subnet *subnet);
-void device_info_from_guest_link(const GuestLink *l, DeviceInfo *ret);
 
 /* Emit NetworkDeviceChanged for the registry's devices from now on. */
 int devices_setup(Manager *m);

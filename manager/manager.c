@@ -126,15 +126,6 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-BusRequestContext manager_bus_request_context(const Manager *m) {
-        return (BusRequestContext) {
-                .self_pid = getpid(),
-                .helper_pid = helper_link_pid(m->helper),
-                .launcher_pid = launcher_link_pid(m->launcher),
-                .pools = &m->config.pools,
-        };
-}
-
 static void manager_finish(Manager *m);
 
 static void manager_on_helper_down(const char *why, void *userdata) {

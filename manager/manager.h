@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "bus-pid.h"
 #include "bus-request.h"
@@ -101,6 +102,16 @@ void manager_stop(Manager *m);
  * manager_bus_request_context() - the facts bus-request.h's checks need about this daemon.
  * @m: the manager
  *
+ * Inline: it only reads the manager's fields, so the *-bus.c files below this one do not
+ * call into manager.c for it (the layering in registry.h).
+ *
  * Return: its pid, its helper's and launcher's, and its pools.
  */
-BusRequestContext manager_bus_request_context(const Manager *m);
+static inline BusRequestContext manager_bus_request_context(const Manager *m) {
+        return (BusRequestContext) {
+                .self_pid = getpid(),
+                .helper_pid = helper_link_pid(m->helper),
+                .launcher_pid = launcher_link_pid(m->launcher),
+                .pools = &m->config.pools,
+        };
+}

@@ -12,14 +12,20 @@
  * reverse order, so that what is built on top of something is undone before it (the
  * uplink's routing is asked for before ARC's link to it, and removed after).
  *
- * Layering of manager/ (no file calls into a file above it):
- *   main.c, manager.c                 start-up, wiring, shutdown
+ * Layering of manager/ (no file calls into a file above it; test/lint/check-layering.py
+ * reads this table and fails on a call upwards or a file the table does not place):
+ *   main.c, manager.c, manager-bus.c  start-up, wiring, the bus object, shutdown
  *   *-bus.c, status.c, devices.c      D-Bus methods, signals and the status
  *   arc.c, vm.c, connected-ns.c,      guests; uplink routing; VPN routing; port rules;
- *   uplinks.c, vpn.c, port-rules.c,   counters; other firewalls; the forwarders
- *   counters.c, coexist.c, forwarders.c, adb.c
- *   registry.c, link-monitor.c,       what exists; the processes of the suite
- *   helper-link.c, launcher-link.c, child.c, spawn.c, bus.c, bus-pid.c
+ *   uplinks.c, vpn.c, port-rules.c,   counters; other firewalls; the forwarders;
+ *   counters.c, coexist.c,            neighbour reachability
+ *   forwarders.c, ndproxy.c, adb.c,
+ *   neighbors.c
+ *   registry.c, link-monitor.c,       what exists; the processes of the suite; shapes
+ *   netdevice.c, neighbor-watch.c,    and checks that hold no state
+ *   lifeline.c, helper-link.c,
+ *   launcher-link.c, child.c, spawn.c,
+ *   bus.c, bus-pid.c
  */
 
 #include <net/if.h>

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
-#include "devices.h"
+#include "netdevice.h"
 #include "ipc-msg.h"
 #include "list.h"
 #include "mac.h"

@@ -1,11 +1,15 @@
 #!/usr/bin/python3
-"""No include or call cycle among the manager's files (issue 7): a newcomer reads the tree
-from the bottom up. Calls come from the symbols each object file of the manager's library
-defines and uses (nm); includes from the sources. Exits 1 and prints each cycle found.
+"""No include or call cycle among the manager's files (issue 7), and no call from a file
+into one above it in the layering that registry.h describes: a newcomer reads the tree from
+the bottom up. Calls come from the symbols each object file of the manager's library
+defines and uses (nm); includes from the sources; the layers from registry.h's table, top
+first. Exits 1 and prints each cycle, each call upwards and each file the table does not
+place.
 
     check-layering.py SOURCE_DIR OBJECT_DIR
 """
 
+import fnmatch
 import re
 import subprocess
 import sys
@@ -83,13 +87,67 @@ def include_graph(srcdir):
     return graph
 
 
+def read_layers(registry_h):
+    """The table after "Layering of manager/" in registry.h's comment, top layer first: a
+    list of layers, each a list of file names or globs without ".c". A layer's names may go
+    on over several lines, each but the last ending with a comma."""
+    lines = registry_h.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if "Layering of manager/" in line)
+    layers, open_layer = [], False
+    for line in lines[start + 1:]:
+        if not line.startswith(" *") or line.strip() == "*/":
+            break
+        text = line[2:].lstrip()
+        names = re.match(r"((?:[\w*.-]+\.c,?\s?)+)", text)
+        if not names:
+            continue
+        files = [n[:-2] for n in re.findall(r"[\w*.-]+\.c", names.group(1))]
+        if open_layer:
+            layers[-1].extend(files)
+        else:
+            layers.append(files)
+        open_layer = names.group(1).rstrip().endswith(",")
+    return layers
+
+
+def layer_of(unit, layers):
+    """The index of @unit's layer: a name given as is before any glob; None if none."""
+    for i, names in enumerate(layers):
+        if unit in names:
+            return i
+    for i, names in enumerate(layers):
+        if any("*" in n and fnmatch.fnmatchcase(unit, n) for n in names):
+            return i
+    return None
+
+
+def layering_errors(graph, layers):
+    bad = []
+    for unit in sorted(graph):
+        if layer_of(unit, layers) is None:
+            bad.append(f"{unit}.c is in no layer of registry.h's table")
+    for unit in sorted(graph):
+        mine = layer_of(unit, layers)
+        for callee in sorted(graph[unit]):
+            theirs = layer_of(callee, layers)
+            if None not in (mine, theirs) and theirs < mine:
+                bad.append(f"upward call: {unit}.c (layer {mine + 1}) -> {callee}.c "
+                           f"(layer {theirs + 1})")
+    return bad
+
+
 def main():
     src, obj = Path(sys.argv[1]), Path(sys.argv[2])
     if not any(obj.glob("*.o")):
         print(f"no object files in {obj}", file=sys.stderr)
         return 2
-    bad = []
-    for kind, graph in (("call", call_graph(obj)), ("include", include_graph(src))):
+    layers = read_layers(src / "registry.h")
+    if len(layers) < 3:
+        print(f"registry.h's layering table not found or cut short: {layers}", file=sys.stderr)
+        return 2
+    calls = call_graph(obj)
+    bad = layering_errors(calls, layers)
+    for kind, graph in (("call", calls), ("include", include_graph(src))):
         for comp in sccs(graph):
             bad.append(f"{kind} cycle: {' <-> '.join(comp)}")
             for a in comp:
@@ -98,7 +156,8 @@ def main():
     if bad:
         print("\n".join(bad))
         return 1
-    print(f"no include or call cycle among {len(call_graph(obj))} units of {src}")
+    print(f"no include or call cycle and no call upwards among {len(calls)} units of {src} "
+          f"in {len(layers)} layers")
     return 0
 
 
