@@ -159,18 +159,21 @@ def lab():
 
 class FakeResolved:
     """org.freedesktop.resolve1 on a bus: a Manager whose DNS property (a(iiay)) lists
-    `servers`, (ifindex, "address") pairs, ifindex 0 for a global server. It answers from a
-    thread of its own, so the daemon's questions are answered whatever the test does;
-    `gets` counts them."""
+    `servers`, (ifindex, "address") pairs, ifindex 0 for a global server, or which answers
+    with the error `refuse` ((name, text)) when that is set. It answers from a thread of its
+    own, so the daemon's questions are answered whatever the test does; `gets` counts
+    them."""
 
     def __init__(self, address, servers):
         # pylint: disable=import-outside-toplevel
         from dbus_next.aio import MessageBus
         from dbus_next.constants import RequestNameReply
+        from dbus_next.errors import DBusError
         from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property
 
         fake = self
         self.servers = list(servers)
+        self.refuse = None
         self.gets = 0
 
         class Manager(ServiceInterface):
@@ -180,6 +183,8 @@ class FakeResolved:
             @dbus_property(access=PropertyAccess.READ)
             def DNS(self) -> "a(iiay)":  # noqa: F821  pylint: disable=invalid-name
                 fake.gets += 1
+                if fake.refuse:
+                    raise DBusError(*fake.refuse)
                 return [fake.entry(ifindex, addr) for ifindex, addr in fake.servers]
 
         self.loop = asyncio.new_event_loop()
@@ -760,6 +765,38 @@ def test_without_resolved_on_the_bus_its_file_is_read(resolved_lab):
     wait_dns_source(lab, RESOLVED)
     wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
     wait_unwatched(lab, DNS2_ADDR)
+
+
+def test_resolved_refusing_to_answer_means_its_file(resolved_lab):
+    """resolved on the bus but answering with an error (a policy that denies us, say): the
+    manager reads resolved's file, says why once, and goes back to asking resolved when it
+    answers again."""
+    lab = resolved_lab
+    wait_dns_source(lab, RESOLVED)
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    again = lab.log().count("org.freedesktop.resolve1 answers again")
+    lab.resolved.refuse = ("org.freedesktop.DBus.Error.AccessDenied", "not for patchpaneld")
+    try:
+        write_resolv(lab.merged, lab.merged.read_text())
+        wait_dns_source(lab, str(lab.merged))
+        wait_watched(lab, "eth0", DNS2_ADDR, "dns_server")
+        wait_unwatched(lab, DNS_ADDR)
+        said = [l for l in lab.log().splitlines()
+                if "Cannot have the DNS servers of each link" in l and "not for patchpaneld" in l]
+        assert len(said) == 1, lab.log()[-3000:]
+        # Asked again at the next change, refused again: the file is read again, not said.
+        gets = lab.resolved.gets
+        write_resolv(lab.merged, f"nameserver {DNS2_ADDR}\nnameserver {DNS_ADDR}\n")
+        wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+        assert lab.resolved.gets > gets
+        assert lab.log().count("not for patchpaneld") == 1
+    finally:
+        lab.resolved.refuse = None
+        write_resolv(lab.merged, f"nameserver {DNS2_ADDR}\n")
+    wait_dns_source(lab, RESOLVED)
+    wait_watched(lab, "eth0", DNS_ADDR, "dns_server")
+    wait_unwatched(lab, DNS2_ADDR)
+    assert lab.log().count("org.freedesktop.resolve1 answers again") == again + 1
 
 
 def test_resolved_coming_and_going_on_the_bus_is_followed(resolved_lab):
