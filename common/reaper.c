@@ -10,6 +10,8 @@
 
 /* How long to wait before asking again after a wake-up that gave nothing to reap. */
 #define REAPER_RETRY_USEC (20 * 1000)
+/* ... to within a millisecond (0 would be sd-event's default accuracy, 250 ms) */
+#define REAPER_RETRY_ACCURACY_USEC (1000)
 
 struct Reaper {
         sd_event *event;
@@ -84,7 +86,7 @@ int reaper_new(sd_event *e, int pidfd, ReaperFn fn, void *userdata, Reaper **ret
         k = sd_event_add_io(e, &r->io, pidfd, EPOLLIN, on_pidfd, r);
         if (k >= 0)
                 k = sd_event_add_time_relative(e, &r->retry, CLOCK_MONOTONIC, REAPER_RETRY_USEC,
-                                               0, on_retry, r);
+                                               REAPER_RETRY_ACCURACY_USEC, on_retry, r);
         if (k >= 0)
                 k = sd_event_source_set_enabled(r->retry, SD_EVENT_OFF);
         if (k < 0) {

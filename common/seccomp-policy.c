@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <seccomp.h>
 #include <stdbool.h>
@@ -43,6 +44,14 @@ static const struct {
         { "PR_SET_SECCOMP", PR_SET_SECCOMP },
         { "PR_CAPBSET_DROP", PR_CAPBSET_DROP },
         { "AF_VSOCK", AF_VSOCK },
+        { "F_DUPFD", F_DUPFD },
+        { "F_DUPFD_CLOEXEC", F_DUPFD_CLOEXEC },
+        { "F_GETFD", F_GETFD },
+        { "F_SETFD", F_SETFD },
+        { "F_GETFL", F_GETFL },
+        { "F_SETFL", F_SETFL },
+        { "F_GETPIPE_SZ", F_GETPIPE_SZ },
+        { "F_SETPIPE_SZ", F_SETPIPE_SZ },
 };
 
 static const char *const mode_names[_SECCOMP_MODE_MAX] = {

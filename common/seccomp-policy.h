@@ -10,8 +10,8 @@
  *     socket arg0 AF_UNIX AF_NETLINK    # uplinks_open()
  *
  * A leading '?' marks a syscall that may not exist on every architecture. Values are
- * numbers, names from a small table (address families, prctl options), or `self`, the pid
- * of the process that loads the policy:
+ * numbers, names from a small table (address families, prctl options, fcntl commands), or
+ * `self`, the pid of the process that loads the policy:
  *
  *     tgkill arg0 self                  # abort(): our own threads, no other process
  *

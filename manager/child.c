@@ -366,7 +366,7 @@ static int child_on_stop_timeout(sd_event_source *s, uint64_t usec, void *userda
         if (c->pidfd >= 0)
                 (void) pidfd_signal(c->pidfd, SIGKILL);
         /* A reaped child still gets reaped: wait for that. Others are the launcher's. */
-        if (!c->reaper)
+        if (!c->reaper || c->pid == 0)
                 child_finish_stop(c);
         return 0;
 }
@@ -383,7 +383,9 @@ void child_stop(Child *c, uint64_t timeout_usec, void (*done)(void *userdata), v
         /* The socket closing ends it. Only our own children are waited for; the launcher
          * reaps its own (and ends the stragglers when its socket closes). */
         c->channel = channel_free(c->channel);
-        if (!c->reaper) {
+        /* Nothing to wait for either when our own child was reaped already (a fate-sharing
+         * one that ended before it was stopped). */
+        if (!c->reaper || c->pid == 0) {
                 child_finish_stop(c);
                 return;
         }

@@ -442,12 +442,12 @@ int nd_priv_run(int channel_fd, pid_t child, const NdPrivConfig *config) {
         if (r < 0) {
                 (void) kill(child, SIGKILL);
                 (void) waitpid(child, NULL, 0);
-                priv_cleanup(&p);
-                return EXIT_FAILURE;
+                p.child_status = EXIT_FAILURE;
+        } else {
+                r = sd_event_loop(p.event);
+                if (r < 0)
+                        log_error_errno(r, "Event loop failed: %m");
         }
-        r = sd_event_loop(p.event);
-        if (r < 0)
-                log_error_errno(r, "Event loop failed: %m");
         priv_cleanup(&p);
         channel_free(p.child_channel);
         reaper_free(p.child_reaper);

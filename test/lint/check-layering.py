@@ -136,6 +136,14 @@ def layering_errors(graph, layers):
     return bad
 
 
+def stale_names(layers, sources):
+    """Names in the table that match no source file (@sources: names without ".c"): left
+    after their file went, or misspelt, they would place nothing."""
+    return [f"registry.h's table names {n}.c, which is no file of manager/"
+            for names in layers for n in names
+            if not any(fnmatch.fnmatchcase(f, n) for f in sources)]
+
+
 def main():
     src, obj = Path(sys.argv[1]), Path(sys.argv[2])
     if not any(obj.glob("*.o")):
@@ -147,6 +155,7 @@ def main():
         return 2
     calls = call_graph(obj)
     bad = layering_errors(calls, layers)
+    bad += stale_names(layers, [p.name[:-2] for p in src.glob("*.c")])
     for kind, graph in (("call", calls), ("include", include_graph(src))):
         for comp in sccs(graph):
             bad.append(f"{kind} cycle: {' <-> '.join(comp)}")

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,6 +21,7 @@
 #include "child.h"
 #include "ipc.h"
 #include "ipc.pb-c.h"
+#include "pidfd-util.h"
 #include "time-util.h"
 
 #define MS 1000u
@@ -63,6 +65,8 @@ typedef struct Fixture {
         int peer;          /* the test's end, as the child */
         unsigned spawns;
         int spawn_error;   /* the next spawn fails with this */
+        bool own_process;  /* a real process of ours, reaped by the child object */
+        pid_t pid;
         unsigned readies;
         unsigned downs;
         unsigned stopped;
@@ -82,6 +86,15 @@ static int fake_spawn(Child *c, int control, void *userdata) {
                 return r;
         }
         f->peer = control;
+        if (f->own_process) {
+                /* It ends at once; the test keeps the socket's end it would have had. */
+                f->pid = fork();
+                assert_true(f->pid >= 0);
+                if (f->pid == 0)
+                        _exit(0);
+                child_spawned(c, f->pid, pidfd_open_pid(f->pid), true);
+                return 0;
+        }
         child_spawned(c, 0, -EBADF, false);
         return 0;
 }
@@ -405,6 +418,30 @@ static void test_fate_sharing_never_restarts(void **state) {
         assert_int_equal(f->spawns, 1);
 }
 
+static bool is_stopped(Fixture *f) {
+        return f->stopped > 0;
+}
+
+/* A fate-sharing child of our own (the helper, the launcher) that ended by itself is
+ * reaped and stays down; stopping it then has nothing to wait for. */
+static void test_fate_sharing_reaped_then_stopped(void **state) {
+        Fixture *f = *state;
+        ChildInfo info;
+
+        f->own_process = true;
+        assert_int_equal(child_start(f->child), 0);
+        assert_true(run_until(f, is_failed, 2000));
+        assert_int_equal(f->downs, 1);
+        child_info(f->child, &info);
+        assert_int_equal(info.pid, 0);
+        assert_non_null(strstr(info.last_end, "exited"));
+        /* Reaped: no zombie left. */
+        assert_int_equal(waitpid(f->pid, NULL, WNOHANG), -1);
+        child_stop(f->child, 60 * SEC, on_stopped, f);
+        assert_true(run_until(f, is_stopped, 500));
+        assert_int_equal(child_state(f->child), CHILD_STOPPED);
+}
+
 static void test_backoff_defaults(void **state) {
         (void) state;
         /* At once, then 1 s doubling to 30 s; a minute resets; the 8th in a row gives up. */
@@ -514,6 +551,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_death_before_ready_counts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_spawn_failure_counts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stop_means_no_restart, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fate_sharing_reaped_then_stopped, setup_fate,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_fate_sharing_never_restarts, setup_fate,
                                                 teardown),
                 cmocka_unit_test(test_backoff_defaults),

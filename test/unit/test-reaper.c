@@ -131,6 +131,7 @@ static void test_ended_while_traced(void **state) {
         Seen seen = { .free_it = true };
         int ready[2], release[2];
         pid_t child, tracer;
+        uint64_t iterations, after;
         char c = 0;
 
         (void) state;
@@ -168,9 +169,14 @@ static void test_ended_while_traced(void **state) {
                                                     10 * 1000 * 1000, 0, on_deadline, NULL), 0);
         assert_int_equal(reaper_new(e, pidfd_open_pid(child), on_reaped, &seen, &r), 0);
         assert_int_equal(kill(child, SIGKILL), 0);
-        /* Dead, its pidfd readable, but held: nothing to report yet, and no spinning. */
+        /* Dead, its pidfd readable, but held: nothing to report yet, and no spinning (a
+         * look every 20 ms is about 20 turns of the loop in 200 ms; a level-triggered
+         * pidfd left watched would be thousands). */
+        assert_int_equal(sd_event_get_iteration(e, &iterations), 0);
         run_for(e, &seen, 200 * 1000);
         assert_int_equal(seen.calls, 0);
+        assert_int_equal(sd_event_get_iteration(e, &after), 0);
+        assert_in_range(after - iterations, 1, 200);
         {
                 /* The state that lost children before: readable, and nothing to reap. */
                 struct pollfd p = { .fd = reaper_pidfd(r), .events = POLLIN };

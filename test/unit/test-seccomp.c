@@ -66,6 +66,27 @@ static _noreturn_ void child_exit(int code) {
 
 /* The test process, and in a child the child itself (set before any policy is loaded). */
 static pid_t test_pid, self_pid;
+/* In a child: the write end of its report pipe, an fd of its own to try fcntl() on. */
+static int report_fd = -EBADF;
+
+/* In a list of policies: fork here, and load the rest in the new process (as a child of the
+ * launcher does), while this one waits for it and passes its wait status on. */
+static const char FORK_HERE[] = "";
+
+static void read_all(int fd, void *buf, size_t size, size_t *ret_n) {
+        size_t n = 0;
+        ssize_t k;
+
+        while (n < size) {
+                k = read(fd, (char *) buf + n, size - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                n += (size_t) k;
+        }
+        *ret_n = n;
+}
 
 /* Load each of @policies in turn (a NULL-terminated list: more than one when a child runs
  * under its parent's policy too), stopping at the first that fails. */
@@ -75,11 +96,28 @@ static _noreturn_ void child_run(int wfd, const char *const *policies, SeccompMo
         Report rep = { .r = 0, .line = 0 };
 
         self_pid = getpid();
+        report_fd = wfd;
         /* A killed child must not dump core. */
         (void) setrlimit(RLIMIT_CORE, &no_core);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_exit(125);
         for (; *policies && rep.r >= 0; policies++) {
+                if (*policies == FORK_HERE) {
+                        pid_t pid = fork();
+                        int status = 0;
+
+                        if (pid < 0)
+                                child_exit(123);
+                        if (pid == 0) {
+                                self_pid = getpid();
+                                continue;
+                        }
+                        if (waitpid(pid, &status, 0) != pid ||
+                            write(wfd, &status, sizeof status) != (ssize_t) sizeof status)
+                                child_exit(122);
+                        child_exit(0);
+                }
+
                 char *text = malloc(strlen(*policies) + sizeof SANITIZER_EXTRA);
 
                 if (!text)
@@ -98,10 +136,17 @@ static _noreturn_ void child_run(int wfd, const char *const *policies, SeccompMo
 static Outcome run_policies(const char *const *policies, SeccompMode mode,
                             ChildAction action) {
         Outcome o = { .reported = false };
-        int p[2];
+        struct {
+                Report report;
+                int status;
+        } msg;
+        bool forks = false;
+        size_t n;
+        int p[2], status;
         pid_t pid;
-        ssize_t n;
 
+        for (const char *const *q = policies; *q; q++)
+                forks = forks || *q == FORK_HERE;
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
         pid = fork();
         assert_true(pid >= 0);
@@ -110,12 +155,25 @@ static Outcome run_policies(const char *const *policies, SeccompMode mode,
                 child_run(p[1], policies, mode, action);
         }
         close(p[1]);
-        do
-                n = read(p[0], &o.report, sizeof o.report);
-        while (n < 0 && errno == EINTR);
-        o.reported = n == (ssize_t) sizeof o.report;
+        read_all(p[0], &msg, forks ? sizeof msg : sizeof msg.report, &n);
         close(p[0]);
-        assert_int_equal(waitpid(pid, &o.status, 0), pid);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!forks) {
+                o.reported = n == sizeof msg.report;
+                o.report = msg.report;
+                o.status = status;
+                return o;
+        }
+        /* The process that forked passed on how the last one ended, after its report if
+         * it got as far as one. */
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_true(n == sizeof msg || n == sizeof msg.status);
+        o.reported = n == sizeof msg;
+        if (o.reported) {
+                o.report = msg.report;
+                o.status = msg.status;
+        } else
+                memcpy(&o.status, &msg, sizeof o.status);
         return o;
 }
 
@@ -173,6 +231,47 @@ static int do_tgkill_self(void) {
 /* Signal 0 to the test process: allowed, it would only check that the signal could go. */
 static int do_tgkill_parent(void) {
         return syscall(SYS_tgkill, test_pid, test_pid, 0) == 0 ? 0 : 1;
+}
+
+static int do_kill_parent(void) {
+        return syscall(SYS_kill, test_pid, 0) == 0 ? 0 : 1;
+}
+
+static int do_tkill_parent(void) {
+        return syscall(SYS_tkill, test_pid, 0) == 0 ? 0 : 1;
+}
+
+static int do_sigqueue_parent(void) {
+        siginfo_t info = { .si_code = SI_QUEUE };
+
+        return syscall(SYS_rt_sigqueueinfo, test_pid, 0, &info) == 0 ? 0 : 1;
+}
+
+/* The kernel's SIGIO path: F_SETOWN (then F_SETSIG, O_ASYNC) names who gets the signal. */
+static int do_setown_parent(void) {
+        return syscall(SYS_fcntl, report_fd, F_SETOWN, test_pid) == 0 ? 0 : 1;
+}
+
+static int do_setown_ex_parent(void) {
+        struct f_owner_ex owner = { .type = F_OWNER_PID, .pid = test_pid };
+
+        return syscall(SYS_fcntl, report_fd, F_SETOWN_EX, &owner) == 0 ? 0 : 1;
+}
+
+static int do_setsig(void) {
+        return syscall(SYS_fcntl, report_fd, F_SETSIG, SIGKILL) == 0 ? 0 : 1;
+}
+
+/* What every process still does with fcntl: flags, and a duplicate above stdio. */
+static int do_fcntl_flags(void) {
+        long fl = syscall(SYS_fcntl, report_fd, F_GETFL);
+
+        if (fl < 0 || syscall(SYS_fcntl, report_fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+            syscall(SYS_fcntl, report_fd, F_GETFD) < 0 ||
+            syscall(SYS_fcntl, report_fd, F_SETFD, FD_CLOEXEC) < 0 ||
+            syscall(SYS_fcntl, report_fd, F_DUPFD_CLOEXEC, 3) < 0)
+                return 1;
+        return 0;
 }
 
 /* Modes */
@@ -437,25 +536,26 @@ extern const char seccomp_policy_patchpaneld[], seccomp_policy_patchpanel_helper
         seccomp_policy_adb_proxy[], seccomp_policy_mcastd[], seccomp_policy_ndproxyd[],
         seccomp_policy_ndproxyd_priv[];
 
+/* The policies of processes that run as the manager's user, alone and, for the launcher's
+ * children, under the launcher's policy loaded in their parent as it is in real life. */
+#define LAUNCHED(policy) \
+        (const char *const[]) { seccomp_policy_patchpanel_launcher, FORK_HERE, policy, NULL }
+#define ALONE(policy) (const char *const[]) { policy, NULL }
+
 /* No process of the suite may signal another with tgkill: a forwarder that parses packets
  * runs as the manager's user, and the kernel alone would let it kill the manager. */
 static void test_shipped_policies_signal_only_themselves(void **state) {
         const char *const *policies[] = {
-                (const char *const[]) { seccomp_policy_patchpaneld, NULL },
-                (const char *const[]) { seccomp_policy_patchpanel_helper, NULL },
-                (const char *const[]) { seccomp_policy_ndproxyd_priv, NULL },
-                /* the launcher's children run under its policy and their own */
-                (const char *const[]) { seccomp_policy_patchpanel_launcher,
-                                        seccomp_policy_pp_testchild, NULL },
-                (const char *const[]) { seccomp_policy_patchpanel_launcher,
-                                        seccomp_policy_adb_proxy, NULL },
-                (const char *const[]) { seccomp_policy_patchpanel_launcher,
-                                        seccomp_policy_mcastd, NULL },
-                (const char *const[]) { seccomp_policy_patchpanel_launcher,
-                                        seccomp_policy_ndproxyd, NULL },
-                /* and standalone, without a launcher */
-                (const char *const[]) { seccomp_policy_mcastd, NULL },
-                (const char *const[]) { seccomp_policy_ndproxyd, NULL },
+                ALONE(seccomp_policy_patchpaneld),
+                ALONE(seccomp_policy_patchpanel_helper),
+                ALONE(seccomp_policy_ndproxyd_priv),
+                LAUNCHED(seccomp_policy_pp_testchild),
+                LAUNCHED(seccomp_policy_adb_proxy),
+                LAUNCHED(seccomp_policy_mcastd),
+                LAUNCHED(seccomp_policy_ndproxyd),
+                /* standalone, without a launcher */
+                ALONE(seccomp_policy_mcastd),
+                ALONE(seccomp_policy_ndproxyd),
         };
         Outcome o;
 
@@ -467,6 +567,36 @@ static void test_shipped_policies_signal_only_themselves(void **state) {
                 assert_exited(&o, 0);
                 o = run_policies(policies[i], SECCOMP_MODE_ENFORCE, do_tgkill_parent);
                 assert_killed_by_sigsys(&o);
+        }
+}
+
+/* A forwarder has no other way to signal a process either: not kill, tkill or a queued
+ * signal, and not the kernel's SIGIO to an fd's owner; the fcntl it needs still works. */
+static void test_forwarders_signal_no_other_process(void **state) {
+        const char *const *policies[] = {
+                LAUNCHED(seccomp_policy_pp_testchild),
+                LAUNCHED(seccomp_policy_adb_proxy),
+                LAUNCHED(seccomp_policy_mcastd),
+                LAUNCHED(seccomp_policy_ndproxyd),
+                ALONE(seccomp_policy_mcastd),
+                ALONE(seccomp_policy_ndproxyd),
+        };
+        const ChildAction denied[] = {
+                do_kill_parent,   do_tkill_parent,     do_sigqueue_parent,
+                do_setown_parent, do_setown_ex_parent, do_setsig,
+        };
+        Outcome o;
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(policies); i++) {
+                for (size_t j = 0; j < ELEMENTSOF(denied); j++) {
+                        o = run_policies(policies[i], SECCOMP_MODE_ENFORCE, denied[j]);
+                        assert_true(o.reported);
+                        assert_int_equal(o.report.r, 0);
+                        assert_killed_by_sigsys(&o);
+                }
+                o = run_policies(policies[i], SECCOMP_MODE_ENFORCE, do_fcntl_flags);
+                assert_exited(&o, 0);
         }
 }
 
@@ -541,6 +671,7 @@ int main(void) {
                 cmocka_unit_test(test_enforce_arg_second_value),
                 cmocka_unit_test(test_enforce_self_value),
                 cmocka_unit_test(test_shipped_policies_signal_only_themselves),
+                cmocka_unit_test(test_forwarders_signal_no_other_process),
                 cmocka_unit_test(test_log_does_not_kill),
         };
 

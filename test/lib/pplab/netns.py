@@ -54,9 +54,14 @@ def poll(check, timeout=5.0, interval=0.02, what="condition"):
 
 
 def proc_status(pid):
-    """The fields of /proc/PID/status as a dict."""
+    """The fields of /proc/PID/status as a dict. A process that is gone, also one reaped
+    between open() and read() (ESRCH), raises FileNotFoundError."""
     fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except ProcessLookupError as e:
+        raise FileNotFoundError(f"/proc/{pid}/status: the process is gone") from e
+    for line in text.splitlines():
         k, _, v = line.partition(":")
         fields[k] = v.strip()
     return fields
