@@ -542,45 +542,40 @@ extern const char seccomp_policy_patchpaneld[], seccomp_policy_patchpanel_helper
         (const char *const[]) { seccomp_policy_patchpanel_launcher, FORK_HERE, policy, NULL }
 #define ALONE(policy) (const char *const[]) { policy, NULL }
 
+/* The forwarders, which parse packets, launched and (mcastd, ndproxyd) standalone. */
+static const char *const *const forwarder_policies[] = {
+        LAUNCHED(seccomp_policy_pp_testchild),
+        LAUNCHED(seccomp_policy_adb_proxy),
+        LAUNCHED(seccomp_policy_mcastd),
+        LAUNCHED(seccomp_policy_ndproxyd),
+        ALONE(seccomp_policy_mcastd),
+        ALONE(seccomp_policy_ndproxyd),
+};
+
+static void assert_tgkill_only_self(const char *const *policies) {
+        Outcome o = run_policies(policies, SECCOMP_MODE_ENFORCE, do_tgkill_self);
+
+        assert_true(o.reported);
+        assert_int_equal(o.report.r, 0);
+        assert_exited(&o, 0);
+        o = run_policies(policies, SECCOMP_MODE_ENFORCE, do_tgkill_parent);
+        assert_killed_by_sigsys(&o);
+}
+
 /* No process of the suite may signal another with tgkill: a forwarder that parses packets
  * runs as the manager's user, and the kernel alone would let it kill the manager. */
 static void test_shipped_policies_signal_only_themselves(void **state) {
-        const char *const *policies[] = {
-                ALONE(seccomp_policy_patchpaneld),
-                ALONE(seccomp_policy_patchpanel_helper),
-                ALONE(seccomp_policy_ndproxyd_priv),
-                LAUNCHED(seccomp_policy_pp_testchild),
-                LAUNCHED(seccomp_policy_adb_proxy),
-                LAUNCHED(seccomp_policy_mcastd),
-                LAUNCHED(seccomp_policy_ndproxyd),
-                /* standalone, without a launcher */
-                ALONE(seccomp_policy_mcastd),
-                ALONE(seccomp_policy_ndproxyd),
-        };
-        Outcome o;
-
         (void) state;
-        for (size_t i = 0; i < ELEMENTSOF(policies); i++) {
-                o = run_policies(policies[i], SECCOMP_MODE_ENFORCE, do_tgkill_self);
-                assert_true(o.reported);
-                assert_int_equal(o.report.r, 0);
-                assert_exited(&o, 0);
-                o = run_policies(policies[i], SECCOMP_MODE_ENFORCE, do_tgkill_parent);
-                assert_killed_by_sigsys(&o);
-        }
+        assert_tgkill_only_self(ALONE(seccomp_policy_patchpaneld));
+        assert_tgkill_only_self(ALONE(seccomp_policy_patchpanel_helper));
+        assert_tgkill_only_self(ALONE(seccomp_policy_ndproxyd_priv));
+        for (size_t i = 0; i < ELEMENTSOF(forwarder_policies); i++)
+                assert_tgkill_only_self(forwarder_policies[i]);
 }
 
 /* A forwarder has no other way to signal a process either: not kill, tkill or a queued
  * signal, and not the kernel's SIGIO to an fd's owner; the fcntl it needs still works. */
 static void test_forwarders_signal_no_other_process(void **state) {
-        const char *const *policies[] = {
-                LAUNCHED(seccomp_policy_pp_testchild),
-                LAUNCHED(seccomp_policy_adb_proxy),
-                LAUNCHED(seccomp_policy_mcastd),
-                LAUNCHED(seccomp_policy_ndproxyd),
-                ALONE(seccomp_policy_mcastd),
-                ALONE(seccomp_policy_ndproxyd),
-        };
         const ChildAction denied[] = {
                 do_kill_parent,   do_tkill_parent,     do_sigqueue_parent,
                 do_setown_parent, do_setown_ex_parent, do_setsig,
@@ -588,14 +583,14 @@ static void test_forwarders_signal_no_other_process(void **state) {
         Outcome o;
 
         (void) state;
-        for (size_t i = 0; i < ELEMENTSOF(policies); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(forwarder_policies); i++) {
                 for (size_t j = 0; j < ELEMENTSOF(denied); j++) {
-                        o = run_policies(policies[i], SECCOMP_MODE_ENFORCE, denied[j]);
+                        o = run_policies(forwarder_policies[i], SECCOMP_MODE_ENFORCE, denied[j]);
                         assert_true(o.reported);
                         assert_int_equal(o.report.r, 0);
                         assert_killed_by_sigsys(&o);
                 }
-                o = run_policies(policies[i], SECCOMP_MODE_ENFORCE, do_fcntl_flags);
+                o = run_policies(forwarder_policies[i], SECCOMP_MODE_ENFORCE, do_fcntl_flags);
                 assert_exited(&o, 0);
         }
 }
