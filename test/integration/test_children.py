@@ -60,7 +60,7 @@ def still_there(pids):
             st = pplab.proc_status(pid)
             wchan = Path(f"/proc/{pid}/wchan").read_text()
             kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except FileNotFoundError:
+        except OSError:  # ended meanwhile
             continue
         lines.append(f"pid {pid} ({st.get('Name')}): {st.get('State')}, in {wchan or '-'}, "
                      f"children {kids}")
