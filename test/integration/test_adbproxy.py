@@ -327,23 +327,18 @@ s.close()
 """
 
 
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_urgent_data_neither_kills_nor_spins(alab, arc, lan_adb):
     """A client's send(MSG_OOB) stops splice() in front of the byte while the socket stays
     readable: adb-proxy must neither spin on it nor be killed by its seccomp policy for the
     ioctl that recognises it; the pair goes on by copying."""
     target = f"{pplab.HOST_UPLINK_ADDR}:{ADB_PORT}"
     before = proxy(alab)
-    cpu = cpu_seconds(before["pid"])
+    cpu = pplab.cpu_seconds(before["pid"])
     alab.lan.out("/usr/bin/python3", "-c", URGENT_CLIENT, pplab.HOST_UPLINK_ADDR, str(ADB_PORT))
     after = proxy(alab)
     assert after["pid"] == before["pid"], alab.log()[-3000:]
     # Two seconds with the urgent byte in the way: a spin would burn about that much.
-    assert cpu_seconds(after["pid"]) - cpu < 0.5
+    assert pplab.cpu_seconds(after["pid"]) - cpu < 0.5
     assert after["c"]["copy_fallbacks"] >= before["c"].get("copy_fallbacks", 0) + 1, after["c"]
     assert lan_adb.connect(target) is None
     assert lan_adb.adb("-s", target, "shell", "echo still").stdout.strip() == "still"

@@ -189,11 +189,6 @@ def test_request_size_limit_is_exact(lab, baseline):
     assert "GetDevicesRequest of 16385 bytes is larger than 16384" in err.text, err
 
 
-def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_huge_request_is_refused_and_others_are_answered(lab, baseline):
     """30 MB to a method while another client keeps calling: the huge one is refused as
     too large, the small ones are answered meanwhile, and the manager spends little on it.
@@ -214,7 +209,7 @@ def test_huge_request_is_refused_and_others_are_answered(lab, baseline):
         result["seconds"] = time.monotonic() - start
 
     latencies = []
-    cpu_before = cpu_seconds(manager)
+    cpu_before = pplab.cpu_seconds(manager)
     sender = threading.Thread(target=send)
     sender.start()
     try:
@@ -226,7 +221,7 @@ def test_huge_request_is_refused_and_others_are_answered(lab, baseline):
     finally:
         sender.join()
         big.close()
-    cpu = cpu_seconds(manager) - cpu_before
+    cpu = pplab.cpu_seconds(manager) - cpu_before
     print(f"30 MB request answered in {result['seconds']:.3f} s; manager CPU {cpu:.3f} s; "
           f"{len(latencies)} small calls meanwhile, latency median "
           f"{statistics.median(latencies) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")

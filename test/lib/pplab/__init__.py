@@ -22,7 +22,7 @@ from .tags import OWNER, OWNER_ENV, TAG_ENV, issued_tags, tagged_env
 from .paths import (REPO, POLICY_FILE, build_dir, export_pythonpath,
                     import_protos)
 from .netns import (NAME_CLIENT, NAME_SERVER, TAPRELAY, Netns, VmNetns,
-                    as_uid, poll, proc_status, run)
+                    as_uid, cpu_seconds, poll, proc_status, run)
 from .client import (ARC, ARCVM, BUS_INTERFACE, BUS_NAME, BUS_PATH,
                      DEVICE_ADDED, DEVICE_REMOVED, EXHAUSTED, FAILED, INVALID_ARGUMENT,
                      PLUGIN_VM, RTPROT_PATCHPANEL, RULE_PRIORITY, STATUS_INTERFACE,
@@ -41,7 +41,8 @@ from .helper import DirectHelper
 __all__ = [
     "OWNER", "OWNER_ENV", "TAG_ENV", "issued_tags", "tagged_env", "REPO", "POLICY_FILE",
     "build_dir", "export_pythonpath", "import_protos", "NAME_CLIENT", "NAME_SERVER",
-    "TAPRELAY", "Netns", "VmNetns", "as_uid", "poll", "proc_status", "run", "ARC", "ARCVM",
+    "TAPRELAY", "Netns", "VmNetns", "as_uid", "cpu_seconds", "poll", "proc_status", "run",
+    "ARC", "ARCVM",
     "BUS_INTERFACE", "BUS_NAME", "BUS_PATH", "DEVICE_ADDED", "DEVICE_REMOVED", "EXHAUSTED",
     "FAILED", "INVALID_ARGUMENT", "PLUGIN_VM", "RTPROT_PATCHPANEL", "RULE_PRIORITY",
     "STATUS_INTERFACE", "TERMINA_VM", "Bus", "Client", "DBusError", "SignalCollector",

@@ -67,6 +67,14 @@ def proc_status(pid):
     return fields
 
 
+def cpu_seconds(pid):
+    """The CPU time pid has used so far, user and system (/proc/PID/stat fields 14, 15)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    # The command name (field 2) may hold spaces and parentheses: split after the last ")".
+    fields = text[text.rfind(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # A TCP and UDP server on each port given: it answers every connection or datagram with
 # "<name> <local address the client reached>" and a newline.
 NAME_SERVER = """
