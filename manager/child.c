@@ -366,7 +366,7 @@ static int child_on_stop_timeout(sd_event_source *s, uint64_t usec, void *userda
         if (c->pidfd >= 0)
                 (void) pidfd_signal(c->pidfd, SIGKILL);
         /* A reaped child still gets reaped: wait for that. Others are the launcher's. */
-        if (!c->reaper || c->pid == 0)
+        if (!c->reaper)
                 child_finish_stop(c);
         return 0;
 }

@@ -69,9 +69,7 @@ def proc_status(pid):
 
 def cpu_seconds(pid):
     """The CPU time pid has used so far, user and system (/proc/PID/stat fields 14, 15)."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    # The command name (field 2) may hold spaces and parentheses: split after the last ")".
-    fields = text[text.rfind(")") + 2:].split()
+    fields = tags.stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

@@ -97,10 +97,9 @@ def _ancestors():
     while pid > 1 and pid not in out:
         out.add(pid)
         try:
-            text = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(tags.stat_fields(pid)[1])
         except OSError:
             break
-        pid = int(text[text.rfind(")") + 2:].split()[1])
     out.add(1)
     return out
 

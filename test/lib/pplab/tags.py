@@ -36,15 +36,21 @@ REGISTRY = Path(os.environ.get("PPLAB_REGISTRY", "/run/pplab"))
 _TAG_RE = re.compile(r"^[a-z][a-z0-9]{1,11}$")
 
 
+def stat_fields(pid):
+    """/proc/PID/stat from field 3 (the state) on: index i is field i + 3. OSError if there
+    is no such process."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    # The command name (field 2) may hold spaces and parentheses: split after the last ")".
+    return text[text.rfind(")") + 2:].split()
+
+
 def process_start_time(pid):
     """The start time of pid (clock ticks since boot, /proc/PID/stat field 22), or None if
     there is no such process."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat_fields(pid)[19])
     except OSError:
         return None
-    # The command name (field 2) may hold spaces and parentheses: split after the last ")".
-    return int(text[text.rfind(")") + 2:].split()[19])
 
 
 def owner_id(pid):
